@@ -1,0 +1,34 @@
+"""Shared pieces of the command line: option types, the output console, printing tables."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from . import progress
+
+ProgressOpt = Annotated[
+    str,
+    typer.Option("--progress", help="How to show progress: rich (people), json (JSON lines for UIs), none."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def reporter(mode: str) -> progress.Reporter:
+    return progress.make_reporter(mode)
+
+
+def print_json(obj: Any) -> None:
+    import json
+    import sys
+
+    from .fsutil import to_jsonable
+
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False, default=str) + "\n")

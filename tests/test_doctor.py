@@ -1,0 +1,52 @@
+"""`sim2real doctor`: exit 0 with a working renderer named, exit 1 with a fix hint when none renders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _doctor(run_cli, *args, env=None):
+    proc = run_cli("doctor", "--json", *args, env=env)
+    return proc, (json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else None)
+
+
+@pytest.mark.render
+def test_doctor_reports_a_rendering_gl_platform(run_cli) -> None:
+    proc, report = _doctor(run_cli, env={"MUJOCO_GL": ""})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["ok"] is True
+    in_use = [c for c in report["checks"] if c["name"].startswith("GL:") and "[in use]" in c["name"]]
+    assert len(in_use) == 1 and in_use[0]["status"] == "ok"
+    names = {c["name"].split(" ")[0] for c in report["checks"]}
+    assert {"Python", "mujoco", "torch", "onnxruntime", "pxr"} <= names
+
+
+@pytest.mark.render
+def test_doctor_fails_with_hint_when_no_platform_renders(run_cli) -> None:
+    # Point glvnd at no EGL vendor: EGL really cannot create a context in the probe subprocess.
+    env = {"MUJOCO_GL": "", "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
+    proc, report = _doctor(run_cli, "--gl", "egl", env=env)
+    assert proc.returncode == 1
+    egl = next(c for c in report["checks"] if c["name"].startswith("GL: egl"))
+    assert egl["status"] == "fail" and egl["detail"]
+    renderer = next(c for c in report["checks"] if c["name"] == "embedded renderer")
+    assert renderer["status"] == "fail" and "apt-get install" in renderer["hint"]
+
+
+@pytest.mark.render
+def test_doctor_names_the_working_platform_when_mujoco_gl_is_wrong(run_cli) -> None:
+    env = {"MUJOCO_GL": "egl", "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
+    proc, report = _doctor(run_cli, "--gl", "osmesa", env=env)
+    assert proc.returncode == 1
+    renderer = next(c for c in report["checks"] if c["name"] == "embedded renderer")
+    assert "MUJOCO_GL=osmesa" in renderer["hint"]
+
+
+def test_doctor_rejects_unknown_gl_platform_in_one_line(run_cli) -> None:
+    proc = run_cli("doctor", "--gl", "vulkan")
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--gl" in lines[0] and "vulkan" in lines[0]
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,48 @@
+"""Packaging: one version everywhere; each Kit extension is complete."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+import sim2real
+from conftest import REPO
+
+EXTS = ["sim2real", "sim2real_isaac", "sim2real_ui"]
+
+
+def _pyproject_version() -> str:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+
+@pytest.mark.parametrize("ext", EXTS)
+def test_extension_version_equals_pyproject(ext: str) -> None:
+    toml = tomllib.loads((REPO / "exts" / ext / "config" / "extension.toml").read_text())
+    assert toml["package"]["version"] == _pyproject_version()
+
+
+def test_package_version_equals_pyproject() -> None:
+    assert sim2real.__version__ == _pyproject_version()
+
+
+@pytest.mark.parametrize("ext", EXTS)
+def test_extension_files_exist(ext: str) -> None:
+    root = REPO / "exts" / ext
+    toml = tomllib.loads((root / "config" / "extension.toml").read_text())
+    for key in ("readme", "changelog", "icon", "preview_image"):
+        assert (root / toml["package"][key]).is_file(), f"{ext}: [package].{key} points at a missing file"
+    modules = [m["name"] for m in toml["python"]["module"]]
+    assert modules, f"{ext}: no [[python.module]]"
+    for mod in modules:
+        assert (root / mod.replace(".", "/") / "__init__.py").is_file(), f"{ext}: module {mod} missing"
+    assert (root / "premake5.lua").is_file()
+
+
+def test_kit_only_extensions_declare_their_kit_dependencies() -> None:
+    isaac = tomllib.loads((REPO / "exts/sim2real_isaac/config/extension.toml").read_text())["dependencies"]
+    for dep in ("sim2real", "isaacsim.core.api", "omni.physx", "omni.replicator.core", "omni.usd", "omni.timeline"):
+        assert dep in isaac
+    ui = tomllib.loads((REPO / "exts/sim2real_ui/config/extension.toml").read_text())["dependencies"]
+    for dep in ("sim2real", "sim2real_isaac", "omni.kit.uiapp"):
+        assert dep in ui
