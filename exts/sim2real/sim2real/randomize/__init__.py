@@ -1,0 +1,1 @@
+"""Declarative, engine-neutral domain randomization: profiles, samplers, schedules, curriculum, ADR."""

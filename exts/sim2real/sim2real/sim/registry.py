@@ -1,0 +1,51 @@
+"""Backends by name. Asking for one that is not installed gives one line saying what to install."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import NotInstalledError, UserError
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    import_path: str  # "package.module:ClassName"
+    install: str  # how to get it, shown when the import fails
+    requires: tuple[str, ...] = ()  # top-level modules that must be importable
+
+
+REGISTRY: dict[str, BackendEntry] = {
+    "mujoco": BackendEntry(
+        "sim2real.backends.mujoco.backend:MujocoBackend", "pip install 'sim2real[mujoco]'", ("mujoco",)
+    ),
+    "isaac": BackendEntry(
+        "sim2real.backends.isaac:IsaacLauncher",
+        "Isaac Sim 5.1 (pip install 'isaacsim[all,extscache]==5.1.0' --extra-index-url https://pypi.nvidia.com); "
+        "see README 'Inside Isaac Sim'",
+        ("isaacsim",),
+    ),
+}
+
+
+def names() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def backend_class(name: str) -> Any:
+    """Import and return the backend class registered under ``name``."""
+    entry = REGISTRY.get(name)
+    if entry is None:
+        raise UserError(f"--backend: expected one of {', '.join(names())} (got {name!r})")
+    for module in entry.requires:
+        if importlib.util.find_spec(module) is None:
+            raise NotInstalledError(f"the {name} backend ({module})", entry.install)
+    module_name, _, attr = entry.import_path.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr)
+
+
+def create(name: str, **kwargs: Any) -> Any:
+    return backend_class(name)(**kwargs)
