@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -21,21 +22,28 @@ def test_atomic_write_survives_sigkill_at_random_points(tmp_path: Path) -> None:
     target = tmp_path / "state.json"
     writer = textwrap.dedent(
         f"""
+        import sys
         from sim2real.fsutil import atomic_write_json
         i = 0
         while True:
             i += 1
             atomic_write_json({str(target)!r}, {{"i": i, "payload": [i] * 200000}})
+            print(i, flush=True)
         """
     )
-    rng = __import__("random").Random(7)
+    rng = random.Random(7)
     seen = set()
     for _ in range(5):
-        proc = subprocess.Popen([sys.executable, "-c", writer])
-        time.sleep(0.3 + rng.random() * 0.7)
+        proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+        wanted = rng.randint(1, 6)  # let a random number of writes complete, whatever the machine speed
+        while int(proc.stdout.readline()) < wanted:
+            pass
+        time.sleep(rng.random() * 0.05)  # then kill somewhere inside a following write
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
         data = json.loads(target.read_text())  # never torn: always one complete document
+        assert data["i"] >= wanted
         assert data["payload"] == [data["i"]] * 200000
         seen.add(data["i"])
     assert remove_stale_tmp(tmp_path) >= 0
