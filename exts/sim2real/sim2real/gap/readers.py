@@ -56,7 +56,7 @@ def read_trajectory(path: str | PathLike[str], topic: str | None = None, stamp: 
         raise InputError(
             f"{path}: expected a .csv, .parquet, .jsonl file or a ROS bag (.mcap, .db3, .bag, rosbag2 folder)"
         )
-    columns = {"csv": _csv_columns, "parquet": _parquet_columns, "jsonl": _jsonl_columns}[kind](path)
+    columns = {"csv": csv_columns, "parquet": parquet_columns, "jsonl": jsonl_columns}[kind](path)
     return table_to_trajectory(columns, str(path))
 
 
@@ -98,7 +98,7 @@ def _stamps(columns: dict[str, np.ndarray], source: str) -> tuple[np.ndarray, se
     )
 
 
-def _csv_columns(path: Path) -> dict[str, np.ndarray]:
+def csv_columns(path: Path) -> dict[str, np.ndarray]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         try:
@@ -126,7 +126,7 @@ def _parse_column(cells: list[str], name: str, path: Path) -> np.ndarray:
         return np.array(cells, dtype=object)
 
 
-def _parquet_columns(path: Path) -> dict[str, np.ndarray]:
+def parquet_columns(path: Path) -> dict[str, np.ndarray]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -138,7 +138,7 @@ def _parquet_columns(path: Path) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
 
-def _jsonl_columns(path: Path) -> dict[str, np.ndarray]:
+def jsonl_columns(path: Path) -> dict[str, np.ndarray]:
     records: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
