@@ -148,7 +148,8 @@ def _cumsums(x: np.ndarray) -> np.ndarray:
 def dtw(a: np.ndarray, b: np.ndarray, window: int | None = None) -> tuple[float, int]:
     """Dynamic time warping of two 1-D series with cost |a_i - b_j|: (total cost, warping-path length).
 
-    ``window`` is a Sakoe-Chiba band half-width in samples (None = unconstrained). Each row is solved
+    ``window`` is a Sakoe-Chiba band half-width in samples around the diagonal (None = unconstrained;
+    never narrower than the length difference). Each row is solved
     at once with the identity D[i, j] = C[j] + min_{k<=j}(M[k] - C[k-1]), where C is the running sum
     of the row's costs and M[k] = min(D[i-1, k-1], D[i-1, k]).
     """
@@ -162,7 +163,7 @@ def dtw(a: np.ndarray, b: np.ndarray, window: int | None = None) -> tuple[float,
     D[0, 0] = 0.0
     for i in range(1, n + 1):
         centre = (i - 1) * (m - 1) / max(n - 1, 1)
-        lo, hi = max(1, int(np.floor(centre - w)) + 1), min(m, int(np.ceil(centre + w)) + 1)
+        lo, hi = max(1, int(np.ceil(centre - w)) + 1), min(m, int(np.floor(centre + w)) + 1)  # |j - centre| <= w
         cost = np.abs(a[i - 1] - b[lo - 1 : hi])
         prev = np.minimum(D[i - 1, lo - 1 : hi], D[i - 1, lo : hi + 1])
         csum = np.cumsum(cost)

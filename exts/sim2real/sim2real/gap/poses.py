@@ -1,9 +1,10 @@
 """Pose validation: position error, orientation error as a geodesic angle, thresholds, rolling stats.
 
 Quaternions are ``(w, x, y, z)`` (scalar first) everywhere in sim2real. ROS messages carry fields
-x, y, z, w and ``rosmsg`` converts them by name. (The seeds' node built xyzw arrays and then
-reindexed them ``[1, 2, 3, 0]`` "from xyzw to wxyz" before handing them to scipy, which expects
-xyzw: the angles it reported were between the wrong rotations.)
+x, y, z, w and ``rosmsg`` converts them by name. (The seeds' node built xyzw arrays, reindexed them
+``[1, 2, 3, 0]`` "from xyzw to wxyz" and handed them to scipy, which expects xyzw: the rotations
+were wrong; their relative angle happened to survive because permuting both quaternions the same
+way keeps their dot product, but any axis, yaw or composition taken from them would not.)
 
 The orientation error between q1 and q2 is the angle of the rotation taking one to the other,
 ``2 * atan2(|vec(q1* q2)|, |w(q1* q2)|)`` in [0, pi] radians; the absolute value makes q and -q
