@@ -67,7 +67,11 @@ def histogram(
     ax = fig.subplots()
     finite = [np.asarray(v, float)[np.isfinite(v)] for v in values.values()]
     data = np.concatenate(finite) if finite else np.zeros(0)
-    edges = np.histogram_bin_edges(data if data.size else np.zeros(1), bins=bins)
+    lo, hi = (float(data.min()), float(data.max())) if data.size else (0.0, 1.0)
+    if hi - lo <= 1e-9 * max(1.0, abs(hi)):  # (nearly) constant data: a narrow band around it
+        pad = max(0.01 * abs(hi), 1e-9)
+        lo, hi = lo - pad, hi + pad
+    edges = np.linspace(lo, hi, bins + 1)
     for j, (label, v) in enumerate(zip(values, finite, strict=True)):
         ax.hist(v, bins=edges, alpha=0.55 if len(values) > 1 else 0.85, color=PALETTE[j % len(PALETTE)], label=label)
     if threshold is not None:
