@@ -84,7 +84,7 @@ def test_poses_from_one_bag_and_json_progress(tmp_path: Path, run_cli, artifacts
     assert s["orientation_error_rad"]["mean"] == pytest.approx(0.05, abs=1e-3)
     assert any(e["event"] == "artifact" and e["path"].endswith("report.html") for e in events)
     ids, n_img = _sections(out / "report.html")
-    assert ids == ["summary", "plots"] and n_img == 5
+    assert ids == ["summary", "plots"] and n_img == 6
     (artifacts_dir / "gap-poses.html").write_text((out / "report.html").read_text())
     strict = _ok(run_cli("gap", "poses", str(bag), "--out", str(tmp_path / "p2"), "--position-threshold", "0.02",
                          "--match", "nearest", "--tolerance", "0.005", "--json", "--progress", "none"))

@@ -68,7 +68,7 @@ def trajectory_sections(gap: TrajectoryGap) -> list[Section]:
         ["common clock", ov["clock"]], ["overlap", f"{ov['duration_s']:.4g} s"], ["samples compared", ov["n_samples"]],
         ["sim recording inside the overlap", f"{100 * ov['sim_coverage']:.1f} %"],
         ["real recording inside the overlap", f"{100 * ov['real_coverage']:.1f} %"],
-        ["offset added to sim time", f"{ov['offset_s']:.6g} s"], ["points dropped in recording gaps", ov["dropped_in_gaps"]],
+        ["offset added to sim time", f"{ov['offset_s']:.6f} s"], ["points dropped in recording gaps", ov["dropped_in_gaps"]],
         ["rows dropped on load (sim)", str(gap.dropped.get("sim") or "none")],
         ["rows dropped on load (real)", str(gap.dropped.get("real") or "none")],
     ]).text("Timestamps are compared as full seconds + nanoseconds. Sim values are linearly interpolated at the "
@@ -131,6 +131,8 @@ def pose_sections(v: PoseValidation) -> list[Section]:
     figs.figure(plots.histogram({"position error [m]": v.position_error_m}, "position error [m]", threshold=th["position_m"]),
                 caption="Distribution of position errors")
     if v.sim_position is not None and v.real_position is not None:
+        figs.figure(plots.paths_2d({"sim": v.sim_position[:, :2], "real": v.real_position[:, :2]}),
+                    caption="Paths seen from above (dot: start)")
         figs.figure(plots.overlay_panels(v.t_s, {"sim": v.sim_position, "real": v.real_position}, ["x", "y", "z"],
                                          units=["m", "m", "m"]), caption="Positions over time")
     return [summary, figs]
@@ -142,7 +144,7 @@ def image_sections(g: ImageGap) -> list[Section]:
     distinguishable = g.mmd["p_value"] < MMD_ALPHA
     summary = Section("summary", "Summary").assessment(Assessment(
         ("Distinguishable - the sim and real image sets differ" if distinguishable
-         else "Not distinguishable - no detectable image gap with these features"),
+         else f"Not distinguishable - no detectable gap with these features and {min(g.n_sim, g.n_real)} images per side"),
         "warn" if distinguishable else "good",
         f"MMD permutation test on {g.extractor} features: p = {g.mmd['p_value']:.3g} (alpha {MMD_ALPHA:g}); "
         f"KID = {g.kid['mean']:.4g} ± {g.kid['std']:.2g}",

@@ -172,7 +172,7 @@ class Section:
         head = f"<h3>{_e(title)}</h3>" if title else ""
         self.blocks.append(_Block(
             "image_grid", {"title": title, "captions": captions, "png_sha256": digests},
-            f'{head}<div class=grid style="grid-template-columns:repeat({max(1, int(columns))},1fr)">'
+            f'{head}<div class=grid style="grid-template-columns:repeat({max(1, int(columns))},minmax(0,{max_side}px))">'
             + "".join(cells) + "</div>",
         ))
         return self
@@ -226,7 +226,7 @@ class Report:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
     def to_html(self) -> str:
-        facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in self.facts.items())
+        facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in self.facts.items() if v is not None)
         nav = "".join(f'<a href="#{_e(s.id)}">{_e(s.title)}</a>' for s in self.sections)
         return (
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -6,6 +6,7 @@ imported inside the functions so that importing this module stays cheap.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -68,6 +69,8 @@ def histogram(
     finite = [np.asarray(v, float)[np.isfinite(v)] for v in values.values()]
     data = np.concatenate(finite) if finite else np.zeros(0)
     lo, hi = (float(data.min()), float(data.max())) if data.size else (0.0, 1.0)
+    if threshold is not None and math.isfinite(threshold):  # keep the threshold line in view
+        lo, hi = min(lo, threshold), max(hi, threshold)
     if hi - lo <= 1e-9 * max(1.0, abs(hi)):  # (nearly) constant data: a narrow band around it
         pad = max(0.01 * abs(hi), 1e-9)
         lo, hi = lo - pad, hi + pad
@@ -104,6 +107,24 @@ def series(
         ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def paths_2d(curves: Mapping[str, np.ndarray], xlabel: str = "x [m]", ylabel: str = "y [m]", title: str = "") -> Any:
+    """Top-down paths: ``curves`` maps a label to an ``(N, 2)`` array; equal axis scales."""
+    fig = new_figure(5.5, 5.0)
+    ax = fig.subplots()
+    for j, (label, xy) in enumerate(curves.items()):
+        xy = np.asarray(xy)
+        ax.plot(xy[:, 0], xy[:, 1], color=PALETTE[j % len(PALETTE)], lw=1.2, label=label)
+        ax.plot(xy[:1, 0], xy[:1, 1], "o", color=PALETTE[j % len(PALETTE)], ms=4)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:
