@@ -8,7 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gap_helpers import EPOCH_S, NS, jittered_stamps, pose_msg, realistic, scene_image, signal, typestore, write_bag, write_csv, write_images, yaw_quat_wxyz
+from gap_helpers import (
+    EPOCH_S,
+    NS,
+    jittered_stamps,
+    pose_msg,
+    realistic,
+    scene_image,
+    signal,
+    typestore,
+    write_bag,
+    write_csv,
+    write_images,
+    yaw_quat_wxyz,
+)
 
 
 class _Sections(HTMLParser):

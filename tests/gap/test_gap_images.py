@@ -8,14 +8,20 @@ import cv2
 import numpy as np
 import pytest
 from gap_helpers import realistic, scene_image, write_images
-from skimage.metrics import structural_similarity
-
 from sim2real.errors import InputError, UnsupportedError
 from sim2real.gap.features import FeatureExtractor, RandomConvFeatures, extractor_from_spec, kid, mmd_rbf
 from sim2real.gap.image_gap import image_gap
 from sim2real.gap.images import (
-    grey, high_frequency_share, ncc, open_image_set, pair_metrics, radial_power, spectral_slope, ssim,
+    grey,
+    high_frequency_share,
+    ncc,
+    open_image_set,
+    pair_metrics,
+    radial_power,
+    spectral_slope,
+    ssim,
 )
+from skimage.metrics import structural_similarity
 
 
 def _pair(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +69,7 @@ def test_random_features_are_seeded_and_fit_the_extractor_protocol() -> None:
 
 def _mmd2_reference(x: np.ndarray, y: np.ndarray) -> float:
     """The unbiased estimator written as sums over distinct pairs."""
-    k = lambda a, b: (a @ b / x.shape[1] + 1) ** 3  # noqa: E731
+    k = lambda a, b: (a @ b / x.shape[1] + 1) ** 3
     m, n = len(x), len(y)
     xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))

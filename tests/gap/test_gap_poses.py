@@ -9,11 +9,18 @@ import pandas as pd
 import pytest
 from gap_helpers import EPOCH_S, NS, pose_msg, typestore, yaw_quat_wxyz
 from scipy.spatial.transform import Rotation, Slerp
-
 from sim2real.errors import InputError
 from sim2real.gap.poses import (
-    PoseThresholds, PoseTrack, StreamingPoseValidator, quat_angle, replay, rolling, slerp, validate_poses,
-    wxyz_to_xyzw, xyzw_to_wxyz,
+    PoseThresholds,
+    PoseTrack,
+    StreamingPoseValidator,
+    quat_angle,
+    replay,
+    rolling,
+    slerp,
+    validate_poses,
+    wxyz_to_xyzw,
+    xyzw_to_wxyz,
 )
 from sim2real.gap.rosmsg import pose_from_msg
 

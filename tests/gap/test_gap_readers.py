@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gap_helpers import EPOCH_S, NS, pose_msg, typestore, write_bag, write_csv
-
 from sim2real.errors import InputError
 from sim2real.gap.readers import read_trajectory
 
@@ -28,9 +27,8 @@ def test_csv_parquet_and_jsonl_give_the_same_trajectory(tmp_path: Path) -> None:
     pq.write_table(pa.table({"sec": ns // NS, "nanosec": ns % NS, "x [m]": x, "v [m/s]": v}), tmp_path / "b.parquet")
     b = read_trajectory(tmp_path / "b.parquet")
     with open(tmp_path / "c.jsonl", "w") as fh:
-        for i in range(4):
-            fh.write(json.dumps({"header": {"stamp": {"sec": int(ns[i] // NS), "nanosec": int(ns[i] % NS)}},
-                                 "x [m]": x[i], "v [m/s]": v[i]}) + "\n")
+        fh.writelines(json.dumps({"header": {"stamp": {"sec": int(ns[i] // NS), "nanosec": int(ns[i] % NS)}},
+                                 "x [m]": x[i], "v [m/s]": v[i]}) + "\n" for i in range(4))
     c = read_trajectory(tmp_path / "c.jsonl")
     for tr in (a, b, c):
         assert tr.channels == ["x", "v"] and tr.units == ["m", "m/s"]
@@ -47,19 +45,17 @@ def test_float_seconds_column_and_dirty_rows(tmp_path: Path) -> None:
     assert tr.dropped == {"non_finite": 1, "duplicate_stamp": 1}
 
 
-def test_bad_tables_are_one_line_errors(tmp_path: Path) -> None:
-    (tmp_path / "no_time.csv").write_text("a,b\n1,2\n3,4\n")
-    with pytest.raises(InputError, match="expected time columns 'sec' and 'nanosec'"):
-        read_trajectory(tmp_path / "no_time.csv")
-    (tmp_path / "bad.csv").write_text("sec,nanosec,x\n1,2000000000,0\n2,0,1\n")
-    with pytest.raises(InputError, match=r"nanosec: expected values in \[0, 1e9\)"):
-        read_trajectory(tmp_path / "bad.csv")
-    (tmp_path / "x.txt").write_text("")
-    with pytest.raises(InputError, match="expected a .csv, .parquet, .jsonl"):
-        read_trajectory(tmp_path / "x.txt")
-    (tmp_path / "bad.jsonl").write_text('{"t": 1, "x": 2}\nnot json\n')
-    with pytest.raises(InputError, match=r"bad.jsonl:2: expected one JSON object per line"):
-        read_trajectory(tmp_path / "bad.jsonl")
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("no_time.csv", "a,b\n1,2\n3,4\n", "expected time columns 'sec' and 'nanosec'"),
+    ("bad.csv", "sec,nanosec,x\n1,2000000000,0\n2,0,1\n", r"nanosec: expected values in \[0, 1e9\)"),
+    ("x.txt", "", "expected a .csv, .parquet, .jsonl"),
+    ("bad.jsonl", '{"t": 1, "x": 2}\nnot json\n', r"bad.jsonl:2: expected one JSON object per line"),
+    ("one.csv", "t,x\n0.5,1\n", "expected at least 2 samples"),
+])
+def test_bad_tables_are_one_line_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_trajectory(tmp_path / name)
 
 
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])

@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from sim2real.errors import InputError
-from sim2real.report import Assessment, Metric, Report, Section, grade
-from sim2real.report import plots
+from sim2real.report import Assessment, Metric, Report, Section, grade, plots
 
 
 class _Page(HTMLParser):

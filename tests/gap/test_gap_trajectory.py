@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from gap_helpers import EPOCH_S, NS, jittered_stamps, signal
 from scipy import stats
-
 from sim2real.errors import InputError
 from sim2real.gap import metrics as m
 from sim2real.gap.align import align, match_nearest
@@ -39,7 +38,7 @@ def test_alignment_with_jittered_clocks() -> None:
     rng = np.random.default_rng(7)
     sim_ns = jittered_stamps(rng, EPOCH_S + 10.0, 8.0, 200.0, 1e-3)
     real_ns = jittered_stamps(rng, EPOCH_S + 11.0, 8.0, 60.0, 4e-3)
-    t = lambda ns: (ns - EPOCH_S * NS) / NS  # noqa: E731
+    t = lambda ns: (ns - EPOCH_S * NS) / NS
     sim, real = _traj(sim_ns, signal(t(sim_ns)), "sim"), _traj(real_ns, signal(t(real_ns)), "real")
     a = align(sim, real)
     ov = a.overlap
@@ -164,7 +163,7 @@ def test_trajectory_gap_with_a_delayed_robot() -> None:
     rng = np.random.default_rng(5)
     sim_ns = jittered_stamps(rng, EPOCH_S, 10.0, 100.0, 5e-4)
     real_ns = jittered_stamps(rng, EPOCH_S, 10.0, 50.0, 5e-4)
-    t = lambda ns: (ns - EPOCH_S * NS) / NS  # noqa: E731
+    t = lambda ns: (ns - EPOCH_S * NS) / NS
     sim = _traj(sim_ns, signal(t(sim_ns)), "sim")
     real = _traj(real_ns, signal(t(real_ns) - 0.08) + rng.normal(0, 0.005, (len(real_ns), 2)), "real")
     raw = m.trajectory_gap(sim, real)

@@ -99,7 +99,7 @@ def demo(
     console().print("The demo pipeline stages are not available yet in this version.")
 
 
-from .gap.cli import app as gap_app  # noqa: E402  (command groups are added after `app` exists)
+from .gap.cli import app as gap_app  # command groups are added once `app` exists
 
 app.add_typer(gap_app, name="gap")
 

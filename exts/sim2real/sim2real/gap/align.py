@@ -82,7 +82,7 @@ def align(
     """
     names = common_channels(sim, real, channels)
     sim, real = sim.select(names), real.select(names)
-    offset_ns = int(round(offset_s * NS_PER_S))
+    offset_ns = round(offset_s * NS_PER_S)
     sim_ns = sim.stamp_ns + np.int64(offset_ns)
     start, end = overlap_window(sim_ns, real.stamp_ns, sim.source, real.source)
 

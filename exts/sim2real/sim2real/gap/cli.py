@@ -6,7 +6,7 @@ Heavy imports (numpy, scipy, matplotlib) happen inside the commands.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -14,11 +14,11 @@ from ..cli_common import JsonOpt, ProgressOpt, console, print_json, reporter
 
 app = typer.Typer(help="Measure the reality gap: trajectories, poses, images, policies.", no_args_is_help=True)
 
-OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: runs/gap-<kind>-<id>).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: runs/gap-<kind>-<id>).")]
 OffsetOpt = Annotated[str, typer.Option(
     "--offset", help="Seconds added to sim timestamps, or 'start' to start both recordings together.")]
-SimTopicOpt = Annotated[Optional[str], typer.Option("--sim-topic", help="Bag topic of the sim side.")]
-RealTopicOpt = Annotated[Optional[str], typer.Option("--real-topic", help="Bag topic of the real side.")]
+SimTopicOpt = Annotated[str | None, typer.Option("--sim-topic", help="Bag topic of the sim side.")]
+RealTopicOpt = Annotated[str | None, typer.Option("--real-topic", help="Bag topic of the real side.")]
 StampOpt = Annotated[str, typer.Option("--stamp", help="Bag time source: 'header' (header.stamp) or 'receive'.")]
 
 
@@ -111,15 +111,15 @@ def _pick_topics(sim: Path, real: Path | None, sim_topic: str | None, real_topic
 @app.command()
 def trajectories(
     sim: Annotated[Path, typer.Argument(help="Sim trajectory: .csv, .parquet, .jsonl, or a ROS bag / .mcap.")],
-    real: Annotated[Optional[Path], typer.Argument(help="Real trajectory (omit when one bag holds both topics).")] = None,
+    real: Annotated[Path | None, typer.Argument(help="Real trajectory (omit when one bag holds both topics).")] = None,
     out: OutOpt = None,
     sim_topic: SimTopicOpt = None,
     real_topic: RealTopicOpt = None,
-    channels: Annotated[Optional[str], typer.Option("--channels", help="Channels to compare, comma-separated (default: common names).")] = None,
+    channels: Annotated[str | None, typer.Option("--channels", help="Channels to compare, comma-separated (default: common names).")] = None,
     clock: Annotated[str, typer.Option("--clock", help="Common clock: 'real', 'sim', or a uniform rate in Hz.")] = "real",
     offset: OffsetOpt = "0",
     compensate_delay: Annotated[bool, typer.Option("--compensate-delay", help="Shift sim by the estimated delay before the metrics.")] = False,
-    max_lag: Annotated[Optional[float], typer.Option("--max-lag", help="Largest delay searched, seconds (default: a quarter of the overlap).")] = None,
+    max_lag: Annotated[float | None, typer.Option("--max-lag", help="Largest delay searched, seconds (default: a quarter of the overlap).")] = None,
     normalize: Annotated[str, typer.Option("--normalize", help="Gap score on 'range'-normalised errors or 'none' (the seeds' raw formula).")] = "range",
     stamp: StampOpt = "header",
     json_out: JsonOpt = False,
@@ -150,10 +150,10 @@ def trajectories(
 @app.command()
 def poses(
     sim: Annotated[Path, typer.Argument(help="Sim poses (x, y, z, qw, qx, qy, qz columns) or a bag.")],
-    real: Annotated[Optional[Path], typer.Argument(help="Real poses (omit when one bag holds both topics).")] = None,
+    real: Annotated[Path | None, typer.Argument(help="Real poses (omit when one bag holds both topics).")] = None,
     out: OutOpt = None,
-    sim_topic: Annotated[Optional[str], typer.Option("--sim-topic", help="Default in a shared bag: /sim_robot_pose.")] = None,
-    real_topic: Annotated[Optional[str], typer.Option("--real-topic", help="Default in a shared bag: /real_robot_pose.")] = None,
+    sim_topic: Annotated[str | None, typer.Option("--sim-topic", help="Default in a shared bag: /sim_robot_pose.")] = None,
+    real_topic: Annotated[str | None, typer.Option("--real-topic", help="Default in a shared bag: /real_robot_pose.")] = None,
     match: Annotated[str, typer.Option("--match", help="'interpolate' sim at real times, or 'nearest' as the live node.")] = "interpolate",
     tolerance: Annotated[float, typer.Option("--tolerance", help="Largest time difference for 'nearest', seconds.")] = 0.05,
     position_threshold: Annotated[float, typer.Option("--position-threshold", help="Metres.")] = 0.1,
@@ -199,7 +199,7 @@ def images(
     size: Annotated[int, typer.Option("--size", help="Side of the square images fed to the features, pixels.")] = 64,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random features, subsets and permutations.")] = 0,
     pair: Annotated[str, typer.Option("--pair", help="Pair sim and real images by 'name', 'order', or 'none'.")] = "name",
-    max_images: Annotated[Optional[int], typer.Option("--max-images", help="Use at most N images per side.")] = None,
+    max_images: Annotated[int | None, typer.Option("--max-images", help="Use at most N images per side.")] = None,
     kid_subsets: Annotated[int, typer.Option("--kid-subsets")] = 100,
     kid_subset_size: Annotated[int, typer.Option("--kid-subset-size")] = 1000,
     permutations: Annotated[int, typer.Option("--permutations", help="Permutations of the MMD test.")] = 200,
@@ -230,7 +230,7 @@ def policy(
     sim_returns: Annotated[Path, typer.Argument(help="Sim episode returns: .csv/.jsonl with a 'return' column, or .json list.")],
     real_returns: Annotated[Path, typer.Argument(help="Real episode returns, same format.")],
     out: OutOpt = None,
-    success_threshold: Annotated[Optional[float], typer.Option("--success-threshold", help="Return counted as a success.")] = None,
+    success_threshold: Annotated[float | None, typer.Option("--success-threshold", help="Return counted as a success.")] = None,
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:
@@ -254,7 +254,7 @@ def live(
     out: OutOpt = None,
     sim_topic: Annotated[str, typer.Option("--sim-topic")] = "/sim_robot_pose",
     real_topic: Annotated[str, typer.Option("--real-topic")] = "/real_robot_pose",
-    duration: Annotated[Optional[float], typer.Option("--duration", help="Seconds to run (default: until Ctrl-C).")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Seconds to run (default: until Ctrl-C).")] = None,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Largest sim/real time difference, seconds.")] = 0.05,
     position_threshold: Annotated[float, typer.Option("--position-threshold", help="Metres.")] = 0.1,
     orientation_threshold: Annotated[float, typer.Option("--orientation-threshold", help="Radians.")] = 0.2,

@@ -10,7 +10,15 @@ import numpy as np
 from ..progress import NullReporter, Reporter
 from .features import FeatureExtractor, extract, kid, mmd_rbf
 from .images import (
-    SEEDS_SIMILARITY_THRESHOLD, ImageSet, SetStats, compare_stats, iter_loaded, pair_items, pair_metrics, resize, square,
+    SEEDS_SIMILARITY_THRESHOLD,
+    ImageSet,
+    SetStats,
+    compare_stats,
+    iter_loaded,
+    pair_items,
+    pair_metrics,
+    resize,
+    square,
 )
 
 SAMPLES_PER_SIDE = 8  # thumbnails kept for the report

@@ -109,7 +109,7 @@ def estimate_delay(sim: np.ndarray, real: np.ndarray, dt_s: float, max_lag_s: fl
     """
     s, r = _2d(sim), _2d(real)
     n = len(s)
-    max_lag = n // 2 if max_lag_s is None else min(n // 2, int(round(max_lag_s / dt_s)))
+    max_lag = n // 2 if max_lag_s is None else min(n // 2, round(max_lag_s / dt_s))
     use = (s.std(0) > 0) & (r.std(0) > 0)
     if not use.any() or n < 4:
         return float("nan"), float("nan")

@@ -42,7 +42,7 @@ def assess_transfer(ratio: float | None) -> tuple[str, str]:
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:
-    return {"n": int(len(x)), "mean": float(x.mean()), "std": float(x.std()), "median": float(np.median(x)),
+    return {"n": len(x), "mean": float(x.mean()), "std": float(x.std()), "median": float(np.median(x)),
             "min": float(x.min()), "max": float(x.max())}
 
 

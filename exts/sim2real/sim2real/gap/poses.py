@@ -223,7 +223,7 @@ def validate_poses(
         real_pos, real_q = real.position[inside], real.quat_wxyz[inside]
         unmatched = int((~inside).sum())
     elif match == "nearest":
-        idx = match_nearest(real.stamp_ns, sim_ns, int(round(tolerance_s * NS_PER_S)))
+        idx = match_nearest(real.stamp_ns, sim_ns, round(tolerance_s * NS_PER_S))
         ok = idx >= 0
         stamps = real.stamp_ns[ok]
         sim_pos, sim_q = sim.position[idx[ok]], sim.quat_wxyz[idx[ok]]
@@ -240,7 +240,7 @@ def validate_poses(
         axis_error_m=sim_pos - real_pos, summary=summarize(pos_err, ori_err, thresholds), window=window,
         match=match, unmatched=unmatched,
         overlap={"start_ns": start, "end_ns": end, "duration_s": (end - start) / NS_PER_S, "offset_s": offset_s,
-                 "n_samples": int(len(stamps))},
+                 "n_samples": len(stamps)},
         sim_position=sim_pos, real_position=real_pos,
     )
 
@@ -268,7 +268,7 @@ class StreamingPoseValidator:
     def __init__(self, thresholds: PoseThresholds = PoseThresholds(), window: int = 100, buffer: int = 100,
                  tolerance_s: float = 0.05, history: int = 100_000) -> None:
         self.thresholds = thresholds
-        self.tolerance_ns = int(round(tolerance_s * NS_PER_S))
+        self.tolerance_ns = round(tolerance_s * NS_PER_S)
         self.sim: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=buffer)
         self.recent: deque[tuple[float, bool]] = deque(maxlen=window)
         self.history: deque[tuple[int, float, float]] = deque(maxlen=history)

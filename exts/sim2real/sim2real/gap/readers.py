@@ -128,12 +128,13 @@ def _parse_column(cells: list[str], name: str, path: Path) -> np.ndarray:
 
 def parquet_columns(path: Path) -> dict[str, np.ndarray]:
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise NotInstalledError("Parquet support (pyarrow)", "pip install 'sim2real[logs]'") from None
     try:
         table = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises several types for a broken file
+    except (OSError, ValueError, pa.ArrowException) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
@@ -185,10 +186,10 @@ def open_bag(path: Path) -> Any:
         from rosbags.typesys import Stores, get_typestore
     except ImportError:
         raise NotInstalledError("ROS bag support (rosbags)", "pip install 'sim2real[ros]'") from None
-    reader = AnyReader([path], default_typestore=get_typestore(Stores.ROS2_HUMBLE))
     try:
+        reader = AnyReader([path], default_typestore=get_typestore(Stores.ROS2_HUMBLE))
         reader.open()
-    except (AnyReaderError, Exception) as exc:
+    except (AnyReaderError, OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path}: not a readable ROS bag ({exc})") from None
     return reader
 

@@ -26,9 +26,8 @@ def stamps_from_sec_nanosec(sec: np.ndarray, nanosec: np.ndarray, source: str = 
     sec = np.asarray(sec)
     nanosec = np.asarray(nanosec)
     for name, arr in (("sec", sec), ("nanosec", nanosec)):
-        if arr.dtype.kind == "f":
-            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-                raise InputError(f"{source}: {name}: expected whole numbers")
+        if arr.dtype.kind == "f" and not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+            raise InputError(f"{source}: {name}: expected whole numbers")
     sec = sec.astype(np.int64)
     nanosec = nanosec.astype(np.int64)
     if np.any((nanosec < 0) | (nanosec >= NS_PER_S)):

@@ -79,15 +79,7 @@ def histogram(
         ax.hist(v, bins=edges, alpha=0.55 if len(values) > 1 else 0.85, color=PALETTE[j % len(PALETTE)], label=label)
     if threshold is not None:
         ax.axvline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:g}")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("count")
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, xlabel, "count", title, log_y=log_y)
 
 
 def series(
@@ -101,17 +93,7 @@ def series(
         ax.plot(x, y, color=PALETTE[j % len(PALETTE)], lw=1.2, label=label)
     for label, level in (hlines or {}).items():
         ax.axhline(level, color="black", ls="--", lw=1, label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if log_x:
-        ax.set_xscale("log")
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, xlabel, ylabel, title, log_x=log_x, log_y=log_y)
 
 
 def paths_2d(curves: Mapping[str, np.ndarray], xlabel: str = "x [m]", ylabel: str = "y [m]", title: str = "") -> Any:
@@ -123,13 +105,7 @@ def paths_2d(curves: Mapping[str, np.ndarray], xlabel: str = "x [m]", ylabel: st
         ax.plot(xy[:, 0], xy[:, 1], color=PALETTE[j % len(PALETTE)], lw=1.2, label=label)
         ax.plot(xy[:1, 0], xy[:1, 1], "o", color=PALETTE[j % len(PALETTE)], ms=4)
     ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, xlabel, ylabel, title)
 
 
 def bars(labels: Sequence[str], groups: Mapping[str, Sequence[float]], ylabel: str, title: str = "") -> Any:
@@ -141,8 +117,18 @@ def bars(labels: Sequence[str], groups: Mapping[str, Sequence[float]], ylabel: s
     for j, (name, vals) in enumerate(groups.items()):
         ax.bar(x + (j - (len(groups) - 1) / 2) * width, vals, width, label=name, color=PALETTE[j % len(PALETTE)])
     ax.set_xticks(x, labels)
+    return _finish(fig, ax, "", ylabel, title)
+
+
+def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str, log_x: bool = False, log_y: bool = False) -> Any:
+    """Labels, scales, grid, legend and title: the same dressing for every single-axis plot."""
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3, axis="y")
+    if log_x:
+        ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
