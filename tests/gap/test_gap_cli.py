@@ -137,6 +137,12 @@ def test_user_errors_and_missing_rclpy(tmp_path: Path, run_cli) -> None:
     assert "Traceback" not in proc.stderr
     write_csv(tmp_path / "a.csv", np.array([1, 2, 3]) * NS, {"x": np.zeros(3)})
     write_csv(tmp_path / "b.csv", np.array([10, 11, 12]) * NS, {"x": np.zeros(3)})
-    proc = run_cli("gap", "trajectories", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--progress", "none")
+    proc = run_cli("gap", "trajectories", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--progress", "none",
+                   cwd=tmp_path)
     assert proc.returncode == 2 and "--offset start" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+    # a constant real channel: no scale, so correlation and the gap score are undefined (null), not a crash
+    res = _ok(run_cli("gap", "trajectories", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--offset", "start",
+                      "--json", "--progress", "none", cwd=tmp_path))
+    assert res["overall"]["correlation"] is None and res["gap_score"] is None
+    assert res["assessment"].startswith("Unknown") and len(list((tmp_path / "runs").iterdir())) == 1

@@ -102,6 +102,11 @@ def test_bad_ids_and_tables_are_refused() -> None:
         Section("t", "t").table(["a", "b"], [[1]])
 
 
+def test_non_finite_data_is_stored_as_null() -> None:
+    rep = Report("x", data={"corr": float("nan"), "per": [1.0, np.float64("inf")], "ok": np.float32(0.5)})
+    assert json.loads(rep.to_json())["data"] == {"corr": None, "per": [1.0, None], "ok": 0.5}
+
+
 def test_grade_bands() -> None:
     assert [grade(v, 0.1, 0.3) for v in (0.05, 0.2, 0.5, None, float("nan"))] == ["good", "warn", "bad", "info", "info"]
     assert [grade(v, 0.9, 0.5, higher_is_better=True) for v in (0.95, 0.7, 0.1)] == ["good", "warn", "bad"]

@@ -62,9 +62,10 @@ def _publish(kind: str, title: str, sections: list[Any], data: dict[str, Any], i
              out: Path | None, rep: Any, summary: list[tuple[str, str]], json_out: bool) -> None:
     """Write the report and run.json under a writer lock, then show the summary."""
     from ..fsutil import locked_dir
-    from ..report import Report
+    from ..report import Report, json_safe
     from ..runs import new_run_id, write_run_info
 
+    data = json_safe(data)  # NaN (e.g. the correlation of a constant channel) becomes null
     run_id = new_run_id(f"gap-{kind}")
     out = out or Path("runs") / run_id
     facts = {"run": run_id, **{k: (v["path"] if isinstance(v, dict) else v) for k, v in inputs.items()}}

@@ -16,6 +16,6 @@ offline. Next to it, ``report.json`` holds the same numbers for programs.
 Importing this package does not import matplotlib; ``sim2real.report.plots`` does, lazily.
 """
 
-from .builder import Assessment, Metric, Report, Section, Status, grade
+from .builder import Assessment, Metric, Report, Section, Status, grade, json_safe
 
-__all__ = ["Assessment", "Metric", "Report", "Section", "Status", "grade"]
+__all__ = ["Assessment", "Metric", "Report", "Section", "Status", "grade", "json_safe"]

@@ -219,7 +219,7 @@ class Report:
         return to_jsonable({
             "schema": SCHEMA, "kind": self.kind, "title": self.title, "subtitle": self.subtitle,
             "sim2real_version": __version__, "facts": {k: _json_value(v) for k, v in self.facts.items()},
-            "sections": [s.to_dict() for s in self.sections], "data": self.data,
+            "sections": [s.to_dict() for s in self.sections], "data": json_safe(self.data),
         })
 
     def to_json(self) -> str:
@@ -303,6 +303,18 @@ def _fmt(v: Any) -> str:
             return str(int(v))
         return f"{f:.4g}"
     return str(v)
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` as plain JSON types with NaN and infinities replaced by null (JSON has neither)."""
+    obj = to_jsonable(obj)
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _json_value(v: Any) -> Any:
