@@ -12,6 +12,7 @@ from sim2real.errors import InputError, UnsupportedError
 from sim2real.gap.features import FeatureExtractor, RandomConvFeatures, extractor_from_spec, kid, mmd_rbf
 from sim2real.gap.image_gap import image_gap
 from sim2real.gap.images import (
+    SetStats,
     grey,
     high_frequency_share,
     ncc,
@@ -20,6 +21,7 @@ from sim2real.gap.images import (
     radial_power,
     spectral_slope,
     ssim,
+    wasserstein_hist,
 )
 from skimage.metrics import structural_similarity
 
@@ -128,6 +130,22 @@ def test_image_gap_on_folders(tmp_path: Path) -> None:
     g0 = image_gap(open_image_set(sim), open_image_set(sim), RandomConvFeatures(size=32), permutations=49,
                    kid_subsets=10, kid_subset_size=12)
     assert g0.pair_summary()["ssim_mean"] == pytest.approx(1.0) and g0.mmd["p_value"] > 0.5
+
+
+def test_colour_statistics_against_numpy() -> None:
+    rng = np.random.default_rng(8)
+    imgs = [rng.integers(0, 256, (20, 30, 3), dtype=np.uint8) for _ in range(3)]
+    st = SetStats()
+    for img in imgs:
+        st.add(img)
+    px = np.concatenate([i.reshape(-1, 3) for i in imgs]).astype(float)
+    np.testing.assert_allclose(st.mean, px.mean(0))
+    np.testing.assert_allclose(st.std, px.std(0))
+    for c in range(3):
+        np.testing.assert_array_equal(st.hist[c], np.histogram(px[:, c], bins=32, range=(0, 256))[0])
+    p, q = np.zeros(32), np.zeros(32)
+    p[[3, 10]], q[[5, 10]] = 1, 1  # half the mass moves two bins (16 grey levels): EMD 8
+    assert wasserstein_hist(p, q, 8.0) == pytest.approx(8.0)
 
 
 def test_image_set_errors(tmp_path: Path) -> None:

@@ -200,13 +200,15 @@ class SetStats:
     spectrum: np.ndarray = field(default_factory=lambda: np.zeros(SPECTRUM_SIZE // 2))
 
     def add(self, image: np.ndarray) -> None:
-        px = np.asarray(image, dtype=np.float64).reshape(-1, 3)
+        """Accumulate one uint8 RGB image."""
+        raw = np.asarray(image, dtype=np.uint8).reshape(-1, 3)
+        px = raw.astype(np.float64)
         self.n += 1
         self.pixels += len(px)
         self.sum += px.sum(0)
         self.sumsq += (px**2).sum(0)
-        for c in range(3):
-            self.hist[c] += np.histogram(px[:, c], bins=HIST_BINS, range=(0, 256))[0]
+        for c in range(3):  # 32 equal bins of 8 grey levels: the bin is the value's top 5 bits
+            self.hist[c] += np.bincount(raw[:, c] >> 3, minlength=HIST_BINS)
         self.spectrum += radial_power(grey(square(image, SPECTRUM_SIZE)))
 
     @property
