@@ -99,6 +99,11 @@ def demo(
     console().print("The demo pipeline stages are not available yet in this version.")
 
 
+from .gap.cli import app as gap_app  # command groups are added once `app` exists
+
+app.add_typer(gap_app, name="gap")
+
+
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     """Usage-error and abort classes: typer >= 0.20 vendors click, older typer uses click itself."""
     usage: list[type[BaseException]] = []
