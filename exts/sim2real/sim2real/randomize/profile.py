@@ -65,8 +65,19 @@ class Profile(StrictModel):
     def hash(self) -> str:
         """Content hash of the normalised profile and the names of the texture files it draws from."""
         if self._hash is None:
-            files = {k: [Path(p).name for p in v] for k, v in sorted(self._checked.files.items())}
-            self._hash = content_hash({"profile": self.to_dict(), "files": files})
+            # where the images live is not content (a moved profile rewrites relative folders): their
+            # names and sizes are
+            files = {k: [(Path(p).name, Path(p).stat().st_size) for p in v]
+                     for k, v in sorted(self._checked.files.items())}
+            data = self.to_dict()
+            for spec in _specs(data):
+                if spec.get("folder") is not None:
+                    spec["folder"] = "<folder>"
+                if _is_texture(spec):
+                    for key in ("value", "values"):
+                        if key in spec:
+                            spec[key] = "<files>"
+            self._hash = content_hash({"profile": data, "files": files})
         return self._hash
 
     def targets(self) -> set[tuple[str, str]]:
@@ -101,10 +112,7 @@ class Profile(StrictModel):
         return self.edited(data)
 
     def with_ranges(self, ranges: Mapping[str, tuple[Any, Any]]) -> Profile:
-        """Replace the [low, high] of terms by name (uniform, loguniform, truncnormal terms).
-
-        A truncated normal keeps its shape: its mean is clipped into the new range.
-        """
+        """Replace the [low, high] of terms by name (uniform, loguniform, truncnormal terms)."""
         data = self.to_dict()
         by_id = {(t.get("name") or t.get("target")): t for t in data.get("terms", [])}
         for name, (low, high) in ranges.items():
@@ -115,8 +123,6 @@ class Profile(StrictModel):
                 raise ConfigError(self._source, name, "a uniform, loguniform or truncnormal term to set a range on",
                                   term["dist"])
             term["low"], term["high"] = _plain(low), _plain(high)
-            if term["dist"] == "truncnormal":
-                term["mean"] = _clip(term["mean"], term["low"], term["high"])
         return self.edited(data)
 
     def narrowed(self, scale: float, names: list[str] | None = None) -> Profile:
@@ -140,12 +146,6 @@ def _plain(v: Any) -> Any:
     if isinstance(v, tuple):
         v = list(v)
     return v
-
-
-def _clip(v: Any, lo: Any, hi: Any) -> Any:
-    import numpy as np
-
-    return _plain(np.clip(np.asarray(v, dtype=float), lo, hi))
 
 
 def parse_profile(data: Any, source: str | PathLike[str] | None = None,
@@ -176,24 +176,26 @@ def save_profile(profile: Profile, path: str | PathLike[str]) -> Path:
     return path
 
 
+def _specs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every term and group member of a profile document."""
+    return list(data.get("terms", [])) + [m for g in data.get("groups", []) for m in g.get("members", [])]
+
+
+def _is_texture(spec: dict[str, Any]) -> bool:
+    target = str(spec.get("target", ""))
+    return target.startswith("material:") and target.endswith("/texture")
+
+
 def _relocated(profile: Profile, new_dir: Path) -> dict[str, Any]:
     data = profile.to_dict()
-
-    def fix(spec: dict[str, Any]) -> None:
+    for spec in _specs(data):
         if "folder" in spec:
             spec["folder"] = _rebase(spec["folder"], profile.base_dir, new_dir)
-        target = spec.get("target", "")
-        if target.startswith("material:") and target.endswith("/texture"):
+        if _is_texture(spec):
             if isinstance(spec.get("value"), str):
                 spec["value"] = _rebase(spec["value"], profile.base_dir, new_dir)
             if isinstance(spec.get("values"), list):
                 spec["values"] = [_rebase(v, profile.base_dir, new_dir) for v in spec["values"]]
-
-    for term in data.get("terms", []):
-        fix(term)
-    for group in data.get("groups", []):
-        for member in group.get("members", []):
-            fix(member)
     return data
 
 
