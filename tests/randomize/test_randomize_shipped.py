@@ -92,3 +92,19 @@ def test_textures_are_regenerated_byte_for_byte(tmp_path: Path) -> None:
             seam = np.abs(a[:, 0] - a[:, -1]).mean()
             inner = np.abs(np.diff(a, axis=1)).mean(axis=(0, 2)).max()
             assert seam <= inner + 1, f.name
+
+
+def test_the_documentation_example_loads_and_lists_every_attribute(tmp_path: Path) -> None:
+    doc = (REPO / "exts" / "sim2real" / "docs" / "randomization.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.toml").write_text(example)
+    p = load_profile(tmp_path / "example.toml")
+    assert p.adr is not None and p.curriculum is not None and p.groups
+    names = {"light": ["key"], "geom": ["table_top"]}
+    s = Randomizer(p, 0, names, n_envs=50).reset(0).values
+    assert np.all(s["geom:table_top/dynamic_friction"] <= s["geom:table_top/static_friction"])
+    from sim2real.randomize.targets import CATALOGUE
+
+    for a in CATALOGUE:
+        target = f"`{a.kind}:{a.name}`" if a.kind in ("world", "scene") else f"`{a.kind}:*/{a.name}`"
+        assert target in doc, f"{target} is not documented"

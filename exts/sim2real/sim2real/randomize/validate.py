@@ -71,12 +71,15 @@ class Checker:
     # ---------------------------------------------------------------- one term / member
     def term(self, term: Term, key: str) -> None:
         attr = self.sampled(term, term.id, key)
-        if term.when == "interval" and term.every is None:
-            raise self.fail(f"{key}.every", "the number of physics steps between draws for when = 'interval'")
-        if term.when != "interval" and term.every is not None:
-            raise self.fail(f"{key}.every", "no 'every' unless when = 'interval'", term.every)
+        self.when(term.when, term.every, key)
         if term.signal is not None:
             self.signal(term, attr, f"{key}.signal")
+
+    def when(self, when: str, every: int | None, key: str) -> None:
+        if when == "interval" and every is None:
+            raise self.fail(f"{key}.every", "the number of physics steps between draws for when = 'interval'")
+        if when != "interval" and every is not None:
+            raise self.fail(f"{key}.every", "no 'every' unless when = 'interval'", every)
 
     def sampled(self, spec: DistFields, ident: str, key: str) -> Attribute:
         target = self.target(getattr(spec, "target"), f"{key}.target")
@@ -250,10 +253,7 @@ class Checker:
 
     # ---------------------------------------------------------------- groups
     def group(self, group: Group, key: str, ids: dict[str, str]) -> None:
-        if group.when == "interval" and group.every is None:
-            raise self.fail(f"{key}.every", "the number of physics steps between draws for when = 'interval'")
-        if group.when != "interval" and group.every is not None:
-            raise self.fail(f"{key}.every", "no 'every' unless when = 'interval'", group.every)
+        self.when(group.when, group.every, key)
         names: dict[str, str] = {}
         for m, member in enumerate(group.members):
             mkey = f"{key}.members[{m}] {member.name!r}"
