@@ -6,6 +6,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from randomize_helpers import ENTITIES, TEXTURES, profile, randomizer, uniform
 
@@ -177,3 +178,22 @@ def test_placeholder_entities_stand_in_for_a_scene() -> None:
     assert set(randomizer(p, entities=ents).reset(0).values) == {
         "light:key/intensity", "object:obj_any/scale", "geom:tany/friction", "world:world/gravity"}
     assert ENTITIES  # the shared entity list is untouched by placeholders
+
+
+def test_calibrated_profiles_centre_on_identified_values(tmp_path: Path) -> None:
+    p = profile(uniform("joint:*/damping", 0.5, 2.0, name="damp"), uniform("actuator:*/kp", 0.8, 1.2, name="kp"))
+    cal = p.calibrated({"joint:elbow/damping": (0.12, 0.1, 0.14), "kp": (1.05, 1.0, 1.1),
+                        "world:gravity": ([0, 0, -9.79], [0, 0, -9.79], [0, 0, -9.79])})
+    names = [t.id for t in cal.terms]
+    assert names == ["damp", "kp", "calibrated joint:elbow/damping", "calibrated world:gravity"]
+    assert cal.term("kp").dist == "truncnormal" and cal.term("kp").op_for(cal.checked.targets["kp"].attribute) == "scale"
+    assert cal.term("calibrated world:gravity").dist == "constant"
+    r = randomizer(cal, n_envs=2000)
+    v = r.reset(0).values
+    elbow = v["joint:elbow/damping"]
+    assert r.reset(0).ops["joint:elbow/damping"] == "set" and np.all((elbow >= 0.1) & (elbow <= 0.14))
+    assert abs(elbow.mean() - 0.12) < 0.002
+    assert v["joint:shoulder/damping"].min() < 0.6  # the broad term still randomizes the other joint
+    assert load_profile(save_profile(cal, tmp_path / "cal.toml")).hash == cal.hash
+    with pytest.raises(ConfigError, match=r"kp: expected low <= nominal <= high"):
+        p.calibrated({"kp": (2.0, 1.0, 1.1)})

@@ -189,12 +189,41 @@ def test_optional_term_is_skipped_when_nothing_matches() -> None:
     assert "joint:shoulder/damping" in randomizer(p).reset(0).values
 
 
-def test_two_terms_setting_one_value_at_one_event_is_an_error() -> None:
-    p = profile(uniform("light:*/intensity", name="all"), uniform("light:key/intensity", name="key"))
-    with pytest.raises(ConfigError, match="'key'.*one term per value and event; 'all' also sets light:key/intensity"):
-        randomizer(p)
-    # at different events the later one wins: no conflict
-    randomizer(profile(uniform("light:*/intensity", name="all"), uniform("light:key/intensity", when="frame")))
+def test_a_later_term_overrides_an_earlier_one_for_the_values_both_set() -> None:
+    general = uniform("light:*/intensity", 0.5, 1.5, name="all")
+    special = {"name": "key", "target": "light:key/intensity", "dist": "constant", "value": 2.0, "op": "set"}
+    r = randomizer(profile(general, special))
+    s = r.reset(0)
+    assert np.all(s.values["light:key/intensity"] == 2.0) and s.ops["light:key/intensity"] == "set"
+    assert s.ops["light:fill/intensity"] == "scale"
+    # the other lights keep exactly the values they have without the exception
+    alone = randomizer(profile(general)).reset(0).values
+    assert np.array_equal(s.values["light:fill/intensity"], alone["light:fill/intensity"])
+    assert r.overridden == [("reset", "light:key/intensity", "key", "all")]
+    # at different events there is nothing to override
+    assert not randomizer(profile(general, {**special, "when": "frame"})).overridden
+
+
+def test_overriding_signal_and_adr_terms_and_interval_conflicts() -> None:
+    flicker = uniform("light:*/intensity", name="flicker",
+                      signal={"kind": "sinusoid", "amplitude": 0.1, "frequency_hz": 5.0})
+    fixed = {"name": "key", "target": "light:key/intensity", "dist": "constant", "value": 1.0, "op": "set"}
+    r = randomizer(profile(flicker, fixed), dt=0.01)
+    r.reset(0)
+    s = r.step(3)
+    assert "light:key/intensity" not in s.values and "light:fill/intensity" in s.values  # the override holds
+    # an ADR term overridden for one entity keeps driving the others
+    adr = {"threshold_low": 0, "threshold_high": 1, "params": [{"term": "all", "limits": [0, 2]}]}
+    a = randomizer(profile(uniform("light:*/intensity", name="all"), fixed, adr=adr), n_envs=50)
+    v = a.reset(0)
+    assert np.all(v.values["light:key/intensity"] == 1.0)
+    pinned = v.meta["adr_boundary"] == 1
+    assert pinned.any() and np.all(v.values["light:fill/intensity"][pinned] == 1.5)
+    # between steps, an interval term and a time-varying one may not share a value
+    wander = uniform("light:key/intensity", when="interval", every=10, name="wander")
+    with pytest.raises(ConfigError, match="no interval term setting light:key/intensity, which the "
+                                          "time-varying term 'flicker' also sets"):
+        randomizer(profile(flicker, wander))
 
 
 def test_randomizer_refuses_bad_arguments() -> None:

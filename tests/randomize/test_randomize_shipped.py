@@ -108,3 +108,14 @@ def test_the_documentation_example_loads_and_lists_every_attribute(tmp_path: Pat
     for a in CATALOGUE:
         target = f"`{a.kind}:{a.name}`" if a.kind in ("world", "scene") else f"`{a.kind}:*/{a.name}`"
         assert target in doc, f"{target} is not documented"
+
+
+def test_shipped_profiles_survive_a_save_and_load(tmp_path: Path) -> None:
+    from sim2real.randomize.profile import save_profile
+
+    (tmp_path / "sub").mkdir()
+    for name in ("tabletop.toml", "arm2.toml"):
+        p = load_profile(PROFILES / name)
+        q = load_profile(save_profile(p, tmp_path / "sub" / name))  # the texture folder is rewritten
+        assert q.hash == p.hash and q.to_dict()["groups"] == p.to_dict()["groups"]
+        assert [t.signal for t in q.terms] == [t.signal for t in p.terms]

@@ -67,8 +67,7 @@ class Profile(StrictModel):
         if self._hash is None:
             # where the images live is not content (a moved profile rewrites relative folders): their
             # names and sizes are
-            files = {k: [(Path(p).name, Path(p).stat().st_size) for p in v]
-                     for k, v in sorted(self._checked.files.items())}
+            files = {k: [(Path(p).name, _size(p)) for p in v] for k, v in sorted(self._checked.files.items())}
             data = self.to_dict()
             for spec in _specs(data):
                 if spec.get("folder") is not None:
@@ -125,8 +124,48 @@ class Profile(StrictModel):
             term["low"], term["high"] = _plain(low), _plain(high)
         return self.edited(data)
 
+    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal") -> Profile:
+        """Centre values on identified ones: ``{key: (nominal, low, high)}`` (numbers or vectors).
+
+        A key naming a term re-centres that term (in its op's units). A key that is a target
+        (``joint:elbow/damping``) appends a term named ``calibrated <target>`` that *sets* the value;
+        as the last term it overrides broader terms for those entities (later terms win).
+        ``dist``: ``"truncnormal"`` (mean = nominal, std = (high - low) / 4, within [low, high]) or
+        ``"uniform"`` on [low, high]; an interval of zero width gives a constant.
+        """
+        import numpy as np
+
+        if dist not in ("truncnormal", "uniform"):
+            raise ConfigError(self._source, "dist", "'truncnormal' or 'uniform'", dist)
+        data = self.to_dict()
+        by_id = {(t.get("name") or t.get("target")): t for t in data.get("terms", [])}
+        for key, (nominal, low, high) in estimates.items():
+            nom, lo, hi = (np.asarray(v, dtype=float) for v in (nominal, low, high))
+            if np.any(lo > nom) or np.any(nom > hi):
+                raise ConfigError(self._source, key, "low <= nominal <= high", (nominal, low, high))
+            fields: dict[str, Any]
+            if np.all(hi == lo):
+                fields = {"dist": "constant", "value": _plain(nom)}
+            elif dist == "uniform":
+                fields = {"dist": "uniform", "low": _plain(lo), "high": _plain(hi)}
+            else:
+                fields = {"dist": "truncnormal", "mean": _plain(nom), "std": _plain(np.maximum((hi - lo) / 4, 1e-12)),
+                          "low": _plain(lo), "high": _plain(hi)}
+            term = by_id.get(key)
+            if term is not None:
+                for k in schema.DIST_FIELDS + ("dist",):
+                    term.pop(k, None)
+                term.update(fields)
+            else:
+                data.setdefault("terms", []).append({"name": f"calibrated {key}", "target": key, "op": "set",
+                                                     **fields})
+        return self.edited(data)
+
     def narrowed(self, scale: float, names: list[str] | None = None) -> Profile:
         """Every range (or the named terms' ranges) scaled by ``scale`` about its centre."""
+        unknown = sorted(set(names or ()) - {t.id for t in self.terms})
+        if unknown:
+            raise ConfigError(self._source, unknown[0], f"the name of a term ({', '.join(t.id for t in self.terms)})")
         data = self.to_dict()
         for term_data, term in zip(data.get("terms", []), self.terms, strict=True):
             if names is not None and term.id not in names:
@@ -174,6 +213,13 @@ def save_profile(profile: Profile, path: str | PathLike[str]) -> Path:
     data = _relocated(profile, path.resolve().parent)
     atomic_write_text(path, tomli_w.dumps(data))
     return path
+
+
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return -1  # removed since the profile was loaded: the name still identifies it
 
 
 def _specs(data: dict[str, Any]) -> list[dict[str, Any]]:

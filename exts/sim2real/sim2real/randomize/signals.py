@@ -33,6 +33,7 @@ class SignalRun:
     def __init__(self, unit: TermUnit, dt: float) -> None:
         assert unit.signal is not None
         self.unit, self.sig, self.dt = unit, unit.signal, dt
+        self.own = list(unit.streams)  # the (entity) streams whose values no later term overrides
         self.hold_steps = max(1, round(self.sig.hold_s / dt)) if self.sig.kind == "hold" else 0
         self.period = self.hold_steps or self.sig.every
         h = self.period * dt
@@ -57,10 +58,10 @@ class SignalRun:
         self.streams, self.episode, self.base, self.dist, self.n = streams, episode, base, dist, n
         self.scale = scale
         self.k = 0
-        self.x = {s.key: np.zeros_like(base[s.key]) for s in self.unit.streams}
+        self.x = {s.key: np.zeros_like(base[s.key]) for s in self.own}
         self.phase: dict[str, np.ndarray | float] = {}
         if self.sig.kind == "sinusoid":
-            for s in self.unit.streams:
+            for s in self.own:
                 if self.sig.phase == "random":
                     ph = streams.generator(s.prefix, PHASE, episode).uniform(0.0, 2.0 * math.pi, n)
                     self.phase[s.key] = ph.reshape((n,) + (1,) * len(self.unit.attr.shape))
@@ -84,7 +85,7 @@ class SignalRun:
                 out = dict(self.base)
             else:
                 out = {s.key: self.dist.draw(self.streams.generator(s.prefix, HOLD, self.episode, j), self.n)
-                       for s in self.unit.streams}
+                       for s in self.own}
         else:
             self._advance(k)
             out = {key: b + self.x[key] for key, b in self.base.items()}
@@ -98,7 +99,7 @@ class SignalRun:
             self.k = 0
         first = (self.k // self.period + 1) * self.period
         for j in range(first, k + 1, self.period):
-            for s in self.unit.streams:
+            for s in self.own:
                 noise = self.streams.generator(s.prefix, SIGNAL, self.episode, j).standard_normal(self.x[s.key].shape)
                 self.x[s.key] = self._decay * self.x[s.key] + (self._kick * self.scale) * noise
         self.k = max(self.k, k)
