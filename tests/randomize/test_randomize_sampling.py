@@ -234,3 +234,14 @@ def test_randomizer_refuses_bad_arguments() -> None:
         Randomizer(p, -1, ENTITIES)
     with pytest.raises(ValueError, match="dt"):
         Randomizer(p, 0, ENTITIES, dt=0.0)
+
+
+def test_package_facade_is_lazy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, sim2real.randomize as r; assert 'numpy' not in sys.modules; "
+            "from sim2real.randomize import Randomizer, load_profile; print(Randomizer.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Randomizer"

@@ -110,13 +110,17 @@ class TruncNormal:
         a, b = np.where(self._flip, -b, a), np.where(self._flip, -a, b)
         self._pa = np.vectorize(ndtr, otypes=[float])(a)
         self._dp = np.vectorize(ndtr, otypes=[float])(b) - self._pa
+        self._underflow = bool(np.any(self._pa <= 0))
+        if self._pa.ndim == 0:  # numpy's scalar-parameter fast path
+            self._pa, self._dp = float(self._pa), float(self._dp)
         self._degenerate = degenerate if degenerate.any() else None
         self._m, self._sd, self._lo, self._hi = m, safe_sd, lo, hi
         self._scalar = m.ndim == 0
 
     def draw(self, gen: np.random.Generator, n: int) -> np.ndarray:
-        u = gen.random((n, *self.shape))
-        p = np.maximum(self._pa + u * self._dp, 1e-300)  # a bound 38+ sd out underflows to 0
+        p = gen.uniform(self._pa, self._pa + self._dp, (n, *self.shape))  # uniform on [Phi(a), Phi(b))
+        if self._underflow:
+            p = np.maximum(p, 1e-300)  # a bound 38+ sd out: Phi underflows to 0
         z = ndtri(p)
         if self._scalar:
             z = -z if self._flip else z
@@ -170,7 +174,13 @@ class Choice:
             self._table = np.asarray(values)
 
     def draw(self, gen: np.random.Generator, n: int) -> np.ndarray:
-        idx = np.searchsorted(self._cum, gen.random(n), side="right")
+        u = gen.random(n)
+        if len(self._cum) <= 16:  # a few comparisons beat a binary search per element
+            idx = np.zeros(n, dtype=np.intp)
+            for c in self._cum[:-1]:
+                idx += u >= c
+        else:
+            idx = np.searchsorted(self._cum, u, side="right")
         return self._table[idx]
 
     def scaled(self, s: float) -> Choice:

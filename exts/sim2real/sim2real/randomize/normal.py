@@ -54,15 +54,17 @@ def ndtri(p: np.ndarray | float) -> np.ndarray:
         qt = q.flat[tail]
         pt = p.flat[tail]
         r = np.sqrt(-np.log(np.minimum(pt, 1.0 - pt)))  # the tail's own side: p below, 1 - p above
-        x = np.empty_like(r)
-        near = r <= 5.0
-        rn = r[near] - 1.6
-        x[near] = _horner(_C, rn) / _horner(_D, rn)
-        far = ~near
-        if far.any():
-            rf = r[far] - 5.0
-            x[far] = _horner(_E, rf) / _horner(_F, rf)
-        out.flat[tail] = np.where(qt < 0, -x, x)
+        if r.max() <= 5.0:  # p > 1.4e-11: the usual case, no further split
+            rn = r - 1.6
+            x = _horner(_C, rn) / _horner(_D, rn)
+        else:
+            x = np.empty_like(r)
+            near = r <= 5.0
+            rn = r[near] - 1.6
+            x[near] = _horner(_C, rn) / _horner(_D, rn)
+            rf = r[~near] - 5.0
+            x[~near] = _horner(_E, rf) / _horner(_F, rf)
+        out.flat[tail] = np.copysign(x, qt)  # x > 0; the lower tail (q < 0) is negative
     return out
 
 
