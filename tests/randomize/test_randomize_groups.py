@@ -101,3 +101,15 @@ def test_members_with_incompatible_entity_sets_are_refused() -> None:
         _member("a", "light:*/intensity", 0.0, 1.0), _member("b", "joint:*/damping", 0.0, 1.0)]}
     with pytest.raises(ConfigError, match="same number of entities or one entity"):
         Randomizer(profile(groups=[group]), 0, ENTITIES)
+
+
+def test_constraints_are_checked_at_the_curriculum_scales_of_the_members_it_moves() -> None:
+    # a in [0, 1], b in [0.2, 0.4], a <= b: feasible; shrinking a to its centre (0.5) would not be
+    group = {"name": "g", "constraints": ["a <= b"], "members": [
+        _member("a", "joint:*/damping", 0.0, 1.0), _member("b", "joint:*/armature", 0.2, 0.4)]}
+    with pytest.raises(ConfigError, match="constraints that can be met at curriculum scale 0"):
+        profile(groups=[group], curriculum={"scales": [0.0, 1.0], "terms": ["g/a"]})
+    p = profile(groups=[group], curriculum={"scales": [0.0, 1.0], "terms": ["g/b"]})  # only b narrows: fine
+    v = randomizer(p, n_envs=500).reset(0).values
+    assert np.all(v["joint:elbow/damping"] <= v["joint:elbow/armature"])
+    assert np.allclose(v["joint:elbow/armature"], 0.3)  # phase 0 of the curriculum: b at its centre

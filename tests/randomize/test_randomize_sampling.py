@@ -245,3 +245,18 @@ def test_package_facade_is_lazy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Randomizer"
+
+
+def test_record_forgets_last_episodes_step_values_at_reset() -> None:
+    p = profile(uniform("light:*/intensity", when="startup"),
+                {"target": "geom:*/friction", "dist": "uniform", "low": 0.5, "high": 1.5, "when": "interval",
+                 "every": 2},
+                uniform("joint:*/damping"))
+    r = randomizer(p)
+    r.startup()
+    r.reset(0)
+    r.step(2)
+    assert "geom:floor/friction" in r.record()
+    r.reset(1)
+    rec = r.record()
+    assert "geom:floor/friction" not in rec and "light:key/intensity" in rec and "joint:elbow/damping" in rec

@@ -68,8 +68,7 @@ class Randomizer:
                 continue
             self.units[term.when].append(unit)
         for g, group in enumerate(profile.groups):
-            self.units[group.when].append(GroupUnit(group, g, checked.targets, checked.order[group.name],
-                                                    self.streams, entities, source, in_cur))
+            self.units[group.when].append(GroupUnit(group, g, checked, self.streams, entities, source, in_cur))
         self.scaled = in_cur
         self.signals = {u.ident: SignalRun(u, dt) for u in self.units["reset"]
                         if isinstance(u, TermUnit) and u.signal is not None}
@@ -91,7 +90,8 @@ class Randomizer:
         self._phase = 0
         self._latest: dict[str, np.ndarray] = {}
 
-    def _resolve(self, when: str, units: list[TermUnit | GroupUnit], signals: Collection[str] = ()) -> dict[str, str]:
+    def _resolve(self, when: str, units: list[TermUnit | GroupUnit],
+                 signals: Collection[str] = ()) -> dict[str, str]:
         """The op of every key at an event. When several terms set one value, the later one wins
         (terms in file order, then groups): general terms first, exceptions after — how calibrated
         terms (Profile.calibrated) override the broad ones. Between physics steps, an interval term
@@ -130,11 +130,13 @@ class Randomizer:
             meta["adr_ranges"] = {n: self.adr.range(n) for n in self.adr.names}
         sample = self._sample("reset", episode, 0, meta)
         for ident, run in self.signals.items():
-            unit = run.unit
             base = {st.key: sample.values[st.key] for st in run.own}
             scale = self._phase_scale() if ident in self.scaled else 1.0
-            run.start(self.streams, episode, base, unit.dist_at(scale), self.n_envs, scale)
+            run.start(self.streams, episode, base, run.unit.dist_at(scale), self.n_envs, scale)
             sample.values.update(run.values(0))  # type: ignore[attr-defined]
+        # a reset restores the scene's defaults: the last episode's step values no longer hold
+        keep = self.ops["startup"].keys() | self.ops["frame"].keys()
+        self._latest = {k: v for k, v in self._latest.items() if k in keep}
         self._remember(sample)
         return sample
 
@@ -218,7 +220,8 @@ class Randomizer:
     def record(self, env: int = 0) -> dict[str, Any]:
         """The latest value of every randomized key for env ``env``: what the world looks like now.
 
-        Datasets store this with every frame (startup + reset + steps + frame values merged)."""
+        Datasets store this with every frame: the start-up values, this episode's reset values, the
+        step values since, and the last frame's values, merged."""
         return Sample(self.seed, 0, "record", self.n_envs, self._latest, {}).record(env)
 
     @property

@@ -18,7 +18,7 @@ from . import dists
 from .schema import Group, Member, Signal, Term
 from .streams import Streams
 from .targets import SINGLETONS, Attribute, Target
-from .validate import constraint_order, floors_for
+from .validate import Checked, floors
 
 
 def entity_names(entities: Mapping[str, Sequence[str]], kind: str) -> list[str]:
@@ -115,8 +115,9 @@ class GroupUnit:
     prefix-stable; the marginals of constrained members are no longer exactly their declared ones.
     """
 
-    def __init__(self, group: Group, g: int, targets: Mapping[str, Target], order: list[str], streams: Streams,
+    def __init__(self, group: Group, g: int, checked: Checked, streams: Streams,
                  entities: Mapping[str, Sequence[str]], source: Any, curriculum: set[str]) -> None:
+        targets = checked.targets
         self.ident = group.name
         self.when, self.every = group.when, group.every
         self.members: dict[str, MemberPlan] = {}
@@ -128,9 +129,9 @@ class GroupUnit:
             self.members[member.name] = MemberPlan(member.name, ident, target.attribute,
                                                    member.op_for(target.attribute), member, dist,
                                                    _streams(streams, ident, target, names))
-        self.constrained, self.edges = constraint_order(group)
+        self.constrained, self.edges = checked.constraints.get(group.name, ([], []))
         self.free = [n for n, p in self.members.items() if p.dist is not None and n not in self.constrained]
-        self.derived = [n for n in order if self.members[n].dist is None]  # sources before their uses
+        self.derived = [n for n in checked.order[group.name] if self.members[n].dist is None]  # sources first
         self.curriculum = {n for n, p in self.members.items() if p.ident in curriculum}
         self._floors: dict[float, dict[str, Any]] = {}
         self._check_entities(g, source)
@@ -159,16 +160,16 @@ class GroupUnit:
         assert d is not None
         return d.scaled(scale) if name in self.curriculum and scale != 1.0 else d
 
-    def floors(self, scale: float) -> dict[str, Any]:
+    def floors_at(self, scale: float) -> dict[str, Any]:
         if scale not in self._floors:
             compiled = {n: self._dist(n, scale) for n in self.constrained}
-            self._floors[scale] = floors_for(self.constrained, self.edges, compiled)
+            self._floors[scale] = floors(self.constrained, self.edges, compiled)
         return self._floors[scale]
 
     def draw(self, streams: Streams, code: int, index: int, sub: int, n: int, scale: float,
              out: dict[str, np.ndarray]) -> None:
         values: dict[str, np.ndarray] = {}  # member -> (n, E, *shape)
-        floors = self.floors(scale) if self.constrained else {}
+        lows = self.floors_at(scale) if self.constrained else {}
         for name in self.constrained:
             plan, dist = self.members[name], self._dist(name, scale)
             u = np.stack([streams.generator(s.prefix, code, index, sub).random((n, *plan.attr.shape))
@@ -180,7 +181,7 @@ class GroupUnit:
                     if up.shape[1] != u.shape[1]:
                         up = up.min(axis=1, keepdims=True) if u.shape[1] == 1 else up
                     high = np.minimum(high, up)
-            low = np.minimum(floors[name], high)  # ADR/curriculum can make bounds cross: clip, never fail
+            low = np.minimum(lows[name], high)  # ADR/curriculum can make bounds cross: clip, never fail
             values[name] = dist.at(u, low, high)  # type: ignore[attr-defined]
         for name in self.free:
             plan, dist = self.members[name], self._dist(name, scale)

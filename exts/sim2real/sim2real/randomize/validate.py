@@ -33,7 +33,9 @@ class Checked:
 
     targets: dict[str, Target] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)  # id -> absolute image paths, sorted
-    order: dict[str, list[str]] = field(default_factory=dict)  # group -> members in sampling order
+    order: dict[str, list[str]] = field(default_factory=dict)  # group -> members, derive sources first
+    # group -> (constrained members from the top down, (lower, upper) pairs)
+    constraints: dict[str, tuple[list[str], list[tuple[str, str]]]] = field(default_factory=dict)
 
 
 class Checker:
@@ -58,7 +60,7 @@ class Checker:
         if curriculum is not None:
             scales = self.curriculum(curriculum, terms, groups)
         for g, group in enumerate(groups):
-            self.constraints(group, f"groups[{g}] {group.name!r}", scales)
+            self.constraints(group, f"groups[{g}] {group.name!r}", scales, curriculum)
         if adr is not None:
             self.adr(adr, terms, curriculum)
         return self.out
@@ -312,7 +314,7 @@ class Checker:
             visit(name, ())
         return order
 
-    def constraints(self, group: Group, key: str, scales: Iterable[float]) -> None:
+    def constraints(self, group: Group, key: str, scales: Iterable[float], cur: schema.Curriculum | None) -> None:
         """Parse ``a <= b`` constraints and prove them satisfiable at every curriculum scale."""
         by_name = {m.name: m for m in group.members}
         edges: list[tuple[str, str]] = []  # (lower, upper)
@@ -339,10 +341,17 @@ class Checker:
         order = _constraint_order(edges)
         if order is None:
             raise self.fail(f"{key}.constraints", "constraints without a cycle", group.constraints)
+        self.out.constraints[group.name] = (order, edges)
         for s in scales:
-            floors = _floors(order, edges, {m.name: m.compile(self.out.targets[f"{group.name}/{m.name}"].attribute)
-                                           .scaled(s) for m in group.members if m.name in order})
-            for name, (floor, high) in floors.items():
+            compiled = {}
+            for m in group.members:
+                if m.name in order:
+                    ident = f"{group.name}/{m.name}"
+                    dist = m.compile(self.out.targets[ident].attribute)
+                    in_cur = cur is not None and curriculum_applies(cur, ident)
+                    compiled[m.name] = dist.scaled(s) if in_cur else dist
+            for name, floor in floors(order, edges, compiled).items():
+                high = np.asarray(compiled[name].high, dtype=float)
                 if np.any(floor > high):
                     where = f" at curriculum scale {s:g}" if s != 1.0 else ""
                     raise self.fail(f"{key}.constraints", f"constraints that can be met{where}: {name!r} must be "
@@ -431,34 +440,13 @@ def _constraint_order(edges: list[tuple[str, str]]) -> list[str] | None:
     return order
 
 
-def _floors(order: list[str], edges: list[tuple[str, str]], compiled: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def floors(order: list[str], edges: list[tuple[str, str]], compiled: dict[str, Any]) -> dict[str, Any]:
     """For each constrained member: the least value it may take so every member below it still fits.
 
     floor(x) = max(low_x, floor(y) for every y constrained to be <= x)
     """
-    floors: dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for name in reversed(order):  # bottom first
-        lows = [compiled[name].low] + [floors[a] for a, b in edges if b == name]
-        floors[name] = np.maximum.reduce([np.asarray(v, dtype=float) for v in lows])
-    return {n: (floors[n], np.asarray(compiled[n].high, dtype=float)) for n in order}
-
-
-def floors_for(order: list[str], edges: list[tuple[str, str]], compiled: dict[str, Any]) -> dict[str, Any]:
-    return {n: f for n, (f, _) in _floors(order, edges, compiled).items()}
-
-
-def parse_constraints(group: Group) -> list[tuple[str, str]]:
-    """(lower, upper) pairs of an already-validated group."""
-    edges = []
-    for text in group.constraints:
-        m = _CONSTRAINT_RE.match(text)
-        assert m is not None
-        a, op, b = m.groups()
-        edges.append((a, b) if op == "<=" else (b, a))
-    return edges
-
-
-def constraint_order(group: Group) -> tuple[list[str], list[tuple[str, str]]]:
-    edges = parse_constraints(group)
-    order = _constraint_order(edges) if edges else []
-    return order or [], edges
+        lows = [compiled[name].low] + [out[a] for a, b in edges if b == name]
+        out[name] = np.maximum.reduce([np.asarray(v, dtype=float) for v in lows])
+    return out
