@@ -29,8 +29,9 @@ def profile(*terms: dict[str, Any], base_dir: Path | None = None, **top: Any) ->
     return parse_profile({"terms": list(terms), **top}, base_dir=base_dir or REPO)
 
 
-def randomizer(p: Profile, seed: int = 0, n_envs: int = 4, entities: dict | None = None,
-               dt: float = 0.002) -> Randomizer:
+def randomizer(
+    p: Profile, seed: int = 0, n_envs: int = 4, entities: dict | None = None, dt: float = 0.002
+) -> Randomizer:
     return Randomizer(p, seed, entities or ENTITIES, n_envs=n_envs, dt=dt)
 
 

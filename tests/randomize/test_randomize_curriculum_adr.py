@@ -20,8 +20,11 @@ def _width(r, episode: int, key: str = KEY) -> tuple[float, float]:
 
 
 def test_widening_phases_scale_the_original_range_about_its_centre() -> None:
-    p = profile(uniform("joint:*/damping", 1.0, 3.0, name="damp"), uniform("light:*/intensity", 0.5, 1.5),
-                curriculum={"start": 0.2, "end": 1.0, "phases": 5, "episodes_per_phase": 10, "terms": ["damp"]})
+    p = profile(
+        uniform("joint:*/damping", 1.0, 3.0, name="damp"),
+        uniform("light:*/intensity", 0.5, 1.5),
+        curriculum={"start": 0.2, "end": 1.0, "phases": 5, "episodes_per_phase": 10, "terms": ["damp"]},
+    )
     r = randomizer(p, n_envs=4000)
     for episode, scale in ((0, 0.2), (9, 0.2), (10, 0.4), (25, 0.6), (49, 1.0), (500, 1.0)):
         lo, hi = _width(r, episode)
@@ -34,8 +37,9 @@ def test_widening_phases_scale_the_original_range_about_its_centre() -> None:
 
 
 def test_narrowing_and_a_phase_set_by_the_caller() -> None:
-    p = profile(uniform("joint:*/damping", 1.0, 3.0),
-                curriculum={"scales": [1.0, 0.5, 0.1]})  # episodes_per_phase = 0: the caller moves it
+    p = profile(
+        uniform("joint:*/damping", 1.0, 3.0), curriculum={"scales": [1.0, 0.5, 0.1]}
+    )  # episodes_per_phase = 0: the caller moves it
     r = randomizer(p, n_envs=2000)
     assert _width(r, 100)[1] - _width(r, 100)[0] > 1.9
     r.set_phase(2)
@@ -51,8 +55,11 @@ def test_narrowing_and_a_phase_set_by_the_caller() -> None:
 
 def test_curriculum_checks_feasibility_at_every_phase() -> None:
     # a scale range [0.1, 1.9] widened x2 about its centre would reach below zero: a negative scale
-    with pytest.raises(ConfigError, match=r"terms\[0\] 'joint:\*/damping'\.low: expected values >= 0 .* at "
-                                          r"curriculum scale 2"):
+    with pytest.raises(
+        ConfigError,
+        match=r"terms\[0\] 'joint:\*/damping'\.low: expected values >= 0 .* at "
+        r"curriculum scale 2",
+    ):
         profile(uniform("joint:*/damping", 0.1, 1.9), curriculum={"scales": [1.0, 2.0]})
     with pytest.raises(ConfigError, match=r"curriculum\.terms\[0\]: expected a pattern matching a term name"):
         profile(uniform("joint:*/damping", 0.5, 1.5), curriculum={"scales": [1.0], "terms": ["nope"]})
@@ -61,8 +68,13 @@ def test_curriculum_checks_feasibility_at_every_phase() -> None:
 
 
 def _adr_profile(**adr) -> object:
-    cfg = {"threshold_low": 0.3, "threshold_high": 0.7, "buffer_size": 20,
-           "params": [{"term": "damp", "limits": [0.1, 5.0], "step": 0.1}], **adr}
+    cfg = {
+        "threshold_low": 0.3,
+        "threshold_high": 0.7,
+        "buffer_size": 20,
+        "params": [{"term": "damp", "limits": [0.1, 5.0], "step": 0.1}],
+        **adr,
+    }
     return profile(uniform("joint:*/damping", 0.9, 1.1, name="damp"), uniform("light:*/intensity"), adr=cfg)
 
 
@@ -141,5 +153,7 @@ def test_adr_refuses_bad_reports_and_bad_configs() -> None:
     with pytest.raises(ConfigError, match=r"adr\.threshold_low: expected threshold_low < threshold_high"):
         _adr_profile(threshold_low=0.9)
     with pytest.raises(ConfigError, match=r"adr\.params\[0\]\.term: expected a scalar, uniform"):
-        profile(uniform("light:key/color", 0.1, 0.9, name="c"),
-                adr={"threshold_low": 0, "threshold_high": 1, "params": [{"term": "c", "limits": [0, 1]}]})
+        profile(
+            uniform("light:key/color", 0.1, 0.9, name="c"),
+            adr={"threshold_low": 0, "threshold_high": 1, "params": [{"term": "c", "limits": [0, 1]}]},
+        )

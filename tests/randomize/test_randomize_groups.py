@@ -17,12 +17,25 @@ def _member(name: str, target: str, low: float, high: float, dist: str = "unifor
 def _surface(constraints: list[str], **member_ranges: tuple[float, float]) -> dict:
     s = member_ranges.get("static", (0.5, 1.2))
     d = member_ranges.get("dynamic", (0.3, 1.0))
-    return {"name": "surface", "constraints": constraints, "members": [
-        _member("static", "geom:*/static_friction", *s),
-        _member("dynamic", "geom:*/dynamic_friction", *d),
-        {"name": "restitution", "target": "geom:*/restitution",
-         "derive": {"source": "static", "scale": -0.5, "offset": 1.0, "noise_std": 0.01, "clip": [0.0, 1.0]}},
-    ]}
+    return {
+        "name": "surface",
+        "constraints": constraints,
+        "members": [
+            _member("static", "geom:*/static_friction", *s),
+            _member("dynamic", "geom:*/dynamic_friction", *d),
+            {
+                "name": "restitution",
+                "target": "geom:*/restitution",
+                "derive": {
+                    "source": "static",
+                    "scale": -0.5,
+                    "offset": 1.0,
+                    "noise_std": 0.01,
+                    "clip": [0.0, 1.0],
+                },
+            },
+        ],
+    }
 
 
 def test_static_friction_is_never_below_dynamic_and_both_stay_in_range() -> None:
@@ -46,16 +59,28 @@ def test_restitution_falls_with_friction_as_declared() -> None:
 
 
 def test_a_chain_of_constraints_and_a_shared_upper_bound() -> None:
-    group = {"name": "chain", "constraints": ["a <= b", "b <= c"], "members": [
-        _member("a", "joint:*/damping", 0.0, 3.0), _member("b", "joint:*/armature", 1.0, 2.0),
-        _member("c", "joint:*/frictionloss", 0.0, 5.0)]}
+    group = {
+        "name": "chain",
+        "constraints": ["a <= b", "b <= c"],
+        "members": [
+            _member("a", "joint:*/damping", 0.0, 3.0),
+            _member("b", "joint:*/armature", 1.0, 2.0),
+            _member("c", "joint:*/frictionloss", 0.0, 5.0),
+        ],
+    }
     v = randomizer(profile(groups=[group]), n_envs=5000).reset(0).values
     a, b, c = (v[f"joint:elbow/{n}"] for n in ("damping", "armature", "frictionloss"))
     assert np.all(a <= b) and np.all(b <= c)
     assert c.min() >= 1.0  # c's floor: it must leave room for b >= 1
     # one upper entity bounding every lower entity (the world-wide cap broadcasts)
-    cap = {"name": "cap", "constraints": ["each <= cap"], "members": [
-        _member("each", "geom:*/torsional_friction", 0.0, 1.0), _member("cap", "geom:floor/rolling_friction", 0.0, 1.0)]}
+    cap = {
+        "name": "cap",
+        "constraints": ["each <= cap"],
+        "members": [
+            _member("each", "geom:*/torsional_friction", 0.0, 1.0),
+            _member("cap", "geom:floor/rolling_friction", 0.0, 1.0),
+        ],
+    }
     w = randomizer(profile(groups=[cap]), n_envs=2000).reset(0).values
     for g in ENTITIES["geom"]:
         assert np.all(w[f"geom:{g}/torsional_friction"] <= w["geom:floor/rolling_friction"])
@@ -69,44 +94,63 @@ def test_group_values_are_prefix_stable_and_deterministic() -> None:
 
 
 def test_a_constraint_that_cannot_be_met_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"groups\[0\] 'surface'\.constraints: expected constraints that can be met: "
-                                          r"'dynamic' must be >= 1\.5 but its high is 1\.2"):
+    with pytest.raises(
+        ConfigError,
+        match=r"groups\[0\] 'surface'\.constraints: expected constraints that can be met: "
+        r"'dynamic' must be >= 1\.5 but its high is 1\.2",
+    ):
         profile(groups=[_surface(["static <= dynamic"], static=(1.5, 2.0), dynamic=(0.3, 1.2))])
 
 
-@pytest.mark.parametrize(("constraints", "message"), [
-    (["static < dynamic"], "expected a constraint 'a <= b'"),
-    (["static <= nobody"], "expected members of this group"),
-    (["static <= restitution"], "uniform or loguniform members"),
-    (["static <= dynamic", "dynamic <= static"], "constraints without a cycle"),
-])
+@pytest.mark.parametrize(
+    ("constraints", "message"),
+    [
+        (["static < dynamic"], "expected a constraint 'a <= b'"),
+        (["static <= nobody"], "expected members of this group"),
+        (["static <= restitution"], "uniform or loguniform members"),
+        (["static <= dynamic", "dynamic <= static"], "constraints without a cycle"),
+    ],
+)
 def test_malformed_constraints(constraints: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         profile(groups=[_surface(constraints)])
 
 
 def test_derivation_cycles_and_unknown_sources_are_refused() -> None:
-    cyc = {"name": "g", "members": [
-        {"name": "a", "target": "joint:*/damping", "derive": {"source": "b"}},
-        {"name": "b", "target": "joint:*/armature", "derive": {"source": "a"}}]}
+    cyc = {
+        "name": "g",
+        "members": [
+            {"name": "a", "target": "joint:*/damping", "derive": {"source": "b"}},
+            {"name": "b", "target": "joint:*/armature", "derive": {"source": "a"}},
+        ],
+    }
     with pytest.raises(ConfigError, match=r"derive\.source: expected derivations without a cycle"):
         profile(groups=[cyc])
-    unknown = {"name": "g", "members": [{"name": "a", "target": "joint:*/damping", "derive": {"source": "zz"}}]}
+    unknown = {
+        "name": "g",
+        "members": [{"name": "a", "target": "joint:*/damping", "derive": {"source": "zz"}}],
+    }
     with pytest.raises(ConfigError, match=r"expected a member of this group"):
         profile(groups=[unknown])
 
 
 def test_members_with_incompatible_entity_sets_are_refused() -> None:
-    group = {"name": "g", "constraints": ["a <= b"], "members": [
-        _member("a", "light:*/intensity", 0.0, 1.0), _member("b", "joint:*/damping", 0.0, 1.0)]}
+    group = {
+        "name": "g",
+        "constraints": ["a <= b"],
+        "members": [_member("a", "light:*/intensity", 0.0, 1.0), _member("b", "joint:*/damping", 0.0, 1.0)],
+    }
     with pytest.raises(ConfigError, match="same number of entities or one entity"):
         Randomizer(profile(groups=[group]), 0, ENTITIES)
 
 
 def test_constraints_are_checked_at_the_curriculum_scales_of_the_members_it_moves() -> None:
     # a in [0, 1], b in [0.2, 0.4], a <= b: feasible; shrinking a to its centre (0.5) would not be
-    group = {"name": "g", "constraints": ["a <= b"], "members": [
-        _member("a", "joint:*/damping", 0.0, 1.0), _member("b", "joint:*/armature", 0.2, 0.4)]}
+    group = {
+        "name": "g",
+        "constraints": ["a <= b"],
+        "members": [_member("a", "joint:*/damping", 0.0, 1.0), _member("b", "joint:*/armature", 0.2, 0.4)],
+    }
     with pytest.raises(ConfigError, match="constraints that can be met at curriculum scale 0"):
         profile(groups=[group], curriculum={"scales": [0.0, 1.0], "terms": ["g/a"]})
     p = profile(groups=[group], curriculum={"scales": [0.0, 1.0], "terms": ["g/b"]})  # only b narrows: fine

@@ -13,7 +13,9 @@ from sim2real.randomize.normal import ndtr, ndtri
 
 
 def test_ndtri_matches_the_standard_library_to_full_precision() -> None:
-    p = np.concatenate([np.logspace(-300, -1, 400), np.linspace(0.01, 0.99, 999), 1 - np.logspace(-16, -1, 200)])
+    p = np.concatenate(
+        [np.logspace(-300, -1, 400), np.linspace(0.01, 0.99, 999), 1 - np.logspace(-16, -1, 200)]
+    )
     ref = np.array([NormalDist().inv_cdf(float(x)) for x in p])
     assert np.allclose(ndtri(p), ref, rtol=1e-14, atol=1e-15)
     assert ndtri(0.5) == 0.0 and ndtri(np.array([0.975]))[0] == pytest.approx(1.959963984540054, abs=1e-14)
@@ -34,17 +36,26 @@ def test_ndtr_is_accurate_deep_in_the_lower_tail() -> None:
 
 # Published chromaticities of black bodies on the CIE 1931 Planckian locus:
 # CIE standard illuminant A (2856 K, CIE 15:2004 table T.3) and values of the locus itself.
-@pytest.mark.parametrize(("kelvin", "xy"), [(2856, (0.44757, 0.40745)), (4000, (0.3805, 0.3768)),
-                                            (5000, (0.3451, 0.3516)), (10000, (0.2807, 0.2884))])
+@pytest.mark.parametrize(
+    ("kelvin", "xy"),
+    [
+        (2856, (0.44757, 0.40745)),
+        (4000, (0.3805, 0.3768)),
+        (5000, (0.3451, 0.3516)),
+        (10000, (0.2807, 0.2884)),
+    ],
+)
 def test_planckian_locus_matches_published_chromaticities(kelvin: float, xy: tuple[float, float]) -> None:
     assert np.allclose(planckian_xy(kelvin), xy, atol=1.5e-3)
 
 
 def _wyman_cmf(lam: np.ndarray) -> np.ndarray:
     """CIE 1931 colour-matching functions, multi-lobe fit of Wyman, Sloan & Shirley (JCGT 2(2), 2013)."""
+
     def g(mu: float, s1: float, s2: float) -> np.ndarray:
         s = np.where(lam < mu, s1, s2)
         return np.exp(-0.5 * ((lam - mu) / s) ** 2)
+
     x = 1.056 * g(599.8, 37.9, 31.0) + 0.362 * g(442.0, 16.0, 26.7) - 0.065 * g(501.1, 20.4, 26.2)
     y = 0.821 * g(568.8, 46.9, 40.5) + 0.286 * g(530.9, 16.3, 31.1)
     z = 1.217 * g(437.0, 11.8, 36.0) + 0.681 * g(459.0, 26.0, 13.8)

@@ -18,10 +18,22 @@ EVERY_DIST = (
     {"name": "lu", "target": "joint:*/damping", "dist": "loguniform", "low": 0.1, "high": 10.0},
     {"name": "n", "target": "body:*/com", "dist": "normal", "mean": 0.0, "std": [0.01, 0.02, 0.03]},
     {"name": "ns", "target": "camera:main/roll", "dist": "normal", "mean": 0.1, "std": 0.05},
-    {"name": "tn", "target": "geom:*/restitution", "dist": "truncnormal", "mean": 0.3, "std": 0.2,
-     "low": 0.0, "high": 0.5},
-    {"name": "c", "target": "object:*/asset", "dist": "choice", "values": ["cube", "mug", "torus"],
-     "weights": [1, 2, 1]},
+    {
+        "name": "tn",
+        "target": "geom:*/restitution",
+        "dist": "truncnormal",
+        "mean": 0.3,
+        "std": 0.2,
+        "low": 0.0,
+        "high": 0.5,
+    },
+    {
+        "name": "c",
+        "target": "object:*/asset",
+        "dist": "choice",
+        "values": ["cube", "mug", "torus"],
+        "weights": [1, 2, 1],
+    },
     {"name": "cb", "target": "light:rim/enabled", "dist": "choice", "values": [True, False]},
     {"name": "i", "target": "actuator:*/latency", "dist": "uniform", "low": 0, "high": 3},
     {"name": "k", "target": "world:gravity", "dist": "constant", "value": [0.0, 0.0, -9.81]},
@@ -45,7 +57,10 @@ def test_keys_shapes_dtypes_and_ops() -> None:
     assert s.ops["light:key/intensity"] == "scale" and s.ops["body:obj_00/com"] == "add"
     assert s.ops["world:world/gravity"] == "set"
     # selectors expand over exactly the matching entities, in the backend's order
-    assert [k for k in s.values if k.startswith("joint:")] == ["joint:shoulder/damping", "joint:elbow/damping"]
+    assert [k for k in s.values if k.startswith("joint:")] == [
+        "joint:shoulder/damping",
+        "joint:elbow/damping",
+    ]
 
 
 def test_same_seed_same_bytes_other_seed_other_values() -> None:
@@ -104,7 +119,9 @@ def test_distribution_moments() -> None:
     lu = np.log(v["joint:shoulder/damping"])
     assert abs(lu.mean()) < 0.03 and abs(lu.std() - math.log(100) / math.sqrt(12)) < 0.02
     com = v["body:obj_00/com"]
-    assert np.allclose(com.std(axis=0), [0.01, 0.02, 0.03], rtol=0.03) and np.allclose(com.mean(axis=0), 0, atol=5e-4)
+    assert np.allclose(com.std(axis=0), [0.01, 0.02, 0.03], rtol=0.03) and np.allclose(
+        com.mean(axis=0), 0, atol=5e-4
+    )
     tn = v["geom:floor/restitution"]
     assert tn.min() >= 0.0 and tn.max() <= 0.5
     # mean of N(0.3, 0.2) truncated to [0, 0.5]: mu + sigma (phi(a) - phi(b)) / (Phi(b) - Phi(a))
@@ -123,15 +140,25 @@ def test_distribution_moments() -> None:
 
 def test_truncnormal_far_in_a_tail_stays_inside_its_bounds() -> None:
     """Bounds 8-10 sd above the mean: the inverse CDF must still land inside (no rejection)."""
-    p = profile({"target": "camera:main/roll", "dist": "truncnormal", "mean": 0.0, "std": 1.0,
-                 "low": 8.0, "high": 10.0})
+    p = profile(
+        {
+            "target": "camera:main/roll",
+            "dist": "truncnormal",
+            "mean": 0.0,
+            "std": 1.0,
+            "low": 8.0,
+            "high": 10.0,
+        }
+    )
     x = randomizer(p, n_envs=5000).reset(0).values["camera:main/roll"]
     assert np.all((x >= 8.0) & (x <= 10.0))
     assert abs(x.mean() - 8.12) < 0.02  # E[X | X > 8] = phi(8)/(1 - Phi(8)) ~ 8.1236 for a standard normal
 
 
 def test_any_sample_regenerates_from_its_index_alone() -> None:
-    p = profile(*EVERY_DIST, {"target": "image:*/blur", "dist": "uniform", "low": 0, "high": 2, "when": "frame"})
+    p = profile(
+        *EVERY_DIST, {"target": "image:*/blur", "dist": "uniform", "low": 0, "high": 2, "when": "frame"}
+    )
     long_lived = randomizer(p)
     for episode in range(6):
         long_lived.reset(episode)
@@ -145,7 +172,14 @@ def test_any_sample_regenerates_from_its_index_alone() -> None:
 def test_startup_interval_and_frame_events() -> None:
     p = profile(
         uniform("light:*/intensity", when="startup"),
-        {"target": "geom:*/friction", "dist": "uniform", "low": 0.5, "high": 1.5, "when": "interval", "every": 3},
+        {
+            "target": "geom:*/friction",
+            "dist": "uniform",
+            "low": 0.5,
+            "high": 1.5,
+            "when": "interval",
+            "every": 3,
+        },
         {"target": "image:*/noise_std", "dist": "uniform", "low": 0.0, "high": 0.1, "when": "frame"},
     )
     r = randomizer(p)
@@ -162,7 +196,9 @@ def test_startup_interval_and_frame_events() -> None:
 
 
 def test_record_is_flat_json_and_merges_the_latest_values() -> None:
-    p = profile(*EVERY_DIST, {"target": "image:main/blur", "dist": "uniform", "low": 0, "high": 2, "when": "frame"})
+    p = profile(
+        *EVERY_DIST, {"target": "image:main/blur", "dist": "uniform", "low": 0, "high": 2, "when": "frame"}
+    )
     r = randomizer(p, n_envs=3)
     s = r.reset(0)
     rec = s.record(2)
@@ -177,8 +213,11 @@ def test_record_is_flat_json_and_merges_the_latest_values() -> None:
 
 def test_selector_matching_nothing_names_term_and_lists_entities() -> None:
     p = profile(uniform("light:lamp*/intensity", name="lamps"))
-    with pytest.raises(ConfigError, match=r"terms\[0\] 'lamps'\.target: expected a selector matching at least one "
-                                          r"light \(available: key, fill, rim\) \(got 'light:lamp\*/intensity'\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"terms\[0\] 'lamps'\.target: expected a selector matching at least one "
+        r"light \(available: key, fill, rim\) \(got 'light:lamp\*/intensity'\)",
+    ):
         randomizer(p)
 
 
@@ -205,8 +244,11 @@ def test_a_later_term_overrides_an_earlier_one_for_the_values_both_set() -> None
 
 
 def test_overriding_signal_and_adr_terms_and_interval_conflicts() -> None:
-    flicker = uniform("light:*/intensity", name="flicker",
-                      signal={"kind": "sinusoid", "amplitude": 0.1, "frequency_hz": 5.0})
+    flicker = uniform(
+        "light:*/intensity",
+        name="flicker",
+        signal={"kind": "sinusoid", "amplitude": 0.1, "frequency_hz": 5.0},
+    )
     fixed = {"name": "key", "target": "light:key/intensity", "dist": "constant", "value": 1.0, "op": "set"}
     r = randomizer(profile(flicker, fixed), dt=0.01)
     r.reset(0)
@@ -221,8 +263,10 @@ def test_overriding_signal_and_adr_terms_and_interval_conflicts() -> None:
     assert pinned.any() and np.all(v.values["light:fill/intensity"][pinned] == 1.5)
     # between steps, an interval term and a time-varying one may not share a value
     wander = uniform("light:key/intensity", when="interval", every=10, name="wander")
-    with pytest.raises(ConfigError, match="no interval term setting light:key/intensity, which the "
-                                          "time-varying term 'flicker' also sets"):
+    with pytest.raises(
+        ConfigError,
+        match="no interval term setting light:key/intensity, which the time-varying term 'flicker' also sets",
+    ):
         randomizer(profile(flicker, wander))
 
 
@@ -240,18 +284,28 @@ def test_package_facade_is_lazy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, sim2real.randomize as r; assert 'numpy' not in sys.modules; "
-            "from sim2real.randomize import Randomizer, load_profile; print(Randomizer.__name__)")
+    code = (
+        "import sys, sim2real.randomize as r; assert 'numpy' not in sys.modules; "
+        "from sim2real.randomize import Randomizer, load_profile; print(Randomizer.__name__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Randomizer"
 
 
 def test_record_forgets_last_episodes_step_values_at_reset() -> None:
-    p = profile(uniform("light:*/intensity", when="startup"),
-                {"target": "geom:*/friction", "dist": "uniform", "low": 0.5, "high": 1.5, "when": "interval",
-                 "every": 2},
-                uniform("joint:*/damping"))
+    p = profile(
+        uniform("light:*/intensity", when="startup"),
+        {
+            "target": "geom:*/friction",
+            "dist": "uniform",
+            "low": 0.5,
+            "high": 1.5,
+            "when": "interval",
+            "every": 2,
+        },
+        uniform("joint:*/damping"),
+    )
     r = randomizer(p)
     r.startup()
     r.reset(0)

@@ -22,17 +22,48 @@ TABLETOP_ENTITIES = PROFILES / "tabletop.entities.json"
 def test_tabletop_covers_every_category_and_every_issue_item() -> None:
     p = load_profile(PROFILES / "tabletop.toml")
     assert {attribute(k, a).category for k, a in p.targets()} == CATEGORIES
-    wanted = {("light", "intensity"), ("light", "color"), ("light", "temperature"), ("light", "position"),
-              ("light", "enabled"), ("material", "base_color"), ("material", "texture"), ("material", "roughness"),
-              ("material", "metallic"), ("material", "specular"), ("material", "texture_scale"),
-              ("object", "position"), ("object", "orientation"), ("object", "scale"), ("object", "visible"),
-              ("scene", "object_count"), ("object", "asset"), ("camera", "azimuth"), ("camera", "fovy"),
-              ("camera", "principal_offset"), ("geom", "friction"), ("geom", "restitution"), ("body", "mass"),
-              ("body", "com"), ("world", "gravity"), ("joint", "damping"), ("joint", "armature"),
-              ("joint", "frictionloss"), ("actuator", "kp"), ("image", "noise_std"), ("image", "shot_noise"),
-              ("image", "blur"), ("image", "depth_noise_std"), ("image", "depth_holes"), ("image", "brightness"),
-              ("image", "contrast"), ("image", "saturation"), ("image", "hue"), ("actuator", "latency"),
-              ("actuator", "gain_error")}
+    wanted = {
+        ("light", "intensity"),
+        ("light", "color"),
+        ("light", "temperature"),
+        ("light", "position"),
+        ("light", "enabled"),
+        ("material", "base_color"),
+        ("material", "texture"),
+        ("material", "roughness"),
+        ("material", "metallic"),
+        ("material", "specular"),
+        ("material", "texture_scale"),
+        ("object", "position"),
+        ("object", "orientation"),
+        ("object", "scale"),
+        ("object", "visible"),
+        ("scene", "object_count"),
+        ("object", "asset"),
+        ("camera", "azimuth"),
+        ("camera", "fovy"),
+        ("camera", "principal_offset"),
+        ("geom", "friction"),
+        ("geom", "restitution"),
+        ("body", "mass"),
+        ("body", "com"),
+        ("world", "gravity"),
+        ("joint", "damping"),
+        ("joint", "armature"),
+        ("joint", "frictionloss"),
+        ("actuator", "kp"),
+        ("image", "noise_std"),
+        ("image", "shot_noise"),
+        ("image", "blur"),
+        ("image", "depth_noise_std"),
+        ("image", "depth_holes"),
+        ("image", "brightness"),
+        ("image", "contrast"),
+        ("image", "saturation"),
+        ("image", "hue"),
+        ("actuator", "latency"),
+        ("actuator", "gain_error"),
+    }
     assert wanted <= p.targets()
     assert p.groups and any(t.signal is not None for t in p.terms)
     assert any(t.when == "interval" for t in p.terms) and any(t.when == "frame" for t in p.terms)
@@ -42,8 +73,15 @@ def test_tabletop_samples_with_the_scene_entity_names() -> None:
     p = load_profile(PROFILES / "tabletop.toml")
     r = Randomizer(p, 11, load_entities(TABLETOP_ENTITIES), n_envs=8)
     # the tabletop scene has no actuated joints: those optional terms wait for a scene that has
-    assert set(r.skipped) == {"joint_damping", "joint_armature", "joint_frictionloss", "actuator_kp",
-                              "sensor_noise", "actuator_latency", "actuator_gain_error"}
+    assert set(r.skipped) == {
+        "joint_damping",
+        "joint_armature",
+        "joint_frictionloss",
+        "actuator_kp",
+        "sensor_noise",
+        "actuator_latency",
+        "actuator_gain_error",
+    }
     s = r.reset(0)
     assert len([k for k in s.values if k.startswith("object:") and k.endswith("/asset")]) == 8
     count = s.values["scene:scene/object_count"]
@@ -58,8 +96,12 @@ def test_tabletop_samples_with_the_scene_entity_names() -> None:
 
 def test_arm2_profile_runs_curriculum_and_adr_with_arm_names() -> None:
     p = load_profile(PROFILES / "arm2.toml")
-    names = {"joint": ["shoulder", "elbow"], "actuator": ["shoulder", "elbow"], "body": ["upper_arm", "forearm"],
-             "sensor": ["shoulder_pos", "elbow_pos", "shoulder_vel", "elbow_vel"]}
+    names = {
+        "joint": ["shoulder", "elbow"],
+        "actuator": ["shoulder", "elbow"],
+        "body": ["upper_arm", "forearm"],
+        "sensor": ["shoulder_pos", "elbow_pos", "shoulder_vel", "elbow_vel"],
+    }
     r = Randomizer(p, 0, names, n_envs=16)
     assert not r.skipped
     s = r.reset(0)
@@ -76,8 +118,12 @@ def test_cli_validates_and_samples_the_shipped_profile(run_cli) -> None:
 
 
 def test_textures_are_regenerated_byte_for_byte(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "assets" / "make_textures.py"), "--out",
-                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "assets" / "make_textures.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     shipped = sorted(TEXTURES.glob("*.png"))
     assert len(shipped) == 8

@@ -102,18 +102,29 @@ def test_signal_values_replay_from_the_index_alone() -> None:
     assert np.array_equal(again.values["light:key/intensity"], walked[10].values["light:key/intensity"])
     fresh = randomizer(p, dt=DT)
     fresh.reset(3)
-    assert np.array_equal(fresh.step(20).values["light:key/intensity"], walked[20].values["light:key/intensity"])
+    assert np.array_equal(
+        fresh.step(20).values["light:key/intensity"], walked[20].values["light:key/intensity"]
+    )
     r.reset(4)  # a new episode restarts the process with new noise
-    assert not np.array_equal(r.step(20).values["light:key/intensity"], walked[20].values["light:key/intensity"])
+    assert not np.array_equal(
+        r.step(20).values["light:key/intensity"], walked[20].values["light:key/intensity"]
+    )
 
 
-@pytest.mark.parametrize(("signal", "extra", "message"), [
-    ({"kind": "sinusoid", "frequency_hz": 1.0}, {}, r"signal\.amplitude: expected 'amplitude' to be set"),
-    ({"kind": "ou", "theta": 1.0, "sigma": 0.1, "amplitude": 1.0}, {}, r"signal\.amplitude: expected no 'amplitude'"),
-    ({"kind": "ou", "theta": -1.0, "sigma": 0.1}, {}, r"signal\.theta: expected theta > 0"),
-    ({"kind": "sinusoid", "amplitude": 0.1, "frequency_hz": 1.0, "phase": "later"}, {}, r"signal\.phase"),
-    ({"kind": "hold", "hold_s": 1.0}, {"when": "frame"}, "signals only on when = 'reset'"),
-])
+@pytest.mark.parametrize(
+    ("signal", "extra", "message"),
+    [
+        ({"kind": "sinusoid", "frequency_hz": 1.0}, {}, r"signal\.amplitude: expected 'amplitude' to be set"),
+        (
+            {"kind": "ou", "theta": 1.0, "sigma": 0.1, "amplitude": 1.0},
+            {},
+            r"signal\.amplitude: expected no 'amplitude'",
+        ),
+        ({"kind": "ou", "theta": -1.0, "sigma": 0.1}, {}, r"signal\.theta: expected theta > 0"),
+        ({"kind": "sinusoid", "amplitude": 0.1, "frequency_hz": 1.0, "phase": "later"}, {}, r"signal\.phase"),
+        ({"kind": "hold", "hold_s": 1.0}, {"when": "frame"}, "signals only on when = 'reset'"),
+    ],
+)
 def test_bad_signals_are_config_errors(signal: dict, extra: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         profile(_signal_term(signal, **extra))

@@ -52,21 +52,33 @@ def textures(rng: np.random.Generator) -> dict[str, np.ndarray]:
     out = {
         "checker": _mix((235, 235, 228), (40, 44, 52), ((u * 8).astype(int) + (v * 8).astype(int)) % 2),
         "stripes": _mix((200, 60, 50), (245, 210, 120), (np.sin(2 * np.pi * 6 * (u + v)) > 0).astype(float)),
-        "grid": _mix((70, 110, 160), (230, 235, 240), ((u * 16 % 1 < 0.1) | (v * 16 % 1 < 0.1)).astype(float)),
-        "dots": _mix((60, 140, 90), (240, 240, 220),
-                     (((u * 6 % 1 - 0.5) ** 2 + (v * 6 % 1 - 0.5) ** 2) < 0.09).astype(float)),
+        "grid": _mix(
+            (70, 110, 160), (230, 235, 240), ((u * 16 % 1 < 0.1) | (v * 16 % 1 < 0.1)).astype(float)
+        ),
+        "dots": _mix(
+            (60, 140, 90),
+            (240, 240, 220),
+            (((u * 6 % 1 - 0.5) ** 2 + (v * 6 % 1 - 0.5) ** 2) < 0.09).astype(float),
+        ),
         "noise": _mix((90, 80, 70), (200, 190, 170), noise),
-        "wood": _mix((110, 70, 35), (190, 140, 90),
-                     (np.sin(2 * np.pi * (8 * np.hypot(np.sin(np.pi * u), np.sin(np.pi * v)) + 2 * noise)) + 1) / 2),
-        "marble": _mix((245, 245, 240), (90, 95, 110),
-                       np.abs(np.sin(2 * np.pi * (3 * u + 4 * noise))) ** 0.3),
+        "wood": _mix(
+            (110, 70, 35),
+            (190, 140, 90),
+            (np.sin(2 * np.pi * (8 * np.hypot(np.sin(np.pi * u), np.sin(np.pi * v)) + 2 * noise)) + 1) / 2,
+        ),
+        "marble": _mix(
+            (245, 245, 240), (90, 95, 110), np.abs(np.sin(2 * np.pi * (3 * u + 4 * noise))) ** 0.3
+        ),
     }
     row = (v * 8).astype(int)
     brick_u = (u * 4 + 0.5 * (row % 2)) % 1
     mortar = (v * 8 % 1 < 0.12) | (brick_u < 0.06)
     shade = 0.85 + 0.15 * noise
-    out["bricks"] = np.where(mortar[..., None], np.array([200.0, 195, 185]), _mix((150, 60, 40), (180, 80, 55), noise)
-                             * shade[..., None])
+    out["bricks"] = np.where(
+        mortar[..., None],
+        np.array([200.0, 195, 185]),
+        _mix((150, 60, 40), (180, 80, 55), noise) * shade[..., None],
+    )
     return out
 
 

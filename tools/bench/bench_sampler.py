@@ -37,8 +37,20 @@ FAMILIES = (
     [("geom:g{i:02d}/friction", {"dist": "uniform", "low": 0.5, "high": 1.5})] * 16
     + [("joint:j{i:02d}/damping", {"dist": "loguniform", "low": 0.3, "high": 3.0})] * 5
     + [("camera:c{i:02d}/roll", {"dist": "normal", "mean": 0.0, "std": 0.02})] * 4
-    + [("geom:r{i:02d}/restitution", {"dist": "truncnormal", "mean": 0.3, "std": 0.1, "low": 0.0, "high": 1.0})] * 3
-    + [("object:s{i:02d}/asset", {"dist": "choice", "values": ["cube", "sphere", "mug"], "weights": [2, 1, 1]})] * 2
+    + [
+        (
+            "geom:r{i:02d}/restitution",
+            {"dist": "truncnormal", "mean": 0.3, "std": 0.1, "low": 0.0, "high": 1.0},
+        )
+    ]
+    * 3
+    + [
+        (
+            "object:s{i:02d}/asset",
+            {"dist": "choice", "values": ["cube", "sphere", "mug"], "weights": [2, 1, 1]},
+        )
+    ]
+    * 2
 )
 
 
@@ -105,7 +117,8 @@ def measure(name: str, r: Randomizer, args: argparse.Namespace) -> None:
     t_ours, t_bare = min(ours), min(base)
     sample = r.reset(0)
     n_values = sum(v.size for v in sample.values.values())
-    print(f"{name}: {len(r.profile.terms)} terms, {len(sample.values)} keys, {r.n_envs} envs, {n_values} values/call")
+    terms = len(r.profile.terms)
+    print(f"{name}: {terms} terms, {len(sample.values)} keys, {r.n_envs} envs, {n_values} values/call")
     print(f"  Randomizer.reset   {t_ours * 1e3:8.3f} ms/call   (target <= 1 ms)")
     print(f"  bare numpy draws   {t_bare * 1e3:8.3f} ms/call")
     print(f"  ratio              {t_ours / t_bare:8.2f} x        (target <= 2x)")

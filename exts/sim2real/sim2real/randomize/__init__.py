@@ -14,9 +14,16 @@ import importlib
 from typing import Any
 
 _PUBLIC = {
-    "Profile": "profile", "load_profile": "profile", "parse_profile": "profile", "save_profile": "profile",
-    "Randomizer": "runtime", "Sample": "sample", "kelvin_to_rgb": "color",
-    "check_capabilities": "entities", "load_entities": "entities", "placeholder_entities": "entities",
+    "Profile": "profile",
+    "load_profile": "profile",
+    "parse_profile": "profile",
+    "save_profile": "profile",
+    "Randomizer": "runtime",
+    "Sample": "sample",
+    "kelvin_to_rgb": "color",
+    "check_capabilities": "entities",
+    "load_entities": "entities",
+    "placeholder_entities": "entities",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -102,7 +102,9 @@ class TruncNormal:
 
     def __init__(self, mean: Any, std: Any, low: Any, high: Any, shape: tuple[int, ...] = ()) -> None:
         self.mean, self.std, self.low, self.high, self.shape = mean, std, low, high, shape
-        m, sd, lo, hi = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (mean, std, low, high)))
+        m, sd, lo, hi = np.broadcast_arrays(
+            *(np.asarray(v, dtype=np.float64) for v in (mean, std, low, high))
+        )
         degenerate = (sd <= 0) | (hi <= lo)
         safe_sd = np.where(degenerate, 1.0, sd)
         a, b = (lo - m) / safe_sd, (hi - m) / safe_sd
@@ -161,7 +163,9 @@ class IntUniform:
 class Choice:
     """One of ``values`` with probabilities proportional to ``weights``."""
 
-    def __init__(self, values: list[Any], weights: list[float] | None = None, shape: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self, values: list[Any], weights: list[float] | None = None, shape: tuple[int, ...] = ()
+    ) -> None:
         self.values, self.weights, self.shape = values, weights, shape
         w = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=np.float64)
         cum = np.cumsum(w)

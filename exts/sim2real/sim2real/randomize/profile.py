@@ -15,7 +15,15 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, StrictInt, StrictStr, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from ..config import StrictModel, dotted_key, read_toml, validation_to_config_error
 from ..errors import ConfigError
@@ -119,8 +127,12 @@ class Profile(StrictModel):
             if term is None:
                 raise ConfigError(self._source, name, f"the name of a term ({', '.join(by_id)})")
             if term["dist"] not in ("uniform", "loguniform", "truncnormal"):
-                raise ConfigError(self._source, name, "a uniform, loguniform or truncnormal term to set a range on",
-                                  term["dist"])
+                raise ConfigError(
+                    self._source,
+                    name,
+                    "a uniform, loguniform or truncnormal term to set a range on",
+                    term["dist"],
+                )
             term["low"], term["high"] = _plain(low), _plain(high)
         return self.edited(data)
 
@@ -149,23 +161,31 @@ class Profile(StrictModel):
             elif dist == "uniform":
                 fields = {"dist": "uniform", "low": _plain(lo), "high": _plain(hi)}
             else:
-                fields = {"dist": "truncnormal", "mean": _plain(nom), "std": _plain(np.maximum((hi - lo) / 4, 1e-12)),
-                          "low": _plain(lo), "high": _plain(hi)}
+                fields = {
+                    "dist": "truncnormal",
+                    "mean": _plain(nom),
+                    "std": _plain(np.maximum((hi - lo) / 4, 1e-12)),
+                    "low": _plain(lo),
+                    "high": _plain(hi),
+                }
             term = by_id.get(key)
             if term is not None:
                 for k in schema.DIST_FIELDS + ("dist",):
                     term.pop(k, None)
                 term.update(fields)
             else:
-                data.setdefault("terms", []).append({"name": f"calibrated {key}", "target": key, "op": "set",
-                                                     **fields})
+                data.setdefault("terms", []).append(
+                    {"name": f"calibrated {key}", "target": key, "op": "set", **fields}
+                )
         return self.edited(data)
 
     def narrowed(self, scale: float, names: list[str] | None = None) -> Profile:
         """Every range (or the named terms' ranges) scaled by ``scale`` about its centre."""
         unknown = sorted(set(names or ()) - {t.id for t in self.terms})
         if unknown:
-            raise ConfigError(self._source, unknown[0], f"the name of a term ({', '.join(t.id for t in self.terms)})")
+            raise ConfigError(
+                self._source, unknown[0], f"the name of a term ({', '.join(t.id for t in self.terms)})"
+            )
         data = self.to_dict()
         for term_data, term in zip(data.get("terms", []), self.terms, strict=True):
             if names is not None and term.id not in names:
@@ -187,8 +207,9 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def parse_profile(data: Any, source: str | PathLike[str] | None = None,
-                  base_dir: str | PathLike[str] | None = None) -> Profile:
+def parse_profile(
+    data: Any, source: str | PathLike[str] | None = None, base_dir: str | PathLike[str] | None = None
+) -> Profile:
     """Validate an already-parsed profile document; relative paths resolve against ``base_dir``
     (default: the source file's directory, else the current directory)."""
     try:

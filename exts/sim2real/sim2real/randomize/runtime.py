@@ -46,8 +46,14 @@ _CODES = {"startup": STARTUP, "reset": RESET, "interval": INTERVAL, "frame": FRA
 
 
 class Randomizer:
-    def __init__(self, profile: Profile, seed: int, entities: Mapping[str, Sequence[str]], n_envs: int = 1,
-                 dt: float = 0.002) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        seed: int,
+        entities: Mapping[str, Sequence[str]],
+        n_envs: int = 1,
+        dt: float = 0.002,
+    ) -> None:
         if n_envs < 1:
             raise ValueError(f"expected n_envs >= 1 (got {n_envs})")
         if not dt > 0:
@@ -60,20 +66,28 @@ class Randomizer:
         self.units: dict[str, list[TermUnit | GroupUnit]] = {w: [] for w in _CODES}
         self.skipped: list[str] = []  # optional terms whose selector matched no entity of this scene
         for i, term in enumerate(profile.terms):
-            unit = term_unit(term, i, checked.targets[term.id], checked.files.get(term.id), self.streams,
-                             entities, source)
+            unit = term_unit(
+                term, i, checked.targets[term.id], checked.files.get(term.id), self.streams, entities, source
+            )
             if unit is None:
                 self.skipped.append(term.id)
                 log.info("optional term %r (%s) matches nothing in this scene; skipped", term.id, term.target)
                 continue
             self.units[term.when].append(unit)
         for g, group in enumerate(profile.groups):
-            self.units[group.when].append(GroupUnit(group, g, checked, self.streams, entities, source, in_cur))
+            self.units[group.when].append(
+                GroupUnit(group, g, checked, self.streams, entities, source, in_cur)
+            )
         self.scaled = in_cur
-        self.signals = {u.ident: SignalRun(u, dt) for u in self.units["reset"]
-                        if isinstance(u, TermUnit) and u.signal is not None}
+        self.signals = {
+            u.ident: SignalRun(u, dt)
+            for u in self.units["reset"]
+            if isinstance(u, TermUnit) and u.signal is not None
+        }
         self.curriculum = CurriculumState(cur) if cur is not None else None
-        self.adr = AdrState(profile.adr, {t.id: t for t in profile.terms}) if profile.adr is not None else None
+        self.adr = (
+            AdrState(profile.adr, {t.id: t for t in profile.terms}) if profile.adr is not None else None
+        )
         self._adr_prefix = self.streams.prefix("adr")
         self.overridden: list[tuple[str, str, str, str]] = []  # (event, key, winning term, overridden term)
         self._owner: dict[str, dict[str, TermUnit | GroupUnit]] = {}
@@ -83,15 +97,17 @@ class Randomizer:
             if not run.own:
                 del self.signals[ident]
         step_units = self.units["interval"] + [r.unit for r in self.signals.values()]
-        self._step_ops = self._resolve("step", step_units, signals={s.key for r in self.signals.values()
-                                                                    for s in r.own})
+        self._step_ops = self._resolve(
+            "step", step_units, signals={s.key for r in self.signals.values() for s in r.own}
+        )
         self._plans: dict[tuple[str, float], list[Any]] = {}
         self.episode = -1
         self._phase = 0
         self._latest: dict[str, np.ndarray] = {}
 
-    def _resolve(self, when: str, units: list[TermUnit | GroupUnit],
-                 signals: Collection[str] = ()) -> dict[str, str]:
+    def _resolve(
+        self, when: str, units: list[TermUnit | GroupUnit], signals: Collection[str] = ()
+    ) -> dict[str, str]:
         """The op of every key at an event. When several terms set one value, the later one wins
         (terms in file order, then groups): general terms first, exceptions after — how calibrated
         terms (Profile.calibrated) override the broad ones. Between physics steps, an interval term
@@ -106,8 +122,12 @@ class Randomizer:
                 prev = owner.get(key)
                 if prev is not None and when == "step" and _varies(prev) != _varies(u):
                     varying, interval = (prev, u) if _varies(prev) else (u, prev)
-                    raise ConfigError(self.profile.source, f"{interval.ident!r}", f"no interval term setting "
-                                      f"{key}, which the time-varying term {varying.ident!r} also sets")
+                    raise ConfigError(
+                        self.profile.source,
+                        f"{interval.ident!r}",
+                        f"no interval term setting "
+                        f"{key}, which the time-varying term {varying.ident!r} also sets",
+                    )
                 if prev is not None and when != "step":  # (between intervals, "interval" recorded it)
                     self.overridden.append((when, key, u.ident, prev.ident))
                     log.info("%s: %r overrides %r for %s", when, u.ident, prev.ident, key)
@@ -126,7 +146,9 @@ class Randomizer:
         self._phase = self.curriculum.phase(episode) if self.curriculum else 0
         meta: dict[str, Any] = {"episode": episode, "phase": self._phase}
         if self.adr is not None:
-            meta["adr_boundary"] = self.adr.assign(self.streams, self._adr_prefix, episode, self.n_envs).copy()
+            meta["adr_boundary"] = self.adr.assign(
+                self.streams, self._adr_prefix, episode, self.n_envs
+            ).copy()
             meta["adr_ranges"] = {n: self.adr.range(n) for n in self.adr.names}
         sample = self._sample("reset", episode, 0, meta)
         for ident, run in self.signals.items():
@@ -180,7 +202,9 @@ class Randomizer:
             self._remember(sample)
         return sample
 
-    def _draw(self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray]) -> None:
+    def _draw(
+        self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray]
+    ) -> None:
         if isinstance(u, GroupUnit):  # the group applies the phase's scale to its curriculum members
             u.draw(self.streams, code, index, sub, self.n_envs, self._phase_scale(), out)
             return
@@ -253,8 +277,10 @@ class Randomizer:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state.get("profile_hash") not in (None, self.profile.hash):
-            raise InputError(f"randomizer state is for profile {state.get('profile_hash')}, "
-                             f"not {self.profile.hash}; it cannot be restored onto another profile")
+            raise InputError(
+                f"randomizer state is for profile {state.get('profile_hash')}, "
+                f"not {self.profile.hash}; it cannot be restored onto another profile"
+            )
         try:
             if self.curriculum is not None and state.get("curriculum") is not None:
                 self.curriculum.load_state_dict(state["curriculum"])

@@ -84,7 +84,7 @@ class Checker:
             raise self.fail(f"{key}.every", "no 'every' unless when = 'interval'", every)
 
     def sampled(self, spec: DistFields, ident: str, key: str) -> Attribute:
-        target = self.target(getattr(spec, "target"), f"{key}.target")
+        target = self.target(spec.target, f"{key}.target")
         self.out.targets[ident] = target
         attr = target.attribute
         if spec.dist is None:
@@ -105,13 +105,21 @@ class Checker:
         allowed = DIST_KEYS[dist]  # type: ignore[index]
         for name in DIST_FIELDS:
             if name not in allowed and getattr(spec, name) is not None:
-                raise self.fail(f"{key}.{name}", f"no '{name}' with dist = {dist!r} (it takes {', '.join(allowed)})")
-        kinds = {"float": ("uniform", "loguniform", "normal", "truncnormal", "choice", "constant"),
-                 "int": ("uniform", "choice", "constant"), "bool": ("choice", "constant"),
-                 "choice": ("choice", "constant")}[attr.value]
+                raise self.fail(
+                    f"{key}.{name}", f"no '{name}' with dist = {dist!r} (it takes {', '.join(allowed)})"
+                )
+        kinds = {
+            "float": ("uniform", "loguniform", "normal", "truncnormal", "choice", "constant"),
+            "int": ("uniform", "choice", "constant"),
+            "bool": ("choice", "constant"),
+            "choice": ("choice", "constant"),
+        }[attr.value]
         if dist not in kinds:
-            raise self.fail(f"{key}.dist", f"one of {', '.join(kinds)} for {attr.kind}/{attr.name} "
-                                           f"({attr.value} values)", dist)
+            raise self.fail(
+                f"{key}.dist",
+                f"one of {', '.join(kinds)} for {attr.kind}/{attr.name} ({attr.value} values)",
+                dist,
+            )
         getattr(self, f"_{dist}")(spec, attr, ident, key)
 
     def _need(self, spec: DistFields, key: str, *names: str) -> None:
@@ -153,7 +161,9 @@ class Checker:
             for j, v in enumerate(spec.values):
                 self.value(v, attr, f"{key}.values[{j}]")
             if (attr.kind, attr.name) == ("material", "texture"):
-                self.out.files[ident] = [str(self.image(v, f"{key}.values[{j}]")) for j, v in enumerate(spec.values)]
+                self.out.files[ident] = [
+                    str(self.image(v, f"{key}.values[{j}]")) for j, v in enumerate(spec.values)
+                ]
             n = len(spec.values)
         if spec.weights is not None:
             if len(spec.weights) != n:
@@ -172,8 +182,13 @@ class Checker:
         if isinstance(v, list):
             if not attr.shape or len(v) != attr.shape[0]:
                 n = attr.shape[0] if attr.shape else 0
-                raise self.fail(key, f"a number or a list of {n} numbers for {attr.kind}/{attr.name}"
-                                if n else f"a single number for {attr.kind}/{attr.name}", v)
+                raise self.fail(
+                    key,
+                    f"a number or a list of {n} numbers for {attr.kind}/{attr.name}"
+                    if n
+                    else f"a single number for {attr.kind}/{attr.name}",
+                    v,
+                )
         if attr.value == "int" and any(not float(x).is_integer() for x in np.ravel(v)):
             raise self.fail(key, f"an integer for {attr.kind}/{attr.name}", v)
         return np.asarray(v, dtype=float)
@@ -183,7 +198,9 @@ class Checker:
         expected = {"bool": bool, "choice": str}.get(attr.value)
         if expected is not None:
             if not isinstance(v, expected):
-                raise self.fail(key, f"a {'boolean' if expected is bool else 'string'} for {attr.kind}/{attr.name}", v)
+                raise self.fail(
+                    key, f"a {'boolean' if expected is bool else 'string'} for {attr.kind}/{attr.name}", v
+                )
             return
         if isinstance(v, bool | str):
             raise self.fail(key, f"a number for {attr.kind}/{attr.name}", v)
@@ -195,7 +212,9 @@ class Checker:
             raise self.fail(key, f"an existing folder of images (looked in {path})", text)
         files = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise self.fail(key, f"a folder holding images ({', '.join(IMAGE_SUFFIXES)}); {path} has none", text)
+            raise self.fail(
+                key, f"a folder holding images ({', '.join(IMAGE_SUFFIXES)}); {path} has none", text
+            )
         self.out.files[ident] = files
         return files
 
@@ -211,7 +230,9 @@ class Checker:
 
     def op(self, spec: DistFields, attr: Attribute, key: str) -> None:
         if attr.value != "float" and spec.op not in (None, "set"):
-            raise self.fail(f"{key}.op", f"op = 'set' for {attr.kind}/{attr.name} ({attr.value} values)", spec.op)
+            raise self.fail(
+                f"{key}.op", f"op = 'set' for {attr.kind}/{attr.name} ({attr.value} values)", spec.op
+            )
 
     def nonnegative(self, spec: DistFields, attr: Attribute, ident: str, key: str, scale: float) -> None:
         """Refuse values below zero where the attribute cannot be negative (a negative scale or mass)."""
@@ -221,9 +242,12 @@ class Checker:
         if lowest < 0:
             field_ = {"normal": "dist", "constant": "value", "choice": "values"}.get(spec.dist or "", "low")
             where = f" at curriculum scale {scale:g}" if scale != 1.0 else ""
-            raise self.fail(f"{key}.{field_}", f"values >= 0 for {attr.kind}/{attr.name} with op = "
-                            f"{spec.op_for(attr)!r}{where} (use truncnormal, loguniform or a range >= 0)",
-                            float(lowest) if math.isfinite(lowest) else spec.dist)
+            raise self.fail(
+                f"{key}.{field_}",
+                f"values >= 0 for {attr.kind}/{attr.name} with op = "
+                f"{spec.op_for(attr)!r}{where} (use truncnormal, loguniform or a range >= 0)",
+                float(lowest) if math.isfinite(lowest) else spec.dist,
+            )
 
     # ---------------------------------------------------------------- time-varying terms
     def signal(self, term: Term, attr: Attribute, key: str) -> None:
@@ -235,8 +259,10 @@ class Checker:
             raise self.fail(f"{key}", f"a numeric term for a signal (not {term.dist} of {attr.value} values)")
         for name in ("amplitude", "frequency_hz", "phase", "theta", "sigma", "hold_s"):
             if name not in SIGNAL_KEYS[sig.kind] and getattr(sig, name) is not None:
-                raise self.fail(f"{key}.{name}", f"no '{name}' for kind = {sig.kind!r} "
-                                                 f"(it takes {', '.join(SIGNAL_KEYS[sig.kind])})")
+                raise self.fail(
+                    f"{key}.{name}",
+                    f"no '{name}' for kind = {sig.kind!r} (it takes {', '.join(SIGNAL_KEYS[sig.kind])})",
+                )
         for name in SIGNAL_REQUIRED[sig.kind]:
             if getattr(sig, name) is None:
                 raise self.fail(f"{key}.{name}", f"'{name}' to be set for kind = {sig.kind!r}")
@@ -251,7 +277,7 @@ class Checker:
             try:
                 schema._num(sig.phase)
             except ValueError:
-                raise self.fail(f"{key}.phase", "a phase in radians or \"random\"", sig.phase) from None
+                raise self.fail(f"{key}.phase", 'a phase in radians or "random"', sig.phase) from None
 
     # ---------------------------------------------------------------- groups
     def group(self, group: Group, key: str, ids: dict[str, str]) -> None:
@@ -272,8 +298,11 @@ class Checker:
                 mine = self.out.targets[f"{group.name}/{member.name}"].attribute
                 theirs = self.out.targets[f"{group.name}/{member.derive.source}"].attribute
                 if mine.shape != theirs.shape or theirs.value != "float":
-                    raise self.fail(f"{key}.members[{m}] {member.name!r}.derive.source", "a numeric source member "
-                                    f"of the same shape as {mine.kind}/{mine.name}", member.derive.source)
+                    raise self.fail(
+                        f"{key}.members[{m}] {member.name!r}.derive.source",
+                        f"a numeric source member of the same shape as {mine.kind}/{mine.name}",
+                        member.derive.source,
+                    )
 
     def derived(self, member: Member, ident: str, key: str) -> None:
         target = self.target(member.target, f"{key}.target")
@@ -281,7 +310,9 @@ class Checker:
         attr = target.attribute
         for name in DIST_FIELDS + ("dist",):
             if getattr(member, name) is not None:
-                raise self.fail(f"{key}.{name}", "no distribution on a derived member (it comes from 'derive')")
+                raise self.fail(
+                    f"{key}.{name}", "no distribution on a derived member (it comes from 'derive')"
+                )
         if attr.value != "float":
             raise self.fail(f"{key}.derive", f"a numeric attribute to derive (not {attr.kind}/{attr.name})")
         self.op(member, attr, key)
@@ -298,14 +329,20 @@ class Checker:
                 return
             member, i = by_name[name]
             if state.get(name) == 1:
-                raise self.fail(f"{key}.members[{i}] {name!r}.derive.source",
-                                "derivations without a cycle", " -> ".join(path + (name,)))
+                raise self.fail(
+                    f"{key}.members[{i}] {name!r}.derive.source",
+                    "derivations without a cycle",
+                    " -> ".join(path + (name,)),
+                )
             state[name] = 1
             if member.derive is not None:
                 src = member.derive.source
                 if src not in by_name:
-                    raise self.fail(f"{key}.members[{i}] {name!r}.derive.source",
-                                    f"a member of this group ({', '.join(by_name)})", src)
+                    raise self.fail(
+                        f"{key}.members[{i}] {name!r}.derive.source",
+                        f"a member of this group ({', '.join(by_name)})",
+                        src,
+                    )
                 visit(src, path + (name,))
             state[name] = 2
             order.append(name)
@@ -314,7 +351,9 @@ class Checker:
             visit(name, ())
         return order
 
-    def constraints(self, group: Group, key: str, scales: Iterable[float], cur: schema.Curriculum | None) -> None:
+    def constraints(
+        self, group: Group, key: str, scales: Iterable[float], cur: schema.Curriculum | None
+    ) -> None:
         """Parse ``a <= b`` constraints and prove them satisfiable at every curriculum scale."""
         by_name = {m.name: m for m in group.members}
         edges: list[tuple[str, str]] = []  # (lower, upper)
@@ -329,9 +368,16 @@ class Checker:
                 if member is None:
                     raise self.fail(ckey, f"members of this group ({', '.join(by_name)})", name)
                 attr = self.out.targets[f"{group.name}/{name}"].attribute
-                if member.derive is not None or member.dist not in ("uniform", "loguniform") or attr.value != "float":
-                    raise self.fail(ckey, f"uniform or loguniform members of real values in constraints ({name!r} "
-                                          f"is {'derived' if member.derive else member.dist} {attr.value})")
+                if (
+                    member.derive is not None
+                    or member.dist not in ("uniform", "loguniform")
+                    or attr.value != "float"
+                ):
+                    raise self.fail(
+                        ckey,
+                        f"uniform or loguniform members of real values in constraints ({name!r} "
+                        f"is {'derived' if member.derive else member.dist} {attr.value})",
+                    )
             ta, tb = self.out.targets[f"{group.name}/{a}"], self.out.targets[f"{group.name}/{b}"]
             if ta.attribute.shape != tb.attribute.shape:
                 raise self.fail(ckey, "members of the same shape", f"{ta.text} vs {tb.text}")
@@ -354,8 +400,12 @@ class Checker:
                 high = np.asarray(compiled[name].high, dtype=float)
                 if np.any(floor > high):
                     where = f" at curriculum scale {s:g}" if s != 1.0 else ""
-                    raise self.fail(f"{key}.constraints", f"constraints that can be met{where}: {name!r} must be "
-                                    f">= {np.max(floor):g} but its high is {np.min(high):g}", group.constraints)
+                    raise self.fail(
+                        f"{key}.constraints",
+                        f"constraints that can be met{where}: {name!r} must be "
+                        f">= {np.max(floor):g} but its high is {np.min(high):g}",
+                        group.constraints,
+                    )
 
     # ---------------------------------------------------------------- curriculum and ADR
     def curriculum(self, cur: schema.Curriculum, terms: list[Term], groups: list[Group]) -> list[float]:
@@ -370,19 +420,25 @@ class Checker:
         ids = [t.id for t in terms] + [f"{g.name}/{m.name}" for g in groups for m in g.members]
         for p, pattern in enumerate(cur.terms):
             if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
-                raise self.fail(f"curriculum.terms[{p}]", f"a pattern matching a term name ({', '.join(ids)})", pattern)
+                raise self.fail(
+                    f"curriculum.terms[{p}]", f"a pattern matching a term name ({', '.join(ids)})", pattern
+                )
         scales = cur.scale_list()
         for i, term in enumerate(terms):
             if curriculum_applies(cur, term.id):
                 for s in scales:
-                    self.nonnegative(term, self.out.targets[term.id].attribute, term.id,
-                                     f"terms[{i}] {term.id!r}", s)
+                    self.nonnegative(
+                        term, self.out.targets[term.id].attribute, term.id, f"terms[{i}] {term.id!r}", s
+                    )
         return sorted(set(scales) | {1.0})
 
     def adr(self, adr: schema.Adr, terms: list[Term], cur: schema.Curriculum | None) -> None:
         if adr.threshold_low >= adr.threshold_high:
-            raise self.fail("adr.threshold_low", "threshold_low < threshold_high",
-                            f"{adr.threshold_low} >= {adr.threshold_high}")
+            raise self.fail(
+                "adr.threshold_low",
+                "threshold_low < threshold_high",
+                f"{adr.threshold_low} >= {adr.threshold_high}",
+            )
         by_id = {t.id: t for t in terms}
         seen: set[str] = set()
         for p, param in enumerate(adr.params):
@@ -394,20 +450,36 @@ class Checker:
                 raise self.fail(f"{key}.term", "each term at most once in adr.params", param.term)
             seen.add(param.term)
             attr = self.out.targets[term.id].attribute
-            if term.dist != "uniform" or attr.shape or attr.value != "float" or term.when != "reset" or term.optional:
-                raise self.fail(f"{key}.term", "a scalar, uniform, when = 'reset', not optional term for ADR "
-                                               f"({term.id!r} is {term.dist} {attr.kind}/{attr.name}, {term.when})")
+            if (
+                term.dist != "uniform"
+                or attr.shape
+                or attr.value != "float"
+                or term.when != "reset"
+                or term.optional
+            ):
+                raise self.fail(
+                    f"{key}.term",
+                    "a scalar, uniform, when = 'reset', not optional term for ADR "
+                    f"({term.id!r} is {term.dist} {attr.kind}/{attr.name}, {term.when})",
+                )
             lo, hi = param.limits
             if lo > float(term.low) or hi < float(term.high):  # type: ignore[arg-type]
-                raise self.fail(f"{key}.limits", f"limits containing the term's range [{term.low}, {term.high}]",
-                                param.limits)
+                raise self.fail(
+                    f"{key}.limits",
+                    f"limits containing the term's range [{term.low}, {term.high}]",
+                    param.limits,
+                )
             if param.step_mode == "mul" and lo <= 0:
                 raise self.fail(f"{key}.limits", "limits > 0 with step_mode = 'mul'", param.limits)
             if attr.nonnegative and term.op_for(attr) != "add" and lo < 0:
                 raise self.fail(f"{key}.limits", f"limits >= 0 for {attr.kind}/{attr.name}", param.limits)
             if cur is not None and curriculum_applies(cur, term.id):
-                raise self.fail(f"{key}.term", "a term outside the curriculum (ADR and the curriculum would both "
-                                               "move its range; narrow curriculum.terms)", param.term)
+                raise self.fail(
+                    f"{key}.term",
+                    "a term outside the curriculum (ADR and the curriculum would both "
+                    "move its range; narrow curriculum.terms)",
+                    param.term,
+                )
 
 
 def curriculum_applies(cur: schema.Curriculum, ident: str) -> bool:
