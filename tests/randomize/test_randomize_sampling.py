@@ -172,14 +172,7 @@ def test_any_sample_regenerates_from_its_index_alone() -> None:
 def test_startup_interval_and_frame_events() -> None:
     p = profile(
         uniform("light:*/intensity", when="startup"),
-        {
-            "target": "geom:*/friction",
-            "dist": "uniform",
-            "low": 0.5,
-            "high": 1.5,
-            "when": "interval",
-            "every": 3,
-        },
+        uniform("geom:*/friction", when="interval", every=3),
         {"target": "image:*/noise_std", "dist": "uniform", "low": 0.0, "high": 0.1, "when": "frame"},
     )
     r = randomizer(p)
@@ -296,14 +289,7 @@ def test_package_facade_is_lazy() -> None:
 def test_record_forgets_last_episodes_step_values_at_reset() -> None:
     p = profile(
         uniform("light:*/intensity", when="startup"),
-        {
-            "target": "geom:*/friction",
-            "dist": "uniform",
-            "low": 0.5,
-            "high": 1.5,
-            "when": "interval",
-            "every": 2,
-        },
+        uniform("geom:*/friction", when="interval", every=2),
         uniform("joint:*/damping"),
     )
     r = randomizer(p)
