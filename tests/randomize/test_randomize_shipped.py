@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from randomize_helpers import PROFILES, REPO, TEXTURES
 
@@ -165,3 +166,23 @@ def test_shipped_profiles_survive_a_save_and_load(tmp_path: Path) -> None:
         q = load_profile(save_profile(p, tmp_path / "sub" / name))  # the texture folder is rewritten
         assert q.hash == p.hash and q.to_dict()["groups"] == p.to_dict()["groups"]
         assert [t.signal for t in q.terms] == [t.signal for t in p.terms]
+
+
+def test_the_tabletop_scene_has_the_names_the_profile_expects(run_cli) -> None:
+    """Runs once the MuJoCo backend and data/scenes/tabletop.xml exist (issue #4): the shipped
+    entity list must match the scene's, and every non-optional tabletop term must find its entities."""
+    import importlib.util
+
+    scene = REPO / "data" / "scenes" / "tabletop.xml"
+    if importlib.util.find_spec("sim2real.backends.mujoco.backend") is None or not scene.is_file():
+        pytest.skip("needs the MuJoCo backend and data/scenes/tabletop.xml (issue #4)")
+    from sim2real.randomize.entities import scene_entities
+
+    names = scene_entities(str(scene))
+    for kind, listed in load_entities(TABLETOP_ENTITIES).items():
+        assert set(listed) <= set(names.get(kind, [])), kind
+    r = Randomizer(load_profile(PROFILES / "tabletop.toml"), 0, names)
+    optional = {t.id for t in load_profile(PROFILES / "tabletop.toml").terms if t.optional}
+    assert set(r.skipped) <= optional
+    out = run_cli("profile", "sample", str(PROFILES / "tabletop.toml"), "--scene", str(scene), "--json")
+    assert out.returncode == 0, out.stderr
