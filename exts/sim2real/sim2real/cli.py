@@ -99,8 +99,11 @@ def demo(
     console().print("The demo pipeline stages are not available yet in this version.")
 
 
-from .gap.cli import app as gap_app  # command groups are added once `app` exists
+# Command groups live next to the code they drive; their modules import heavy libraries lazily.
+from .gap.cli import app as gap_app  # noqa: E402
+from .randomize.cli import app as profile_app  # noqa: E402
 
+app.add_typer(profile_app, name="profile")
 app.add_typer(gap_app, name="gap")
 
 
