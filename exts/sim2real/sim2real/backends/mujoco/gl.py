@@ -107,8 +107,23 @@ def choose(candidates: list[str] | None = None) -> str:
     raise RenderError("no headless OpenGL platform renders (" + "; ".join(errors) + "); " + INSTALL_HINT)
 
 
+# Why no platform could be selected at import time (None: one was). Physics works without GL, so the
+# failure is reported when something renders (``RenderError``), not when the package is imported.
+SELECTION_ERROR: str | None = None
+
+
 def ensure_selected() -> str:
     """Set ``MUJOCO_GL`` for this process (before ``import mujoco``) and return it."""
     backend = choose()
     os.environ["MUJOCO_GL"] = backend
     return backend
+
+
+def select_or_defer() -> None:
+    """``ensure_selected``, keeping a failure in ``SELECTION_ERROR`` for the first render to raise."""
+    global SELECTION_ERROR
+    try:
+        ensure_selected()
+    except RenderError as exc:
+        SELECTION_ERROR = str(exc)
+        os.environ["MUJOCO_GL"] = "disable"  # import mujoco without any GL platform; rendering will refuse
