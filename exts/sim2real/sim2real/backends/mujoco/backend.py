@@ -89,7 +89,8 @@ class MujocoBackend:
         model = sc.model
         self._compiled = copy.copy(model)  # the model as last compiled, before run-time edits
         self._base_compile = self._compiled
-        world = World(sc, model, mujoco.MjData(model), ModelSnapshot(model))
+        compiled = ModelSnapshot(model)
+        world = World(sc, model, mujoco.MjData(model), compiled, compiled)
         self.resolution, self.occlusion = (width, height), occlusion
         slot_geoms = {s.name: np.concatenate([v.geoms for v in s.variants.values()]) for s in sc.slots}
         self.objects = objects.Objects(world)

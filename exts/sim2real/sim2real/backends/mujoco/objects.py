@@ -129,7 +129,7 @@ class Objects:
     def _slot_body(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
         st = self.state[entity]
         variant = self.slots[entity].variants[st.asset]
-        d, s = self.world.default, st.scale
+        d, s = self.world.compiled.__getitem__, st.scale
         if attr == "mass":
             st.mass = float(combine(d("body_mass")[variant.body] * s ** 3, value, op, key))
             if st.mass <= 0:
@@ -169,7 +169,7 @@ class Objects:
         self.pose_dirty.clear()
 
     def _write_slot(self, slot: Slot, st: SlotState) -> None:
-        model, d, s = self.world.model, self.world.default, st.scale
+        model, d, s = self.world.model, self.world.compiled.__getitem__, st.scale
         shown = st.visible and st.filled
         for asset, v in slot.variants.items():
             active = shown and asset == st.asset

@@ -16,7 +16,8 @@ class World:
     scene: Scene
     model: mujoco.MjModel
     data: mujoco.MjData
-    defaults: ModelSnapshot  # every model field as loaded (plus slot rest poses)
+    defaults: ModelSnapshot  # every model field in the default state (after the load-time edits)
+    compiled: ModelSnapshot  # every model field as compiled: each library asset's own mass, groups, sizes
     scratch: mujoco.MjData = field(init=False)  # for mj_setConst, which overwrites the data it is given
     const_dirty: bool = False  # mass, inertia, armature or gear changed: recompute derived constants
     forward_dirty: bool = True  # poses changed: recompute kinematics before rendering
