@@ -99,6 +99,9 @@ def demo(
     console().print("The demo pipeline stages are not available yet in this version.")
 
 
+app.add_typer(__import__("sim2real.randomize.cli", fromlist=["app"]).app, name="profile")
+
+
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     """Usage-error and abort classes: typer >= 0.20 vendors click, older typer uses click itself."""
     usage: list[type[BaseException]] = []
