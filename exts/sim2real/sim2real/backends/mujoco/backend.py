@@ -260,9 +260,12 @@ class MujocoBackend:
         self.materials.textures_changed.clear()
 
     # ------------------------------------------------------------------ reset
-    def reset(self) -> None:
-        """Restore every default exactly, reset the physical state, re-apply the start-up samples."""
+    def reset(self, keep_startup: bool = True) -> None:
+        """Restore every default exactly, reset the physical state, re-apply the start-up samples
+        (``keep_startup=False`` forgets them: the scene is back to exactly what was loaded)."""
         world = self._world()
+        if not keep_startup:
+            self._startup = []
         world.defaults.restore(world.model)
         if self._meshes_changed:
             for mesh in self._meshes_changed:
@@ -403,7 +406,7 @@ class MujocoBackend:
             i = o.instance_id
             pose = Pose(data.xpos[o.body].copy(), data.xquat[o.body].copy())
             visible = int(counts[i])
-            fraction = min(1.0, visible / full[i]) if full[i] > 0 else 0.0
+            fraction = min(1.0, visible / float(full[i])) if full[i] > 0 else 0.0
             box = tuple(int(v) for v in boxes[i]) if visible else None
             instances.append(Instance(i, o.name, int(inst_class[i]), class_names[i], box, visible, fraction,
                                       pose, pose_in_camera(pose, passes.cam_to_world),
