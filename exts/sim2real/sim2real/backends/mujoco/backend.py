@@ -170,7 +170,7 @@ class MujocoBackend:
 
     def control_names(self) -> list[str]:
         """Actuator names in control-vector order (``set_control`` takes a vector in this order)."""
-        return self._world().scene.names["mjOBJ_ACTUATOR"]
+        return self._world().scene.actuator_names()
 
     # ------------------------------------------------------------------ applying
     def apply(self, sample: Sample, env: int = 0) -> None:

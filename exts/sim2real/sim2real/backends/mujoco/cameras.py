@@ -147,8 +147,10 @@ class Cameras:
         dx, dy = p.get("principal_offset", np.zeros(2))
         model.cam_fovy[i] = fovy
         sensor0 = d("cam_sensorsize")[i]
-        if not sensor0[1] and dx == 0 and dy == 0:
-            return  # the plain fovy model still describes this camera
+        if not sensor0[1] and dx == 0 and dy == 0:  # the plain fovy model still describes this camera
+            model.cam_sensorsize[i] = sensor0
+            model.cam_intrinsic[i] = d("cam_intrinsic")[i]
+            return
         width, height = self.resolution
         if sensor0[1]:  # the scene already uses the intrinsic model: keep its units
             sensor, (fx, fy, cx, cy) = sensor0, d("cam_intrinsic")[i]

@@ -36,7 +36,11 @@ class ProbeResult:
 
 
 def default_candidates() -> list[str]:
-    """EGL first (fastest headless path), then OSMesa; GLFW only when a display exists."""
+    """EGL first (fastest headless path), then OSMesa; GLFW only when a display exists.
+    ``SIM2REAL_GL=osmesa,egl`` replaces the list (e.g. to keep off a broken EGL driver)."""
+    chosen = os.environ.get("SIM2REAL_GL", "").strip()
+    if chosen:
+        return [name.strip() for name in chosen.split(",") if name.strip()]
     names = ["egl", "osmesa"]
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         names.append("glfw")
@@ -94,11 +98,12 @@ def choose(candidates: list[str] | None = None) -> str:
     explicit = os.environ.get("MUJOCO_GL")
     if explicit:
         return explicit
+    candidates = candidates or default_candidates()
     cached = _read_cache()
-    if cached:
+    if cached and cached in candidates:
         return cached
     errors = []
-    for name in candidates or default_candidates():
+    for name in candidates:
         result = probe(name)
         if result.ok:
             write_cache(result)

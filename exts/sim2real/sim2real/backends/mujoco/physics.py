@@ -113,7 +113,7 @@ class Physics:
         variant_bodies = {v.body for s in scene.slots for v in s.variants.values()}
         self.bodies = {n: i for i, n in enumerate(scene.names["mjOBJ_BODY"]) if i and n and i not in variant_bodies}
         self.joints = {n: i for i, n in enumerate(scene.names["mjOBJ_JOINT"]) if n}
-        self.actuators = {n: i for i, n in enumerate(scene.names["mjOBJ_ACTUATOR"]) if n}
+        self.actuators = {n: i for i, n in enumerate(scene.actuator_names()) if n}
         self._dofs = {n: np.arange(model.jnt_dofadr[j], model.jnt_dofadr[j] + _ndof(model.jnt_type[j]))
                       for n, j in self.joints.items()}
 

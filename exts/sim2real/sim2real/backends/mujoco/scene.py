@@ -94,6 +94,20 @@ class Scene:
     def name(self, obj: mujoco.mjtObj, i: int) -> str:
         return mujoco.mj_id2name(self.model, obj, i) or ""
 
+    def actuator_names(self) -> list[str]:
+        """Actuator names in control order; an unnamed actuator takes the name of the joint, tendon or
+        site it drives (as in gymnasium's models), when no other actuator has that name."""
+        model, names = self.model, list(self.names["mjOBJ_ACTUATOR"])
+        kinds = {mujoco.mjtTrn.mjTRN_JOINT: OBJ.mjOBJ_JOINT, mujoco.mjtTrn.mjTRN_JOINTINPARENT: OBJ.mjOBJ_JOINT,
+                 mujoco.mjtTrn.mjTRN_TENDON: OBJ.mjOBJ_TENDON, mujoco.mjtTrn.mjTRN_SITE: OBJ.mjOBJ_SITE}
+        for a in range(model.nu):
+            kind = kinds.get(int(model.actuator_trntype[a]))
+            if not names[a] and kind is not None:
+                target = self.name(kind, int(model.actuator_trnid[a, 0]))
+                if target and target not in names:
+                    names[a] = target
+        return names
+
 
 def resolve_scene(scene: str | PathLike[str]) -> Path:
     """A scene file: a path, or the name of a shipped scene (``tabletop`` → data/scenes/tabletop.xml)."""
