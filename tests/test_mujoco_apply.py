@@ -9,7 +9,6 @@ from collections.abc import Callable
 import mujoco
 import numpy as np
 import pytest
-
 from conftest import REPO
 from mujoco_support import make_sample
 from sim2real.backends.mujoco.backend import MujocoBackend
@@ -63,14 +62,18 @@ def _lowest_point(b: MujocoBackend, slot: str) -> float:
     return float((pts[:, 2] - v.support_radii * st.scale).min())
 
 
+def _warm(colour: np.ndarray) -> bool:
+    """A warm light (red > green > blue) at the key light's level (0.75)."""
+    return bool(colour[0] > colour[1] > colour[2] and np.isclose(colour.max(), 0.75))
+
+
 # (scene, key, value, op, check(backend)): one row per (kind, attribute) the backend supports
 CASES: list[tuple[str, str, object, str, Callable[[MujocoBackend], bool]]] = [
     ("table", "light:key/intensity", 0.5, "scale",
      lambda b: np.allclose(b.model.light_diffuse[_id(b, L, "key")], 0.5 * _d(b, "light_diffuse")[_id(b, L, "key")])),
     ("table", "light:key/color", [1.0, 0.0, 0.0], "set",
      lambda b: np.allclose(b.model.light_diffuse[_id(b, L, "key")], [0.75, 0, 0])),
-    ("table", "light:key/temperature", 2000.0, "set",
-     lambda b: (lambda c: c[0] > c[1] > c[2] and np.isclose(c.max(), 0.75))(b.model.light_diffuse[_id(b, L, "key")])),
+    ("table", "light:key/temperature", 2000.0, "set", lambda b: _warm(b.model.light_diffuse[_id(b, L, "key")])),
     ("table", "light:key/position", [0.1, 0.0, -0.2], "add",
      lambda b: np.allclose(b.model.light_pos[_id(b, L, "key")], _d(b, "light_pos")[_id(b, L, "key")] + [0.1, 0, -0.2])),
     ("table", "light:key/direction", [0.0, 0.0, -2.0], "set",

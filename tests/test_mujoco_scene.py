@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.scene import load as load_scene

@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import time
 
+import mujoco
 import numpy as np
-
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.randomize.sample import Sample
-
-import mujoco  # noqa: E402  (after sim2real.backends.mujoco chose the GL platform)
 
 
 def frame_samples(n: int, seed: int = 0, effects: bool = False) -> list[Sample]:

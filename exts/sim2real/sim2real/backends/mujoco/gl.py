@@ -9,6 +9,7 @@ re-probes and refreshes the cache.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -121,7 +122,24 @@ def ensure_selected() -> str:
     """Set ``MUJOCO_GL`` for this process (before ``import mujoco``) and return it."""
     backend = choose()
     os.environ["MUJOCO_GL"] = backend
+    _rebind_if_imported(backend)
     return backend
+
+
+def _rebind_if_imported(backend: str) -> None:
+    """If ``mujoco`` was imported before this choice (``import mujoco`` above ``import sim2real...``),
+    it bound its GL context class to its default (GLFW, which needs a display). Point it at the chosen
+    headless platform instead, as importing it with ``MUJOCO_GL`` set would have."""
+    module = sys.modules.get("mujoco.rendering.classic.gl_context")
+    if module is None or getattr(module, "_MUJOCO_GL", backend) == backend or backend not in ("egl", "osmesa"):
+        return
+    try:
+        platform = importlib.import_module(f"mujoco.{backend}")
+    except ImportError as exc:
+        raise RenderError(f"mujoco was imported before sim2real chose MUJOCO_GL={backend} and cannot switch to it "
+                          f"({exc}); set MUJOCO_GL={backend} before starting Python") from exc
+    module.GLContext = platform.GLContext
+    module._MUJOCO_GL = backend
 
 
 def select_or_defer() -> None:
