@@ -100,6 +100,7 @@ def demo(
 
 
 app.add_typer(__import__("sim2real.randomize.cli", fromlist=["app"]).app, name="profile")
+app.add_typer(__import__("sim2real.sim.cli", fromlist=["app"]).app, name="scene")
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:

@@ -150,8 +150,8 @@ class MujocoBackend:
 
     @property
     def dt(self) -> float:
-        """Physics step, seconds."""
-        return float(self.model.opt.timestep)
+        """Physics step, seconds (NaN before a scene is loaded)."""
+        return float(self.world.model.opt.timestep) if self.world is not None else math.nan
 
     @property
     def scene(self) -> Any:
