@@ -10,7 +10,7 @@ import mujoco
 import numpy as np
 import pytest
 from conftest import REPO
-from mujoco_support import make_sample
+from mujoco_support import backend_fixture, make_sample
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.physics import DAMPRATIOS, restitution_curve
 from sim2real.backends.mujoco.snapshot import ModelSnapshot
@@ -19,20 +19,8 @@ from sim2real.errors import InputError, UnsupportedError, UserError
 TEXTURE = str(REPO / "data" / "textures" / "wood.png")
 
 
-@pytest.fixture(scope="module")
-def table() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("tabletop", resolution=(64, 48))
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
-def arm() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("arm2", resolution=(64, 48))
-    yield b
-    b.close()
+table = backend_fixture("tabletop", (64, 48))
+arm = backend_fixture("arm2", (64, 48))
 
 
 def _id(b: MujocoBackend, obj: mujoco.mjtObj, name: str) -> int:

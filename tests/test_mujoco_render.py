@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO
-from mujoco_support import make_sample
+from mujoco_support import backend_fixture, make_sample
 from sim2real.backends.mujoco.backend import MujocoBackend
 
 pytestmark = pytest.mark.render
@@ -46,12 +46,7 @@ def boxes(tmp_path_factory: pytest.TempPathFactory) -> MujocoBackend:
     b.close()
 
 
-@pytest.fixture(scope="module")
-def table() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("tabletop", resolution=(160, 120))
-    yield b
-    b.close()
+table = backend_fixture("tabletop", (160, 120))
 
 
 def _expected_box(half: float, depth: float, K: np.ndarray) -> tuple[int, int, int, int]:

@@ -10,19 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO
+from mujoco_support import backend_fixture
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.scene import load as load_scene
 from sim2real.errors import InputError, NotInstalledError, UserError
 from sim2real.sim import registry
 from sim2real.sim.backend import Backend
 
-
-@pytest.fixture(scope="module")
-def tabletop() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("tabletop", resolution=(96, 72))
-    yield b
-    b.close()
+tabletop = backend_fixture("tabletop", (96, 72))
 
 
 def test_tabletop_entities_follow_the_profile_contract(tabletop: MujocoBackend) -> None:
