@@ -257,3 +257,16 @@ def test_rendering_works_when_mujoco_was_imported_first() -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr[-800:]
     assert proc.stdout.strip().splitlines()[-1] == "OK 1"
+
+
+def test_a_broken_mujoco_gl_still_lets_physics_run() -> None:
+    script = ("from sim2real.backends.mujoco.backend import MujocoBackend\n"
+              "from sim2real.errors import RenderError\n"
+              "b = MujocoBackend(); b.load('arm2', resolution=(32, 24)); b.step(5)\n"
+              "try:\n    b.render()\nexcept RenderError as exc:\n    print('RENDER_ERROR', exc)\n")
+    env = {**os.environ, "MUJOCO_GL": "bogus"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("RENDER_ERROR MUJOCO_GL=bogus: MuJoCo cannot use this platform") and "unset MUJOCO_GL" in line

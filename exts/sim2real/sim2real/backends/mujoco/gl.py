@@ -21,6 +21,7 @@ from ...errors import RenderError
 from ...paths import cache_dir
 
 CANDIDATES = ("egl", "osmesa", "glfw")
+PROBE_FLAG = "SIM2REAL_GL_PROBE"
 PROBE_TIMEOUT_S = 120
 INSTALL_HINT = (
     "install Mesa's headless GL: `sudo apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6` "
@@ -52,6 +53,7 @@ def probe(backend: str, env: dict[str, str] | None = None) -> ProbeResult:
     """Render a red box in a fresh interpreter with ``MUJOCO_GL=backend``; check the pixels."""
     child_env = dict(os.environ if env is None else env)
     child_env["MUJOCO_GL"] = backend
+    child_env[PROBE_FLAG] = "1"  # the probe reports failures itself: no fallback in the child
     child_env.pop("PYOPENGL_PLATFORM", None)
     try:
         proc = subprocess.run(
@@ -143,10 +145,25 @@ def _rebind_if_imported(backend: str) -> None:
 
 
 def select_or_defer() -> None:
-    """``ensure_selected``, keeping a failure in ``SELECTION_ERROR`` for the first render to raise."""
+    """``ensure_selected``, keeping a failure in ``SELECTION_ERROR`` for the first render to raise.
+
+    A ``MUJOCO_GL`` the user set is not probed; if MuJoCo cannot even be imported with it (an unknown
+    name, a missing library), MuJoCo is imported without GL instead and rendering refuses with why."""
     global SELECTION_ERROR
+    if os.environ.get(PROBE_FLAG):
+        return
     try:
-        ensure_selected()
+        backend = ensure_selected()
     except RenderError as exc:
         SELECTION_ERROR = str(exc)
         os.environ["MUJOCO_GL"] = "disable"  # import mujoco without any GL platform; rendering will refuse
+        return
+    try:
+        import mujoco  # noqa: F401  (binds MuJoCo's GL context class to the platform)
+    except (ImportError, RuntimeError, OSError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        SELECTION_ERROR = f"MUJOCO_GL={backend}: MuJoCo cannot use this platform ({type(exc).__name__}: {reason}); " \
+                          f"unset MUJOCO_GL or {INSTALL_HINT}"
+        os.environ["MUJOCO_GL"] = "disable"
+        for name in [m for m in sys.modules if m == "mujoco" or m.startswith("mujoco.")]:
+            del sys.modules[name]
