@@ -5,16 +5,17 @@ stepping with no randomization, side by side in this process.
 Three runs per scene: ``plain`` (no randomization), ``once`` (one sample of the profile applied at
 the reset, then no callbacks: the same kind of physics, so the difference to ``randomized`` is the cost
 of sampling and applying) and ``randomized`` (terms firing every 100 steps). Target (issue #4):
-randomized >= 0.95x plain. Rounds alternate between the runs so that machine load affects them alike;
-the best round of each is reported. The profiles avoid terms that change the solver's work (joint
+randomized >= 0.95x plain. The three run in alternating blocks of 100 steps so that machine load hits
+them alike; the median block of each is reported. The profiles avoid terms that change the solver's work (joint
 friction loss adds constraint rows), which would measure MuJoCo, not the randomization.
 
-    .venv/bin/python tools/bench/bench_physics.py [--steps 20000] [--rounds 3] [--scene tabletop|arm2]
+    .venv/bin/python tools/bench/bench_physics.py [--blocks 200] [--scene tabletop|arm2]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 from sim2real.backends.mujoco.backend import MujocoBackend
@@ -57,41 +58,37 @@ PROFILES = {
 }
 
 
-def steps_per_second(backend: MujocoBackend, steps: int, sim: RandomizedSim | None,
-                     once: Randomizer | None = None) -> float:
-    if sim is not None:
-        sim.reset(0)
-    else:
-        backend.reset()
-    if once is not None:
-        once.reset(0)
-        backend.apply(once.step(EVERY))
+def loaded(scene: str) -> MujocoBackend:
+    backend = MujocoBackend()
+    backend.load(scene, resolution=(64, 48))
     backend.set_control([0.3] * backend.model.nu)
-    start = time.perf_counter()
-    backend.step(steps)
-    return steps / (time.perf_counter() - start)
+    return backend
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--blocks", type=int, default=200, help="blocks of 100 steps per run")
     parser.add_argument("--scene", choices=sorted(PROFILES), action="append")
     args = parser.parse_args()
     for scene in args.scene or sorted(PROFILES, reverse=True):
-        backend = MujocoBackend()
-        backend.load(scene, resolution=(64, 48))
+        plain, once, randomized = loaded(scene), loaded(scene), loaded(scene)
         profile = parse_profile({"name": f"bench-{scene}", "terms": PROFILES[scene]})
-        randomizer = Randomizer(profile, seed=0, entities=backend.entities(), dt=backend.dt)
-        plain, once, randomized = [], [], []
-        for _ in range(args.rounds):
-            plain.append(steps_per_second(backend, args.steps, None))
-            once.append(steps_per_second(backend, args.steps, None, randomizer))
-            sim = RandomizedSim(backend, randomizer)
-            randomized.append(steps_per_second(backend, args.steps, sim))
-            sim.close()
-        backend.close()
-        p, o, r = max(plain), max(once), max(randomized)
+        fixed = Randomizer(profile, seed=0, entities=once.entities(), dt=once.dt)
+        fixed.reset(0)
+        once.apply(fixed.step(EVERY))
+        sim = RandomizedSim(randomized, Randomizer(profile, seed=0, entities=randomized.entities(), dt=randomized.dt))
+        sim.reset(0)
+        randomized.set_control([0.3] * randomized.model.nu)
+        times: dict[str, list[float]] = {"plain": [], "once": [], "randomized": []}
+        for _ in range(args.blocks):  # interleaved blocks: machine load hits the three runs alike
+            for name, backend in (("plain", plain), ("once", once), ("randomized", randomized)):
+                start = time.perf_counter()
+                backend.step(EVERY)
+                times[name].append(time.perf_counter() - start)
+        sps = {name: EVERY / statistics.median(t) for name, t in times.items()}
+        for backend in (plain, once, randomized):
+            backend.close()
+        p, o, r = sps["plain"], sps["once"], sps["randomized"]
         print(f"{scene}: plain {p:9.0f} steps/s | once {o:9.0f} | 10 physics terms every {EVERY} steps {r:9.0f} "
               f"| ratio {r / p:.3f}x vs plain (target >= 0.95x), {r / o:.3f}x vs once")
 

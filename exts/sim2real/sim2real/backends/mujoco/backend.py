@@ -122,17 +122,11 @@ class MujocoBackend:
         log.info("loaded %s: %d bodies, %d geoms, %d object slots", sc.path, model.nbody, model.ngeom, len(sc.slots))
 
     def _routing(self) -> dict[tuple[str, str], Any]:
-        owners = {"light": self.lights, "material": self.materials, "object": self.objects, "scene": self.objects,
-                  "camera": self.cameras, "sensor": self.signals, "image": self.signals}
-        routes = {}
-        for table in _TABLES:
-            for kind, attrs in table.items():
-                for attr in attrs:
-                    owner = owners.get(kind, self.physics)
-                    if table is signals.TARGETS:
-                        owner = self.signals
-                    routes[(kind, attr)] = owner
-        return routes
+        """(kind, attribute) -> the applier that owns it (body mass/com of slots: re-routed in _plan)."""
+        owners = [(physics.TARGETS, self.physics), (objects.TARGETS, self.objects), (cameras.TARGETS, self.cameras),
+                  (signals.TARGETS, self.signals), ({"light": visuals.TARGETS["light"]}, self.lights),
+                  ({"material": visuals.TARGETS["material"]}, self.materials)]
+        return {(kind, attr): owner for table, owner in owners for kind, attrs in table.items() for attr in attrs}
 
     def _class_table(self) -> dict[str, int]:
         """Semantic class ids: the library's assets (or, without a library, each object's name)."""
