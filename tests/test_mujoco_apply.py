@@ -418,3 +418,18 @@ def test_startup_samples_survive_resets(arm: MujocoBackend) -> None:
     assert np.isclose(arm.model.dof_damping[1], 0.2) and np.isclose(arm.model.dof_damping[0], 0.05)
     arm.reset(keep_startup=False)
     assert arm.world.defaults.differences(arm.model) == []
+
+
+def test_light_ambient_and_specular_appliers(table: MujocoBackend) -> None:
+    """Ready for ``light:*/ambient|specular`` (the catalogue does not list them yet): they scale with
+    the light's intensity like the diffuse colour."""
+    b = table
+    b.reset()
+    key = _id(b, L, "key")
+    b.lights.apply("light", "key", "ambient", [0.2, 0.1, 0.0], "set", "light:key/ambient")
+    b.lights.apply("light", "key", "specular", 2.0, "scale", "light:key/specular")
+    b.lights.apply("light", "key", "intensity", 0.5, "scale", "light:key/intensity")
+    b.lights.flush()
+    assert np.allclose(b.model.light_ambient[key], [0.1, 0.05, 0.0])
+    assert np.allclose(b.model.light_specular[key], _d(b, "light_specular")[key] * 2.0 * 0.5)
+    b.reset()
