@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-
 from sim2real.errors import NotInstalledError, UserError
 from sim2real.sim import registry
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -50,8 +50,8 @@ def info(scene: SceneArg, backend: BackendOpt = "mujoco", json_out: JsonOpt = Fa
 def render(
     scene: SceneArg,
     out: Annotated[Path, typer.Option("--out", help="PNG file to write the RGB image to.")] = Path("frame.png"),
-    camera: Annotated[Optional[str], typer.Option("--camera", help="Camera name (default: the first).")] = None,
-    profile: Annotated[Optional[Path], typer.Option("--profile", help="Randomize with this profile.")] = None,
+    camera: Annotated[str | None, typer.Option("--camera", help="Camera name (default: the first).")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", help="Randomize with this profile.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Randomization seed.")] = 0,
     episode: Annotated[int, typer.Option("--episode", help="Episode index (reset terms).")] = 0,
     steps: Annotated[int, typer.Option("--steps", help="Physics steps between the reset and the frame.")] = 0,
