@@ -102,8 +102,10 @@ def demo(
 # Command groups live next to the code they drive; their modules import heavy libraries lazily.
 from .gap.cli import app as gap_app  # noqa: E402
 from .randomize.cli import app as profile_app  # noqa: E402
+from .sim.cli import app as scene_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
+app.add_typer(scene_app, name="scene")
 app.add_typer(gap_app, name="gap")
 
 
