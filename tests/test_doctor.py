@@ -36,6 +36,20 @@ def test_doctor_fails_with_hint_when_no_platform_renders(run_cli) -> None:
 
 
 @pytest.mark.render
+def test_doctor_probes_afresh_whatever_the_cache_says(run_cli, tmp_path, monkeypatch) -> None:
+    # A cache naming a platform that rendered before must not make doctor pass when it fails now.
+    from sim2real.sim import glselect
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    glselect.write_cache(glselect.ProbeResult("osmesa", True, "cached"))
+    env = {"MUJOCO_GL": "", "XDG_CACHE_HOME": str(tmp_path),
+           "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
+    proc, report = _doctor(run_cli, "--gl", "egl", env=env)
+    assert proc.returncode == 1, proc.stdout
+    assert not any(c["name"].startswith("GL: osmesa") for c in report["checks"])
+
+
+@pytest.mark.render
 def test_doctor_names_the_working_platform_when_mujoco_gl_is_wrong(run_cli) -> None:
     env = {"MUJOCO_GL": "egl", "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
     proc, report = _doctor(run_cli, "--gl", "osmesa", env=env)
