@@ -15,6 +15,7 @@ import typer
 
 from . import __version__, progress
 from .cli_common import JsonOpt, console, print_json
+from .dataset.cli import app as dataset_app
 from .errors import Sim2RealError, UserError
 
 app = typer.Typer(
@@ -97,6 +98,9 @@ def demo(
     if doc.failed(rows):
         raise Sim2RealError("the embedded renderer does not work here; see the fix column above")
     console().print("The demo pipeline stages are not available yet in this version.")
+
+
+app.add_typer(dataset_app)
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
