@@ -16,6 +16,7 @@ import typer
 from . import __version__, progress
 from .cli_common import JsonOpt, console, print_json
 from .dataset.cli import app as dataset_app
+from .generate.cli import app as generate_app
 from .errors import Sim2RealError, UserError
 
 app = typer.Typer(
@@ -101,6 +102,7 @@ def demo(
 
 
 app.add_typer(dataset_app)
+app.add_typer(generate_app)
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:

@@ -11,8 +11,12 @@ index and its randomization record in ``frame.sample``.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +26,7 @@ from pathlib import Path
 from ..fsutil import DirLock
 from ..sim.frame import Frame
 from .encode import Outputs, encode_frame
-from .layout import DEFAULT_FRAMES_PER_SHARD, shard_name, shard_of
+from .layout import DEFAULT_FRAMES_PER_SHARD, RUNTIME_LOG, shard_name, shard_of
 from .manifest import DatasetSpec
 from .store import Catalog, FrameEntry, Recovery, lock, shard_dir, write_frame
 
@@ -113,7 +117,8 @@ class DatasetWriter:
     ``with DatasetWriter(out, spec, frames=N, versions=v) as w:`` then, for each index in
     ``w.missing()``, ``w.write(index, frame)``. Holds the directory lock while open; a second
     writer is refused with ``LockedError``. ``on_commit(entry)`` is called in this thread for every
-    committed frame (progress).
+    committed frame (progress). ``runtime`` (executor, workers, ...) goes to ``runtime.jsonl``
+    with this run's times and host, never into the compared files.
     """
 
     def __init__(
@@ -127,6 +132,7 @@ class DatasetWriter:
         frames_per_shard: int = DEFAULT_FRAMES_PER_SHARD,
         durable: bool = True,
         on_commit: Callable[[FrameEntry], None] | None = None,
+        runtime: dict[str, object] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.spec = spec
@@ -136,6 +142,9 @@ class DatasetWriter:
         self.frames_per_shard = frames_per_shard
         self.durable = durable
         self.on_commit = on_commit
+        self.runtime = dict(runtime or {})
+        self.written = 0
+        self._started = (time.time(), time.monotonic())
         self.catalog: Catalog | None = None
         self.recovery = Recovery()
         self._lock: DirLock | None = None
@@ -173,6 +182,7 @@ class DatasetWriter:
         assert self.catalog is not None
         for entry in entries:
             self.catalog.add(entry)
+            self.written += 1
             if self.on_commit is not None:
                 self.on_commit(entry)
 
@@ -185,10 +195,30 @@ class DatasetWriter:
                     self._pool.close()
             if self.catalog is not None:
                 self.catalog.flush(force=True)
+                self._log_runtime()
         finally:
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+
+    def _log_runtime(self) -> None:
+        """Append this run's facts to runtime.jsonl (the one file that differs between runs)."""
+        assert self.catalog is not None
+        seconds = time.monotonic() - self._started[1]
+        line = {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self._started[0])),
+            "seconds": round(seconds, 3),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "frames_written": self.written,
+            "frames_per_s": round(self.written / seconds, 3) if seconds > 0 else None,
+            "frames_done": self.catalog.done,
+            "recovered": vars(self.recovery),
+            "versions": self.versions,
+            **self.runtime,
+        }
+        with open(self.directory / RUNTIME_LOG, "a") as fh:
+            fh.write(json.dumps(line, sort_keys=True, default=str) + "\n")
 
     def __enter__(self) -> DatasetWriter:
         return self.open()

@@ -1,0 +1,90 @@
+"""The one generation loop: frame i = render after reset + the samples of (seed, i); encode off-thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..dataset.manifest import DatasetSpec
+from ..dataset.store import FrameEntry
+from ..dataset.writer import FramePool
+from ..sim.frame import Frame
+
+log = logging.getLogger(__name__)
+
+
+class FrameSource:
+    """A loaded backend + randomizer that renders frame ``i`` as a pure function of (spec, i).
+
+    For every frame the backend is reset to the defaults it captured at load, then the profile's
+    startup sample, the reset sample of episode ``i`` and the frame sample ``i`` are applied in that
+    order, so a frame never depends on the frames rendered before it in the same process.
+    """
+
+    def __init__(self, spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path) -> None:
+        from ..randomize.profile import load_profile
+        from ..randomize.runtime import Randomizer
+        from ..sim import registry
+
+        self.spec = spec
+        self.profile = load_profile(profile_path)
+        self.backend = registry.create(spec.backend)
+        self.backend.load(scene_path, resolution=spec.resolution)
+        self.backend.capabilities.require(spec.backend, self.profile.targets(), source=str(profile_path))
+        self.randomizer = Randomizer(self.profile, spec.seed, self.backend.entities(), n_envs=1)
+        self._startup = self.randomizer.startup()
+
+    def render(self, index: int) -> Frame:
+        backend = self.backend
+        backend.reset()
+        record: dict[str, Any] = {}
+        for sample in (self._startup, self.randomizer.reset(index), self.randomizer.frame(index)):
+            if len(sample):
+                backend.apply(sample, 0)
+                record.update(sample.record(0))
+        frame = backend.render(self.spec.camera)
+        frame.index = index
+        frame.sample = record
+        return frame
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+class PoolSink:
+    """The worker-side twin of ``DatasetWriter.write``: frames go through a FramePool, committed
+    entries are handed to ``forward`` (a queue to the parent process, or a list for Ray)."""
+
+    def __init__(self, pool: FramePool, forward: Callable[[list[FrameEntry]], None]) -> None:
+        self.pool = pool
+        self.forward = forward
+
+    def write(self, index: int, frame: Frame) -> None:
+        self.pool.submit(index, frame)
+        self._send(self.pool.completed())
+
+    def flush(self) -> None:
+        self._send(self.pool.drain())
+
+    def _send(self, entries: list[FrameEntry]) -> None:
+        if entries:
+            self.forward(entries)
+
+
+class Sink(Protocol):
+    def write(self, index: int, frame: Frame) -> None: ...
+
+
+def run(source: FrameSource, indices: Iterable[int], sink: Sink) -> None:
+    """The generation loop. ``sink.write`` returns as soon as the frame is queued for encoding."""
+    for index in indices:
+        sink.write(index, source.render(index))
+
+
+def open_source(args: dict[str, Any]) -> tuple[FrameSource, FramePool]:
+    """Rebuild the frame source and a writer pool in a worker from ``request.worker_args``."""
+    spec = DatasetSpec.from_dict(args["spec"])
+    source = FrameSource(spec, args["profile_path"], args["scene_path"])
+    return source, FramePool(args["out"], spec.outputs, args["frames_per_shard"], args["threads"])
