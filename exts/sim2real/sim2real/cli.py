@@ -15,8 +15,6 @@ import typer
 
 from . import __version__, progress
 from .cli_common import JsonOpt, console, print_json
-from .dataset.cli import app as dataset_app
-from .generate.cli import app as generate_app
 from .errors import Sim2RealError, UserError
 
 app = typer.Typer(
@@ -101,8 +99,9 @@ def demo(
     console().print("The demo pipeline stages are not available yet in this version.")
 
 
-app.add_typer(dataset_app)
-app.add_typer(generate_app)
+app.add_typer(__import__("sim2real.randomize.cli", fromlist=["app"]).app, name="profile")
+app.add_typer(__import__("sim2real.dataset.cli", fromlist=["app"]).app, name="dataset")
+app.add_typer(__import__("sim2real.generate.cli", fromlist=["app"]).app)
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:

@@ -1,0 +1,209 @@
+"""``sim2real profile``: validate, sample and show randomization profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..cli_common import JsonOpt, console, print_json
+
+app = typer.Typer(name="profile", help="Randomization profiles: validate, sample, show.", no_args_is_help=True)
+
+ProfileArg = Annotated[Path, typer.Argument(help="A TOML profile, e.g. config/profiles/tabletop.toml.")]
+EntitiesOpt = Annotated[Optional[Path], typer.Option(
+    "--entities", help='JSON file {"kind": ["name", ...]} with the scene\'s entity names.')]
+SceneOpt = Annotated[Optional[str], typer.Option(
+    "--scene", help="Take entity names from this scene, loaded with --backend.")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="Backend for --scene and capability checks.")]
+
+
+def _entities(profile: Any, entities: Path | None, scene: str | None, backend: str) -> tuple[dict, str]:
+    from . import entities as ent
+
+    if entities is not None:
+        return ent.load_entities(entities), str(entities)
+    if scene is not None:
+        return ent.scene_entities(scene, backend), f"scene {scene}"
+    return ent.placeholder_entities(profile), "stand-ins from the selectors (no --entities or --scene)"
+
+
+@app.command()
+def validate(
+    profile: ProfileArg,
+    backend: Annotated[Optional[str], typer.Option(
+        "--backend", help="Also check that this backend can apply every target.")] = None,
+    entities: EntitiesOpt = None,
+    scene: SceneOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check a profile; exit 2 with one line naming file, term and key if anything is wrong."""
+    from .entities import backend_capabilities, check_capabilities
+    from .profile import load_profile
+    from .runtime import Randomizer
+
+    p = load_profile(profile)
+    if backend is not None:
+        check_capabilities(p, backend_capabilities(backend), backend)
+    if entities is not None or scene is not None:
+        names, _ = _entities(p, entities, scene, backend or "mujoco")
+        Randomizer(p, 0, names)  # resolves every selector against the scene's names
+    summary = {"profile": str(profile), "name": p.name, "hash": p.hash, "terms": len(p.terms),
+               "groups": len(p.groups), "curriculum": p.curriculum is not None, "adr": p.adr is not None,
+               "targets": sorted(f"{k}/{a}" for k, a in p.targets())}
+    if json_out:
+        print_json({"ok": True, **summary})
+    else:
+        console().print(f"[green]ok[/]: {profile}: {len(p.terms)} terms, {len(p.groups)} groups, "
+                        f"{len(summary['targets'])} targets, hash {p.hash}")
+
+
+@app.command()
+def sample(
+    profile: ProfileArg,
+    n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="Number of environments.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+    event: Annotated[str, typer.Option("--event", help="startup, reset, step or frame.")] = "reset",
+    index: Annotated[int, typer.Option("--index", min=0, help="Episode (reset), step (>= 1) or frame index.")] = 0,
+    episode: Annotated[int, typer.Option("--episode", min=0, help="The episode of a step sample.")] = 0,
+    entities: EntitiesOpt = None,
+    scene: SceneOpt = None,
+    backend: BackendOpt = "mujoco",
+    json_out: JsonOpt = False,
+) -> None:
+    """Draw one sample and print every environment's values (a pure function of seed and index)."""
+    from ..errors import UserError
+    from .profile import load_profile
+    from .runtime import Randomizer
+
+    if event not in ("startup", "reset", "step", "frame"):
+        raise UserError(f"--event: expected startup, reset, step or frame (got {event!r})")
+    p = load_profile(profile)
+    names, origin = _entities(p, entities, scene, backend)
+    r = Randomizer(p, seed, names, n_envs=n)
+    if event == "startup":
+        s = r.startup()
+    elif event == "reset":
+        s = r.reset(index)
+    elif event == "frame":
+        s = r.frame(index)
+    else:
+        if index < 1:
+            raise UserError(f"--index: expected a physics step >= 1 for --event step (got {index})")
+        r.reset(episode)
+        s = r.step(index)
+    records = [s.record(i) for i in range(n)] if s is not None else []
+    ops = dict(s.ops) if s is not None else {}
+    if json_out:
+        print_json({"profile": str(profile), "hash": p.hash, "seed": seed, "event": event, "index": index,
+                    "n_envs": n, "entities": origin, "ops": ops, "envs": records})
+        return
+    _print_sample(records, ops, f"{profile} · seed {seed} · {event} {index} · entities: {origin}")
+
+
+def _print_sample(records: list[dict], ops: dict[str, str], title: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not records or not records[0]:
+        console().print(f"{escape(title)}: nothing is randomized at this event")
+        return
+    shown = records[:6]
+    table = Table(title=escape(title))
+    table.add_column("key", overflow="fold")
+    table.add_column("op")
+    for i in range(len(shown)):
+        table.add_column(f"env {i}", overflow="fold")
+    for key in records[0]:
+        table.add_row(escape(key), ops.get(key, ""), *(escape(_fmt(r[key])) for r in shown))
+    console().print(table)
+    if len(records) > len(shown):
+        console().print(f"({len(records) - len(shown)} more environments; use --json to see all)")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, str) and "/" in v:
+        return Path(v).name  # texture paths: the file name is what a person wants to see
+    return str(v)
+
+
+@app.command()
+def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
+    """A table of the profile's terms, groups, curriculum and ADR parameters."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .profile import load_profile
+
+    p = load_profile(profile)
+    if json_out:
+        print_json({"profile": str(profile), "hash": p.hash, **p.to_dict()})
+        return
+    out = console()
+    table = Table(title=escape(f"{p.name or profile} · {len(p.terms)} terms · hash {p.hash}"))
+    for col in ("term", "target", "when", "distribution", "op", "varies"):
+        table.add_column(col, overflow="fold")
+    for t in p.terms:
+        attr = p.checked.targets[t.id].attribute
+        when = f"every {t.every} steps" if t.when == "interval" else t.when
+        table.add_row(escape(t.id), escape(t.target), when, escape(_dist_text(t, p, t.id)), t.op_for(attr),
+                      escape(_signal_text(t.signal)))
+    out.print(table)
+    for g in p.groups:
+        gt = Table(title=escape(f"group {g.name} · {g.when}" + (f" · {', '.join(g.constraints)}" if g.constraints else "")))
+        for col in ("member", "target", "distribution", "op"):
+            gt.add_column(col, overflow="fold")
+        for m in g.members:
+            attr = p.checked.targets[f"{g.name}/{m.name}"].attribute
+            d = m.derive
+            text = (f"{d.offset} + {d.scale} × {d.source}" + (f" + N(0, {d.noise_std})" if d.noise_std else "")
+                    + (f", clip {d.clip}" if d.clip else "")) if d else _dist_text(m, p, f"{g.name}/{m.name}")
+            gt.add_row(escape(m.name), escape(m.target), escape(text), m.op_for(attr))
+        out.print(gt)
+    if p.curriculum is not None:
+        c = p.curriculum
+        scales = ", ".join(f"{s:.3g}" for s in c.scale_list())
+        pace = f"{c.episodes_per_phase} episodes per phase" if c.episodes_per_phase else "phase set by the caller"
+        out.print(f"curriculum: scales [{scales}] ({pace}) on {', '.join(c.terms)}")
+    if p.adr is not None:
+        a = p.adr
+        at = Table(title=f"ADR · boundary {a.boundary_fraction:g} · buffer {a.buffer_size} · "
+                         f"thresholds {a.threshold_low:g}/{a.threshold_high:g}")
+        for col in ("term", "initial range", "limits", "step"):
+            at.add_column(col)
+        for prm in a.params:
+            t = p.term(prm.term)
+            at.add_row(escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})")
+        out.print(at)
+
+
+def _dist_text(spec: Any, p: Any, ident: str) -> str:
+    d = spec.dist
+    if d in ("uniform", "loguniform"):
+        return f"{d} [{spec.low}, {spec.high}]"
+    if d == "normal":
+        return f"normal(mean {spec.mean}, std {spec.std})"
+    if d == "truncnormal":
+        return f"truncnormal(mean {spec.mean}, std {spec.std}) in [{spec.low}, {spec.high}]"
+    if d == "choice":
+        n = len(p.checked.files.get(ident, [])) if spec.folder is not None else len(spec.values or [])
+        src = f"{n} images in {spec.folder}" if spec.folder is not None else ", ".join(map(str, spec.values or []))
+        return f"choice of {src}" + (" (weighted)" if spec.weights else "")
+    return f"constant {spec.value}"
+
+
+def _signal_text(sig: Any) -> str:
+    if sig is None:
+        return ""
+    if sig.kind == "sinusoid":
+        return f"sinusoid ±{sig.amplitude} at {sig.frequency_hz:g} Hz"
+    if sig.kind == "ou":
+        return f"OU θ={sig.theta:g}/s σ={sig.sigma}"
+    if sig.kind == "random_walk":
+        return f"random walk σ={sig.sigma}"
+    return f"hold {sig.hold_s:g} s"

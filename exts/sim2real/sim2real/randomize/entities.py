@@ -1,0 +1,94 @@
+"""Where entity names come from when there is no running scene, and backend capability checks.
+
+A Randomizer needs the scene's entity names (``Backend.entities()``) to expand selectors. Outside a
+simulation (``sim2real profile sample``) they come from, in order of preference:
+
+1. a JSON file ``{"light": ["key", "fill"], "geom": [...], ...}`` (``--entities``);
+2. a scene loaded through the backend registry (``--scene``; needs that backend installed);
+3. stand-ins derived from the profile itself: each selector's pattern becomes one entity name, with
+   ``*`` spelled ``any``, ``?`` spelled ``x`` and ``[abc]`` spelled ``a`` (``object:obj_*/scale``
+   samples one entity, ``obj_any``). Exact names (``light:key/intensity``) stay as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..sim.backend import Capabilities
+from .profile import Profile
+
+
+def load_entities(path: str | PathLike[str]) -> dict[str, list[str]]:
+    """Read ``{"kind": ["name", ...]}`` from a JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, None, "an existing JSON file of entity names") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(path, None, f"valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(path, None, 'an object {"kind": ["name", ...]}', type(data).__name__)
+    out: dict[str, list[str]] = {}
+    for kind, names in data.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(path, kind, "a list of entity names (strings)", names)
+        out[kind] = list(names)
+    return out
+
+
+def scene_entities(scene: str, backend: str = "mujoco") -> dict[str, list[str]]:
+    """Load ``scene`` with a registered backend and return its entity names."""
+    from ..sim import registry
+
+    sim = registry.create(backend)
+    try:
+        sim.load(scene, resolution=(64, 48))
+        return {k: list(v) for k, v in sim.entities().items()}
+    finally:
+        sim.close()
+
+
+def placeholder_entities(profile: Profile) -> dict[str, list[str]]:
+    """One stand-in entity per selector pattern (see the module docstring)."""
+    out: dict[str, list[str]] = {}
+    for target in profile.checked.targets.values():
+        name = _placeholder(target.pattern)
+        names = out.setdefault(target.kind, [])
+        if name not in names:
+            names.append(name)
+    return out
+
+
+def _placeholder(pattern: str) -> str:
+    text = re.sub(r"\[!?([^\]])[^\]]*\]", r"\1", pattern)
+    return text.replace("*", "any").replace("?", "x")
+
+
+def check_capabilities(profile: Profile, capabilities: Capabilities, backend: str) -> None:
+    """Raise one UnsupportedError listing what ``backend`` supports if the profile asks for more."""
+    capabilities.require(backend, profile.targets(), source=str(profile.source or profile.name or "profile"))
+
+
+def backend_capabilities(backend: str) -> Capabilities:
+    """A registered backend's capabilities, read without loading a scene."""
+    from ..sim import registry
+
+    cls = registry.backend_class(backend)
+    caps = getattr(cls, "capabilities", None)
+    if isinstance(caps, Capabilities):
+        return caps
+    sim = cls()
+    try:
+        return sim.capabilities
+    finally:
+        sim.close()
+
+
+def describe(entities: Mapping[str, Sequence[str]]) -> str:
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(entities.items()))

@@ -1,0 +1,260 @@
+"""The Randomizer: a profile resolved against a scene, producing Samples for each event.
+
+Backends call it from their event hooks (start-up, reset, every physics step, every rendered
+frame) and apply the Samples it returns::
+
+    r = Randomizer(profile, seed=7, entities=backend.entities(), n_envs=1, dt=backend_dt)
+    backend.apply(r.startup())
+    for episode in range(n):
+        backend.reset(); backend.apply(r.reset(episode))
+        for step in range(1, T + 1):
+            backend.step(); s = r.step(step)
+            if s is not None: backend.apply(s)
+        ...
+        r.report(success)          # ADR only: the episode's performance per env
+
+A value depends only on (profile, seed, event, index, term, entity, env) plus the curriculum phase
+and the ADR ranges in force, which are part of ``state_dict()``: any sample can be regenerated from
+its index by a fresh Randomizer given the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, InputError
+from ..fsutil import atomic_write_json
+from .adr import AdrState, Change
+from .curriculum import CurriculumState
+from .dists import Uniform
+from .profile import Profile
+from .sample import Sample
+from .signals import SignalRun
+from .streams import FRAME, INTERVAL, RESET, STARTUP, Streams
+from .units import GroupUnit, TermUnit, term_unit
+from .validate import curriculum_applies
+
+log = logging.getLogger(__name__)
+STATE_FILE = "randomizer_state.json"
+_CODES = {"startup": STARTUP, "reset": RESET, "interval": INTERVAL, "frame": FRAME}
+
+
+class Randomizer:
+    def __init__(self, profile: Profile, seed: int, entities: Mapping[str, Sequence[str]], n_envs: int = 1,
+                 dt: float = 0.002) -> None:
+        if n_envs < 1:
+            raise ValueError(f"expected n_envs >= 1 (got {n_envs})")
+        if not dt > 0:
+            raise ValueError(f"expected a physics step dt > 0 s (got {dt})")
+        self.profile, self.seed, self.n_envs, self.dt = profile, seed, n_envs, dt
+        self.streams = Streams(seed)
+        checked, source = profile.checked, profile.source
+        cur = profile.curriculum
+        in_cur = {i for i in checked.targets if cur is not None and curriculum_applies(cur, i)}
+        self.units: dict[str, list[TermUnit | GroupUnit]] = {w: [] for w in _CODES}
+        self.skipped: list[str] = []  # optional terms whose selector matched no entity of this scene
+        for i, term in enumerate(profile.terms):
+            unit = term_unit(term, i, checked.targets[term.id], checked.files.get(term.id), self.streams,
+                             entities, source)
+            if unit is None:
+                self.skipped.append(term.id)
+                log.info("optional term %r (%s) matches nothing in this scene; skipped", term.id, term.target)
+                continue
+            self.units[term.when].append(unit)
+        for g, group in enumerate(profile.groups):
+            self.units[group.when].append(GroupUnit(group, g, checked.targets, checked.order[group.name],
+                                                    self.streams, entities, source, in_cur))
+        self.scaled = in_cur
+        self.signals = {u.ident: SignalRun(u, dt) for u in self.units["reset"]
+                        if isinstance(u, TermUnit) and u.signal is not None}
+        self.curriculum = CurriculumState(cur) if cur is not None else None
+        self.adr = AdrState(profile.adr, {t.id: t for t in profile.terms}) if profile.adr is not None else None
+        self._adr_prefix = self.streams.prefix("adr")
+        self.ops = {w: self._ops(w, units) for w, units in self.units.items()}
+        self._step_ops = {**self.ops["interval"],
+                          **{k: u.op for u in self.units["reset"] if isinstance(u, TermUnit) and u.signal
+                             for k in u.keys}}
+        self._plans: dict[tuple[str, float], tuple[list[tuple[str, Any, Any]], list[TermUnit | GroupUnit]]] = {}
+        self.episode = -1
+        self._phase = 0
+        self._latest: dict[str, np.ndarray] = {}
+
+    def _ops(self, when: str, units: list[TermUnit | GroupUnit]) -> dict[str, str]:
+        ops: dict[str, str] = {}
+        owner: dict[str, str] = {}
+        for u in units:
+            unit_ops = u.ops() if isinstance(u, GroupUnit) else {k: u.op for k in u.keys}
+            for key, op in unit_ops.items():
+                if key in owner:
+                    raise ConfigError(self.profile.source, f"{u.ident!r}", f"one term per value and event; "
+                                      f"{owner[key]!r} also sets {key} at {when}")
+                owner[key], ops[key] = u.ident, op
+        return ops
+
+    # ------------------------------------------------------------------ events
+    def startup(self) -> Sample:
+        """Values drawn once when the scene is loaded (``when = "startup"``)."""
+        return self._sample("startup", 0, 0, {"phase": self._phase})
+
+    def reset(self, episode: int) -> Sample:
+        """Values for episode ``episode``: reset terms, ADR boundaries, signal values at step 0."""
+        self.episode = episode
+        self._phase = self.curriculum.phase(episode) if self.curriculum else 0
+        meta: dict[str, Any] = {"episode": episode, "phase": self._phase}
+        if self.adr is not None:
+            meta["adr_boundary"] = self.adr.assign(self.streams, self._adr_prefix, episode, self.n_envs).copy()
+            meta["adr_ranges"] = {n: self.adr.range(n) for n in self.adr.names}
+        sample = self._sample("reset", episode, 0, meta)
+        for ident, run in self.signals.items():
+            unit = run.unit
+            base = {k: sample.values[k] for k in unit.keys}
+            scale = self._phase_scale() if ident in self.scaled else 1.0
+            run.start(self.streams, episode, base, unit.dist_at(scale), self.n_envs, scale)
+            sample.values.update(run.values(0))  # type: ignore[attr-defined]
+        self._remember(sample)
+        return sample
+
+    def step(self, step: int) -> Sample | None:
+        """After physics step ``step`` (1-based since the last reset): interval terms due now and the
+        current values of time-varying terms; None when nothing changes at this step."""
+        if step < 1:
+            raise ValueError(f"expected a physics step index >= 1 since the reset (got {step})")
+        values: dict[str, np.ndarray] = {}
+        for u in self.units["interval"]:
+            if step % (u.every or 1) != 0:
+                continue
+            self._draw(u, INTERVAL, max(self.episode, 0), step, values)
+        if self.episode >= 0:
+            for run in self.signals.values():
+                if run.due(step):
+                    values.update(run.values(step))
+        if not values:
+            return None
+        ops = {k: self._step_ops[k] for k in values}
+        sample = Sample(self.seed, step, "step", self.n_envs, values, ops, {"episode": self.episode})
+        self._remember(sample)
+        return sample
+
+    def frame(self, index: int) -> Sample:
+        """Values for rendered frame ``index`` (``when = "frame"``, e.g. image noise and blur)."""
+        return self._sample("frame", index, 0, {"episode": self.episode, "phase": self._phase})
+
+    def _sample(self, when: str, index: int, sub: int, meta: dict[str, Any]) -> Sample:
+        values: dict[str, np.ndarray] = {}
+        code = _CODES[when]
+        plain, special = self._plan(when)
+        generator, n = self.streams.generator, self.n_envs
+        for key, prefix, dist in plain:  # the hot loop: one keyed stream per (term, entity)
+            values[key] = dist.draw(generator(prefix, code, index, sub), n)
+        for u in special:
+            self._draw(u, code, index, sub, values)
+        sample = Sample(self.seed, index, when, self.n_envs, values, self.ops[when], meta)
+        if when != "reset":
+            self._remember(sample)
+        return sample
+
+    def _draw(self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray]) -> None:
+        if isinstance(u, GroupUnit):  # the group applies the phase's scale to its curriculum members
+            u.draw(self.streams, code, index, sub, self.n_envs, self._phase_scale(), out)
+            return
+        scale = self._phase_scale() if u.ident in self.scaled else 1.0
+        if self.adr is not None and u.ident in self.adr.params and code == RESET:
+            u.draw(self.streams, code, index, sub, self.n_envs, Uniform(*self.adr.range(u.ident)), out)
+            self.adr.pin(u.ident, out, u.keys)
+        else:
+            u.draw(self.streams, code, index, sub, self.n_envs, u.dist_at(scale), out)
+
+    def _plan(self, when: str) -> tuple[list[tuple[str, Any, Any]], list[TermUnit | GroupUnit]]:
+        """The event's units split into plain (key, stream prefix, distribution) draws and the rest
+        (groups and ADR terms), cached per curriculum scale."""
+        scale = self._phase_scale()
+        cached = self._plans.get((when, scale))
+        if cached is None:
+            plain: list[tuple[str, Any, Any]] = []
+            special: list[TermUnit | GroupUnit] = []
+            adr = set(self.adr.names) if self.adr is not None and when == "reset" else set()
+            for u in self.units[when]:
+                if isinstance(u, GroupUnit) or u.ident in adr:
+                    special.append(u)
+                else:
+                    dist = u.dist_at(scale if u.ident in self.scaled else 1.0)
+                    plain.extend((s.key, s.prefix, dist) for s in u.streams)
+            cached = self._plans[(when, scale)] = (plain, special)
+        return cached
+
+    def _phase_scale(self) -> float:
+        return self.curriculum.scales[self._phase] if self.curriculum is not None else 1.0
+
+    def _remember(self, sample: Sample) -> None:
+        self._latest.update(sample.values)
+
+    # ------------------------------------------------------------------ records
+    def record(self, env: int = 0) -> dict[str, Any]:
+        """The latest value of every randomized key for env ``env``: what the world looks like now.
+
+        Datasets store this with every frame (startup + reset + steps + frame values merged)."""
+        return Sample(self.seed, 0, "record", self.n_envs, self._latest, {}).record(env)
+
+    @property
+    def keys(self) -> dict[str, list[str]]:
+        """Resolved keys per event (``startup``, ``reset``, ``interval``, ``frame``)."""
+        return {w: list(ops) for w, ops in self.ops.items()}
+
+    # ------------------------------------------------------------------ curriculum and ADR
+    def set_phase(self, phase: int | None) -> None:
+        """Fix the curriculum phase (None: follow the episode index again)."""
+        if self.curriculum is None:
+            raise ConfigError(self.profile.source, "curriculum", "a [curriculum] table to set a phase on")
+        self.curriculum.set_phase(phase)
+
+    def report(self, performance: Any, envs: Sequence[int] | None = None) -> list[Change]:
+        """ADR: the performance of the episode that just ended, per env (or for ``envs``)."""
+        if self.adr is None:
+            raise ConfigError(self.profile.source, "adr", "an [adr] table to report performance to")
+        return self.adr.report(performance, envs)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "profile_hash": self.profile.hash,
+            "seed": self.seed,
+            "episode": self.episode,
+            "curriculum": self.curriculum.state_dict() if self.curriculum else None,
+            "adr": self.adr.state_dict() if self.adr else None,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state.get("profile_hash") not in (None, self.profile.hash):
+            raise InputError(f"randomizer state is for profile {state.get('profile_hash')}, "
+                             f"not {self.profile.hash}; it cannot be restored onto another profile")
+        try:
+            if self.curriculum is not None and state.get("curriculum") is not None:
+                self.curriculum.load_state_dict(state["curriculum"])
+            if self.adr is not None and state.get("adr") is not None:
+                self.adr.load_state_dict(state["adr"])
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise InputError(f"randomizer state does not fit this profile: {exc}") from None
+        self.episode = int(state.get("episode", -1))
+
+    def save_state(self, directory: str | PathLike[str]) -> Path:
+        """Write the curriculum and ADR state into a run folder (atomically)."""
+        return atomic_write_json(Path(directory) / STATE_FILE, self.state_dict())
+
+    def load_state(self, directory: str | PathLike[str]) -> bool:
+        """Restore a state saved by ``save_state``; False when the folder has none yet."""
+        import json
+
+        path = Path(directory) / STATE_FILE
+        if not path.is_file():
+            return False
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: unreadable randomizer state ({exc})") from None
+        self.load_state_dict(state)
+        return True
