@@ -55,7 +55,7 @@ def _execute(resolved: Any, writer: DatasetWriter, missing: list[int]) -> None:
     if request.executor == "ray":
         from .ray_executor import run_ray
 
-        run_ray(resolved, writer, missing)
+        run_ray(resolved, writer, missing, request.gpus_per_worker)
         return
     from .local import run_in_process, run_processes
 

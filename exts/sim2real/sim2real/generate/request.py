@@ -38,6 +38,7 @@ class GenerateRequest:
     threads: int = 2  # encoder/writer threads per worker
     frames_per_shard: int = DEFAULT_FRAMES_PER_SHARD
     ray_address: str | None = None  # None: start a local Ray; "auto" or "host:port": join a cluster
+    gpus_per_worker: float = 0.0  # Ray: GPUs each renderer actor reserves (1 for Isaac Sim workers)
     chunk: int = 50  # frames per Ray work item
 
     def __post_init__(self) -> None:
@@ -88,10 +89,16 @@ def resolve(request: GenerateRequest) -> Resolved:
 
     profile_path = resolve_file(request.profile, "profile", config_path("profiles"), ".toml")
     profile = load_profile(profile_path)
-    scene_name = request.scene or getattr(profile, "scene", None) or DEFAULT_SCENE
-    scene_path = resolve_file(scene_name, "scene", data_path("scenes"), ".xml")
+    if request.scene is not None:
+        scene_path = resolve_file(request.scene, "scene", data_path("scenes"), ".xml")
+    elif profile.scene is not None:  # a name, or a path relative to the profile's folder
+        relative = profile_path.parent / profile.scene
+        scene_path = relative.resolve() if relative.is_file() else resolve_file(
+            profile.scene, "scene", data_path("scenes"), ".xml")
+    else:
+        scene_path = resolve_file(DEFAULT_SCENE, "scene", data_path("scenes"), ".xml")
     spec = DatasetSpec(
-        profile={"name": profile_path.stem, "hash": profile.hash, "config": profile.to_dict()},
+        profile={"name": profile.name or profile_path.stem, "hash": profile.hash, "config": profile.to_dict()},
         scene={"name": scene_path.stem, "sha256": sha256_file(scene_path)},
         backend=request.backend,
         camera=request.camera,
