@@ -1,13 +1,15 @@
 """The Backend protocol: the small interface every simulator offers, sized to the weaker one.
 
 A backend loads a scene, reports the entities a profile can target, applies samples relative to the
-defaults captured at load, steps physics (firing physics-step callbacks), renders Frames, and
-restores every default on ``reset``. What it can do is declared in ``Capabilities``.
+defaults captured at load, steps physics (firing physics-step callbacks), takes actuator commands,
+renders Frames, and restores every default on ``reset`` (then re-applies the start-up samples:
+``when = "startup"`` values last for the scene's lifetime, as Isaac Lab's start-up events do). What it
+can do is declared in ``Capabilities``. ``sim.driver.RandomizedSim`` wires a Randomizer to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Protocol, runtime_checkable
@@ -62,20 +64,34 @@ class Backend(Protocol):
         """Apply environment ``env`` of ``sample``, each value relative to the captured default."""
 
     def reset(self) -> None:
-        """Restore every captured default exactly and reset the physical state."""
+        """Restore every captured default exactly, reset the physical state, then re-apply the
+        samples of event ``startup`` applied since load."""
+
+    @property
+    def dt(self) -> float:
+        """The physics step, seconds."""
 
     def step(self, n: int = 1) -> None:
-        """Advance physics by ``n`` steps, calling the registered step callbacks after each."""
+        """Advance physics by ``n`` steps, calling the registered step callbacks that are due."""
 
-    def add_step_callback(self, callback: StepCallback) -> None:
-        """Call ``callback(step, time_s)`` after every physics step (how interval and time-varying
-        terms fire, as Isaac Sim's physics callbacks do)."""
+    def add_step_callback(self, callback: StepCallback, every: int = 1) -> None:
+        """Call ``callback(step, time_s)`` after every ``every``-th physics step since the reset (how
+        interval and time-varying terms fire, as Isaac Sim's physics callbacks do)."""
+
+    def remove_step_callback(self, callback: StepCallback) -> None:
+        """Stop calling ``callback``."""
+
+    def set_control(self, ctrl: Mapping[str, float] | Sequence[float] | np.ndarray) -> None:
+        """Command the actuators: a vector in actuator order or ``{actuator name: value}``. Actuator
+        latency and gain error (``actuator:*/latency|gain_error``) act between this and the engine."""
 
     def render(self, camera: str | None = None) -> Frame:
         """Render one Frame from ``camera`` (default: the scene's first camera)."""
 
     def state(self) -> dict[str, np.ndarray]:
-        """The physical state (e.g. qpos, qvel, time) as named arrays."""
+        """The physical state as named arrays: ``time`` (s), ``qpos``, ``qvel``, ``ctrl`` (what the
+        actuators receive), ``command`` (what was sent), and each named sensor as ``sensor:<name>``
+        (with the noise and bias of ``sensor:*/noise_std|bias``)."""
 
     def close(self) -> None:
         """Release renderer and simulator resources."""

@@ -36,7 +36,11 @@ class ProbeResult:
 
 
 def default_candidates() -> list[str]:
-    """EGL first (fastest headless path), then OSMesa; GLFW only when a display exists."""
+    """EGL first (fastest headless path), then OSMesa; GLFW only when a display exists.
+    ``SIM2REAL_GL=osmesa,egl`` replaces the list (e.g. to keep off a broken EGL driver)."""
+    chosen = os.environ.get("SIM2REAL_GL", "").strip()
+    if chosen:
+        return [name.strip() for name in chosen.split(",") if name.strip()]
     names = ["egl", "osmesa"]
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         names.append("glfw")
@@ -94,11 +98,12 @@ def choose(candidates: list[str] | None = None) -> str:
     explicit = os.environ.get("MUJOCO_GL")
     if explicit:
         return explicit
+    candidates = candidates or default_candidates()
     cached = _read_cache()
-    if cached:
+    if cached and cached in candidates:
         return cached
     errors = []
-    for name in candidates or default_candidates():
+    for name in candidates:
         result = probe(name)
         if result.ok:
             write_cache(result)
@@ -107,8 +112,23 @@ def choose(candidates: list[str] | None = None) -> str:
     raise RenderError("no headless OpenGL platform renders (" + "; ".join(errors) + "); " + INSTALL_HINT)
 
 
+# Why no platform could be selected at import time (None: one was). Physics works without GL, so the
+# failure is reported when something renders (``RenderError``), not when the package is imported.
+SELECTION_ERROR: str | None = None
+
+
 def ensure_selected() -> str:
     """Set ``MUJOCO_GL`` for this process (before ``import mujoco``) and return it."""
     backend = choose()
     os.environ["MUJOCO_GL"] = backend
     return backend
+
+
+def select_or_defer() -> None:
+    """``ensure_selected``, keeping a failure in ``SELECTION_ERROR`` for the first render to raise."""
+    global SELECTION_ERROR
+    try:
+        ensure_selected()
+    except RenderError as exc:
+        SELECTION_ERROR = str(exc)
+        os.environ["MUJOCO_GL"] = "disable"  # import mujoco without any GL platform; rendering will refuse

@@ -1,0 +1,493 @@
+"""``MujocoBackend``: the embedded default implementation of the Backend protocol (``sim/backend.py``).
+
+One scene, one environment. ``apply`` writes each sampled value relative to the defaults captured at
+load (never to the current value), through the applier that owns its kind of target:
+
+=====================  ================================================================
+target kinds           applier
+=====================  ================================================================
+light, material        visuals.Lights, visuals.Materials (textures uploaded to the renderer)
+object, scene          objects.Objects (library assets in slots, pose, scale, visibility)
+camera                 cameras.Cameras
+geom, body, joint,     physics.Physics (body mass/com of object slots: objects.Objects)
+actuator, world
+actuator latency and   signals.Signals (sim.wrappers and sim.effects, outside the model)
+gain_error, sensor,
+image
+=====================  ================================================================
+
+``reset`` restores every model field from the snapshot taken at load (snapshot.py), re-uploads what
+the renderer holds (textures, rescaled meshes), resets the physical state and re-applies the start-up
+samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac Lab).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from ...errors import UnsupportedError, UserError
+from ...randomize.sample import Sample
+from ...randomize.targets import CATALOGUE, split_key
+from ...sim.backend import Capabilities, StepCallback
+from ...sim.effects import effect_rng
+from ...sim.frame import Frame, Instance, Pose
+from ...sim.labels import instance_boxes, pose_in_camera
+from . import cameras, objects, physics, signals, visuals
+from .render import FrameRenderer
+from .scene import VISUAL_GROUPS
+from .scene import load as load_scene
+from .snapshot import ModelSnapshot, transplant_changes
+from .world import World
+
+log = logging.getLogger(__name__)
+
+_TABLES = (physics.TARGETS, objects.TARGETS, visuals.TARGETS, cameras.TARGETS, signals.TARGETS)
+_CATALOGUE = {(a.kind, a.name) for a in CATALOGUE}
+
+
+def _supported() -> frozenset[tuple[str, str]]:
+    pairs = {(kind, attr) for table in _TABLES for kind, attrs in table.items() for attr in attrs}
+    return frozenset(pairs & _CATALOGUE)  # only what profiles can name
+
+
+class MujocoBackend:
+    """The embedded MuJoCo backend: ``load`` a scene, then ``apply``, ``step``, ``render``, ``reset``."""
+
+    name = "mujoco"
+    capabilities = Capabilities(
+        targets=_supported(), rgb=True, depth=True, segmentation=True, boxes=True, physics=True, max_envs=1,
+        extras={"occlusion": True, "engine": "mujoco", "control": True},
+    )
+
+    def __init__(self) -> None:
+        self.world: World | None = None
+        self._renderer: FrameRenderer | None = None
+        self._callbacks: list[tuple[StepCallback, int]] = []
+
+    # ------------------------------------------------------------------ loading
+    def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
+             occlusion: bool = True, **options: Any) -> None:
+        """Load an MJCF scene (a path or a shipped scene name such as ``tabletop``).
+
+        ``resolution`` is (width, height) in pixels; ``occlusion`` computes how much of each object is
+        hidden (extra render passes; without it ``visible_fraction`` is 1 for every visible object)."""
+        if options:
+            raise UserError(f"mujoco backend: unknown load options {sorted(options)}; known: resolution, occlusion")
+        width, height = int(resolution[0]), int(resolution[1])
+        if width < 1 or height < 1:
+            raise UserError(f"resolution: expected positive (width, height) in pixels (got {resolution})")
+        self.close()
+        sc = load_scene(scene, (width, height))
+        model = sc.model
+        self._compiled = copy.copy(model)  # the model as last compiled, before run-time edits
+        self._base_compile = self._compiled
+        compiled = ModelSnapshot(model)
+        world = World(sc, model, mujoco.MjData(model), compiled, compiled)
+        self.resolution, self.occlusion = (width, height), occlusion
+        slot_geoms = {s.name: np.concatenate([v.geoms for v in s.variants.values()]) for s in sc.slots}
+        self.objects = objects.Objects(world)
+        self.physics = physics.Physics(world, slot_geoms)
+        self.lights = visuals.Lights(world)
+        self.materials = visuals.Materials(world, {int(g) for ids in slot_geoms.values() for g in ids})
+        self.cameras = cameras.Cameras(world, (width, height))
+        self.sensors = {n: i for i, n in enumerate(sc.names["mjOBJ_SENSOR"]) if n}
+        self.signals = signals.Signals(model.nu, self.physics.actuators, list(self.sensors))
+        self.objects.on_asset.append(lambda slot, colour: self.materials.set_default_color(slot.material, colour))
+        # the default assets rest on the table, dressed in their colours: that is the default state
+        self.objects.write_defaults()
+        self.materials.flush()
+        world.const_dirty = True
+        world.refresh_constants()
+        world.defaults = ModelSnapshot(model)
+        self.world = world
+        for part in (self.objects, self.lights, self.materials, self.cameras):
+            part.reset()
+        self._mesh_base = {m.name: np.array(m.scale, dtype=float) for m in sc.spec.meshes}
+        self._meshes_changed: set[str] = set()
+        self._routes = self._routing()
+        self._plans: dict[tuple[str, ...], list[tuple[Any, str, str, str, str]]] = {}
+        self._classes = self._class_table()
+        self._startup: list[tuple[Sample, int]] = []
+        self._reset_state()
+        log.info("loaded %s: %d bodies, %d geoms, %d object slots", sc.path, model.nbody, model.ngeom, len(sc.slots))
+
+    def _routing(self) -> dict[tuple[str, str], Any]:
+        owners = {"light": self.lights, "material": self.materials, "object": self.objects, "scene": self.objects,
+                  "camera": self.cameras, "sensor": self.signals, "image": self.signals}
+        routes = {}
+        for table in _TABLES:
+            for kind, attrs in table.items():
+                for attr in attrs:
+                    owner = owners.get(kind, self.physics)
+                    if table is signals.TARGETS:
+                        owner = self.signals
+                    routes[(kind, attr)] = owner
+        return routes
+
+    def _class_table(self) -> dict[str, int]:
+        """Semantic class ids: the library's assets (or, without a library, each object's name)."""
+        sc = self._world().scene
+        names = sc.library if sc.slots else [o.name for o in sc.objects]
+        return {name: i + 1 for i, name in enumerate(names)}
+
+    @property
+    def model(self) -> mujoco.MjModel:
+        return self._world().model
+
+    @property
+    def data(self) -> mujoco.MjData:
+        return self._world().data
+
+    @property
+    def dt(self) -> float:
+        """Physics step, seconds."""
+        return float(self.model.opt.timestep)
+
+    @property
+    def scene(self) -> Any:
+        return self._world().scene
+
+    def _world(self) -> World:
+        if self.world is None:
+            raise UserError("mujoco backend: no scene loaded; call load(scene) first")
+        return self.world
+
+    def entities(self) -> dict[str, list[str]]:
+        self._world()
+        out: dict[str, list[str]] = {}
+        for part in (self.lights, self.materials, self.cameras, self.physics, self.objects):
+            out.update(part.entities())
+        out["sensor"] = list(self.sensors)
+        return {k: v for k, v in out.items() if v}
+
+    def control_names(self) -> list[str]:
+        """Actuator names in control-vector order (``set_control`` takes a vector in this order)."""
+        return self._world().scene.actuator_names()
+
+    # ------------------------------------------------------------------ applying
+    def apply(self, sample: Sample, env: int = 0) -> None:
+        """Apply environment ``env`` of ``sample``; every value is relative to the loaded defaults."""
+        world = self._world()
+        if not 0 <= env < sample.n_envs:
+            raise UserError(f"env: expected 0..{sample.n_envs - 1} for a sample of {sample.n_envs} envs (got {env})")
+        plan = self._plan(tuple(sample.values))
+        for owner, kind, entity, attr, key in plan:
+            value = sample.values[key][env]
+            if isinstance(value, np.generic):
+                value = value.item()
+            owner.apply(kind, entity, attr, value, sample.ops.get(key, "set"), key)
+        if any(kind == "sensor" for _, kind, _, _, _ in plan):
+            self.signals.noise.rng = np.random.default_rng([sample.seed % 2**63, sample.index % 2**63, env, 0x5E])
+        self._flush()
+        world.refresh_constants()
+        if not self.signals.pipe.delays:
+            world.data.ctrl[:] = self.signals.pipe.current()
+        if sample.event == "startup" and (sample, env) not in self._startup:
+            self._startup.append((sample, env))
+        self._record.update(sample.record(env))
+        self._noise_key = (sample.seed, sample.index)
+
+    def _plan(self, keys: tuple[str, ...]) -> list[tuple[Any, str, str, str, str]]:
+        """Where each key goes, validated once per distinct key set (the samples of an event share it)."""
+        plan = self._plans.get(keys)
+        if plan is not None:
+            return plan
+        entities = self.entities()
+        plan = []
+        for key in keys:
+            try:
+                kind, entity, attr = split_key(key)
+            except ValueError:
+                raise UserError(f"{key}: expected a resolved key kind:entity/attribute") from None
+            self.capabilities.require(self.name, [(kind, attr)], source=key)
+            owner = self._routes[(kind, attr)]
+            if kind == "body" and entity in self.objects.slots:
+                owner = self.objects
+            known = entities.get(kind, [])
+            if entity not in known:
+                raise UnsupportedError(f"{key}: no {kind} named {entity!r} in {self.scene.path.name}; "
+                                       f"known: {', '.join(known) or 'none'}")
+            plan.append((owner, kind, entity, attr, key))
+        self._plans[keys] = plan
+        return plan
+
+    def _flush(self) -> None:
+        rescale = self.objects.needs_recompile()
+        if rescale:
+            self._rescale_meshes(rescale)
+        self.objects.flush()
+        self.materials.flush()
+        self.lights.flush()
+        self.cameras.flush()
+        self._sync_renderer()
+
+    def _rescale_meshes(self, rescale: dict[str, float]) -> None:
+        """Recompile with the slots' meshes at their new scale; copy what changed into the live model."""
+        world, spec = self._world(), self.scene.spec
+        for mesh, scale in rescale.items():
+            spec.mesh(mesh).scale = self._mesh_base[mesh] * scale
+        compiled = spec.compile()
+        if not transplant_changes(world.model, self._compiled, compiled):
+            raise UnsupportedError(f"object scale: recompiling {', '.join(sorted(rescale))} changed the model's "
+                                   "sizes; use a scale closer to 1 or an asset without meshes")
+        self._compiled = compiled
+        self.objects.mesh_scale.update(rescale)
+        self._meshes_changed |= set(rescale)
+        for name, state in self.objects.state.items():  # their masses and bounds follow the new geometry
+            if any(m in rescale for m in self.objects.slots[name].variants[state.asset].meshes):
+                self.objects.dirty.add(name)
+                self.objects.pose_dirty.add(name)
+        world.const_dirty = True
+        self._upload_meshes(rescale)
+
+    def _upload_meshes(self, names: Any) -> None:
+        if self._renderer is not None:
+            for name in sorted(names):
+                self._renderer.upload_mesh(self.scene.id(mujoco.mjtObj.mjOBJ_MESH, name))
+
+    def _sync_renderer(self) -> None:
+        if self._renderer is not None:
+            for tex in sorted(self.materials.textures_changed):
+                self._renderer.upload_texture(tex)
+        self.materials.textures_changed.clear()
+
+    # ------------------------------------------------------------------ reset
+    def reset(self, keep_startup: bool = True) -> None:
+        """Restore every default exactly, reset the physical state, re-apply the start-up samples
+        (``keep_startup=False`` forgets them: the scene is back to exactly what was loaded)."""
+        world = self._world()
+        if not keep_startup:
+            self._startup = []
+        world.defaults.restore(world.model)
+        if self._meshes_changed:
+            for mesh in self._meshes_changed:
+                self.scene.spec.mesh(mesh).scale = self._mesh_base[mesh]
+            self._upload_meshes(self._meshes_changed)
+            self._meshes_changed.clear()
+            self.objects.mesh_scale.clear()
+            self._compiled = self._base_compile
+        for part in (self.objects, self.lights, self.materials, self.cameras):
+            part.reset()
+        self._reset_state()
+        for sample, env in self._startup:
+            self.apply(sample, env)
+
+    def _reset_state(self) -> None:
+        world = self._world()
+        mujoco.mj_resetData(world.model, world.data)
+        mujoco.mj_forward(world.model, world.data)
+        self.signals.reset(np.zeros(world.model.nu), np.random.default_rng(0))
+        self._sync_renderer()
+        self._record: dict[str, Any] = {}
+        self._noise_key = (0, 0)
+        self._steps = 0
+        self._frames = 0
+        world.forward_dirty = False
+
+    # ------------------------------------------------------------------ stepping
+    def add_step_callback(self, callback: StepCallback, every: int = 1) -> None:
+        """Call ``callback(step, time_s)`` after every ``every``-th physics step since the reset."""
+        if every < 1:
+            raise UserError(f"every: expected a positive number of physics steps (got {every})")
+        self._callbacks.append((callback, int(every)))
+
+    def remove_step_callback(self, callback: StepCallback) -> None:
+        self._callbacks = [(c, e) for c, e in self._callbacks if c is not callback]
+
+    def set_control(self, ctrl: Mapping[str, float] | Sequence[float] | np.ndarray) -> None:
+        """Command the actuators: a vector in ``control_names()`` order or ``{actuator name: value}``."""
+        model = self.model
+        if isinstance(ctrl, Mapping):
+            u = self.signals.pipe.commanded
+            for name, value in ctrl.items():
+                if name not in self.physics.actuators:
+                    raise UserError(f"control: no actuator named {name!r}; known: {', '.join(self.physics.actuators)}")
+                u[self.physics.actuators[name]] = float(value)
+        else:
+            u = np.asarray(ctrl, dtype=float).reshape(-1)
+            if u.size != model.nu:
+                raise UserError(f"control: expected {model.nu} values, one per actuator (got {u.size})")
+        self.signals.pipe.command(u)
+        if not self.signals.pipe.delays:
+            self.data.ctrl[:] = self.signals.pipe.current()
+
+    def step(self, n: int = 1) -> None:
+        """Advance ``n`` physics steps, calling the step callbacks that are due after each.
+
+        Steps between callbacks run in one MuJoCo call unless an actuator is delayed (then the
+        command pipe is fed every step)."""
+        world = self._world()
+        model, data, pipe = world.model, world.data, self.signals.pipe
+        left = int(n)
+        while left > 0:
+            if pipe.delays:
+                data.ctrl[:] = pipe.output()
+                chunk = 1
+            else:
+                chunk = min([left] + [every - self._steps % every for _, every in self._callbacks])
+            mujoco.mj_step(model, data, nstep=chunk)
+            self._steps += chunk
+            left -= chunk
+            for callback, every in self._callbacks:
+                if self._steps % every == 0:
+                    callback(self._steps, float(data.time))
+        world.forward_dirty = True
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Time (s), qpos, qvel, act, ctrl (what the actuators receive), the commands sent, and each
+        named sensor as ``sensor:<name>`` (with its noise and bias)."""
+        world = self._world()
+        model, data = world.model, world.data
+        if world.forward_dirty:
+            mujoco.mj_forward(model, data)  # sensors describe the current state, not the last step's
+            world.forward_dirty = False
+        out = {"time": np.array(data.time), "qpos": data.qpos.copy(), "qvel": data.qvel.copy(),
+               "act": data.act.copy(), "ctrl": data.ctrl.copy(), "command": self.signals.pipe.commanded}
+        readings = {name: data.sensordata[model.sensor_adr[i]:model.sensor_adr[i] + model.sensor_dim[i]]
+                    for name, i in self.sensors.items()}
+        out.update({f"sensor:{k}": v for k, v in self.signals.noise.apply(readings).items()})
+        return out
+
+    # ------------------------------------------------------------------ rendering
+    def _frame_renderer(self) -> FrameRenderer:
+        if self._renderer is None:
+            self._renderer = FrameRenderer(self.model, *self.resolution)
+            for tex in sorted(self.materials.textures_modified):
+                self._renderer.upload_texture(tex)
+            self._upload_meshes(self._meshes_changed)
+        return self._renderer
+
+    def camera_id(self, camera: str | None) -> int:
+        """Model id of a named camera; None: the first camera, or MuJoCo's free camera (-1) if none."""
+        names = self.scene.names["mjOBJ_CAMERA"]
+        if camera is None:
+            return 0 if names else -1
+        if camera not in names:
+            raise UserError(f"camera: no camera named {camera!r}; known: {', '.join(n for n in names if n) or 'none'}")
+        return names.index(camera)
+
+    def render(self, camera: str | None = None) -> Frame:
+        """Render one Frame from ``camera`` (default: the scene's first camera)."""
+        world = self._world()
+        cam = self.camera_id(camera)
+        cam_name = self.scene.names["mjOBJ_CAMERA"][cam] if cam >= 0 else "free"
+        renderer = self._frame_renderer()
+        model, data = world.model, world.data
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_comPos(model, data)
+        mujoco.mj_camlight(model, data)
+        passes = renderer.render(data, cam)
+        shown = [o for o in self.scene.objects if self.objects.is_shown(o.name)]
+        geom_inst = np.zeros(model.ngeom + 1, dtype=np.int32)  # index -1 (non-geom segments) stays 0
+        for o in shown:
+            geom_inst[o.geoms] = o.instance_id
+        n_inst = len(self.scene.objects)
+        instance = geom_inst[passes.geom_of_segment][passes.segment]
+        inst_class = np.zeros(n_inst + 1, dtype=np.int32)
+        class_names = {}
+        for o in shown:
+            class_names[o.instance_id] = self.objects.active_asset(o.name) or o.name
+            inst_class[o.instance_id] = self._classes[class_names[o.instance_id]]
+        semantic = inst_class[instance]
+        boxes, counts = instance_boxes(instance, n_inst)
+        full = counts
+        if self.occlusion and shown:
+            full = self._unoccluded(renderer, shown, passes, geom_inst, n_inst)
+        instances = []
+        for o in shown:
+            i = o.instance_id
+            pose = Pose(data.xpos[o.body].copy(), data.xquat[o.body].copy())
+            visible = int(counts[i])
+            fraction = min(1.0, visible / float(full[i])) if full[i] > 0 else 0.0
+            box = tuple(int(v) for v in boxes[i]) if visible else None
+            instances.append(Instance(i, o.name, int(inst_class[i]), class_names[i], box, visible, fraction,
+                                      pose, pose_in_camera(pose, passes.cam_to_world),
+                                      {"unoccluded_pixels": int(full[i])}))
+        rgb, depth = passes.rgb, passes.depth
+        effect = self.signals.effects.get(cam_name)
+        if effect is not None and not effect.neutral:
+            rng = effect_rng(self._noise_key[0], self._noise_key[1], cam_name, self._frames)
+            rgb, depth = effect.apply_rgb(rgb, rng), effect.apply_depth(depth, rng)
+        labels = {0: "background", **{v: k for k, v in self._classes.items()}}
+        extent = model.stat.extent
+        frame = Frame(rgb, depth, instance.astype(np.int32), semantic, labels, instances, passes.K,
+                      passes.cam_to_world, camera=cam_name, index=self._frames, sample=dict(self._record),
+                      meta={"backend": self.name, "scene": self.scene.path.name, "time_s": float(data.time),
+                            "step": self._steps, "znear_m": float(model.vis.map.znear * extent),
+                            "zfar_m": float(model.vis.map.zfar * extent)})
+        self._frames += 1
+        return frame
+
+    def _unoccluded(self, renderer: FrameRenderer, shown: list, passes: Any, geom_inst: np.ndarray,
+                    n_inst: int) -> np.ndarray:
+        """Pixels each shown object would cover with nothing in front of it (grouped render passes)."""
+        model, data = self.model, self.data
+        width, height = self.resolution
+        world_to_cam = np.linalg.inv(passes.cam_to_world)
+        K = passes.K
+        rects = {}
+        for o in shown:
+            geoms = o.geoms[np.isin(model.geom_group[o.geoms], VISUAL_GROUPS)]
+            rects[o.instance_id] = _projected_rect(model, data, geoms, world_to_cam, K, width, height)
+        groups: list[list[int]] = []
+        bounds: list[tuple[int, int, int, int]] = []
+        for i, r in rects.items():
+            if r[2] <= r[0] or r[3] <= r[1]:
+                continue
+            for k, members in enumerate(groups):
+                if all(not _overlap(r, rects[j]) for j in members):
+                    members.append(i)
+                    b = bounds[k]
+                    bounds[k] = (min(b[0], r[0]), min(b[1], r[1]), max(b[2], r[2]), max(b[3], r[3]))
+                    break
+            else:
+                groups.append([i])
+                bounds.append(r)
+        by_id = {o.instance_id: o for o in shown}
+        member_geoms = [[by_id[i].geoms for i in members] for members in groups]
+        return renderer.silhouettes(member_geoms, bounds, geom_inst, n_inst)
+
+    def close(self) -> None:
+        """Release the renderer (explicitly: EGL complains when contexts die at interpreter exit)."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def __enter__(self) -> MujocoBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _projected_rect(model: mujoco.MjModel, data: mujoco.MjData, geoms: np.ndarray, world_to_cam: np.ndarray,
+                    K: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """Pixel box (half-open) that surely contains the geoms' image: their bounding boxes' corners
+    projected; the whole image when a corner is behind the camera."""
+    if len(geoms) == 0:
+        return (0, 0, 0, 0)
+    signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
+    aabb = model.geom_aabb[geoms]
+    local = aabb[:, None, :3] + signs[None] * aabb[:, None, 3:]
+    rot = data.geom_xmat[geoms].reshape(-1, 3, 3)
+    world = np.einsum("gij,gkj->gki", rot, local) + data.geom_xpos[geoms][:, None]
+    cam = world.reshape(-1, 3) @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+    if (cam[:, 2] <= 1e-6).any():
+        return (0, 0, width, height)
+    uv = cam @ K.T
+    u, v = uv[:, 0] / uv[:, 2], uv[:, 1] / uv[:, 2]
+    x0, y0 = max(0, math.floor(u.min() - 1)), max(0, math.floor(v.min() - 1))
+    x1, y1 = min(width, math.ceil(u.max() + 2)), min(height, math.ceil(v.max() + 2))
+    return (x0, y0, x1, y1)

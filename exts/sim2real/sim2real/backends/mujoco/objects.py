@@ -1,0 +1,268 @@
+"""Object targets: which library asset fills each slot, how many slots are filled, pose, scale,
+visibility, and the mass and centre of mass of slot bodies.
+
+A slot holds every library asset (see scene.py); the active one gets its geoms' default render group
+and contact bits and its mass, the others move to a hidden group with no contacts and no mass. A
+hidden or empty slot floats (gravity compensated) where it is, out of the picture.
+
+Pose of a library object: ``position`` is the point of the table it stands on and ``orientation``
+(roll, pitch, yaw, extrinsic XYZ, radians) its rotation; the object is lifted so that its lowest
+point (of its colliding geoms, for that orientation and scale) touches that point, so randomized
+objects start at rest instead of inside the table. ``add`` jitters around the slot's default.
+
+``scale`` is uniform: primitive geoms are scaled in place (size, position, bounds); mesh geoms need
+new vertices, so their mesh assets are rescaled in the ``MjSpec`` and the model is recompiled (the
+backend copies the recompiled fields into the live model). Mass scales with volume (s³) and inertia
+with s⁵, as for a uniformly dense body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mujoco
+import numpy as np
+
+from ...errors import UnsupportedError
+from .ops import as_vector, combine, require_set
+from .scene import HIDDEN_GROUP, LabelledObject, Slot
+from .world import World
+
+TARGETS: dict[str, frozenset[str]] = {
+    "object": frozenset({"position", "orientation", "scale", "visible", "asset"}),
+    "scene": frozenset({"object_count"}),
+}
+SLOT_BODY_ATTRS = frozenset({"mass", "com"})  # body:<slot>/mass|com are handled here
+
+
+def quat_from_rpy(rpy: np.ndarray) -> np.ndarray:
+    """Quaternion (w, x, y, z) of extrinsic rotations about x (roll), y (pitch), z (yaw), radians."""
+    q = np.array([1.0, 0.0, 0.0, 0.0])
+    for axis, angle in enumerate(rpy):
+        step = np.zeros(4)
+        step[0] = np.cos(angle / 2)
+        step[1 + axis] = np.sin(angle / 2)
+        out = np.empty(4)
+        mujoco.mju_mulQuat(out, step, q)  # extrinsic: each new rotation acts in the world frame
+        q = out
+    return q
+
+
+@dataclass
+class SlotState:
+    asset: str
+    visible: bool = True
+    filled: bool = True
+    scale: float = 1.0
+    position: np.ndarray | None = None  # rest point, world metres (None: the slot's default)
+    rpy: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    mass: float | None = None  # kg (None: the asset's, scaled)
+    com: np.ndarray | None = None  # body frame, metres (None: the asset's, scaled)
+
+
+class Objects:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        scene, model = world.scene, world.model
+        self.slots = {s.name: s for s in scene.slots}
+        self.objects = {o.name: o for o in scene.objects}
+        self.rest = {s.name: model.body_pos[s.body].copy() for s in scene.slots}  # the point it stands on
+        self.rest_quat = {s.name: model.body_quat[s.body].copy() for s in scene.slots}
+        self.state = {s.name: SlotState(s.default_asset) for s in scene.slots}
+        self.dirty: set[str] = set()
+        self.pose_dirty: set[str] = set()
+        self.mesh_scale: dict[str, float] = {}  # mesh name -> scale currently compiled
+        self.on_asset: list = []  # callbacks(slot, asset colour) when a slot's asset changes
+
+    # ------------------------------------------------------------------ entities
+    def entities(self) -> dict[str, list[str]]:
+        return {"object": list(self.objects), "scene": ["scene"] if self.slots else []}
+
+    def reset(self) -> None:
+        self.state = {s.name: SlotState(s.default_asset) for s in self.slots.values()}
+        self.dirty.clear()
+        self.pose_dirty.clear()
+
+    def apply(self, kind: str, entity: str, attr: str, value: object, op: str, key: str) -> None:
+        if kind == "scene":
+            self._count(value, op, key)
+            return
+        if kind == "body":
+            self._slot_body(entity, attr, value, op, key)
+            return
+        slot = self.slots.get(entity)
+        if slot is None:
+            self._plain(self.objects[entity], attr, value, op, key)
+            return
+        st = self.state[entity]
+        if attr == "asset":
+            require_set(op, key)
+            if str(value) not in slot.variants:
+                raise UnsupportedError(f"{key}: expected an asset of the library ({', '.join(slot.variants)}) "
+                                       f"(got {value!r})")
+            st.asset = str(value)
+        elif attr == "visible":
+            require_set(op, key)
+            st.visible = bool(value)
+        elif attr == "scale":
+            st.scale = float(combine(1.0, value, op, key))
+            if st.scale <= 0:
+                raise UnsupportedError(f"{key}: expected a positive scale (got {st.scale:g})")
+        elif attr == "position":
+            st.position = combine(self.rest[entity], as_vector(value, 3, key), op, key)
+        elif attr == "orientation":
+            st.rpy = combine(np.zeros(3), as_vector(value, 3, key), op, key)
+        self.dirty.add(entity)
+        if attr != "visible":
+            self.pose_dirty.add(entity)
+
+    def _count(self, value: object, op: str, key: str) -> None:
+        count = int(round(float(combine(len(self.slots), value, op, key))))
+        if not 0 <= count <= len(self.slots):
+            raise UnsupportedError(f"{key}: expected 0..{len(self.slots)} (this scene has {len(self.slots)} "
+                                   f"object slots; got {count})")
+        for i, name in enumerate(self.slots):
+            if self.state[name].filled != (i < count):
+                self.state[name].filled = i < count
+                self.dirty.add(name)
+
+    def _slot_body(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
+        st = self.state[entity]
+        variant = self.slots[entity].variants[st.asset]
+        d, s = self.world.compiled.__getitem__, st.scale
+        if attr == "mass":
+            st.mass = float(combine(d("body_mass")[variant.body] * s ** 3, value, op, key))
+            if st.mass <= 0:
+                raise UnsupportedError(f"{key}: expected a positive mass (got {st.mass:g} kg)")
+        else:
+            st.com = combine(d("body_ipos")[variant.body] * s, as_vector(value, 3, key), op, key)
+        self.dirty.add(entity)
+
+    # ------------------------------------------------------------------ writing
+    def is_shown(self, name: str) -> bool:
+        st = self.state.get(name)
+        return st is None or (st.visible and st.filled)
+
+    def active_asset(self, name: str) -> str | None:
+        st = self.state.get(name)
+        return st.asset if st is not None else None
+
+    def needs_recompile(self) -> dict[str, float]:
+        """Meshes whose compiled scale differs from their slot's current scale (name -> scale)."""
+        out = {}
+        for name, st in self.state.items():
+            for mesh in self.slots[name].variants[st.asset].meshes:
+                if self.mesh_scale.get(mesh, 1.0) != st.scale:
+                    out[mesh] = st.scale
+        return out
+
+    def flush(self) -> None:
+        """Write every changed slot into the model (and the data, for poses)."""
+        for name in sorted(self.dirty):
+            self._write_slot(self.slots[name], self.state[name])
+        for name in sorted(self.pose_dirty):
+            self._write_pose(self.slots[name], self.state[name])
+        if self.dirty:
+            self.world.const_dirty = True
+            self.world.forward_dirty = True
+        self.dirty.clear()
+        self.pose_dirty.clear()
+
+    def _write_slot(self, slot: Slot, st: SlotState) -> None:
+        model, d, s = self.world.model, self.world.compiled.__getitem__, st.scale
+        shown = st.visible and st.filled
+        for asset, v in slot.variants.items():
+            active = shown and asset == st.asset
+            g = v.geoms
+            model.geom_group[g] = d("geom_group")[g] if active else HIDDEN_GROUP
+            model.geom_contype[g] = d("geom_contype")[g] if active else 0
+            model.geom_conaffinity[g] = d("geom_conaffinity")[g] if active else 0
+            p = v.primitive
+            for name in ("geom_size", "geom_pos", "geom_rbound", "geom_aabb"):
+                getattr(model, name)[p] = d(name)[p] * s
+            b = v.body
+            if asset != st.asset:
+                model.body_mass[b] = 0.0
+                model.body_inertia[b] = 0.0
+                continue
+            mass0 = d("body_mass")[b] * s ** 3
+            mass = st.mass if st.mass is not None else mass0
+            model.body_mass[b] = mass
+            model.body_inertia[b] = d("body_inertia")[b] * s ** 5 * (mass / mass0)
+            model.body_ipos[b] = st.com if st.com is not None else d("body_ipos")[b] * s
+        model.body_gravcomp[slot.body] = 0.0 if shown else 1.0
+        for callback in self.on_asset:
+            callback(slot, slot.variants[st.asset].color)
+
+    def rest_pose(self, slot: Slot, st: SlotState) -> tuple[np.ndarray, np.ndarray]:
+        """Body position and quaternion (wxyz) that put the active asset at rest on its point."""
+        point = self.rest[slot.name] if st.position is None else st.position
+        q = np.empty(4)
+        mujoco.mju_mulQuat(q, quat_from_rpy(st.rpy), self.rest_quat[slot.name])
+        rot = np.empty(9)
+        mujoco.mju_quat2Mat(rot, q)
+        v = slot.variants[st.asset]
+        lowest = ((v.support_points * st.scale) @ rot.reshape(3, 3).T)[:, 2] - v.support_radii * st.scale
+        return point + np.array([0.0, 0.0, -lowest.min()]), q
+
+    def _write_pose(self, slot: Slot, st: SlotState) -> None:
+        pos, quat = self.rest_pose(slot, st)
+        data = self.world.data
+        data.qpos[slot.qpos:slot.qpos + 3] = pos
+        data.qpos[slot.qpos + 3:slot.qpos + 7] = quat
+        data.qvel[slot.dof:slot.dof + 6] = 0.0
+
+    def write_defaults(self) -> None:
+        """At load: rest every slot's default asset on its point (qpos0 and the data)."""
+        for slot in self.slots.values():
+            st = self.state[slot.name]
+            self._write_slot(slot, st)
+            pos, quat = self.rest_pose(slot, st)
+            self.world.model.qpos0[slot.qpos:slot.qpos + 7] = np.concatenate([pos, quat])
+        self.world.data.qpos[:] = self.world.model.qpos0
+
+    # ------------------------------------------------------------------ objects that are not slots
+    def _plain(self, obj: LabelledObject, attr: str, value: object, op: str, key: str) -> None:
+        model, data, d = self.world.model, self.world.data, self.world.default
+        b = obj.body
+        if attr == "visible":
+            require_set(op, key)
+            shown = bool(value)
+            g = obj.geoms
+            model.geom_group[g] = d("geom_group")[g] if shown else HIDDEN_GROUP
+            model.geom_contype[g] = d("geom_contype")[g] if shown else 0
+            model.geom_conaffinity[g] = d("geom_conaffinity")[g] if shown else 0
+            return
+        if attr not in ("position", "orientation"):
+            raise UnsupportedError(f"{key}: only library objects (scene slots) have {attr!r}; "
+                                   f"{obj.name!r} is a body of the scene")
+        joints = [j for j in range(model.njnt) if model.jnt_bodyid[j] == b]
+        free = len(joints) == 1 and model.jnt_type[joints[0]] == mujoco.mjtJoint.mjJNT_FREE
+        if joints and not free:
+            raise UnsupportedError(f"{key}: object {obj.name!r} is articulated; randomize its joints instead")
+        if free:
+            adr = model.jnt_qposadr[joints[0]]
+            pos0, quat0 = d("qpos0")[adr:adr + 3], d("qpos0")[adr + 3:adr + 7]
+            target = data.qpos
+            pos_slice, quat_slice = slice(adr, adr + 3), slice(adr + 3, adr + 7)
+        else:
+            pos0, quat0 = d("body_pos")[b], d("body_quat")[b]
+            target = None
+        if attr == "position":
+            new = combine(pos0, as_vector(value, 3, key), op, key)
+            if target is None:
+                model.body_pos[b] = new
+            else:
+                target[pos_slice] = new
+        else:
+            rpy = combine(np.zeros(3), as_vector(value, 3, key), op, key)
+            q = quat_from_rpy(rpy)
+            if op != "set":
+                out = np.empty(4)
+                mujoco.mju_mulQuat(out, q, quat0)
+                q = out
+            if target is None:
+                model.body_quat[b] = q
+            else:
+                target[quat_slice] = q
+        self.world.forward_dirty = True

@@ -1,0 +1,35 @@
+"""How a sampled value combines with the default captured at load (``set``, ``scale``, ``add``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...errors import UnsupportedError
+
+
+def combine(default: Any, value: Any, op: str, key: str) -> Any:
+    """``set`` → value, ``scale`` → default × value, ``add`` → default + value (elementwise)."""
+    if op == "set":
+        return np.asarray(value, dtype=float) if np.ndim(default) else float(value)
+    if op == "scale":
+        return np.asarray(default, dtype=float) * value
+    if op == "add":
+        return np.asarray(default, dtype=float) + value
+    raise UnsupportedError(f"{key}: expected an operation among set, scale, add (got {op!r})")
+
+
+def require_set(op: str, key: str) -> None:
+    """Booleans and choices can only be set."""
+    if op != "set":
+        raise UnsupportedError(f"{key}: this attribute can only be set (got operation {op!r})")
+
+
+def as_vector(value: Any, size: int, key: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=float).reshape(-1)
+    if arr.size == 1 and size > 1:
+        arr = np.repeat(arr, size)
+    if arr.size != size:
+        raise UnsupportedError(f"{key}: expected {size} values (got {arr.size})")
+    return arr

@@ -1,0 +1,76 @@
+"""``RandomizedSim``: a Backend driven by a Randomizer, as Isaac Sim's event manager drives a scene.
+
+* ``start()``: the start-up terms, once (the backend keeps them across resets);
+* ``reset(episode)``: the backend's defaults, then the episode's reset terms;
+* physics steps: interval terms and time-varying (signal) terms are applied from the backend's
+  physics-step callback, so they land between physics steps exactly as Isaac Sim's physics callbacks
+  apply them, whoever steps the simulation;
+* ``render(camera, index)``: the frame's terms (image effects, per-frame jitter), then the Frame.
+
+The callback is registered to fire only every ``step_period`` steps (the gcd of the profile's interval
+and signal periods), so a backend can run the steps in between in one engine call.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..randomize.sample import Sample
+from .backend import Backend
+from .frame import Frame
+
+
+def step_period(randomizer: Any) -> int | None:
+    """Physics steps between the steps at which some interval or signal term is due (None: never)."""
+    periods = [int(u.every or 1) for u in randomizer.units["interval"]]
+    periods += [int(run.period) for run in randomizer.signals.values()]
+    return math.gcd(*periods) if periods else None
+
+
+class RandomizedSim:
+    def __init__(self, backend: Backend, randomizer: Any, env: int = 0) -> None:
+        """``randomizer``: a ``sim2real.randomize.runtime.Randomizer`` built on ``backend.entities()``
+        with ``dt = backend.dt``; ``env``: which of its environments this backend simulates."""
+        if abs(randomizer.dt - backend.dt) > 1e-12:
+            raise ValueError(f"the randomizer's dt ({randomizer.dt} s) differs from the backend's physics "
+                             f"step ({backend.dt} s): signals would run at the wrong speed")
+        self.backend, self.randomizer, self.env = backend, randomizer, env
+        self.period = step_period(randomizer)
+        self.episode = -1
+        if self.period is not None:
+            backend.add_step_callback(self._on_step, every=self.period)
+
+    def start(self) -> Sample:
+        sample = self.randomizer.startup()
+        self.backend.apply(sample, self.env)
+        return sample
+
+    def reset(self, episode: int) -> Sample:
+        self.backend.reset()
+        sample = self.randomizer.reset(episode)
+        self.backend.apply(sample, self.env)
+        self.episode = episode
+        return sample
+
+    def step(self, n: int = 1) -> None:
+        self.backend.step(n)
+
+    def _on_step(self, step: int, time_s: float) -> None:
+        if self.episode < 0:
+            return  # signals and interval terms start with the first episode
+        sample = self.randomizer.step(step)
+        if sample is not None:
+            self.backend.apply(sample, self.env)
+
+    def render(self, camera: str | None = None, index: int = 0) -> Frame:
+        """Apply frame ``index``'s terms, render, and label the Frame with that index."""
+        self.backend.apply(self.randomizer.frame(index), self.env)
+        frame = self.backend.render(camera)
+        frame.index = index
+        return frame
+
+    def close(self) -> None:
+        """Detach from the backend (the backend itself stays open)."""
+        if self.period is not None:
+            self.backend.remove_step_callback(self._on_step)

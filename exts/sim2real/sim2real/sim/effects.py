@@ -1,0 +1,130 @@
+"""Image-space sensor effects applied to rendered frames (``image:<camera>/<attribute>`` targets).
+
+Engine-neutral: the MuJoCo backend applies them after rendering, the Isaac writer reuses them on
+Replicator's annotator outputs. Pure numpy + Pillow (for the Gaussian blur, which Pillow runs in C).
+
+The order follows a camera's pipeline: optics (``blur``), exposure (``brightness``), the sensor's
+photon shot noise (``shot_noise``) and read noise (``noise_std``), then the ISP's colour adjustments
+(``contrast``, ``saturation``, ``hue``), then 8-bit quantisation. Depth gets Gaussian noise on valid
+pixels (``depth_noise_std``) and dropouts (``depth_holes``, set to 0 = no measurement). Labels
+(segmentation, boxes) are never altered: they describe the scene, not the sensor.
+
+All randomness comes from the ``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+# neutral value of every effect: applying these changes nothing
+NEUTRAL: dict[str, float] = {
+    "noise_std": 0.0,
+    "shot_noise": 0.0,
+    "blur": 0.0,
+    "brightness": 1.0,
+    "contrast": 1.0,
+    "saturation": 1.0,
+    "hue": 0.0,
+    "depth_noise_std": 0.0,
+    "depth_holes": 0.0,
+}
+
+# ITU-R BT.601 luma weights (what "grayscale" means for contrast and saturation)
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ImageEffects:
+    """Sensor effect parameters of one camera; the defaults change nothing."""
+
+    noise_std: float = 0.0  # Gaussian read noise, fraction of full scale
+    shot_noise: float = 0.0  # photons at full scale (Poisson); 0 = off
+    blur: float = 0.0  # Gaussian blur sigma, pixels
+    brightness: float = 1.0  # exposure multiplier
+    contrast: float = 1.0  # multiplier about the mean luma
+    saturation: float = 1.0  # multiplier about each pixel's luma
+    hue: float = 0.0  # rotation of the hue, degrees
+    depth_noise_std: float = 0.0  # metres
+    depth_holes: float = 0.0  # fraction of valid depth pixels dropped
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> ImageEffects:
+        """From ``{attribute: value}`` (unknown attributes raise ``KeyError``)."""
+        unknown = set(values) - set(NEUTRAL)
+        if unknown:
+            raise KeyError(f"unknown image effects {sorted(unknown)}; known: {sorted(NEUTRAL)}")
+        return cls(**{k: float(v) for k, v in values.items()})
+
+    def with_value(self, name: str, value: float) -> ImageEffects:
+        return replace(self, **{name: float(value)})
+
+    @property
+    def neutral(self) -> bool:
+        return all(getattr(self, f.name) == NEUTRAL[f.name] for f in fields(self))
+
+    def apply_rgb(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Return a new ``(H, W, 3)`` uint8 image with the effects applied (``rgb`` is not modified)."""
+        if self.neutral or rgb.size == 0:
+            return rgb.copy()
+        if self.blur > 0:
+            rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(self.blur)))
+        x = rgb.astype(np.float32) * np.float32(1 / 255)
+        if self.brightness != 1.0:
+            x *= np.float32(self.brightness)
+        if self.shot_noise > 0:
+            photons = np.float32(self.shot_noise)
+            x = rng.poisson(np.clip(x, 0, None) * photons).astype(np.float32) / photons
+        if self.noise_std > 0:
+            x += rng.normal(0.0, self.noise_std, size=x.shape).astype(np.float32)
+        if self.contrast != 1.0:
+            mean = float((x @ _LUMA).mean())
+            x = (x - mean) * np.float32(self.contrast) + np.float32(mean)
+        if self.saturation != 1.0:
+            luma = (x @ _LUMA)[..., None]
+            x = (x - luma) * np.float32(self.saturation) + luma
+        if self.hue != 0.0:
+            x = x @ hue_rotation(self.hue).T
+        return (np.clip(x, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+    def apply_depth(self, depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Return a new depth image (metres, 0 = no measurement) with noise and holes."""
+        out = depth.astype(np.float32, copy=True)
+        valid = out > 0
+        if self.depth_noise_std > 0:
+            noise = rng.normal(0.0, self.depth_noise_std, size=out.shape).astype(np.float32)
+            out = np.where(valid, np.maximum(out + noise, np.float32(1e-6)), np.float32(0))
+        if self.depth_holes > 0:
+            drop = rng.random(out.shape) < self.depth_holes
+            out[drop] = 0.0
+        return out
+
+
+def hue_rotation(degrees: float) -> np.ndarray:
+    """3x3 matrix rotating linear RGB colours about the grey axis by ``degrees``, luma preserved.
+
+    The standard hue-rotate colour matrix (as in the SVG/CSS ``hueRotate`` filter): exact for greys,
+    a close, fast, linear stand-in for an HSV hue shift elsewhere.
+    """
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    lr, lg, lb = 0.213, 0.715, 0.072
+    return np.array(
+        [
+            [lr + c * (1 - lr) - s * lr, lg - c * lg - s * lg, lb - c * lb + s * (1 - lb)],
+            [lr - c * lr + s * 0.143, lg + c * (1 - lg) + s * 0.140, lb - c * lb - s * 0.283],
+            [lr - c * lr - s * (1 - lr), lg - c * lg + s * lg, lb + c * (1 - lb) + s * lb],
+        ],
+        dtype=np.float32,
+    )
+
+
+def effect_rng(seed: int, index: int, camera: str, frame: int) -> np.random.Generator:
+    """The generator of one frame's sensor noise: a pure function of (seed, sample index, camera,
+    frame counter), so the same run renders the same bytes."""
+    return np.random.default_rng(np.random.SeedSequence([seed % (1 << 64), index % (1 << 64), zlib.crc32(camera.encode()), frame, 0x1A9E]))
