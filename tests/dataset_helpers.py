@@ -64,4 +64,4 @@ def make_frame(index: int, seed: int = 0, width: int = 64, height: int = 48, obj
     }
     return Frame(rgb=rgb, depth=depth, instance=instance, semantic=semantic, labels=labels, instances=instances,
                  K=K, cam_to_world=cam_to_world, camera="main", index=index, sample=sample,
-                 meta={"near_m": 0.05, "far_m": 10.0})
+                 meta={"znear_m": 0.05, "zfar_m": 10.0})

@@ -161,8 +161,8 @@ def half_open_box(row: np.void) -> tuple[int, int, int, int]:
 
 
 def near_far(frame: Frame) -> tuple[float, float]:
-    near = frame.meta.get("near_m", DEFAULT_NEAR_FAR_M[0])
-    far = frame.meta.get("far_m", DEFAULT_NEAR_FAR_M[1])
+    near = frame.meta.get("znear_m", DEFAULT_NEAR_FAR_M[0])
+    far = frame.meta.get("zfar_m", DEFAULT_NEAR_FAR_M[1])
     return float(near), float(far)
 
 

@@ -174,6 +174,11 @@ class DatasetWriter:
         self._pool.submit(index, frame)
         self._commit(self._pool.completed())
 
+    def drain(self) -> None:
+        """Wait until every frame handed to ``write`` is committed."""
+        assert self._pool is not None, "open() first"
+        self._commit(self._pool.drain())
+
     def add(self, entry: FrameEntry) -> None:
         """Commit a frame another process wrote (multi-process and Ray executors)."""
         self._commit([entry])

@@ -28,6 +28,7 @@ def run_in_process(resolved: Resolved, writer: DatasetWriter, missing: list[int]
     source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
     try:
         run(source, missing, writer)
+        writer.drain()
     finally:
         source.close()
 

@@ -16,40 +16,40 @@ log = logging.getLogger(__name__)
 
 
 class FrameSource:
-    """A loaded backend + randomizer that renders frame ``i`` as a pure function of (spec, i).
+    """A loaded backend driven by a Randomizer that renders frame ``i`` as a pure function of (spec, i).
 
-    For every frame the backend is reset to the defaults it captured at load, then the profile's
-    startup sample, the reset sample of episode ``i`` and the frame sample ``i`` are applied in that
-    order, so a frame never depends on the frames rendered before it in the same process.
+    The start-up sample is applied once after loading (the backend keeps it across resets). For
+    frame ``i`` the backend is reset to its captured defaults, then the reset sample of episode ``i``
+    and the frame sample ``i`` are applied (``sim.driver.RandomizedSim``), so a frame never depends
+    on the frames rendered before it in the same process. The backend records every value it applied
+    in ``frame.sample``.
     """
 
     def __init__(self, spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path) -> None:
         from ..randomize.profile import load_profile
         from ..randomize.runtime import Randomizer
         from ..sim import registry
+        from ..sim.driver import RandomizedSim
 
         self.spec = spec
-        self.profile = load_profile(profile_path)
+        profile = load_profile(profile_path)
         self.backend = registry.create(spec.backend)
-        self.backend.load(scene_path, resolution=spec.resolution)
-        self.backend.capabilities.require(spec.backend, self.profile.targets(), source=str(profile_path))
-        self.randomizer = Randomizer(self.profile, spec.seed, self.backend.entities(), n_envs=1)
-        self._startup = self.randomizer.startup()
+        try:
+            self.backend.load(scene_path, resolution=spec.resolution)
+            self.backend.capabilities.require(spec.backend, profile.targets(), source=str(profile_path))
+            randomizer = Randomizer(profile, spec.seed, self.backend.entities(), n_envs=1, dt=self.backend.dt)
+            self.sim = RandomizedSim(self.backend, randomizer)
+            self.sim.start()
+        except BaseException:
+            self.backend.close()
+            raise
 
     def render(self, index: int) -> Frame:
-        backend = self.backend
-        backend.reset()
-        record: dict[str, Any] = {}
-        for sample in (self._startup, self.randomizer.reset(index), self.randomizer.frame(index)):
-            if len(sample):
-                backend.apply(sample, 0)
-                record.update(sample.record(0))
-        frame = backend.render(self.spec.camera)
-        frame.index = index
-        frame.sample = record
-        return frame
+        self.sim.reset(index)
+        return self.sim.render(self.spec.camera, index=index)
 
     def close(self) -> None:
+        self.sim.close()
         self.backend.close()
 
 
