@@ -24,7 +24,6 @@ MANIFEST = "manifest.json"
 RUNTIME_LOG = "runtime.jsonl"
 SHARDS_DIR = "shards"
 SHARD_INDEX = "index.json"
-SAMPLES_DIR = "samples"  # preview images shown by UIs while a run goes (not part of the dataset)
 DEFAULT_FRAMES_PER_SHARD = 1000
 LAYOUTS = ("native", "basic")
 

@@ -13,10 +13,8 @@ and adopted (or their frame is deleted and made again). The rest is trusted.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..fsutil import LOCK_NAME, DirLock, atomic_write_bytes, fsync_dir, is_tmp_name, sha256_bytes, sha256_file, tmp_name
+from ..fsutil import LOCK_NAME, DirLock, atomic_write_bytes, fsync_dir, is_tmp_name, sha256_bytes, sha256_file
 from ..runs import RUN_INFO, write_run_info
 from .encode import EncodedFrame, json_bytes
 from .layout import MANIFEST, SHARD_INDEX, SHARDS_DIR, Layout, shard_of
@@ -64,7 +62,7 @@ def write_frame(directory: Path, encoded: EncodedFrame, *, durable: bool = True)
     hashes: dict[str, str] = {}
     files_meta: dict[str, dict[str, Any]] = {}
     for f in encoded.files:
-        _write_file(directory / f.name, f.data, durable)
+        atomic_write_bytes(directory / f.name, f.data, fsync=durable, sync_dir=False)
         digest = sha256_bytes(f.data)
         hashes[f.name] = digest
         files_meta[f.channel] = {"name": f.name, "sha256": digest, "encoding": f.encoding, "bytes": len(f.data)}
@@ -77,21 +75,6 @@ def write_frame(directory: Path, encoded: EncodedFrame, *, durable: bool = True)
     labels = {int(k): str(v) for k, v in record["labels"].items()}
     preview = files_meta.get("rgb", {}).get("name")
     return FrameEntry(encoded.index, encoded.record_name, sha256_bytes(data), hashes, labels, preview)
-
-
-def _write_file(path: Path, data: bytes, durable: bool) -> None:
-    tmp = tmp_name(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def read_shard_index(directory: str | PathLike[str], shard: str) -> dict[int, dict[str, Any]]:

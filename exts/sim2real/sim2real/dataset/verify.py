@@ -16,8 +16,8 @@ from typing import Any
 
 from ..errors import Sim2RealError
 from ..fsutil import is_tmp_name, sha256_bytes, sha256_file
-from .layout import MANIFEST, SHARD_INDEX, Layout
-from .manifest import Manifest, load_manifest
+from .layout import MANIFEST, SHARD_INDEX
+from .manifest import ShardInfo, load_manifest
 from .store import shard_dir
 
 
@@ -68,17 +68,15 @@ def verify(
         report.problems.append(
             Problem(MANIFEST, f"incomplete: {manifest.done} of {manifest.frames} frames (re-run the generator)", "warning")
         )
-    layout = Layout(manifest.spec.outputs.layout)
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for info in manifest.shards:
-            _verify_shard(root, manifest, layout, info, report, pool)
+            _verify_shard(root, info, report, pool)
             if progress is not None:
                 progress(report.frames_checked)
     return report
 
 
-def _verify_shard(root: Path, manifest: Manifest, layout: Layout, info: Any, report: VerifyReport,
-                  pool: ThreadPoolExecutor) -> None:
+def _verify_shard(root: Path, info: ShardInfo, report: VerifyReport, pool: ThreadPoolExecutor) -> None:
     folder = shard_dir(root, info.name)
     rel = folder.relative_to(root)
     index_path = folder / SHARD_INDEX
