@@ -194,3 +194,20 @@ def test_ray_executor_merges_shards_into_the_same_dataset(reference: tuple[Path,
                           text=True, timeout=600, cwd=REPO, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert tree_bytes(out) == tree_bytes(reference[0])
+
+
+def test_ctrl_c_stops_with_130_and_keeps_every_finished_frame(tmp_path: Path) -> None:
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen(command(out, 400), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO)
+    deadline = time.monotonic() + 120
+    while _committed(out) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "interrupted: finished results are kept; run the same command again to resume" in err
+    report = verify(out)
+    assert report.ok and not report.complete
+    assert [p.message for p in report.problems] == [f"incomplete: {report.frames_checked} of 400 frames (re-run the generator)"]
+    assert report.frames_checked >= 3  # the frames in flight when Ctrl-C came were finished and committed
