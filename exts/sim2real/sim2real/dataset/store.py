@@ -141,6 +141,14 @@ class Catalog:
         catalog.flush(force=True)
         return catalog, recovery
 
+    def rescan(self) -> Recovery:
+        """Adopt frames other processes committed but did not report, delete their half-written
+        ones (call when those processes are gone: after an interrupt or a failure)."""
+        self.flush(force=True)
+        rec = self._recover()
+        self.flush(force=True)
+        return rec
+
     def _recover(self) -> Recovery:
         rec = Recovery()
         per = self.manifest.frames_per_shard

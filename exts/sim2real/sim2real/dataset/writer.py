@@ -149,6 +149,7 @@ class DatasetWriter:
         self.recovery = Recovery()
         self._lock: DirLock | None = None
         self._pool: FramePool | None = None
+        self._external = False
 
     def open(self) -> DatasetWriter:
         self._lock = lock(self.directory).acquire()
@@ -181,6 +182,7 @@ class DatasetWriter:
 
     def add(self, entry: FrameEntry) -> None:
         """Commit a frame another process wrote (multi-process and Ray executors)."""
+        self._external = True
         self._commit([entry])
 
     def _commit(self, entries: list[FrameEntry]) -> None:
@@ -199,6 +201,8 @@ class DatasetWriter:
                 finally:
                     self._pool.close()
             if self.catalog is not None:
+                if self._external:  # other processes wrote here; they are gone now: tidy what they left
+                    self.catalog.rescan()
                 self.catalog.flush(force=True)
                 self._log_runtime()
         finally:
