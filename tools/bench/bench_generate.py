@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import tempfile
 import threading
 import time
@@ -28,6 +29,12 @@ from sim2real.generate.api import generate
 from sim2real.generate.loop import FrameSource
 from sim2real.generate.request import GenerateRequest, parse_resolution, resolve
 from sim2real.progress import Reporter
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (worker processes), seconds."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def rss_mb() -> float:
@@ -85,10 +92,13 @@ def bench_workers(tmp: Path, frames: int, resolution: tuple[int, int]) -> dict[s
     out = {}
     for workers in (1, 2):
         commits = _Commits()
+        cpu = _cpu_seconds()
         t = time.perf_counter()
         generate(request(tmp / f"workers{workers}", frames, resolution, workers), commits)
-        out[f"workers{workers}_fps"] = frames / (time.perf_counter() - t)
+        wall = time.perf_counter() - t
+        out[f"workers{workers}_fps"] = frames / wall
         out[f"workers{workers}_steady_fps"] = commits.steady_fps(frames // 10)
+        out[f"workers{workers}_cores_busy"] = (_cpu_seconds() - cpu) / wall  # CPU seconds per second
     out["ratio"] = out["workers2_fps"] / out["workers1_fps"]
     out["steady_ratio"] = out["workers2_steady_fps"] / out["workers1_steady_fps"]
     return out
@@ -143,7 +153,8 @@ def main() -> None:
             results["workers_2_vs_1"] = r = bench_workers(Path(tmp), args.frames, res)
             print(f"2 workers vs 1 at {args.resolution}: {r['workers2_fps']:.1f} vs {r['workers1_fps']:.1f} "
                   f"frames/s = {r['ratio']:.2f}x with start-up, {r['steady_ratio']:.2f}x steady "
-                  f"(target >= 1.7)", flush=True)
+                  f"(target >= 1.7); one worker keeps {r['workers1_cores_busy']:.2f} cores busy, two keep "
+                  f"{r['workers2_cores_busy']:.2f}", flush=True)
         if "rss" not in skip:
             results["rss"] = r = bench_rss(Path(tmp), args.rss_frames, rss_res)
             print(f"RSS over {args.rss_frames} frames at {args.rss_resolution}: peak {r['rss_mb_peak']:.0f} MB vs "
