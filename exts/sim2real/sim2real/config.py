@@ -74,7 +74,7 @@ def validation_to_config_error(
     msg = err.get("msg", "a valid value")
     # pydantic prefixes custom errors with "Value error, "; our validators already phrase "expected ..."
     msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    msg = msg.removeprefix("expected ")
+    msg = msg.removeprefix("expected ").removeprefix("Input should be ")
     if isinstance(got, dict | list) and len(repr(got)) > 60:
         got = ...
     return ConfigError(source, key, _lower_first(msg), got)

@@ -54,7 +54,7 @@ class ConfigError(UserError):
         what = f"expected {self.expected}" if self.expected else "invalid"
         if self.got is not ...:
             what += f" (got {_short_repr(self.got)})"
-        return f"{where}: {what}" if where else what
+        return _one_line(f"{where}: {what}" if where else what)
 
 
 class InputError(UserError):
@@ -88,6 +88,11 @@ class RenderError(Sim2RealError):
 
 class RemoteError(Sim2RealError):
     """A remote device (SSH target) refused or failed an operation."""
+
+
+def _one_line(text: str) -> str:
+    """Escape control characters (a key or value may hold a newline) so the message stays one line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

@@ -53,7 +53,8 @@ class AdrState:
         self.init = {n: (float(terms[n].low), float(terms[n].high)) for n in self.names}  # type: ignore[arg-type]
         self.ranges: dict[str, list[float]] = {n: list(r) for n, r in self.init.items()}
         self.buffers: dict[tuple[str, str], deque[float]] = {
-            (n, side): deque(maxlen=cfg.buffer_size) for n in self.names for side in SIDES}
+            (n, side): deque(maxlen=cfg.buffer_size) for n in self.names for side in SIDES
+        }
         self.assigned: np.ndarray | None = None  # per env: -1 (rollout) or 2 * param + side
 
     # ------------------------------------------------------------------ sampling
@@ -83,7 +84,9 @@ class AdrState:
     def report(self, performance: Any, envs: Sequence[int] | None = None) -> list[Change]:
         """Record the performance of finished episodes; move boundaries whose buffers are full."""
         if self.assigned is None:
-            raise ValueError("ADR: report() needs a reset() first (it tells which envs evaluated which boundary)")
+            raise ValueError(
+                "ADR: report() needs a reset() first (it tells which envs evaluated which boundary)"
+            )
         perf = np.atleast_1d(np.asarray(performance, dtype=np.float64))
         idx = np.arange(len(self.assigned)) if envs is None else np.asarray(envs, dtype=np.int64)
         if perf.shape != idx.shape:
@@ -159,7 +162,9 @@ class AdrState:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         ranges = state.get("ranges", {})
         if set(ranges) != set(self.names):
-            raise ValueError(f"ADR state is for parameters {sorted(ranges)}, this profile has {sorted(self.names)}")
+            raise ValueError(
+                f"ADR state is for parameters {sorted(ranges)}, this profile has {sorted(self.names)}"
+            )
         self.ranges = {n: [float(ranges[n][0]), float(ranges[n][1])] for n in self.names}
         for (n, side), buf in self.buffers.items():
             buf.clear()

@@ -9,13 +9,18 @@ import typer
 
 from ..cli_common import JsonOpt, console, print_json
 
-app = typer.Typer(name="profile", help="Randomization profiles: validate, sample, show.", no_args_is_help=True)
+app = typer.Typer(
+    name="profile", help="Randomization profiles: validate, sample, show.", no_args_is_help=True
+)
 
 ProfileArg = Annotated[Path, typer.Argument(help="A TOML profile, e.g. config/profiles/tabletop.toml.")]
-EntitiesOpt = Annotated[Optional[Path], typer.Option(
-    "--entities", help='JSON file {"kind": ["name", ...]} with the scene\'s entity names.')]
-SceneOpt = Annotated[Optional[str], typer.Option(
-    "--scene", help="Take entity names from this scene, loaded with --backend.")]
+EntitiesOpt = Annotated[
+    Optional[Path],
+    typer.Option("--entities", help='JSON file {"kind": ["name", ...]} with the scene\'s entity names.'),
+]
+SceneOpt = Annotated[
+    Optional[str], typer.Option("--scene", help="Take entity names from this scene, loaded with --backend.")
+]
 BackendOpt = Annotated[str, typer.Option("--backend", help="Backend for --scene and capability checks.")]
 
 
@@ -32,8 +37,9 @@ def _entities(profile: Any, entities: Path | None, scene: str | None, backend: s
 @app.command()
 def validate(
     profile: ProfileArg,
-    backend: Annotated[Optional[str], typer.Option(
-        "--backend", help="Also check that this backend can apply every target.")] = None,
+    backend: Annotated[
+        Optional[str], typer.Option("--backend", help="Also check that this backend can apply every target.")
+    ] = None,
     entities: EntitiesOpt = None,
     scene: SceneOpt = None,
     json_out: JsonOpt = False,
@@ -49,14 +55,23 @@ def validate(
     if entities is not None or scene is not None:
         names, _ = _entities(p, entities, scene, backend or "mujoco")
         Randomizer(p, 0, names)  # resolves every selector against the scene's names
-    summary = {"profile": str(profile), "name": p.name, "hash": p.hash, "terms": len(p.terms),
-               "groups": len(p.groups), "curriculum": p.curriculum is not None, "adr": p.adr is not None,
-               "targets": sorted(f"{k}/{a}" for k, a in p.targets())}
+    summary = {
+        "profile": str(profile),
+        "name": p.name,
+        "hash": p.hash,
+        "terms": len(p.terms),
+        "groups": len(p.groups),
+        "curriculum": p.curriculum is not None,
+        "adr": p.adr is not None,
+        "targets": sorted(f"{k}/{a}" for k, a in p.targets()),
+    }
     if json_out:
         print_json({"ok": True, **summary})
     else:
-        console().print(f"[green]ok[/]: {profile}: {len(p.terms)} terms, {len(p.groups)} groups, "
-                        f"{len(summary['targets'])} targets, hash {p.hash}")
+        console().print(
+            f"[green]ok[/]: {profile}: {len(p.terms)} terms, {len(p.groups)} groups, "
+            f"{len(summary['targets'])} targets, hash {p.hash}"
+        )
 
 
 @app.command()
@@ -65,7 +80,9 @@ def sample(
     n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="Number of environments.")] = 1,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
     event: Annotated[str, typer.Option("--event", help="startup, reset, step or frame.")] = "reset",
-    index: Annotated[int, typer.Option("--index", min=0, help="Episode (reset), step (>= 1) or frame index.")] = 0,
+    index: Annotated[
+        int, typer.Option("--index", min=0, help="Episode (reset), step (>= 1) or frame index.")
+    ] = 0,
     episode: Annotated[int, typer.Option("--episode", min=0, help="The episode of a step sample.")] = 0,
     entities: EntitiesOpt = None,
     scene: SceneOpt = None,
@@ -96,8 +113,19 @@ def sample(
     records = [s.record(i) for i in range(n)] if s is not None else []
     ops = dict(s.ops) if s is not None else {}
     if json_out:
-        print_json({"profile": str(profile), "hash": p.hash, "seed": seed, "event": event, "index": index,
-                    "n_envs": n, "entities": origin, "ops": ops, "envs": records})
+        print_json(
+            {
+                "profile": str(profile),
+                "hash": p.hash,
+                "seed": seed,
+                "event": event,
+                "index": index,
+                "n_envs": n,
+                "entities": origin,
+                "ops": ops,
+                "envs": records,
+            }
+        )
         return
     _print_sample(records, ops, f"{profile} · seed {seed} · {event} {index} · entities: {origin}")
 
@@ -151,34 +179,59 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
     for t in p.terms:
         attr = p.checked.targets[t.id].attribute
         when = f"every {t.every} steps" if t.when == "interval" else t.when
-        table.add_row(escape(t.id), escape(t.target), when, escape(_dist_text(t, p, t.id)), t.op_for(attr),
-                      escape(_signal_text(t.signal)))
+        table.add_row(
+            escape(t.id),
+            escape(t.target),
+            when,
+            escape(_dist_text(t, p, t.id)),
+            t.op_for(attr),
+            escape(_signal_text(t.signal)),
+        )
     out.print(table)
     for g in p.groups:
-        gt = Table(title=escape(f"group {g.name} · {g.when}" + (f" · {', '.join(g.constraints)}" if g.constraints else "")))
+        gt = Table(
+            title=escape(
+                f"group {g.name} · {g.when}" + (f" · {', '.join(g.constraints)}" if g.constraints else "")
+            )
+        )
         for col in ("member", "target", "distribution", "op"):
             gt.add_column(col, overflow="fold")
         for m in g.members:
             attr = p.checked.targets[f"{g.name}/{m.name}"].attribute
             d = m.derive
-            text = (f"{d.offset} + {d.scale} × {d.source}" + (f" + N(0, {d.noise_std})" if d.noise_std else "")
-                    + (f", clip {d.clip}" if d.clip else "")) if d else _dist_text(m, p, f"{g.name}/{m.name}")
+            text = (
+                (
+                    f"{d.offset} + {d.scale} × {d.source}"
+                    + (f" + N(0, {d.noise_std})" if d.noise_std else "")
+                    + (f", clip {d.clip}" if d.clip else "")
+                )
+                if d
+                else _dist_text(m, p, f"{g.name}/{m.name}")
+            )
             gt.add_row(escape(m.name), escape(m.target), escape(text), m.op_for(attr))
         out.print(gt)
     if p.curriculum is not None:
         c = p.curriculum
         scales = ", ".join(f"{s:.3g}" for s in c.scale_list())
-        pace = f"{c.episodes_per_phase} episodes per phase" if c.episodes_per_phase else "phase set by the caller"
+        pace = (
+            f"{c.episodes_per_phase} episodes per phase"
+            if c.episodes_per_phase
+            else "phase set by the caller"
+        )
         out.print(f"curriculum: scales [{scales}] ({pace}) on {', '.join(c.terms)}")
     if p.adr is not None:
         a = p.adr
-        at = Table(title=f"ADR · boundary {a.boundary_fraction:g} · buffer {a.buffer_size} · "
-                         f"thresholds {a.threshold_low:g}/{a.threshold_high:g}")
+        at = Table(
+            title=f"ADR · boundary {a.boundary_fraction:g} · buffer {a.buffer_size} · "
+            f"thresholds {a.threshold_low:g}/{a.threshold_high:g}"
+        )
         for col in ("term", "initial range", "limits", "step"):
             at.add_column(col)
         for prm in a.params:
             t = p.term(prm.term)
-            at.add_row(escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})")
+            at.add_row(
+                escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})"
+            )
         out.print(at)
 
 
@@ -192,7 +245,11 @@ def _dist_text(spec: Any, p: Any, ident: str) -> str:
         return f"truncnormal(mean {spec.mean}, std {spec.std}) in [{spec.low}, {spec.high}]"
     if d == "choice":
         n = len(p.checked.files.get(ident, [])) if spec.folder is not None else len(spec.values or [])
-        src = f"{n} images in {spec.folder}" if spec.folder is not None else ", ".join(map(str, spec.values or []))
+        src = (
+            f"{n} images in {spec.folder}"
+            if spec.folder is not None
+            else ", ".join(map(str, spec.values or []))
+        )
         return f"choice of {src}" + (" (weighted)" if spec.weights else "")
     return f"constant {spec.value}"
 

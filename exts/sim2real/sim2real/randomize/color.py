@@ -19,11 +19,13 @@ import numpy as np
 T_MIN, T_MAX = 1667.0, 25000.0  # K, the validity range of the locus approximation
 
 # XYZ -> linear sRGB (IEC 61966-2-1:1999, D65 white point)
+# fmt: off
 XYZ_TO_LINEAR_SRGB = np.array(
     [[3.2406, -1.5372, -0.4986],
      [-0.9689, 1.8758, 0.0415],
      [0.0557, -0.2040, 1.0570]]
 )
+# fmt: on
 
 
 def planckian_xy(kelvin: np.ndarray | float) -> np.ndarray:
@@ -36,8 +38,10 @@ def planckian_xy(kelvin: np.ndarray | float) -> np.ndarray:
     )
     y = np.select(
         [t <= 2222.0, t <= 4000.0],
-        [-1.1063814 * x**3 - 1.34811020 * x**2 + 2.18555832 * x - 0.20219683,
-         -0.9549476 * x**3 - 1.37418593 * x**2 + 2.09137015 * x - 0.16748867],
+        [
+            -1.1063814 * x**3 - 1.34811020 * x**2 + 2.18555832 * x - 0.20219683,
+            -0.9549476 * x**3 - 1.37418593 * x**2 + 2.09137015 * x - 0.16748867,
+        ],
         3.0817580 * x**3 - 5.87338670 * x**2 + 3.75112997 * x - 0.37001483,
     )
     return np.stack([x, y], axis=-1)

@@ -102,7 +102,9 @@ class TruncNormal:
 
     def __init__(self, mean: Any, std: Any, low: Any, high: Any, shape: tuple[int, ...] = ()) -> None:
         self.mean, self.std, self.low, self.high, self.shape = mean, std, low, high, shape
-        m, sd, lo, hi = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (mean, std, low, high)))
+        m, sd, lo, hi = np.broadcast_arrays(
+            *(np.asarray(v, dtype=np.float64) for v in (mean, std, low, high))
+        )
         degenerate = (sd <= 0) | (hi <= lo)
         safe_sd = np.where(degenerate, 1.0, sd)
         a, b = (lo - m) / safe_sd, (hi - m) / safe_sd
@@ -110,13 +112,17 @@ class TruncNormal:
         a, b = np.where(self._flip, -b, a), np.where(self._flip, -a, b)
         self._pa = np.vectorize(ndtr, otypes=[float])(a)
         self._dp = np.vectorize(ndtr, otypes=[float])(b) - self._pa
+        self._underflow = bool(np.any(self._pa <= 0))
+        if self._pa.ndim == 0:  # numpy's scalar-parameter fast path
+            self._pa, self._dp = float(self._pa), float(self._dp)
         self._degenerate = degenerate if degenerate.any() else None
         self._m, self._sd, self._lo, self._hi = m, safe_sd, lo, hi
         self._scalar = m.ndim == 0
 
     def draw(self, gen: np.random.Generator, n: int) -> np.ndarray:
-        u = gen.random((n, *self.shape))
-        p = np.maximum(self._pa + u * self._dp, 1e-300)  # a bound 38+ sd out underflows to 0
+        p = gen.uniform(self._pa, self._pa + self._dp, (n, *self.shape))  # uniform on [Phi(a), Phi(b))
+        if self._underflow:
+            p = np.maximum(p, 1e-300)  # a bound 38+ sd out: Phi underflows to 0
         z = ndtri(p)
         if self._scalar:
             z = -z if self._flip else z
@@ -157,7 +163,9 @@ class IntUniform:
 class Choice:
     """One of ``values`` with probabilities proportional to ``weights``."""
 
-    def __init__(self, values: list[Any], weights: list[float] | None = None, shape: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self, values: list[Any], weights: list[float] | None = None, shape: tuple[int, ...] = ()
+    ) -> None:
         self.values, self.weights, self.shape = values, weights, shape
         w = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=np.float64)
         cum = np.cumsum(w)
@@ -170,7 +178,13 @@ class Choice:
             self._table = np.asarray(values)
 
     def draw(self, gen: np.random.Generator, n: int) -> np.ndarray:
-        idx = np.searchsorted(self._cum, gen.random(n), side="right")
+        u = gen.random(n)
+        if len(self._cum) <= 16:  # a few comparisons beat a binary search per element
+            idx = np.zeros(n, dtype=np.intp)
+            for c in self._cum[:-1]:
+                idx += u >= c
+        else:
+            idx = np.searchsorted(self._cum, u, side="right")
         return self._table[idx]
 
     def scaled(self, s: float) -> Choice:

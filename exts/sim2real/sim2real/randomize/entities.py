@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -88,7 +87,3 @@ def backend_capabilities(backend: str) -> Capabilities:
         return sim.capabilities
     finally:
         sim.close()
-
-
-def describe(entities: Mapping[str, Sequence[str]]) -> str:
-    return "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(entities.items()))

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 # AS241 coefficients, highest power first (for Horner evaluation)
+# fmt: off
 _A = (2.5090809287301226727e3, 3.3430575583588128105e4, 6.7265770927008700853e4, 4.5921953931549871457e4,
       1.3731693765509461125e4, 1.9715909503065514427e3, 1.3314166789178437745e2, 3.3871328727963666080e0)
 _B = (5.2264952788528545610e3, 2.8729085735721942674e4, 3.9307895800092710610e4, 2.1213794301586595867e4,
@@ -29,6 +30,7 @@ _E = (2.01033439929228813265e-7, 2.71155556874348757815e-5, 1.242660947388078438
 _F = (2.04426310338993978564e-15, 1.42151175831644588870e-7, 1.84631831751005468180e-5,
       7.86869131145613259100e-4, 1.48753612908506148525e-2, 1.36929880922735805310e-1,
       5.99832206555887937690e-1, 1.0)
+# fmt: on
 
 
 def _horner(coeffs: tuple[float, ...], x: np.ndarray) -> np.ndarray:
@@ -54,15 +56,17 @@ def ndtri(p: np.ndarray | float) -> np.ndarray:
         qt = q.flat[tail]
         pt = p.flat[tail]
         r = np.sqrt(-np.log(np.minimum(pt, 1.0 - pt)))  # the tail's own side: p below, 1 - p above
-        x = np.empty_like(r)
-        near = r <= 5.0
-        rn = r[near] - 1.6
-        x[near] = _horner(_C, rn) / _horner(_D, rn)
-        far = ~near
-        if far.any():
-            rf = r[far] - 5.0
-            x[far] = _horner(_E, rf) / _horner(_F, rf)
-        out.flat[tail] = np.where(qt < 0, -x, x)
+        if r.max() <= 5.0:  # p > 1.4e-11: the usual case, no further split
+            rn = r - 1.6
+            x = _horner(_C, rn) / _horner(_D, rn)
+        else:
+            x = np.empty_like(r)
+            near = r <= 5.0
+            rn = r[near] - 1.6
+            x[near] = _horner(_C, rn) / _horner(_D, rn)
+            rf = r[~near] - 5.0
+            x[~near] = _horner(_E, rf) / _horner(_F, rf)
+        out.flat[tail] = np.copysign(x, qt)  # x > 0; the lower tail (q < 0) is negative
     return out
 
 

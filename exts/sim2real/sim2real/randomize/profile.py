@@ -15,7 +15,15 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, StrictInt, StrictStr, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from ..config import StrictModel, dotted_key, read_toml, validation_to_config_error
 from ..errors import ConfigError
@@ -65,8 +73,18 @@ class Profile(StrictModel):
     def hash(self) -> str:
         """Content hash of the normalised profile and the names of the texture files it draws from."""
         if self._hash is None:
-            files = {k: [Path(p).name for p in v] for k, v in sorted(self._checked.files.items())}
-            self._hash = content_hash({"profile": self.to_dict(), "files": files})
+            # where the images live is not content (a moved profile rewrites relative folders): their
+            # names and sizes are
+            files = {k: [(Path(p).name, _size(p)) for p in v] for k, v in sorted(self._checked.files.items())}
+            data = self.to_dict()
+            for spec in _specs(data):
+                if spec.get("folder") is not None:
+                    spec["folder"] = "<folder>"
+                if _is_texture(spec):
+                    for key in ("value", "values"):
+                        if key in spec:
+                            spec[key] = "<files>"
+            self._hash = content_hash({"profile": data, "files": files})
         return self._hash
 
     def targets(self) -> set[tuple[str, str]]:
@@ -101,10 +119,7 @@ class Profile(StrictModel):
         return self.edited(data)
 
     def with_ranges(self, ranges: Mapping[str, tuple[Any, Any]]) -> Profile:
-        """Replace the [low, high] of terms by name (uniform, loguniform, truncnormal terms).
-
-        A truncated normal keeps its shape: its mean is clipped into the new range.
-        """
+        """Replace the [low, high] of terms by name (uniform, loguniform, truncnormal terms)."""
         data = self.to_dict()
         by_id = {(t.get("name") or t.get("target")): t for t in data.get("terms", [])}
         for name, (low, high) in ranges.items():
@@ -112,15 +127,65 @@ class Profile(StrictModel):
             if term is None:
                 raise ConfigError(self._source, name, f"the name of a term ({', '.join(by_id)})")
             if term["dist"] not in ("uniform", "loguniform", "truncnormal"):
-                raise ConfigError(self._source, name, "a uniform, loguniform or truncnormal term to set a range on",
-                                  term["dist"])
+                raise ConfigError(
+                    self._source,
+                    name,
+                    "a uniform, loguniform or truncnormal term to set a range on",
+                    term["dist"],
+                )
             term["low"], term["high"] = _plain(low), _plain(high)
-            if term["dist"] == "truncnormal":
-                term["mean"] = _clip(term["mean"], term["low"], term["high"])
+        return self.edited(data)
+
+    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal") -> Profile:
+        """Centre values on identified ones: ``{key: (nominal, low, high)}`` (numbers or vectors).
+
+        A key naming a term re-centres that term (in its op's units). A key that is a target
+        (``joint:elbow/damping``) appends a term named ``calibrated <target>`` that *sets* the value;
+        as the last term it overrides broader terms for those entities (later terms win).
+        ``dist``: ``"truncnormal"`` (mean = nominal, std = (high - low) / 4, within [low, high]) or
+        ``"uniform"`` on [low, high]; an interval of zero width gives a constant.
+        """
+        import numpy as np
+
+        if dist not in ("truncnormal", "uniform"):
+            raise ConfigError(self._source, "dist", "'truncnormal' or 'uniform'", dist)
+        data = self.to_dict()
+        by_id = {(t.get("name") or t.get("target")): t for t in data.get("terms", [])}
+        for key, (nominal, low, high) in estimates.items():
+            nom, lo, hi = (np.asarray(v, dtype=float) for v in (nominal, low, high))
+            if np.any(lo > nom) or np.any(nom > hi):
+                raise ConfigError(self._source, key, "low <= nominal <= high", (nominal, low, high))
+            fields: dict[str, Any]
+            if np.all(hi == lo):
+                fields = {"dist": "constant", "value": _plain(nom)}
+            elif dist == "uniform":
+                fields = {"dist": "uniform", "low": _plain(lo), "high": _plain(hi)}
+            else:
+                fields = {
+                    "dist": "truncnormal",
+                    "mean": _plain(nom),
+                    "std": _plain(np.maximum((hi - lo) / 4, 1e-12)),
+                    "low": _plain(lo),
+                    "high": _plain(hi),
+                }
+            term = by_id.get(key)
+            if term is not None:
+                for k in schema.DIST_FIELDS + ("dist",):
+                    term.pop(k, None)
+                term.update(fields)
+            else:
+                data.setdefault("terms", []).append(
+                    {"name": f"calibrated {key}", "target": key, "op": "set", **fields}
+                )
         return self.edited(data)
 
     def narrowed(self, scale: float, names: list[str] | None = None) -> Profile:
         """Every range (or the named terms' ranges) scaled by ``scale`` about its centre."""
+        unknown = sorted(set(names or ()) - {t.id for t in self.terms})
+        if unknown:
+            raise ConfigError(
+                self._source, unknown[0], f"the name of a term ({', '.join(t.id for t in self.terms)})"
+            )
         data = self.to_dict()
         for term_data, term in zip(data.get("terms", []), self.terms, strict=True):
             if names is not None and term.id not in names:
@@ -142,14 +207,9 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _clip(v: Any, lo: Any, hi: Any) -> Any:
-    import numpy as np
-
-    return _plain(np.clip(np.asarray(v, dtype=float), lo, hi))
-
-
-def parse_profile(data: Any, source: str | PathLike[str] | None = None,
-                  base_dir: str | PathLike[str] | None = None) -> Profile:
+def parse_profile(
+    data: Any, source: str | PathLike[str] | None = None, base_dir: str | PathLike[str] | None = None
+) -> Profile:
     """Validate an already-parsed profile document; relative paths resolve against ``base_dir``
     (default: the source file's directory, else the current directory)."""
     try:
@@ -176,24 +236,33 @@ def save_profile(profile: Profile, path: str | PathLike[str]) -> Path:
     return path
 
 
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return -1  # removed since the profile was loaded: the name still identifies it
+
+
+def _specs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every term and group member of a profile document."""
+    return list(data.get("terms", [])) + [m for g in data.get("groups", []) for m in g.get("members", [])]
+
+
+def _is_texture(spec: dict[str, Any]) -> bool:
+    target = str(spec.get("target", ""))
+    return target.startswith("material:") and target.endswith("/texture")
+
+
 def _relocated(profile: Profile, new_dir: Path) -> dict[str, Any]:
     data = profile.to_dict()
-
-    def fix(spec: dict[str, Any]) -> None:
+    for spec in _specs(data):
         if "folder" in spec:
             spec["folder"] = _rebase(spec["folder"], profile.base_dir, new_dir)
-        target = spec.get("target", "")
-        if target.startswith("material:") and target.endswith("/texture"):
+        if _is_texture(spec):
             if isinstance(spec.get("value"), str):
                 spec["value"] = _rebase(spec["value"], profile.base_dir, new_dir)
             if isinstance(spec.get("values"), list):
                 spec["values"] = [_rebase(v, profile.base_dir, new_dir) for v in spec["values"]]
-
-    for term in data.get("terms", []):
-        fix(term)
-    for group in data.get("groups", []):
-        for member in group.get("members", []):
-            fix(member)
     return data
 
 

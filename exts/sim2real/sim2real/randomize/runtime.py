@@ -21,7 +21,7 @@ its index by a fresh Randomizer given the same state.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,14 @@ _CODES = {"startup": STARTUP, "reset": RESET, "interval": INTERVAL, "frame": FRA
 
 
 class Randomizer:
-    def __init__(self, profile: Profile, seed: int, entities: Mapping[str, Sequence[str]], n_envs: int = 1,
-                 dt: float = 0.002) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        seed: int,
+        entities: Mapping[str, Sequence[str]],
+        n_envs: int = 1,
+        dt: float = 0.002,
+    ) -> None:
         if n_envs < 1:
             raise ValueError(f"expected n_envs >= 1 (got {n_envs})")
         if not dt > 0:
@@ -60,41 +66,73 @@ class Randomizer:
         self.units: dict[str, list[TermUnit | GroupUnit]] = {w: [] for w in _CODES}
         self.skipped: list[str] = []  # optional terms whose selector matched no entity of this scene
         for i, term in enumerate(profile.terms):
-            unit = term_unit(term, i, checked.targets[term.id], checked.files.get(term.id), self.streams,
-                             entities, source)
+            unit = term_unit(
+                term, i, checked.targets[term.id], checked.files.get(term.id), self.streams, entities, source
+            )
             if unit is None:
                 self.skipped.append(term.id)
                 log.info("optional term %r (%s) matches nothing in this scene; skipped", term.id, term.target)
                 continue
             self.units[term.when].append(unit)
         for g, group in enumerate(profile.groups):
-            self.units[group.when].append(GroupUnit(group, g, checked.targets, checked.order[group.name],
-                                                    self.streams, entities, source, in_cur))
+            self.units[group.when].append(
+                GroupUnit(group, g, checked, self.streams, entities, source, in_cur)
+            )
         self.scaled = in_cur
-        self.signals = {u.ident: SignalRun(u, dt) for u in self.units["reset"]
-                        if isinstance(u, TermUnit) and u.signal is not None}
+        self.signals = {
+            u.ident: SignalRun(u, dt)
+            for u in self.units["reset"]
+            if isinstance(u, TermUnit) and u.signal is not None
+        }
         self.curriculum = CurriculumState(cur) if cur is not None else None
-        self.adr = AdrState(profile.adr, {t.id: t for t in profile.terms}) if profile.adr is not None else None
+        self.adr = (
+            AdrState(profile.adr, {t.id: t for t in profile.terms}) if profile.adr is not None else None
+        )
         self._adr_prefix = self.streams.prefix("adr")
-        self.ops = {w: self._ops(w, units) for w, units in self.units.items()}
-        self._step_ops = {**self.ops["interval"],
-                          **{k: u.op for u in self.units["reset"] if isinstance(u, TermUnit) and u.signal
-                             for k in u.keys}}
-        self._plans: dict[tuple[str, float], tuple[list[tuple[str, Any, Any]], list[TermUnit | GroupUnit]]] = {}
+        self.overridden: list[tuple[str, str, str, str]] = []  # (event, key, winning term, overridden term)
+        self._owner: dict[str, dict[str, TermUnit | GroupUnit]] = {}
+        self.ops = {w: self._resolve(w, units) for w, units in self.units.items()}
+        for ident, run in list(self.signals.items()):
+            run.own = [s for s in run.unit.streams if self._owner["reset"][s.key] is run.unit]
+            if not run.own:
+                del self.signals[ident]
+        step_units = self.units["interval"] + [r.unit for r in self.signals.values()]
+        self._step_ops = self._resolve(
+            "step", step_units, signals={s.key for r in self.signals.values() for s in r.own}
+        )
+        self._plans: dict[tuple[str, float], list[Any]] = {}
         self.episode = -1
         self._phase = 0
         self._latest: dict[str, np.ndarray] = {}
 
-    def _ops(self, when: str, units: list[TermUnit | GroupUnit]) -> dict[str, str]:
+    def _resolve(
+        self, when: str, units: list[TermUnit | GroupUnit], signals: Collection[str] = ()
+    ) -> dict[str, str]:
+        """The op of every key at an event. When several terms set one value, the later one wins
+        (terms in file order, then groups): general terms first, exceptions after — how calibrated
+        terms (Profile.calibrated) override the broad ones. Between physics steps, an interval term
+        and a time-varying term may not share a value (which one holds would depend on the step)."""
         ops: dict[str, str] = {}
-        owner: dict[str, str] = {}
+        owner: dict[str, TermUnit | GroupUnit] = {}
         for u in units:
             unit_ops = u.ops() if isinstance(u, GroupUnit) else {k: u.op for k in u.keys}
             for key, op in unit_ops.items():
-                if key in owner:
-                    raise ConfigError(self.profile.source, f"{u.ident!r}", f"one term per value and event; "
-                                      f"{owner[key]!r} also sets {key} at {when}")
-                owner[key], ops[key] = u.ident, op
+                if when == "step" and key not in signals and isinstance(u, TermUnit) and u.signal is not None:
+                    continue  # a signal's value overridden at reset does not vary
+                prev = owner.get(key)
+                if prev is not None and when == "step" and _varies(prev) != _varies(u):
+                    varying, interval = (prev, u) if _varies(prev) else (u, prev)
+                    raise ConfigError(
+                        self.profile.source,
+                        f"{interval.ident!r}",
+                        f"no interval term setting "
+                        f"{key}, which the time-varying term {varying.ident!r} also sets",
+                    )
+                if prev is not None and when != "step":  # (between intervals, "interval" recorded it)
+                    self.overridden.append((when, key, u.ident, prev.ident))
+                    log.info("%s: %r overrides %r for %s", when, u.ident, prev.ident, key)
+                owner[key], ops[key] = u, op
+        self._owner[when] = owner
         return ops
 
     # ------------------------------------------------------------------ events
@@ -108,15 +146,19 @@ class Randomizer:
         self._phase = self.curriculum.phase(episode) if self.curriculum else 0
         meta: dict[str, Any] = {"episode": episode, "phase": self._phase}
         if self.adr is not None:
-            meta["adr_boundary"] = self.adr.assign(self.streams, self._adr_prefix, episode, self.n_envs).copy()
+            meta["adr_boundary"] = self.adr.assign(
+                self.streams, self._adr_prefix, episode, self.n_envs
+            ).copy()
             meta["adr_ranges"] = {n: self.adr.range(n) for n in self.adr.names}
         sample = self._sample("reset", episode, 0, meta)
         for ident, run in self.signals.items():
-            unit = run.unit
-            base = {k: sample.values[k] for k in unit.keys}
+            base = {st.key: sample.values[st.key] for st in run.own}
             scale = self._phase_scale() if ident in self.scaled else 1.0
-            run.start(self.streams, episode, base, unit.dist_at(scale), self.n_envs, scale)
+            run.start(self.streams, episode, base, run.unit.dist_at(scale), self.n_envs, scale)
             sample.values.update(run.values(0))  # type: ignore[attr-defined]
+        # a reset restores the scene's defaults: the last episode's step values no longer hold
+        keep = self.ops["startup"].keys() | self.ops["frame"].keys()
+        self._latest = {k: v for k, v in self._latest.items() if k in keep}
         self._remember(sample)
         return sample
 
@@ -148,18 +190,21 @@ class Randomizer:
     def _sample(self, when: str, index: int, sub: int, meta: dict[str, Any]) -> Sample:
         values: dict[str, np.ndarray] = {}
         code = _CODES[when]
-        plain, special = self._plan(when)
         generator, n = self.streams.generator, self.n_envs
-        for key, prefix, dist in plain:  # the hot loop: one keyed stream per (term, entity)
-            values[key] = dist.draw(generator(prefix, code, index, sub), n)
-        for u in special:
-            self._draw(u, code, index, sub, values)
+        for item in self._plan(when):  # the hot loop: one keyed stream per (term, entity)
+            if item.__class__ is tuple:
+                key, prefix, dist = item
+                values[key] = dist.draw(generator(prefix, code, index, sub), n)
+            else:
+                self._draw(item, code, index, sub, values)
         sample = Sample(self.seed, index, when, self.n_envs, values, self.ops[when], meta)
         if when != "reset":
             self._remember(sample)
         return sample
 
-    def _draw(self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray]) -> None:
+    def _draw(
+        self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray]
+    ) -> None:
         if isinstance(u, GroupUnit):  # the group applies the phase's scale to its curriculum members
             u.draw(self.streams, code, index, sub, self.n_envs, self._phase_scale(), out)
             return
@@ -170,23 +215,24 @@ class Randomizer:
         else:
             u.draw(self.streams, code, index, sub, self.n_envs, u.dist_at(scale), out)
 
-    def _plan(self, when: str) -> tuple[list[tuple[str, Any, Any]], list[TermUnit | GroupUnit]]:
-        """The event's units split into plain (key, stream prefix, distribution) draws and the rest
-        (groups and ADR terms), cached per curriculum scale."""
+    def _plan(self, when: str) -> list[Any]:
+        """The event's draws in order, cached per curriculum scale: plain (key, stream prefix,
+        distribution) tuples for terms — only the keys no later term overrides — and whole units
+        for groups and ADR terms."""
         scale = self._phase_scale()
-        cached = self._plans.get((when, scale))
-        if cached is None:
-            plain: list[tuple[str, Any, Any]] = []
-            special: list[TermUnit | GroupUnit] = []
+        plan = self._plans.get((when, scale))
+        if plan is None:
+            plan = []
+            owner = self._owner[when]
             adr = set(self.adr.names) if self.adr is not None and when == "reset" else set()
             for u in self.units[when]:
                 if isinstance(u, GroupUnit) or u.ident in adr:
-                    special.append(u)
+                    plan.append(u)
                 else:
                     dist = u.dist_at(scale if u.ident in self.scaled else 1.0)
-                    plain.extend((s.key, s.prefix, dist) for s in u.streams)
-            cached = self._plans[(when, scale)] = (plain, special)
-        return cached
+                    plan.extend((s.key, s.prefix, dist) for s in u.streams if owner[s.key] is u)
+            self._plans[(when, scale)] = plan
+        return plan
 
     def _phase_scale(self) -> float:
         return self.curriculum.scales[self._phase] if self.curriculum is not None else 1.0
@@ -198,7 +244,8 @@ class Randomizer:
     def record(self, env: int = 0) -> dict[str, Any]:
         """The latest value of every randomized key for env ``env``: what the world looks like now.
 
-        Datasets store this with every frame (startup + reset + steps + frame values merged)."""
+        Datasets store this with every frame: the start-up values, this episode's reset values, the
+        step values since, and the last frame's values, merged."""
         return Sample(self.seed, 0, "record", self.n_envs, self._latest, {}).record(env)
 
     @property
@@ -230,8 +277,10 @@ class Randomizer:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state.get("profile_hash") not in (None, self.profile.hash):
-            raise InputError(f"randomizer state is for profile {state.get('profile_hash')}, "
-                             f"not {self.profile.hash}; it cannot be restored onto another profile")
+            raise InputError(
+                f"randomizer state is for profile {state.get('profile_hash')}, "
+                f"not {self.profile.hash}; it cannot be restored onto another profile"
+            )
         try:
             if self.curriculum is not None and state.get("curriculum") is not None:
                 self.curriculum.load_state_dict(state["curriculum"])
@@ -258,3 +307,7 @@ class Randomizer:
             raise InputError(f"{path}: unreadable randomizer state ({exc})") from None
         self.load_state_dict(state)
         return True
+
+
+def _varies(u: TermUnit | GroupUnit) -> bool:
+    return isinstance(u, TermUnit) and u.signal is not None

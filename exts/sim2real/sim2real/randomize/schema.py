@@ -213,7 +213,11 @@ class Curriculum(StrictModel):
     def scale_list(self) -> list[float]:
         if self.scales is not None:
             return list(self.scales)
-        start, end, n = float(self.start or 0.0), float(self.end if self.end is not None else 1.0), self.phases or 1
+        start, end, n = (
+            float(self.start or 0.0),
+            float(self.end if self.end is not None else 1.0),
+            self.phases or 1,
+        )
         if n == 1:
             return [end]
         return [start + (end - start) * p / (n - 1) for p in range(n)]

@@ -33,6 +33,7 @@ class SignalRun:
     def __init__(self, unit: TermUnit, dt: float) -> None:
         assert unit.signal is not None
         self.unit, self.sig, self.dt = unit, unit.signal, dt
+        self.own = list(unit.streams)  # the (entity) streams whose values no later term overrides
         self.hold_steps = max(1, round(self.sig.hold_s / dt)) if self.sig.kind == "hold" else 0
         self.period = self.hold_steps or self.sig.every
         h = self.period * dt
@@ -40,27 +41,35 @@ class SignalRun:
             theta = float(self.sig.theta)  # type: ignore[arg-type]
             self._decay = math.exp(-theta * h)
             self._kick = np.asarray(self.sig.sigma, dtype=np.float64) * math.sqrt(
-                (1.0 - math.exp(-2.0 * theta * h)) / (2.0 * theta))
+                (1.0 - math.exp(-2.0 * theta * h)) / (2.0 * theta)
+            )
         elif self.sig.kind == "random_walk":
             self._decay, self._kick = 1.0, np.asarray(self.sig.sigma, dtype=np.float64) * math.sqrt(h)
-        lo, hi = (self.sig.clip or (-math.inf, math.inf))
+        lo, hi = self.sig.clip or (-math.inf, math.inf)
         if unit.attr.nonnegative and unit.op != "add":
             lo = max(lo, 0.0)
         self._clip = (lo, hi) if (lo, hi) != (-math.inf, math.inf) else None
         self.episode = -1
         self.k = 0
 
-    def start(self, streams: Streams, episode: int, base: dict[str, np.ndarray], dist: dists.Dist, n: int,
-              scale: float = 1.0) -> None:
+    def start(
+        self,
+        streams: Streams,
+        episode: int,
+        base: dict[str, np.ndarray],
+        dist: dists.Dist,
+        n: int,
+        scale: float = 1.0,
+    ) -> None:
         """Begin an episode from the base values drawn at reset; ``dist`` and ``scale`` are the
         curriculum's (the amplitude and diffusion of the signal shrink and grow with the ranges)."""
         self.streams, self.episode, self.base, self.dist, self.n = streams, episode, base, dist, n
         self.scale = scale
         self.k = 0
-        self.x = {s.key: np.zeros_like(base[s.key]) for s in self.unit.streams}
+        self.x = {s.key: np.zeros_like(base[s.key]) for s in self.own}
         self.phase: dict[str, np.ndarray | float] = {}
         if self.sig.kind == "sinusoid":
-            for s in self.unit.streams:
+            for s in self.own:
                 if self.sig.phase == "random":
                     ph = streams.generator(s.prefix, PHASE, episode).uniform(0.0, 2.0 * math.pi, n)
                     self.phase[s.key] = ph.reshape((n,) + (1,) * len(self.unit.attr.shape))
@@ -83,8 +92,10 @@ class SignalRun:
             if j == 0:
                 out = dict(self.base)
             else:
-                out = {s.key: self.dist.draw(self.streams.generator(s.prefix, HOLD, self.episode, j), self.n)
-                       for s in self.unit.streams}
+                out = {
+                    s.key: self.dist.draw(self.streams.generator(s.prefix, HOLD, self.episode, j), self.n)
+                    for s in self.own
+                }
         else:
             self._advance(k)
             out = {key: b + self.x[key] for key, b in self.base.items()}
@@ -98,7 +109,9 @@ class SignalRun:
             self.k = 0
         first = (self.k // self.period + 1) * self.period
         for j in range(first, k + 1, self.period):
-            for s in self.unit.streams:
-                noise = self.streams.generator(s.prefix, SIGNAL, self.episode, j).standard_normal(self.x[s.key].shape)
+            for s in self.own:
+                noise = self.streams.generator(s.prefix, SIGNAL, self.episode, j).standard_normal(
+                    self.x[s.key].shape
+                )
                 self.x[s.key] = self._decay * self.x[s.key] + (self._kick * self.scale) * noise
         self.k = max(self.k, k)

@@ -18,7 +18,7 @@ from . import dists
 from .schema import Group, Member, Signal, Term
 from .streams import Streams
 from .targets import SINGLETONS, Attribute, Target
-from .validate import constraint_order, floors_for
+from .validate import Checked, floors
 
 
 def entity_names(entities: Mapping[str, Sequence[str]], kind: str) -> list[str]:
@@ -36,8 +36,12 @@ def resolve(target: Target, entities: Mapping[str, Sequence[str]], source: Any, 
     matched = target.match(available)
     if not matched:
         listing = ", ".join(available) if available else f"none: the scene has no {target.kind} entities"
-        raise ConfigError(source, f"{key}.target", f"a selector matching at least one {target.kind} "
-                                                   f"(available: {listing})", target.text)
+        raise ConfigError(
+            source,
+            f"{key}.target",
+            f"a selector matching at least one {target.kind} (available: {listing})",
+            target.text,
+        )
     return matched
 
 
@@ -78,21 +82,44 @@ class TermUnit:
             d = self._scaled[scale] = self.dist.scaled(scale)
         return d
 
-    def draw(self, streams: Streams, code: int, index: int, sub: int, n: int, dist: dists.Dist,
-             out: dict[str, np.ndarray]) -> None:
+    def draw(
+        self,
+        streams: Streams,
+        code: int,
+        index: int,
+        sub: int,
+        n: int,
+        dist: dists.Dist,
+        out: dict[str, np.ndarray],
+    ) -> None:
         for s in self.streams:
             out[s.key] = dist.draw(streams.generator(s.prefix, code, index, sub), n)
 
 
-def term_unit(term: Term, i: int, target: Target, files: list[str] | None, streams: Streams,
-              entities: Mapping[str, Sequence[str]], source: Any) -> TermUnit | None:
+def term_unit(
+    term: Term,
+    i: int,
+    target: Target,
+    files: list[str] | None,
+    streams: Streams,
+    entities: Mapping[str, Sequence[str]],
+    source: Any,
+) -> TermUnit | None:
     """The term resolved against ``entities``; None for an optional term that matches nothing."""
     if term.optional and not target.match(entity_names(entities, target.kind)):
         return None
     names = resolve(target, entities, source, f"terms[{i}] {term.id!r}")
     attr = target.attribute
-    return TermUnit(term.id, attr, term.op_for(attr), term.compile(attr, files),
-                    _streams(streams, term.id, target, names), term.when, term.every, term.signal)
+    return TermUnit(
+        term.id,
+        attr,
+        term.op_for(attr),
+        term.compile(attr, files),
+        _streams(streams, term.id, target, names),
+        term.when,
+        term.every,
+        term.signal,
+    )
 
 
 @dataclass
@@ -115,22 +142,39 @@ class GroupUnit:
     prefix-stable; the marginals of constrained members are no longer exactly their declared ones.
     """
 
-    def __init__(self, group: Group, g: int, targets: Mapping[str, Target], order: list[str], streams: Streams,
-                 entities: Mapping[str, Sequence[str]], source: Any, curriculum: set[str]) -> None:
+    def __init__(
+        self,
+        group: Group,
+        g: int,
+        checked: Checked,
+        streams: Streams,
+        entities: Mapping[str, Sequence[str]],
+        source: Any,
+        curriculum: set[str],
+    ) -> None:
+        targets = checked.targets
         self.ident = group.name
         self.when, self.every = group.when, group.every
         self.members: dict[str, MemberPlan] = {}
         for m, member in enumerate(group.members):
             ident = f"{group.name}/{member.name}"
             target = targets[ident]
-            names = resolve(target, entities, source, f"groups[{g}] {group.name!r}.members[{m}] {member.name!r}")
+            names = resolve(
+                target, entities, source, f"groups[{g}] {group.name!r}.members[{m}] {member.name!r}"
+            )
             dist = None if member.derive is not None else member.compile(target.attribute)
-            self.members[member.name] = MemberPlan(member.name, ident, target.attribute,
-                                                   member.op_for(target.attribute), member, dist,
-                                                   _streams(streams, ident, target, names))
-        self.constrained, self.edges = constraint_order(group)
+            self.members[member.name] = MemberPlan(
+                member.name,
+                ident,
+                target.attribute,
+                member.op_for(target.attribute),
+                member,
+                dist,
+                _streams(streams, ident, target, names),
+            )
+        self.constrained, self.edges = checked.constraints.get(group.name, ([], []))
         self.free = [n for n, p in self.members.items() if p.dist is not None and n not in self.constrained]
-        self.derived = [n for n in order if self.members[n].dist is None]  # sources before their uses
+        self.derived = [n for n in checked.order[group.name] if self.members[n].dist is None]  # sources first
         self.curriculum = {n for n, p in self.members.items() if p.ident in curriculum}
         self._floors: dict[float, dict[str, Any]] = {}
         self._check_entities(g, source)
@@ -141,11 +185,19 @@ class GroupUnit:
         for a, b in pairs:
             ea, eb = len(self.members[a].streams), len(self.members[b].streams)
             if ea != eb and 1 not in (ea, eb):
-                raise ConfigError(source, f"groups[{g}] {self.ident!r}", f"members {a!r} and {b!r} to select the "
-                                  f"same number of entities or one entity (they select {ea} and {eb})")
+                raise ConfigError(
+                    source,
+                    f"groups[{g}] {self.ident!r}",
+                    f"members {a!r} and {b!r} to select the "
+                    f"same number of entities or one entity (they select {ea} and {eb})",
+                )
             if a in self.derived and ea == 1 and eb > 1:
-                raise ConfigError(source, f"groups[{g}] {self.ident!r}", f"derived member {a!r} to select as many "
-                                  f"entities as its source {b!r} ({eb}), or the source one entity")
+                raise ConfigError(
+                    source,
+                    f"groups[{g}] {self.ident!r}",
+                    f"derived member {a!r} to select as many "
+                    f"entities as its source {b!r} ({eb}), or the source one entity",
+                )
 
     @property
     def keys(self) -> list[str]:
@@ -159,20 +211,33 @@ class GroupUnit:
         assert d is not None
         return d.scaled(scale) if name in self.curriculum and scale != 1.0 else d
 
-    def floors(self, scale: float) -> dict[str, Any]:
+    def floors_at(self, scale: float) -> dict[str, Any]:
         if scale not in self._floors:
             compiled = {n: self._dist(n, scale) for n in self.constrained}
-            self._floors[scale] = floors_for(self.constrained, self.edges, compiled)
+            self._floors[scale] = floors(self.constrained, self.edges, compiled)
         return self._floors[scale]
 
-    def draw(self, streams: Streams, code: int, index: int, sub: int, n: int, scale: float,
-             out: dict[str, np.ndarray]) -> None:
+    def draw(
+        self,
+        streams: Streams,
+        code: int,
+        index: int,
+        sub: int,
+        n: int,
+        scale: float,
+        out: dict[str, np.ndarray],
+    ) -> None:
         values: dict[str, np.ndarray] = {}  # member -> (n, E, *shape)
-        floors = self.floors(scale) if self.constrained else {}
+        lows = self.floors_at(scale) if self.constrained else {}
         for name in self.constrained:
             plan, dist = self.members[name], self._dist(name, scale)
-            u = np.stack([streams.generator(s.prefix, code, index, sub).random((n, *plan.attr.shape))
-                          for s in plan.streams], axis=1)
+            u = np.stack(
+                [
+                    streams.generator(s.prefix, code, index, sub).random((n, *plan.attr.shape))
+                    for s in plan.streams
+                ],
+                axis=1,
+            )
             high = np.asarray(dist.high, dtype=np.float64)  # type: ignore[attr-defined]
             for lower, upper in self.edges:
                 if lower == name:
@@ -180,12 +245,13 @@ class GroupUnit:
                     if up.shape[1] != u.shape[1]:
                         up = up.min(axis=1, keepdims=True) if u.shape[1] == 1 else up
                     high = np.minimum(high, up)
-            low = np.minimum(floors[name], high)  # ADR/curriculum can make bounds cross: clip, never fail
+            low = np.minimum(lows[name], high)  # equal up to rounding when an upper sits on its floor
             values[name] = dist.at(u, low, high)  # type: ignore[attr-defined]
         for name in self.free:
             plan, dist = self.members[name], self._dist(name, scale)
-            values[name] = np.stack([dist.draw(streams.generator(s.prefix, code, index, sub), n)
-                                     for s in plan.streams], axis=1)
+            values[name] = np.stack(
+                [dist.draw(streams.generator(s.prefix, code, index, sub), n) for s in plan.streams], axis=1
+            )
         for name in self.derived:
             plan = self.members[name]
             d = plan.spec.derive
@@ -194,7 +260,13 @@ class GroupUnit:
             if v.shape[1] != len(plan.streams):
                 v = np.broadcast_to(v, (n, len(plan.streams), *v.shape[2:]))
             if d.noise_std > 0:
-                noise = np.stack([streams.generator(s.prefix, code, index, sub).standard_normal((n, *plan.attr.shape)) for s in plan.streams], axis=1)
+                noise = np.stack(
+                    [
+                        streams.generator(s.prefix, code, index, sub).standard_normal((n, *plan.attr.shape))
+                        for s in plan.streams
+                    ],
+                    axis=1,
+                )
                 v = v + d.noise_std * noise.reshape(v.shape)
             if d.clip is not None:
                 v = np.clip(v, d.clip[0], d.clip[1])

@@ -33,7 +33,9 @@ class Checked:
 
     targets: dict[str, Target] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)  # id -> absolute image paths, sorted
-    order: dict[str, list[str]] = field(default_factory=dict)  # group -> members in sampling order
+    order: dict[str, list[str]] = field(default_factory=dict)  # group -> members, derive sources first
+    # group -> (constrained members from the top down, (lower, upper) pairs)
+    constraints: dict[str, tuple[list[str], list[tuple[str, str]]]] = field(default_factory=dict)
 
 
 class Checker:
@@ -58,7 +60,7 @@ class Checker:
         if curriculum is not None:
             scales = self.curriculum(curriculum, terms, groups)
         for g, group in enumerate(groups):
-            self.constraints(group, f"groups[{g}] {group.name!r}", scales)
+            self.constraints(group, f"groups[{g}] {group.name!r}", scales, curriculum)
         if adr is not None:
             self.adr(adr, terms, curriculum)
         return self.out
@@ -71,15 +73,18 @@ class Checker:
     # ---------------------------------------------------------------- one term / member
     def term(self, term: Term, key: str) -> None:
         attr = self.sampled(term, term.id, key)
-        if term.when == "interval" and term.every is None:
-            raise self.fail(f"{key}.every", "the number of physics steps between draws for when = 'interval'")
-        if term.when != "interval" and term.every is not None:
-            raise self.fail(f"{key}.every", "no 'every' unless when = 'interval'", term.every)
+        self.when(term.when, term.every, key)
         if term.signal is not None:
             self.signal(term, attr, f"{key}.signal")
 
+    def when(self, when: str, every: int | None, key: str) -> None:
+        if when == "interval" and every is None:
+            raise self.fail(f"{key}.every", "the number of physics steps between draws for when = 'interval'")
+        if when != "interval" and every is not None:
+            raise self.fail(f"{key}.every", "no 'every' unless when = 'interval'", every)
+
     def sampled(self, spec: DistFields, ident: str, key: str) -> Attribute:
-        target = self.target(getattr(spec, "target"), f"{key}.target")
+        target = self.target(spec.target, f"{key}.target")
         self.out.targets[ident] = target
         attr = target.attribute
         if spec.dist is None:
@@ -100,13 +105,21 @@ class Checker:
         allowed = DIST_KEYS[dist]  # type: ignore[index]
         for name in DIST_FIELDS:
             if name not in allowed and getattr(spec, name) is not None:
-                raise self.fail(f"{key}.{name}", f"no '{name}' with dist = {dist!r} (it takes {', '.join(allowed)})")
-        kinds = {"float": ("uniform", "loguniform", "normal", "truncnormal", "choice", "constant"),
-                 "int": ("uniform", "choice", "constant"), "bool": ("choice", "constant"),
-                 "choice": ("choice", "constant")}[attr.value]
+                raise self.fail(
+                    f"{key}.{name}", f"no '{name}' with dist = {dist!r} (it takes {', '.join(allowed)})"
+                )
+        kinds = {
+            "float": ("uniform", "loguniform", "normal", "truncnormal", "choice", "constant"),
+            "int": ("uniform", "choice", "constant"),
+            "bool": ("choice", "constant"),
+            "choice": ("choice", "constant"),
+        }[attr.value]
         if dist not in kinds:
-            raise self.fail(f"{key}.dist", f"one of {', '.join(kinds)} for {attr.kind}/{attr.name} "
-                                           f"({attr.value} values)", dist)
+            raise self.fail(
+                f"{key}.dist",
+                f"one of {', '.join(kinds)} for {attr.kind}/{attr.name} ({attr.value} values)",
+                dist,
+            )
         getattr(self, f"_{dist}")(spec, attr, ident, key)
 
     def _need(self, spec: DistFields, key: str, *names: str) -> None:
@@ -133,10 +146,7 @@ class Checker:
 
     def _truncnormal(self, spec: DistFields, attr: Attribute, ident: str, key: str) -> None:
         self._normal(spec, attr, ident, key)
-        self._uniform(spec, attr, ident, key)
-        mean = np.asarray(spec.mean, dtype=float)
-        if np.any(mean < np.asarray(spec.low, dtype=float)) or np.any(mean > np.asarray(spec.high, dtype=float)):
-            raise self.fail(f"{key}.mean", "low <= mean <= high", spec.mean)
+        self._uniform(spec, attr, ident, key)  # the mean may lie outside [low, high]: a one-sided tail
 
     def _choice(self, spec: DistFields, attr: Attribute, ident: str, key: str) -> None:
         if spec.folder is not None:
@@ -151,7 +161,9 @@ class Checker:
             for j, v in enumerate(spec.values):
                 self.value(v, attr, f"{key}.values[{j}]")
             if (attr.kind, attr.name) == ("material", "texture"):
-                self.out.files[ident] = [str(self.image(v, f"{key}.values[{j}]")) for j, v in enumerate(spec.values)]
+                self.out.files[ident] = [
+                    str(self.image(v, f"{key}.values[{j}]")) for j, v in enumerate(spec.values)
+                ]
             n = len(spec.values)
         if spec.weights is not None:
             if len(spec.weights) != n:
@@ -170,8 +182,13 @@ class Checker:
         if isinstance(v, list):
             if not attr.shape or len(v) != attr.shape[0]:
                 n = attr.shape[0] if attr.shape else 0
-                raise self.fail(key, f"a number or a list of {n} numbers for {attr.kind}/{attr.name}"
-                                if n else f"a single number for {attr.kind}/{attr.name}", v)
+                raise self.fail(
+                    key,
+                    f"a number or a list of {n} numbers for {attr.kind}/{attr.name}"
+                    if n
+                    else f"a single number for {attr.kind}/{attr.name}",
+                    v,
+                )
         if attr.value == "int" and any(not float(x).is_integer() for x in np.ravel(v)):
             raise self.fail(key, f"an integer for {attr.kind}/{attr.name}", v)
         return np.asarray(v, dtype=float)
@@ -181,7 +198,9 @@ class Checker:
         expected = {"bool": bool, "choice": str}.get(attr.value)
         if expected is not None:
             if not isinstance(v, expected):
-                raise self.fail(key, f"a {'boolean' if expected is bool else 'string'} for {attr.kind}/{attr.name}", v)
+                raise self.fail(
+                    key, f"a {'boolean' if expected is bool else 'string'} for {attr.kind}/{attr.name}", v
+                )
             return
         if isinstance(v, bool | str):
             raise self.fail(key, f"a number for {attr.kind}/{attr.name}", v)
@@ -193,7 +212,9 @@ class Checker:
             raise self.fail(key, f"an existing folder of images (looked in {path})", text)
         files = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise self.fail(key, f"a folder holding images ({', '.join(IMAGE_SUFFIXES)}); {path} has none", text)
+            raise self.fail(
+                key, f"a folder holding images ({', '.join(IMAGE_SUFFIXES)}); {path} has none", text
+            )
         self.out.files[ident] = files
         return files
 
@@ -209,7 +230,9 @@ class Checker:
 
     def op(self, spec: DistFields, attr: Attribute, key: str) -> None:
         if attr.value != "float" and spec.op not in (None, "set"):
-            raise self.fail(f"{key}.op", f"op = 'set' for {attr.kind}/{attr.name} ({attr.value} values)", spec.op)
+            raise self.fail(
+                f"{key}.op", f"op = 'set' for {attr.kind}/{attr.name} ({attr.value} values)", spec.op
+            )
 
     def nonnegative(self, spec: DistFields, attr: Attribute, ident: str, key: str, scale: float) -> None:
         """Refuse values below zero where the attribute cannot be negative (a negative scale or mass)."""
@@ -219,9 +242,12 @@ class Checker:
         if lowest < 0:
             field_ = {"normal": "dist", "constant": "value", "choice": "values"}.get(spec.dist or "", "low")
             where = f" at curriculum scale {scale:g}" if scale != 1.0 else ""
-            raise self.fail(f"{key}.{field_}", f"values >= 0 for {attr.kind}/{attr.name} with op = "
-                            f"{spec.op_for(attr)!r}{where} (use truncnormal, loguniform or a range >= 0)",
-                            float(lowest) if math.isfinite(lowest) else spec.dist)
+            raise self.fail(
+                f"{key}.{field_}",
+                f"values >= 0 for {attr.kind}/{attr.name} with op = "
+                f"{spec.op_for(attr)!r}{where} (use truncnormal, loguniform or a range >= 0)",
+                float(lowest) if math.isfinite(lowest) else spec.dist,
+            )
 
     # ---------------------------------------------------------------- time-varying terms
     def signal(self, term: Term, attr: Attribute, key: str) -> None:
@@ -233,8 +259,10 @@ class Checker:
             raise self.fail(f"{key}", f"a numeric term for a signal (not {term.dist} of {attr.value} values)")
         for name in ("amplitude", "frequency_hz", "phase", "theta", "sigma", "hold_s"):
             if name not in SIGNAL_KEYS[sig.kind] and getattr(sig, name) is not None:
-                raise self.fail(f"{key}.{name}", f"no '{name}' for kind = {sig.kind!r} "
-                                                 f"(it takes {', '.join(SIGNAL_KEYS[sig.kind])})")
+                raise self.fail(
+                    f"{key}.{name}",
+                    f"no '{name}' for kind = {sig.kind!r} (it takes {', '.join(SIGNAL_KEYS[sig.kind])})",
+                )
         for name in SIGNAL_REQUIRED[sig.kind]:
             if getattr(sig, name) is None:
                 raise self.fail(f"{key}.{name}", f"'{name}' to be set for kind = {sig.kind!r}")
@@ -249,14 +277,11 @@ class Checker:
             try:
                 schema._num(sig.phase)
             except ValueError:
-                raise self.fail(f"{key}.phase", "a phase in radians or \"random\"", sig.phase) from None
+                raise self.fail(f"{key}.phase", 'a phase in radians or "random"', sig.phase) from None
 
     # ---------------------------------------------------------------- groups
     def group(self, group: Group, key: str, ids: dict[str, str]) -> None:
-        if group.when == "interval" and group.every is None:
-            raise self.fail(f"{key}.every", "the number of physics steps between draws for when = 'interval'")
-        if group.when != "interval" and group.every is not None:
-            raise self.fail(f"{key}.every", "no 'every' unless when = 'interval'", group.every)
+        self.when(group.when, group.every, key)
         names: dict[str, str] = {}
         for m, member in enumerate(group.members):
             mkey = f"{key}.members[{m}] {member.name!r}"
@@ -273,8 +298,11 @@ class Checker:
                 mine = self.out.targets[f"{group.name}/{member.name}"].attribute
                 theirs = self.out.targets[f"{group.name}/{member.derive.source}"].attribute
                 if mine.shape != theirs.shape or theirs.value != "float":
-                    raise self.fail(f"{key}.members[{m}] {member.name!r}.derive.source", "a numeric source member "
-                                    f"of the same shape as {mine.kind}/{mine.name}", member.derive.source)
+                    raise self.fail(
+                        f"{key}.members[{m}] {member.name!r}.derive.source",
+                        f"a numeric source member of the same shape as {mine.kind}/{mine.name}",
+                        member.derive.source,
+                    )
 
     def derived(self, member: Member, ident: str, key: str) -> None:
         target = self.target(member.target, f"{key}.target")
@@ -282,7 +310,9 @@ class Checker:
         attr = target.attribute
         for name in DIST_FIELDS + ("dist",):
             if getattr(member, name) is not None:
-                raise self.fail(f"{key}.{name}", "no distribution on a derived member (it comes from 'derive')")
+                raise self.fail(
+                    f"{key}.{name}", "no distribution on a derived member (it comes from 'derive')"
+                )
         if attr.value != "float":
             raise self.fail(f"{key}.derive", f"a numeric attribute to derive (not {attr.kind}/{attr.name})")
         self.op(member, attr, key)
@@ -299,14 +329,20 @@ class Checker:
                 return
             member, i = by_name[name]
             if state.get(name) == 1:
-                raise self.fail(f"{key}.members[{i}] {name!r}.derive.source",
-                                "derivations without a cycle", " -> ".join(path + (name,)))
+                raise self.fail(
+                    f"{key}.members[{i}] {name!r}.derive.source",
+                    "derivations without a cycle",
+                    " -> ".join(path + (name,)),
+                )
             state[name] = 1
             if member.derive is not None:
                 src = member.derive.source
                 if src not in by_name:
-                    raise self.fail(f"{key}.members[{i}] {name!r}.derive.source",
-                                    f"a member of this group ({', '.join(by_name)})", src)
+                    raise self.fail(
+                        f"{key}.members[{i}] {name!r}.derive.source",
+                        f"a member of this group ({', '.join(by_name)})",
+                        src,
+                    )
                 visit(src, path + (name,))
             state[name] = 2
             order.append(name)
@@ -315,7 +351,9 @@ class Checker:
             visit(name, ())
         return order
 
-    def constraints(self, group: Group, key: str, scales: Iterable[float]) -> None:
+    def constraints(
+        self, group: Group, key: str, scales: Iterable[float], cur: schema.Curriculum | None
+    ) -> None:
         """Parse ``a <= b`` constraints and prove them satisfiable at every curriculum scale."""
         by_name = {m.name: m for m in group.members}
         edges: list[tuple[str, str]] = []  # (lower, upper)
@@ -330,9 +368,16 @@ class Checker:
                 if member is None:
                     raise self.fail(ckey, f"members of this group ({', '.join(by_name)})", name)
                 attr = self.out.targets[f"{group.name}/{name}"].attribute
-                if member.derive is not None or member.dist not in ("uniform", "loguniform") or attr.value != "float":
-                    raise self.fail(ckey, f"uniform or loguniform members of real values in constraints ({name!r} "
-                                          f"is {'derived' if member.derive else member.dist} {attr.value})")
+                if (
+                    member.derive is not None
+                    or member.dist not in ("uniform", "loguniform")
+                    or attr.value != "float"
+                ):
+                    raise self.fail(
+                        ckey,
+                        f"uniform or loguniform members of real values in constraints ({name!r} "
+                        f"is {'derived' if member.derive else member.dist} {attr.value})",
+                    )
             ta, tb = self.out.targets[f"{group.name}/{a}"], self.out.targets[f"{group.name}/{b}"]
             if ta.attribute.shape != tb.attribute.shape:
                 raise self.fail(ckey, "members of the same shape", f"{ta.text} vs {tb.text}")
@@ -342,14 +387,25 @@ class Checker:
         order = _constraint_order(edges)
         if order is None:
             raise self.fail(f"{key}.constraints", "constraints without a cycle", group.constraints)
+        self.out.constraints[group.name] = (order, edges)
         for s in scales:
-            floors = _floors(order, edges, {m.name: m.compile(self.out.targets[f"{group.name}/{m.name}"].attribute)
-                                           .scaled(s) for m in group.members if m.name in order})
-            for name, (floor, high) in floors.items():
+            compiled = {}
+            for m in group.members:
+                if m.name in order:
+                    ident = f"{group.name}/{m.name}"
+                    dist = m.compile(self.out.targets[ident].attribute)
+                    in_cur = cur is not None and curriculum_applies(cur, ident)
+                    compiled[m.name] = dist.scaled(s) if in_cur else dist
+            for name, floor in floors(order, edges, compiled).items():
+                high = np.asarray(compiled[name].high, dtype=float)
                 if np.any(floor > high):
                     where = f" at curriculum scale {s:g}" if s != 1.0 else ""
-                    raise self.fail(f"{key}.constraints", f"constraints that can be met{where}: {name!r} must be "
-                                    f">= {np.max(floor):g} but its high is {np.min(high):g}", group.constraints)
+                    raise self.fail(
+                        f"{key}.constraints",
+                        f"constraints that can be met{where}: {name!r} must be "
+                        f">= {np.max(floor):g} but its high is {np.min(high):g}",
+                        group.constraints,
+                    )
 
     # ---------------------------------------------------------------- curriculum and ADR
     def curriculum(self, cur: schema.Curriculum, terms: list[Term], groups: list[Group]) -> list[float]:
@@ -364,19 +420,25 @@ class Checker:
         ids = [t.id for t in terms] + [f"{g.name}/{m.name}" for g in groups for m in g.members]
         for p, pattern in enumerate(cur.terms):
             if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
-                raise self.fail(f"curriculum.terms[{p}]", f"a pattern matching a term name ({', '.join(ids)})", pattern)
+                raise self.fail(
+                    f"curriculum.terms[{p}]", f"a pattern matching a term name ({', '.join(ids)})", pattern
+                )
         scales = cur.scale_list()
         for i, term in enumerate(terms):
             if curriculum_applies(cur, term.id):
                 for s in scales:
-                    self.nonnegative(term, self.out.targets[term.id].attribute, term.id,
-                                     f"terms[{i}] {term.id!r}", s)
+                    self.nonnegative(
+                        term, self.out.targets[term.id].attribute, term.id, f"terms[{i}] {term.id!r}", s
+                    )
         return sorted(set(scales) | {1.0})
 
     def adr(self, adr: schema.Adr, terms: list[Term], cur: schema.Curriculum | None) -> None:
         if adr.threshold_low >= adr.threshold_high:
-            raise self.fail("adr.threshold_low", "threshold_low < threshold_high",
-                            f"{adr.threshold_low} >= {adr.threshold_high}")
+            raise self.fail(
+                "adr.threshold_low",
+                "threshold_low < threshold_high",
+                f"{adr.threshold_low} >= {adr.threshold_high}",
+            )
         by_id = {t.id: t for t in terms}
         seen: set[str] = set()
         for p, param in enumerate(adr.params):
@@ -388,20 +450,36 @@ class Checker:
                 raise self.fail(f"{key}.term", "each term at most once in adr.params", param.term)
             seen.add(param.term)
             attr = self.out.targets[term.id].attribute
-            if term.dist != "uniform" or attr.shape or attr.value != "float" or term.when != "reset" or term.optional:
-                raise self.fail(f"{key}.term", "a scalar, uniform, when = 'reset', not optional term for ADR "
-                                               f"({term.id!r} is {term.dist} {attr.kind}/{attr.name}, {term.when})")
+            if (
+                term.dist != "uniform"
+                or attr.shape
+                or attr.value != "float"
+                or term.when != "reset"
+                or term.optional
+            ):
+                raise self.fail(
+                    f"{key}.term",
+                    "a scalar, uniform, when = 'reset', not optional term for ADR "
+                    f"({term.id!r} is {term.dist} {attr.kind}/{attr.name}, {term.when})",
+                )
             lo, hi = param.limits
             if lo > float(term.low) or hi < float(term.high):  # type: ignore[arg-type]
-                raise self.fail(f"{key}.limits", f"limits containing the term's range [{term.low}, {term.high}]",
-                                param.limits)
+                raise self.fail(
+                    f"{key}.limits",
+                    f"limits containing the term's range [{term.low}, {term.high}]",
+                    param.limits,
+                )
             if param.step_mode == "mul" and lo <= 0:
                 raise self.fail(f"{key}.limits", "limits > 0 with step_mode = 'mul'", param.limits)
             if attr.nonnegative and term.op_for(attr) != "add" and lo < 0:
                 raise self.fail(f"{key}.limits", f"limits >= 0 for {attr.kind}/{attr.name}", param.limits)
             if cur is not None and curriculum_applies(cur, term.id):
-                raise self.fail(f"{key}.term", "a term outside the curriculum (ADR and the curriculum would both "
-                                               "move its range; narrow curriculum.terms)", param.term)
+                raise self.fail(
+                    f"{key}.term",
+                    "a term outside the curriculum (ADR and the curriculum would both "
+                    "move its range; narrow curriculum.terms)",
+                    param.term,
+                )
 
 
 def curriculum_applies(cur: schema.Curriculum, ident: str) -> bool:
@@ -434,34 +512,13 @@ def _constraint_order(edges: list[tuple[str, str]]) -> list[str] | None:
     return order
 
 
-def _floors(order: list[str], edges: list[tuple[str, str]], compiled: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def floors(order: list[str], edges: list[tuple[str, str]], compiled: dict[str, Any]) -> dict[str, Any]:
     """For each constrained member: the least value it may take so every member below it still fits.
 
     floor(x) = max(low_x, floor(y) for every y constrained to be <= x)
     """
-    floors: dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for name in reversed(order):  # bottom first
-        lows = [compiled[name].low] + [floors[a] for a, b in edges if b == name]
-        floors[name] = np.maximum.reduce([np.asarray(v, dtype=float) for v in lows])
-    return {n: (floors[n], np.asarray(compiled[n].high, dtype=float)) for n in order}
-
-
-def floors_for(order: list[str], edges: list[tuple[str, str]], compiled: dict[str, Any]) -> dict[str, Any]:
-    return {n: f for n, (f, _) in _floors(order, edges, compiled).items()}
-
-
-def parse_constraints(group: Group) -> list[tuple[str, str]]:
-    """(lower, upper) pairs of an already-validated group."""
-    edges = []
-    for text in group.constraints:
-        m = _CONSTRAINT_RE.match(text)
-        assert m is not None
-        a, op, b = m.groups()
-        edges.append((a, b) if op == "<=" else (b, a))
-    return edges
-
-
-def constraint_order(group: Group) -> tuple[list[str], list[tuple[str, str]]]:
-    edges = parse_constraints(group)
-    order = _constraint_order(edges) if edges else []
-    return order or [], edges
+        lows = [compiled[name].low] + [out[a] for a, b in edges if b == name]
+        out[name] = np.maximum.reduce([np.asarray(v, dtype=float) for v in lows])
+    return out
