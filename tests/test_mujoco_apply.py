@@ -9,9 +9,8 @@ from collections.abc import Callable
 import mujoco
 import numpy as np
 import pytest
-
 from conftest import REPO
-from mujoco_support import make_sample
+from mujoco_support import backend_fixture, make_sample
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.physics import DAMPRATIOS, restitution_curve
 from sim2real.backends.mujoco.snapshot import ModelSnapshot
@@ -20,20 +19,8 @@ from sim2real.errors import InputError, UnsupportedError, UserError
 TEXTURE = str(REPO / "data" / "textures" / "wood.png")
 
 
-@pytest.fixture(scope="module")
-def table() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("tabletop", resolution=(64, 48))
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
-def arm() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("arm2", resolution=(64, 48))
-    yield b
-    b.close()
+table = backend_fixture("tabletop", (64, 48))
+arm = backend_fixture("arm2", (64, 48))
 
 
 def _id(b: MujocoBackend, obj: mujoco.mjtObj, name: str) -> int:
@@ -63,14 +50,18 @@ def _lowest_point(b: MujocoBackend, slot: str) -> float:
     return float((pts[:, 2] - v.support_radii * st.scale).min())
 
 
+def _warm(colour: np.ndarray) -> bool:
+    """A warm light (red > green > blue) at the key light's level (0.75)."""
+    return bool(colour[0] > colour[1] > colour[2] and np.isclose(colour.max(), 0.75))
+
+
 # (scene, key, value, op, check(backend)): one row per (kind, attribute) the backend supports
 CASES: list[tuple[str, str, object, str, Callable[[MujocoBackend], bool]]] = [
     ("table", "light:key/intensity", 0.5, "scale",
      lambda b: np.allclose(b.model.light_diffuse[_id(b, L, "key")], 0.5 * _d(b, "light_diffuse")[_id(b, L, "key")])),
     ("table", "light:key/color", [1.0, 0.0, 0.0], "set",
      lambda b: np.allclose(b.model.light_diffuse[_id(b, L, "key")], [0.75, 0, 0])),
-    ("table", "light:key/temperature", 2000.0, "set",
-     lambda b: (lambda c: c[0] > c[1] > c[2] and np.isclose(c.max(), 0.75))(b.model.light_diffuse[_id(b, L, "key")])),
+    ("table", "light:key/temperature", 2000.0, "set", lambda b: _warm(b.model.light_diffuse[_id(b, L, "key")])),
     ("table", "light:key/position", [0.1, 0.0, -0.2], "add",
      lambda b: np.allclose(b.model.light_pos[_id(b, L, "key")], _d(b, "light_pos")[_id(b, L, "key")] + [0.1, 0, -0.2])),
     ("table", "light:key/direction", [0.0, 0.0, -2.0], "set",
@@ -427,3 +418,18 @@ def test_startup_samples_survive_resets(arm: MujocoBackend) -> None:
     assert np.isclose(arm.model.dof_damping[1], 0.2) and np.isclose(arm.model.dof_damping[0], 0.05)
     arm.reset(keep_startup=False)
     assert arm.world.defaults.differences(arm.model) == []
+
+
+def test_light_ambient_and_specular_appliers(table: MujocoBackend) -> None:
+    """Ready for ``light:*/ambient|specular`` (the catalogue does not list them yet): they scale with
+    the light's intensity like the diffuse colour."""
+    b = table
+    b.reset()
+    key = _id(b, L, "key")
+    b.lights.apply("light", "key", "ambient", [0.2, 0.1, 0.0], "set", "light:key/ambient")
+    b.lights.apply("light", "key", "specular", 2.0, "scale", "light:key/specular")
+    b.lights.apply("light", "key", "intensity", 0.5, "scale", "light:key/intensity")
+    b.lights.flush()
+    assert np.allclose(b.model.light_ambient[key], [0.1, 0.05, 0.0])
+    assert np.allclose(b.model.light_specular[key], _d(b, "light_specular")[key] * 2.0 * 0.5)
+    b.reset()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 import pytest
-
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.snapshot import ModelSnapshot
 from sim2real.paths import config_path

@@ -7,7 +7,6 @@ from importlib import resources
 
 import numpy as np
 import pytest
-
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.randomize.profile import parse_profile
 from sim2real.randomize.runtime import Randomizer

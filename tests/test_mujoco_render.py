@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO
-from mujoco_support import make_sample
+from mujoco_support import backend_fixture, make_sample
 from sim2real.backends.mujoco.backend import MujocoBackend
 
 pytestmark = pytest.mark.render
@@ -47,12 +46,7 @@ def boxes(tmp_path_factory: pytest.TempPathFactory) -> MujocoBackend:
     b.close()
 
 
-@pytest.fixture(scope="module")
-def table() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("tabletop", resolution=(160, 120))
-    yield b
-    b.close()
+table = backend_fixture("tabletop", (160, 120))
 
 
 def _expected_box(half: float, depth: float, K: np.ndarray) -> tuple[int, int, int, int]:
@@ -217,7 +211,7 @@ def test_egl_and_osmesa_both_render_the_same_scene() -> None:
     for platform in ("egl", "osmesa"):
         env = {**os.environ, "MUJOCO_GL": platform}
         env.pop("PYOPENGL_PLATFORM", None)
-        proc = subprocess.run([sys.executable, "-c", _PLATFORM_SCRIPT], env=env, capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-c", _PLATFORM_SCRIPT], env=env, capture_output=True, text=True, check=False,
                               timeout=300)
         assert proc.returncode == 0, f"MUJOCO_GL={platform}: {proc.stderr[-500:]}"
         out[platform] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -243,9 +237,36 @@ def test_no_gl_platform_gives_one_line_render_error(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM")}
     env["XDG_CACHE_HOME"] = str(tmp_path)  # no cached choice
     env["SIM2REAL_GL"] = "nogl"  # the only candidate: a platform MuJoCo does not have (fails for real)
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
     assert proc.returncode == 0, proc.stderr[-800:]
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RENDER_ERROR")]
     assert len(lines) == 1, proc.stdout
     assert "no headless OpenGL platform renders" in lines[0] and "nogl: RuntimeError" in lines[0]
     assert "apt-get install" in lines[0]  # the fix
+
+
+def test_rendering_works_when_mujoco_was_imported_first() -> None:
+    """``import mujoco`` before sim2real binds MuJoCo to GLFW; the backend points it at the platform
+    it chose instead."""
+    script = ("import mujoco\nfrom sim2real.backends.mujoco.backend import MujocoBackend\n"
+              "b = MujocoBackend(); b.load('arm2', resolution=(32, 24)); f = b.render(); b.close()\n"
+              "print('OK', int(f.rgb.sum() > 0))")
+    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.strip().splitlines()[-1] == "OK 1"
+
+
+def test_a_broken_mujoco_gl_still_lets_physics_run() -> None:
+    script = ("from sim2real.backends.mujoco.backend import MujocoBackend\n"
+              "from sim2real.errors import RenderError\n"
+              "b = MujocoBackend(); b.load('arm2', resolution=(32, 24)); b.step(5)\n"
+              "try:\n    b.render()\nexcept RenderError as exc:\n    print('RENDER_ERROR', exc)\n")
+    env = {**os.environ, "MUJOCO_GL": "bogus"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("RENDER_ERROR MUJOCO_GL=bogus: MuJoCo cannot use this platform") and "unset MUJOCO_GL" in line

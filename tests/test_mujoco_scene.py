@@ -9,20 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+from mujoco_support import backend_fixture
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.scene import load as load_scene
 from sim2real.errors import InputError, NotInstalledError, UserError
 from sim2real.sim import registry
+from sim2real.sim.backend import Backend
 
-
-@pytest.fixture(scope="module")
-def tabletop() -> MujocoBackend:
-    b = MujocoBackend()
-    b.load("tabletop", resolution=(96, 72))
-    yield b
-    b.close()
+tabletop = backend_fixture("tabletop", (96, 72))
 
 
 def test_tabletop_entities_follow_the_profile_contract(tabletop: MujocoBackend) -> None:
@@ -84,9 +79,10 @@ def test_meshes_are_regenerated_identically(tmp_path: Path) -> None:
         assert made.read_bytes() == (REPO / "data/scenes/meshes" / made.name).read_bytes(), made.name
 
 
-def test_registry_creates_the_backend() -> None:
+def test_registry_creates_a_backend_that_follows_the_protocol() -> None:
     b = registry.create("mujoco")
-    assert isinstance(b, MujocoBackend) and b.capabilities.supports("light", "intensity")
+    assert isinstance(b, MujocoBackend) and isinstance(b, Backend)
+    assert b.capabilities.supports("light", "intensity")
     assert not b.capabilities.supports("geom", "static_friction")  # one friction coefficient in MuJoCo
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from sim2real.sim.effects import NEUTRAL, ImageEffects, effect_rng, hue_rotation
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from sim2real.sim.wrappers import MAX_LATENCY, CommandPipe, SensorNoise
 
 

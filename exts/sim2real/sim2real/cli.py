@@ -100,6 +100,7 @@ def demo(
 
 
 app.add_typer(__import__("sim2real.randomize.cli", fromlist=["app"]).app, name="profile")
+app.add_typer(__import__("sim2real.sim.cli", fromlist=["app"]).app, name="scene")
 app.add_typer(__import__("sim2real.dataset.cli", fromlist=["app"]).app, name="dataset")
 app.add_typer(__import__("sim2real.generate.cli", fromlist=["app"]).app)
 

@@ -79,10 +79,9 @@ class ImageEffects:
         if self.brightness != 1.0:
             x *= np.float32(self.brightness)
         if self.shot_noise > 0:
-            photons = np.float32(self.shot_noise)
-            x = rng.poisson(np.clip(x, 0, None) * photons).astype(np.float32) / photons
+            x = _shot_noise(x, np.float32(self.shot_noise), rng)
         if self.noise_std > 0:
-            x += rng.normal(0.0, self.noise_std, size=x.shape).astype(np.float32)
+            x += rng.standard_normal(x.shape, dtype=np.float32) * np.float32(self.noise_std)
         if self.contrast != 1.0:
             mean = float((x @ _LUMA).mean())
             x = (x - mean) * np.float32(self.contrast) + np.float32(mean)
@@ -98,12 +97,27 @@ class ImageEffects:
         out = depth.astype(np.float32, copy=True)
         valid = out > 0
         if self.depth_noise_std > 0:
-            noise = rng.normal(0.0, self.depth_noise_std, size=out.shape).astype(np.float32)
+            noise = rng.standard_normal(out.shape, dtype=np.float32) * np.float32(self.depth_noise_std)
             out = np.where(valid, np.maximum(out + noise, np.float32(1e-6)), np.float32(0))
         if self.depth_holes > 0:
-            drop = rng.random(out.shape) < self.depth_holes
+            drop = rng.random(out.shape, dtype=np.float32) < self.depth_holes
             out[drop] = 0.0
         return out
+
+
+POISSON_EXACT_BELOW = 20.0  # photons: below, exact Poisson draws; above, the normal approximation
+
+
+def _shot_noise(x: np.ndarray, photons: np.float32, rng: np.random.Generator) -> np.ndarray:
+    """Photon noise: ``Poisson(x·photons) / photons``. Where the mean count is 20 or more a normal draw
+    with the same mean and variance stands in (its error is below 1% of the spread there); it is several
+    times faster than Poisson draws on a whole image."""
+    lam = np.clip(x, 0, None) * photons
+    counts = lam + np.sqrt(lam) * rng.standard_normal(lam.shape, dtype=np.float32)
+    dim = lam < POISSON_EXACT_BELOW
+    if dim.any():
+        counts[dim] = rng.poisson(lam[dim])
+    return counts / photons
 
 
 def hue_rotation(degrees: float) -> np.ndarray:

@@ -24,11 +24,13 @@ samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac L
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
-from typing import Any
+from typing import Any, Self
 
 import mujoco
 import numpy as np
@@ -113,24 +115,18 @@ class MujocoBackend:
         self._mesh_base = {m.name: np.array(m.scale, dtype=float) for m in sc.spec.meshes}
         self._meshes_changed: set[str] = set()
         self._routes = self._routing()
-        self._plans: dict[tuple[str, ...], list[tuple[Any, str, str, str, str]]] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
         self._classes = self._class_table()
         self._startup: list[tuple[Sample, int]] = []
         self._reset_state()
         log.info("loaded %s: %d bodies, %d geoms, %d object slots", sc.path, model.nbody, model.ngeom, len(sc.slots))
 
     def _routing(self) -> dict[tuple[str, str], Any]:
-        owners = {"light": self.lights, "material": self.materials, "object": self.objects, "scene": self.objects,
-                  "camera": self.cameras, "sensor": self.signals, "image": self.signals}
-        routes = {}
-        for table in _TABLES:
-            for kind, attrs in table.items():
-                for attr in attrs:
-                    owner = owners.get(kind, self.physics)
-                    if table is signals.TARGETS:
-                        owner = self.signals
-                    routes[(kind, attr)] = owner
-        return routes
+        """(kind, attribute) -> the applier that owns it (body mass/com of slots: re-routed in _plan)."""
+        owners = [(physics.TARGETS, self.physics), (objects.TARGETS, self.objects), (cameras.TARGETS, self.cameras),
+                  (signals.TARGETS, self.signals), ({"light": visuals.TARGETS["light"]}, self.lights),
+                  ({"material": visuals.TARGETS["material"]}, self.materials)]
+        return {(kind, attr): owner for table, owner in owners for kind, attrs in table.items() for attr in attrs}
 
     def _class_table(self) -> dict[str, int]:
         """Semantic class ids: the library's assets (or, without a library, each object's name)."""
@@ -148,8 +144,8 @@ class MujocoBackend:
 
     @property
     def dt(self) -> float:
-        """Physics step, seconds."""
-        return float(self.model.opt.timestep)
+        """Physics step, seconds (NaN before a scene is loaded)."""
+        return float(self.world.model.opt.timestep) if self.world is not None else math.nan
 
     @property
     def scene(self) -> Any:
@@ -179,12 +175,9 @@ class MujocoBackend:
         if not 0 <= env < sample.n_envs:
             raise UserError(f"env: expected 0..{sample.n_envs - 1} for a sample of {sample.n_envs} envs (got {env})")
         plan = self._plan(tuple(sample.values))
-        for owner, kind, entity, attr, key in plan:
-            value = sample.values[key][env]
-            if isinstance(value, np.generic):
-                value = value.item()
-            owner.apply(kind, entity, attr, value, sample.ops.get(key, "set"), key)
-        if any(kind == "sensor" for _, kind, _, _, _ in plan):
+        for write in plan.writes:
+            write(sample.values, sample.ops, env)
+        if plan.sensors:
             self.signals.noise.rng = np.random.default_rng([sample.seed % 2**63, sample.index % 2**63, env, 0x5E])
         self._flush()
         world.refresh_constants()
@@ -192,16 +185,26 @@ class MujocoBackend:
             world.data.ctrl[:] = self.signals.pipe.current()
         if sample.event == "startup" and (sample, env) not in self._startup:
             self._startup.append((sample, env))
-        self._record.update(sample.record(env))
+        for key, values in sample.values.items():  # turned into a JSON-ready record when a frame needs it
+            self._latest[key] = (values, env)
         self._noise_key = (sample.seed, sample.index)
 
-    def _plan(self, keys: tuple[str, ...]) -> list[tuple[Any, str, str, str, str]]:
-        """Where each key goes, validated once per distinct key set (the samples of an event share it)."""
+    def record(self) -> dict[str, Any]:
+        """The value of every key applied since the reset (the latest of each): what the world is now."""
+        out = {}
+        for key, (values, env) in self._latest.items():
+            v = values[env]
+            out[key] = v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v
+        return out
+
+    def _plan(self, keys: tuple[str, ...]) -> _Plan:
+        """Where each key goes, validated once per distinct key set (the samples of an event share it).
+        Runs of keys with one physics attribute become one vectorised write."""
         plan = self._plans.get(keys)
         if plan is not None:
             return plan
         entities = self.entities()
-        plan = []
+        routed = []
         for key in keys:
             try:
                 kind, entity, attr = split_key(key)
@@ -215,7 +218,16 @@ class MujocoBackend:
             if entity not in known:
                 raise UnsupportedError(f"{key}: no {kind} named {entity!r} in {self.scene.path.name}; "
                                        f"known: {', '.join(known) or 'none'}")
-            plan.append((owner, kind, entity, attr, key))
+            routed.append((owner, kind, entity, attr, key))
+        writes = []
+        for (owner, kind, attr), group in itertools.groupby(routed, key=lambda r: (r[0], r[1], r[3])):
+            rows = list(group)
+            batch = self.physics.batch(kind, attr, [r[2] for r in rows]) if owner is self.physics else None
+            if batch is not None:
+                writes.append(_batched(batch, [r[4] for r in rows]))
+            else:
+                writes.extend(_single(*row) for row in rows)
+        plan = _Plan(writes, any(r[1] == "sensor" for r in routed))
         self._plans[keys] = plan
         return plan
 
@@ -243,7 +255,7 @@ class MujocoBackend:
         self._meshes_changed |= set(rescale)
         for name, state in self.objects.state.items():  # their masses and bounds follow the new geometry
             if any(m in rescale for m in self.objects.slots[name].variants[state.asset].meshes):
-                self.objects.dirty.add(name)
+                self.objects.shape_dirty.add(name)
                 self.objects.pose_dirty.add(name)
         world.const_dirty = True
         self._upload_meshes(rescale)
@@ -286,7 +298,7 @@ class MujocoBackend:
         mujoco.mj_forward(world.model, world.data)
         self.signals.reset(np.zeros(world.model.nu), np.random.default_rng(0))
         self._sync_renderer()
-        self._record: dict[str, Any] = {}
+        self._latest: dict[str, tuple[np.ndarray, int]] = {}
         self._noise_key = (0, 0)
         self._steps = 0
         self._frames = 0
@@ -419,7 +431,7 @@ class MujocoBackend:
         labels = {0: "background", **{v: k for k, v in self._classes.items()}}
         extent = model.stat.extent
         frame = Frame(rgb, depth, instance.astype(np.int32), semantic, labels, instances, passes.K,
-                      passes.cam_to_world, camera=cam_name, index=self._frames, sample=dict(self._record),
+                      passes.cam_to_world, camera=cam_name, index=self._frames, sample=self.record(),
                       meta={"backend": self.name, "scene": self.scene.path.name, "time_s": float(data.time),
                             "step": self._steps, "znear_m": float(model.vis.map.znear * extent),
                             "zfar_m": float(model.vis.map.zfar * extent)})
@@ -461,11 +473,31 @@ class MujocoBackend:
             self._renderer.close()
             self._renderer = None
 
-    def __enter__(self) -> MujocoBackend:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class _Plan:
+    writes: list[Callable[[Mapping[str, np.ndarray], Mapping[str, str], int], None]]
+    sensors: bool  # the sample sets sensor noise: reseed its generator
+
+
+def _single(owner: Any, kind: str, entity: str, attr: str, key: str) -> Callable[..., None]:
+    def write(values: Mapping[str, np.ndarray], ops: Mapping[str, str], env: int) -> None:
+        value = values[key][env]
+        owner.apply(kind, entity, attr, value.item() if isinstance(value, np.generic) else value,
+                    ops.get(key, "set"), key)
+    return write
+
+
+def _batched(batch: Callable[..., None], keys: list[str]) -> Callable[..., None]:
+    def write(values: Mapping[str, np.ndarray], ops: Mapping[str, str], env: int) -> None:
+        batch([values[k][env] for k in keys], [ops.get(k, "set") for k in keys], keys)
+    return write
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:

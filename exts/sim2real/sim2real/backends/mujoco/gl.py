@@ -9,6 +9,7 @@ re-probes and refreshes the cache.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from ...errors import RenderError
 from ...paths import cache_dir
 
 CANDIDATES = ("egl", "osmesa", "glfw")
+PROBE_FLAG = "SIM2REAL_GL_PROBE"
 PROBE_TIMEOUT_S = 120
 INSTALL_HINT = (
     "install Mesa's headless GL: `sudo apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6` "
@@ -51,6 +53,7 @@ def probe(backend: str, env: dict[str, str] | None = None) -> ProbeResult:
     """Render a red box in a fresh interpreter with ``MUJOCO_GL=backend``; check the pixels."""
     child_env = dict(os.environ if env is None else env)
     child_env["MUJOCO_GL"] = backend
+    child_env[PROBE_FLAG] = "1"  # the probe reports failures itself: no fallback in the child
     child_env.pop("PYOPENGL_PLATFORM", None)
     try:
         proc = subprocess.run(
@@ -121,14 +124,46 @@ def ensure_selected() -> str:
     """Set ``MUJOCO_GL`` for this process (before ``import mujoco``) and return it."""
     backend = choose()
     os.environ["MUJOCO_GL"] = backend
+    _rebind_if_imported(backend)
     return backend
 
 
-def select_or_defer() -> None:
-    """``ensure_selected``, keeping a failure in ``SELECTION_ERROR`` for the first render to raise."""
-    global SELECTION_ERROR
+def _rebind_if_imported(backend: str) -> None:
+    """If ``mujoco`` was imported before this choice (``import mujoco`` above ``import sim2real...``),
+    it bound its GL context class to its default (GLFW, which needs a display). Point it at the chosen
+    headless platform instead, as importing it with ``MUJOCO_GL`` set would have."""
+    module = sys.modules.get("mujoco.rendering.classic.gl_context")
+    if module is None or getattr(module, "_MUJOCO_GL", backend) == backend or backend not in ("egl", "osmesa"):
+        return
     try:
-        ensure_selected()
+        platform = importlib.import_module(f"mujoco.{backend}")
+    except ImportError as exc:
+        raise RenderError(f"mujoco was imported before sim2real chose MUJOCO_GL={backend} and cannot switch to it "
+                          f"({exc}); set MUJOCO_GL={backend} before starting Python") from exc
+    module.GLContext = platform.GLContext
+    module._MUJOCO_GL = backend
+
+
+def select_or_defer() -> None:
+    """``ensure_selected``, keeping a failure in ``SELECTION_ERROR`` for the first render to raise.
+
+    A ``MUJOCO_GL`` the user set is not probed; if MuJoCo cannot even be imported with it (an unknown
+    name, a missing library), MuJoCo is imported without GL instead and rendering refuses with why."""
+    global SELECTION_ERROR
+    if os.environ.get(PROBE_FLAG):
+        return
+    try:
+        backend = ensure_selected()
     except RenderError as exc:
         SELECTION_ERROR = str(exc)
         os.environ["MUJOCO_GL"] = "disable"  # import mujoco without any GL platform; rendering will refuse
+        return
+    try:
+        import mujoco  # noqa: F401  (binds MuJoCo's GL context class to the platform)
+    except (ImportError, RuntimeError, OSError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        SELECTION_ERROR = f"MUJOCO_GL={backend}: MuJoCo cannot use this platform ({type(exc).__name__}: {reason}); " \
+                          f"unset MUJOCO_GL or {INSTALL_HINT}"
+        os.environ["MUJOCO_GL"] = "disable"
+        for name in [m for m in sys.modules if m == "mujoco" or m.startswith("mujoco.")]:
+            del sys.modules[name]

@@ -69,8 +69,11 @@ class Objects:
         self.rest = {s.name: model.body_pos[s.body].copy() for s in scene.slots}  # the point it stands on
         self.rest_quat = {s.name: model.body_quat[s.body].copy() for s in scene.slots}
         self.state = {s.name: SlotState(s.default_asset) for s in scene.slots}
-        self.dirty: set[str] = set()
+        self.dirty: set[str] = set()  # which geoms render and collide
+        self.shape_dirty: set[str] = set()  # which asset weighs, primitive sizes (asset, scale)
+        self.body_dirty: set[str] = set()  # mass, inertia, centre of mass
         self.pose_dirty: set[str] = set()
+        self.colour_dirty: set[str] = set()  # the slot's material takes the new asset's colour
         self.mesh_scale: dict[str, float] = {}  # mesh name -> scale currently compiled
         self.on_asset: list = []  # callbacks(slot, asset colour) when a slot's asset changes
 
@@ -80,8 +83,8 @@ class Objects:
 
     def reset(self) -> None:
         self.state = {s.name: SlotState(s.default_asset) for s in self.slots.values()}
-        self.dirty.clear()
-        self.pose_dirty.clear()
+        for changed in (self.dirty, self.shape_dirty, self.body_dirty, self.pose_dirty, self.colour_dirty):
+            changed.clear()
 
     def apply(self, kind: str, entity: str, attr: str, value: object, op: str, key: str) -> None:
         if kind == "scene":
@@ -100,24 +103,30 @@ class Objects:
             if str(value) not in slot.variants:
                 raise UnsupportedError(f"{key}: expected an asset of the library ({', '.join(slot.variants)}) "
                                        f"(got {value!r})")
-            st.asset = str(value)
+            if st.asset != str(value):
+                st.asset = str(value)
+                st.mass = st.com = None  # a body's mass belongs to the asset it was drawn for
+                for changed in (self.dirty, self.shape_dirty, self.body_dirty, self.pose_dirty, self.colour_dirty):
+                    changed.add(entity)
         elif attr == "visible":
             require_set(op, key)
             st.visible = bool(value)
+            self.dirty.add(entity)
         elif attr == "scale":
             st.scale = float(combine(1.0, value, op, key))
             if st.scale <= 0:
                 raise UnsupportedError(f"{key}: expected a positive scale (got {st.scale:g})")
+            self.shape_dirty.add(entity)
+            self.pose_dirty.add(entity)
         elif attr == "position":
             st.position = combine(self.rest[entity], as_vector(value, 3, key), op, key)
-        elif attr == "orientation":
+            self.pose_dirty.add(entity)
+        else:  # orientation
             st.rpy = combine(np.zeros(3), as_vector(value, 3, key), op, key)
-        self.dirty.add(entity)
-        if attr != "visible":
             self.pose_dirty.add(entity)
 
     def _count(self, value: object, op: str, key: str) -> None:
-        count = int(round(float(combine(len(self.slots), value, op, key))))
+        count = round(float(combine(len(self.slots), value, op, key)))
         if not 0 <= count <= len(self.slots):
             raise UnsupportedError(f"{key}: expected 0..{len(self.slots)} (this scene has {len(self.slots)} "
                                    f"object slots; got {count})")
@@ -136,7 +145,7 @@ class Objects:
                 raise UnsupportedError(f"{key}: expected a positive mass (got {st.mass:g} kg)")
         else:
             st.com = combine(d("body_ipos")[variant.body] * s, as_vector(value, 3, key), op, key)
-        self.dirty.add(entity)
+        self.body_dirty.add(entity)
 
     # ------------------------------------------------------------------ writing
     def is_shown(self, name: str) -> bool:
@@ -159,40 +168,58 @@ class Objects:
     def flush(self) -> None:
         """Write every changed slot into the model (and the data, for poses)."""
         for name in sorted(self.dirty):
-            self._write_slot(self.slots[name], self.state[name])
+            self._write_contents(self.slots[name], self.state[name])
+        for name in sorted(self.shape_dirty):
+            self._write_shape(self.slots[name], self.state[name])
+        for name in sorted(self.body_dirty - self.shape_dirty):
+            self._write_mass(self.slots[name], self.state[name])
         for name in sorted(self.pose_dirty):
             self._write_pose(self.slots[name], self.state[name])
-        if self.dirty:
+        for name in sorted(self.colour_dirty):
+            slot = self.slots[name]
+            for callback in self.on_asset:
+                callback(slot, slot.variants[self.state[name].asset].color)
+        if self.body_dirty or self.shape_dirty:
             self.world.const_dirty = True
+        if self.dirty or self.pose_dirty:
             self.world.forward_dirty = True
-        self.dirty.clear()
-        self.pose_dirty.clear()
+        for changed in (self.dirty, self.shape_dirty, self.body_dirty, self.pose_dirty, self.colour_dirty):
+            changed.clear()
 
-    def _write_slot(self, slot: Slot, st: SlotState) -> None:
-        model, d, s = self.world.model, self.world.compiled.__getitem__, st.scale
+    def _write_contents(self, slot: Slot, st: SlotState) -> None:
+        """Only the active asset of a shown slot renders and collides; a hidden slot floats."""
+        model, c = self.world.model, self.world.compiled
         shown = st.visible and st.filled
-        for asset, v in slot.variants.items():
-            active = shown and asset == st.asset
-            g = v.geoms
-            model.geom_group[g] = d("geom_group")[g] if active else HIDDEN_GROUP
-            model.geom_contype[g] = d("geom_contype")[g] if active else 0
-            model.geom_conaffinity[g] = d("geom_conaffinity")[g] if active else 0
-            p = v.primitive
-            for name in ("geom_size", "geom_pos", "geom_rbound", "geom_aabb"):
-                getattr(model, name)[p] = d(name)[p] * s
-            b = v.body
-            if asset != st.asset:
-                model.body_mass[b] = 0.0
-                model.body_inertia[b] = 0.0
-                continue
-            mass0 = d("body_mass")[b] * s ** 3
-            mass = st.mass if st.mass is not None else mass0
-            model.body_mass[b] = mass
-            model.body_inertia[b] = d("body_inertia")[b] * s ** 5 * (mass / mass0)
-            model.body_ipos[b] = st.com if st.com is not None else d("body_ipos")[b] * s
+        g = slot.geoms
+        model.geom_group[g] = HIDDEN_GROUP
+        model.geom_contype[g] = 0
+        model.geom_conaffinity[g] = 0
+        if shown:
+            a = slot.variants[st.asset].geoms
+            model.geom_group[a] = c["geom_group"][a]
+            model.geom_contype[a] = c["geom_contype"][a]
+            model.geom_conaffinity[a] = c["geom_conaffinity"][a]
         model.body_gravcomp[slot.body] = 0.0 if shown else 1.0
-        for callback in self.on_asset:
-            callback(slot, slot.variants[st.asset].color)
+
+    def _write_shape(self, slot: Slot, st: SlotState) -> None:
+        """The active asset's primitive geoms at the slot's scale; the other assets weigh nothing."""
+        model, c, s = self.world.model, self.world.compiled, st.scale
+        model.body_mass[slot.bodies] = 0.0
+        model.body_inertia[slot.bodies] = 0.0
+        p = slot.variants[st.asset].primitive
+        for name in ("geom_size", "geom_pos", "geom_rbound", "geom_aabb"):
+            getattr(model, name)[p] = c[name][p] * s
+        self._write_mass(slot, st)
+
+    def _write_mass(self, slot: Slot, st: SlotState) -> None:
+        """Mass, inertia (scaled with the mass) and centre of mass of the active asset at its scale."""
+        model, c, s = self.world.model, self.world.compiled, st.scale
+        b = slot.variants[st.asset].body
+        mass0 = c["body_mass"][b] * s ** 3
+        mass = st.mass if st.mass is not None else mass0
+        model.body_mass[b] = mass
+        model.body_inertia[b] = c["body_inertia"][b] * (s ** 5 * mass / mass0)
+        model.body_ipos[b] = st.com if st.com is not None else c["body_ipos"][b] * s
 
     def rest_pose(self, slot: Slot, st: SlotState) -> tuple[np.ndarray, np.ndarray]:
         """Body position and quaternion (wxyz) that put the active asset at rest on its point."""
@@ -216,7 +243,10 @@ class Objects:
         """At load: rest every slot's default asset on its point (qpos0 and the data)."""
         for slot in self.slots.values():
             st = self.state[slot.name]
-            self._write_slot(slot, st)
+            self._write_contents(slot, st)
+            self._write_shape(slot, st)
+            for callback in self.on_asset:
+                callback(slot, slot.variants[st.asset].color)
             pos, quat = self.rest_pose(slot, st)
             self.world.model.qpos0[slot.qpos:slot.qpos + 7] = np.concatenate([pos, quat])
         self.world.data.qpos[:] = self.world.model.qpos0

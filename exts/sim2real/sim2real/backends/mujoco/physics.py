@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -116,13 +118,47 @@ class Physics:
         self.actuators = {n: i for i, n in enumerate(scene.actuator_names()) if n}
         self._dofs = {n: np.arange(model.jnt_dofadr[j], model.jnt_dofadr[j] + _ndof(model.jnt_type[j]))
                       for n, j in self.joints.items()}
+        self._by_kind = {"geom": self._geom, "body": self._body, "joint": self._joint, "actuator": self._actuator,
+                         "world": self._world}
 
     def entities(self) -> dict[str, list[str]]:
         return {"geom": list(self.geoms), "body": list(self.bodies), "joint": list(self.joints),
                 "actuator": list(self.actuators), "world": ["world"]}
 
     def apply(self, kind: str, entity: str, attr: str, value: object, op: str, key: str) -> None:
-        getattr(self, f"_{kind}")(entity, attr, value, op, key)
+        self._by_kind[kind](entity, attr, value, op, key)
+
+    def batch(self, kind: str, attr: str, entities: list[str]) -> Callable[..., None] | None:
+        """One vectorised write for many entities of one elementwise attribute (friction, joint
+        parameters), or None when the attribute is written entity by entity."""
+        model, d = self.world.model, self.world.default
+        if kind == "geom" and attr in _FRICTION_AXIS:
+            groups, axis = [self.geoms[e] for e in entities], _FRICTION_AXIS[attr]
+            field, column = model.geom_friction, d("geom_friction")[:, axis]
+        elif kind == "joint" and attr in _DOF_FIELD:
+            groups, axis = [self._dofs[e] for e in entities], None
+            field, column = getattr(model, _DOF_FIELD[attr]), d(_DOF_FIELD[attr])
+        else:
+            return None
+        ids = np.concatenate(groups)
+        counts = np.array([len(g) for g in groups])
+        default = column[ids]
+        armature = attr == "armature"
+
+        def write(values: list[Any], ops: list[str], keys: list[str]) -> None:
+            if len(set(ops)) != 1:  # mixed operations: one entity at a time
+                for e, v, o, k in zip(entities, values, ops, keys, strict=True):
+                    self.apply(kind, e, attr, v, o, k)
+                return
+            new = np.maximum(combine(default, np.repeat(np.asarray(values, dtype=float), counts), ops[0], keys[0]), 0)
+            if axis is None:
+                field[ids] = new
+            else:
+                field[ids, axis] = new
+            if armature:
+                self.world.const_dirty = True
+
+        return write
 
     # ------------------------------------------------------------------ per kind
     def _geom(self, entity: str, attr: str, value: object, op: str, key: str) -> None:

@@ -64,6 +64,8 @@ class Slot:
     default_asset: str
     variants: dict[str, Variant]
     material: int  # the slot's material (-1 if the scene declares none)
+    geoms: np.ndarray  # every geom of every variant
+    bodies: np.ndarray  # every variant's body
 
 
 @dataclass
@@ -244,7 +246,8 @@ def _slot(scene: Scene, name: str, default_asset: str, index: int, colours: dict
         points, radii = _support(model, geoms)
         variants[asset] = Variant(asset, vbody, geoms, visual, primitive, meshes, colours[asset], points, radii)
     return Slot(name, index, body, int(model.jnt_qposadr[joint]), int(model.jnt_dofadr[joint]), default_asset,
-                variants, scene.id(OBJ.mjOBJ_MATERIAL, name))
+                variants, scene.id(OBJ.mjOBJ_MATERIAL, name), np.concatenate([v.geoms for v in variants.values()]),
+                np.array([v.body for v in variants.values()]))
 
 
 def _support(model: mujoco.MjModel, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

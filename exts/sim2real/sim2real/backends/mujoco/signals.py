@@ -43,7 +43,7 @@ class Signals:
             a = self.actuators[entity]
             if attr == "latency":
                 latency = self.pipe.latency.copy()
-                latency[a] = int(round(float(combine(0, value, op, key))))
+                latency[a] = round(float(combine(0, value, op, key)))
                 try:
                     self.pipe.set_latency(latency)
                 except ValueError as exc:

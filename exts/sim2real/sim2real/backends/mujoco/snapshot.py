@@ -10,6 +10,7 @@ changed into the live model (so the renderer and ``MjData`` keep pointing at the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,10 +83,14 @@ class ModelSnapshot:
                 same = (isinstance(then, np.ndarray) and now.shape == then.shape and now.dtype == then.dtype
                         and now.tobytes() == then.tobytes())
             else:
-                same = now == then or (now != now and then != then)  # NaN scalars compare equal
+                same = now == then or (_is_nan(now) and _is_nan(then))
             if not same:
                 out.append(path)
         return out
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def transplant_changes(dst: Any, before: Any, after: Any) -> bool:
