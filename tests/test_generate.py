@@ -20,7 +20,8 @@ from sim2real.dataset.store import dataset_files
 from sim2real.dataset.verify import verify
 from sim2real.errors import UserError
 from sim2real.generate.ray_executor import work_items
-from sim2real.generate.request import GenerateRequest, parse_resolution
+from sim2real.cli_common import parse_resolution
+from sim2real.generate.request import GenerateRequest
 
 FRAMES = 16
 BASE = ["generate", "--profile", "tabletop", "--resolution", "64x48", "--seed", "3", "--progress", "json"]

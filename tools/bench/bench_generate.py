@@ -24,10 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sim2real.cli_common import parse_resolution
 from sim2real.dataset.writer import DatasetWriter
 from sim2real.generate.api import generate
 from sim2real.generate.loop import FrameSource
-from sim2real.generate.request import GenerateRequest, parse_resolution, resolve
+from sim2real.generate.request import GenerateRequest, resolve
 from sim2real.progress import Reporter
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli_common import ProgressOpt, console, reporter
+from ..cli_common import ProgressOpt, console, parse_resolution, reporter
 
 app = typer.Typer()
 
@@ -35,7 +35,7 @@ def generate(
     from ..dataset.encode import Outputs
     from ..errors import UserError
     from .api import generate as run_generate
-    from .request import GenerateRequest, parse_resolution
+    from .request import GenerateRequest
 
     try:
         outputs = Outputs(layout=layout, depth_npy=depth_npy)

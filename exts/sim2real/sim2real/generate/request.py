@@ -53,14 +53,6 @@ class GenerateRequest:
             raise UserError(f"--resolution: expected WIDTHxHEIGHT with positive sizes (got {w}x{h})")
 
 
-def parse_resolution(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--resolution: expected WIDTHxHEIGHT such as 640x480 (got {text!r})") from None
-    return w, h
-
-
 def resolve_file(value: str, kind: str, folder: Path, suffix: str) -> Path:
     """A path as given, else ``folder/<value><suffix>`` (a shipped resource by name)."""
     path = Path(value).expanduser()
