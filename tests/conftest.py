@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# Choose the headless GL platform (sets MUJOCO_GL) before any test module imports mujoco: MuJoCo
+# reads MUJOCO_GL once, at its first import, and some test modules import mujoco directly.
+import sim2real.backends.mujoco  # noqa: E402,F401  (imports only the platform chooser, not mujoco)
+
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "exts" / "sim2real" / "sim2real"
 

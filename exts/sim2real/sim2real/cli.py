@@ -100,12 +100,16 @@ def demo(
 
 
 # Command groups live next to the code they drive; their modules import heavy libraries lazily.
+from .dataset.cli import app as dataset_app  # noqa: E402
 from .gap.cli import app as gap_app  # noqa: E402
+from .generate.cli import app as generate_app  # noqa: E402
 from .randomize.cli import app as profile_app  # noqa: E402
 from .sim.cli import app as scene_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
 app.add_typer(scene_app, name="scene")
+app.add_typer(generate_app)  # `sim2real generate`
+app.add_typer(dataset_app, name="dataset")
 app.add_typer(gap_app, name="gap")
 
 
@@ -125,6 +129,15 @@ def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[typ
     return tuple(usage), tuple(aborts)
 
 
+INTERRUPTED = 130
+
+
+def _interrupted(err: object) -> None:
+    message = "interrupted: finished results are kept; run the same command again to resume"
+    progress.active().error(message, "interrupted")
+    err.print(f"[yellow]{message}[/]")  # type: ignore[attr-defined]
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: maps errors to exit codes (2 user mistake, 1 failure, 130 interrupted)."""
     from rich.text import Text
@@ -138,14 +151,14 @@ def run(argv: list[str] | None = None) -> None:
     try:
         rv = app(args=args, prog_name="sim2real", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        if code == INTERRUPTED:  # typer >= 0.20 turns Ctrl-C into Exit(130) instead of raising
+            _interrupted(err)
     except usage_errors as exc:
         exc.show()
         code = exc.exit_code
     except (*aborts, KeyboardInterrupt):
-        message = "interrupted: finished results are kept; run the same command again to resume"
-        progress.active().error(message, "interrupted")
-        err.print(f"[yellow]{message}[/]")
-        code = 130
+        _interrupted(err)
+        code = INTERRUPTED
     except Sim2RealError as exc:
         if debug:
             traceback.print_exc()

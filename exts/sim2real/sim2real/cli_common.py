@@ -32,3 +32,14 @@ def print_json(obj: Any) -> None:
     from .fsutil import to_jsonable
 
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False, default=str) + "\n")
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (pixels) -> ``(width, height)``; a one-line ``UserError`` otherwise."""
+    from .errors import UserError
+
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--resolution: expected WIDTHxHEIGHT in pixels such as 640x480 (got {text!r})") from None
+    return width, height

@@ -36,8 +36,11 @@ def is_tmp_name(path: str | PathLike[str]) -> bool:
     return TMP_MARKER in Path(path).name
 
 
-def atomic_write_bytes(path: str | PathLike[str], data: bytes, *, fsync: bool = True) -> Path:
-    """Write ``data`` to ``path`` so that the file is either absent/old or complete."""
+def atomic_write_bytes(path: str | PathLike[str], data: bytes, *, fsync: bool = True, sync_dir: bool = True) -> Path:
+    """Write ``data`` to ``path`` so that the file is either absent/old or complete.
+
+    ``sync_dir=False`` skips the directory fsync, for callers that write many files into one folder
+    and fsync it once afterwards."""
     path = Path(path)
     tmp = tmp_name(path)
     try:
@@ -51,7 +54,7 @@ def atomic_write_bytes(path: str | PathLike[str], data: bytes, *, fsync: bool = 
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    if fsync:
+    if fsync and sync_dir:
         fsync_dir(path.parent)
     return path
 

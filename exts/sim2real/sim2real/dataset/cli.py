@@ -1,0 +1,114 @@
+"""``sim2real dataset ...``: verify, stats, export-coco. Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..cli_common import JsonOpt, ProgressOpt, console, print_json, reporter
+
+app = typer.Typer(name="dataset", help="Check, summarise and export generated datasets.", no_args_is_help=True)
+
+DirArg = Annotated[Path, typer.Argument(help="The dataset directory (the --out of sim2real generate).")]
+
+
+@app.command()
+def verify(directory: DirArg, json_out: JsonOpt = False, progress: ProgressOpt = "rich") -> None:
+    """Check every file against the manifest's checksums; exit 1 and list what is wrong."""
+    from ..errors import IntegrityError
+    from .manifest import load_manifest
+    from .verify import verify as run_verify
+
+    rep = reporter("none" if json_out else progress)
+    try:
+        total = load_manifest(directory).done
+    except Exception:  # a broken manifest is reported by verify itself
+        total = None
+    with rep.task("verify", total=total, unit="frame") as task:
+        report = run_verify(directory, progress=lambda n: task.update(done=n))
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise IntegrityError(f"{directory}: {len(report.errors)} problem(s) found")
+
+
+def _print_report(report: Any) -> None:
+    from rich.markup import escape
+
+    out = console()
+    for p in report.problems:
+        style = "red" if p.severity == "error" else "yellow"
+        out.print(f"[{style}]{p.severity}[/] {escape(p.path)}: {escape(p.message)}")
+    state = "complete" if report.complete else "incomplete"
+    verdict = "[green]ok[/]" if report.ok else "[bold red]FAILED[/]"
+    out.print(f"{verdict}: {report.frames_checked} frames, {report.files_checked} files checked ({state})")
+
+
+@app.command()
+def stats(
+    directory: DirArg,
+    json_out: JsonOpt = False,
+    bins: Annotated[int, typer.Option(help="Histogram bins per parameter.", min=1)] = 10,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N frames.", min=1)] = None,
+    progress: ProgressOpt = "rich",
+) -> None:
+    """Counts per class, pixel share per class, histograms of the randomized parameters."""
+    from .reader import Dataset
+    from .stats import dataset_stats
+
+    ds = Dataset(directory)
+    rep = reporter("none" if json_out else progress)
+    with rep.task("stats", total=min(len(ds), limit or len(ds)), unit="frame") as task:
+        result = dataset_stats(ds, bins=bins, limit=limit, progress=lambda n: task.update(done=n))
+    if json_out:
+        print_json(result)
+    else:
+        _print_stats(result)
+
+
+def _print_stats(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out = console()
+    classes = Table(title=f"{result['dataset']}: {result['frames']} frames")
+    for col in ("class", "id", "instances", "frames", "pixel share"):
+        classes.add_column(col, justify="left" if col == "class" else "right")
+    for name, row in result["classes"].items():
+        classes.add_row(name, str(row["id"]), str(row["instances"]), str(row["frames"]), f"{row['pixel_share']:.2%}")
+    out.print(classes)
+    params = Table(title="randomized parameters")
+    for col in ("parameter", "min", "mean", "max", "histogram"):
+        params.add_column(col)
+    for key, h in result["parameters"].items():
+        params.add_row(key, f"{h['min']:.4g}", f"{h['mean']:.4g}", f"{h['max']:.4g}", _spark(h["histogram"]["counts"]))
+    for key, counts in result["choices"].items():
+        params.add_row(key, "", ", ".join(f"{k}: {v}" for k, v in counts.items()), "", "")
+    out.print(params)
+
+
+def _spark(counts: list[int]) -> str:
+    bars = " ▁▂▃▄▅▆▇█"
+    top = max(counts) or 1
+    return "".join(bars[round(c / top * (len(bars) - 1))] for c in counts)
+
+
+@app.command("export-coco")
+def export_coco(
+    directory: DirArg,
+    out: Annotated[Optional[Path], typer.Option(help="Output JSON (default DIR/coco/instances.json).")] = None,
+    progress: ProgressOpt = "rich",
+) -> None:
+    """Write COCO instances (RLE masks, boxes, areas) for the dataset; image paths are relative to DIR."""
+    from .coco import export_coco as run_export
+    from .reader import Dataset
+
+    rep = reporter(progress)
+    with rep.task("export-coco", total=len(Dataset(directory)), unit="frame") as task:
+        path = run_export(directory, out, progress=lambda n: task.update(done=n))
+    rep.result({"coco": str(path)})
+    if progress != "json":
+        console().print(f"wrote {path}")

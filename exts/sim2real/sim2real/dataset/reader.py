@@ -1,0 +1,150 @@
+"""Reading a dataset: iterate frames or pick one by position or frame index. numpy only, no torch.
+
+    ds = Dataset("runs/tabletop")
+    len(ds); frame = ds[0]                 # a sim2real.sim.frame.Frame
+    for frame in ds.iter(channels=("rgb", "semantic")): ...
+    ds.record(12)                          # the JSON record of frame 12 (boxes, poses, sample, files)
+
+A dataset that is still being written (or was interrupted) is readable: it holds the frames
+committed so far (``ds.indices``). A training framework wraps ``Dataset`` in its own dataset class.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+from ..errors import InputError, IntegrityError
+from ..sim.frame import Frame, Instance, Pose
+from .decode import decode
+from .layout import Layout
+from .manifest import Manifest, load_manifest
+from .store import read_shard_index, shard_dir
+
+CHANNELS = ("rgb", "depth", "instance", "semantic")
+
+
+class Dataset(Sequence[Frame]):
+    def __init__(self, directory: str | PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.manifest: Manifest = load_manifest(self.directory)
+        self.layout = Layout(self.manifest.spec.outputs.layout)
+        self.indices = self._committed_indices()
+
+    def _committed_indices(self) -> np.ndarray:
+        parts = []
+        for info in self.manifest.shards:
+            if info.complete:
+                parts.append(np.arange(info.first, info.first + info.count))
+            elif info.done:
+                parts.append(np.array(sorted(read_shard_index(self.directory, info.name)), dtype=np.int64))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    @property
+    def labels(self) -> dict[int, str]:
+        """Semantic class id -> name over the whole dataset (0 is background)."""
+        return dict(self.manifest.labels)
+
+    @property
+    def spec(self) -> Any:
+        return self.manifest.spec
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, position: int) -> Frame: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[Frame]: ...
+
+    def __getitem__(self, position: int | slice) -> Frame | list[Frame]:
+        if isinstance(position, slice):
+            return [self.get(int(i)) for i in self.indices[position]]
+        if not -len(self) <= position < len(self):
+            raise IndexError(f"dataset has {len(self)} frames (asked for position {position})")
+        return self.get(int(self.indices[position]))
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.iter()
+
+    def iter(self, channels: Sequence[str] = CHANNELS) -> Iterator[Frame]:
+        for i in self.indices:
+            yield self.get(int(i), channels)
+
+    def folder(self, index: int) -> Path:
+        info = self.manifest.shards[index // self.manifest.frames_per_shard]
+        return shard_dir(self.directory, info.name)
+
+    def record(self, index: int) -> dict[str, Any]:
+        """The JSON record of frame ``index``."""
+        if not 0 <= index < self.manifest.frames:
+            raise IndexError(f"frame {index} is outside this dataset (0..{self.manifest.frames - 1})")
+        path = self.folder(index) / self.layout.record(index)
+        try:
+            return json.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise InputError(f"{self.directory}: frame {index} has not been generated (no {path.name})") from None
+        except json.JSONDecodeError as exc:
+            raise IntegrityError(f"{path}: corrupt record ({exc})") from None
+
+    def channel(self, index: int, channel: str, record: dict[str, Any] | None = None) -> np.ndarray | None:
+        """One channel (rgb, depth, depth_npy, instance, semantic) of frame ``index``; None if not stored."""
+        record = record if record is not None else self.record(index)
+        meta = record["files"].get(channel)
+        if meta is None:
+            return None
+        data = (self.folder(index) / meta["name"]).read_bytes()
+        return decode(meta["encoding"], data, record, channel)
+
+    def get(self, index: int, channels: Sequence[str] = CHANNELS) -> Frame:
+        """Frame ``index`` as a Frame. ``rgb`` is always read; other channels not asked for (or not
+        stored) are None. Depth comes from the float32 ``.npy`` when the dataset has it."""
+        record = self.record(index)
+        arrays: dict[str, np.ndarray | None] = {}
+        for c in dict.fromkeys(("rgb", *channels)):
+            source = "depth_npy" if c == "depth" and "depth_npy" in record["files"] else c
+            arrays[c] = self.channel(index, source, record)
+        return frame_from_record(record, arrays)
+
+
+def frame_from_record(record: dict[str, Any], arrays: dict[str, np.ndarray | None]) -> Frame:
+    rgb = arrays["rgb"]
+    assert rgb is not None, "every frame stores rgb"
+    return Frame(
+        rgb=rgb,
+        depth=arrays.get("depth"),
+        instance=arrays.get("instance"),
+        semantic=arrays.get("semantic"),
+        labels={int(k): v for k, v in record["labels"].items()},
+        instances=[_instance(d) for d in record["instances"]],
+        K=np.asarray(record["K"], dtype=np.float64),
+        cam_to_world=np.asarray(record["cam_to_world"], dtype=np.float64),
+        camera=record["camera"],
+        index=int(record["index"]),
+        sample=record["sample"],
+        meta=record["meta"],
+    )
+
+
+def _pose(d: dict[str, Any]) -> Pose:
+    return Pose(np.asarray(d["position"], dtype=np.float64), np.asarray(d["quat_wxyz"], dtype=np.float64))
+
+
+def _instance(d: dict[str, Any]) -> Instance:
+    return Instance(
+        id=int(d["id"]),
+        name=d["name"],
+        class_id=int(d["class_id"]),
+        class_name=d["class_name"],
+        box=None if d["box"] is None else tuple(int(v) for v in d["box"]),  # type: ignore[arg-type]
+        visible_pixels=int(d["visible_pixels"]),
+        visible_fraction=float(d["visible_fraction"]),
+        pose_world=_pose(d["pose_world"]),
+        pose_camera=_pose(d["pose_camera"]),
+        extra=d.get("extra", {}),
+    )
