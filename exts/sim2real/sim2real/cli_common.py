@@ -41,5 +41,7 @@ def parse_resolution(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise UserError(f"--resolution: expected WIDTHxHEIGHT in pixels such as 640x480 (got {text!r})") from None
+        width = height = 0
+    if width <= 0 or height <= 0:
+        raise UserError(f"--resolution: expected WIDTHxHEIGHT in pixels such as 640x480 (got {text!r})")
     return width, height

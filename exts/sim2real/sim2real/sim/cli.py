@@ -7,22 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ..cli_common import JsonOpt, console, print_json
+from ..cli_common import JsonOpt, console, parse_resolution, print_json
 
 app = typer.Typer(name="scene", help="Scenes: list what a profile can target, render a frame.", no_args_is_help=True)
 
 SceneArg = Annotated[str, typer.Argument(help="A shipped scene name (tabletop, arm2) or a path to a scene file.")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="Simulator backend.")]
-
-
-def _resolution(text: str) -> tuple[int, int]:
-    from ..errors import UserError
-
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--resolution: expected WIDTHxHEIGHT in pixels such as 640x480 (got {text!r})") from None
-    return width, height
 
 
 @app.command()
@@ -69,7 +59,7 @@ def render(
 
     sim = registry.create(backend)
     try:
-        sim.load(scene, resolution=_resolution(resolution))
+        sim.load(scene, resolution=parse_resolution(resolution))
         frame = _render(sim, camera, profile, seed, episode, steps)
     finally:
         sim.close()
