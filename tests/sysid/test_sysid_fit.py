@@ -13,6 +13,7 @@ from sim2real.randomize.profile import load_profile
 from sim2real.randomize.runtime import Randomizer
 from sim2real.sysid.fit import CHECKPOINT, FitOptions, identify, write_outputs
 from sim2real.sysid.logs import read_log, write_log
+from sysid_fixtures import arm2_clean_logs_fixture, arm2_noisy_logs_fixture, arm2_sim_fixture  # noqa: F401 (fixtures by name)
 from sysid_helpers import ARM2_PARAMS, ARM2_TRUTH
 
 REPO = Path(__file__).resolve().parents[2]

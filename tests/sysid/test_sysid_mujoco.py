@@ -8,6 +8,7 @@ import pytest
 from sim2real.sysid.logs import read_log
 from sim2real.sysid.params import parse_params, resolve_params
 from sim2real.sysid.problem import Problem, prepare_run
+from sysid_fixtures import arm2_clean_logs_fixture, arm2_sim_fixture  # noqa: F401 (fixtures by name)
 from sysid_helpers import ARM2_PARAMS, ARM2_TRUTH
 
 

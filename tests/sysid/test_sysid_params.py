@@ -8,6 +8,7 @@ import pytest
 from sim2real.errors import ConfigError
 from sim2real.sysid.analytic import MassSpringDamper
 from sim2real.sysid.params import SCALE_BOUNDS, parse_params, resolve_params
+from sysid_fixtures import arm2_sim_fixture  # noqa: F401 (fixtures by name)
 
 
 def test_patterns_expand_per_entity_and_latency_is_tied(arm2_sim) -> None:

@@ -137,17 +137,22 @@ def run(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     err = console(stderr=True)
     code = 0
+    def interrupted() -> int:
+        message = "interrupted: finished results are kept; run the same command again to resume"
+        progress.active().error(message, "interrupted")
+        err.print(f"[yellow]{message}[/]")
+        return 130
+
     try:
         rv = app(args=args, prog_name="sim2real", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        if code == 130:  # typer >= 0.20 turns Ctrl-C into a returned exit code 130 instead of raising
+            code = interrupted()
     except usage_errors as exc:
         exc.show()
         code = exc.exit_code
     except (*aborts, KeyboardInterrupt):
-        message = "interrupted: finished results are kept; run the same command again to resume"
-        progress.active().error(message, "interrupted")
-        err.print(f"[yellow]{message}[/]")
-        code = 130
+        code = interrupted()
     except Sim2RealError as exc:
         if debug:
             traceback.print_exc()

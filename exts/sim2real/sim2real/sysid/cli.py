@@ -196,7 +196,7 @@ def fit_cmd(
         paths = write_outputs(outcome, out, run_id, rep)
     s = outcome.summary
     result = {"out": str(out), **{k: str(v) for k, v in paths.items()},
-              "parameters": {p.name: float(v) for p, v in zip(outcome.params, outcome.result.x, strict=True)},
+              "parameters": {p.name: float(v) for p, v in zip(outcome.params, outcome.x, strict=True)},
               "half_width": {p.name: float(h) for p, h in zip(outcome.params, outcome.uncertainty.half_width, strict=True)},
               "rmse_ratio_mean": s.get("rmse_ratio_mean"), "converged": outcome.result.success}
     rep.result(result)

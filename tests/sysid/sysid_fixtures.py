@@ -1,4 +1,5 @@
-"""Fixtures of the sysid tests: surrogate arm2 logs made once per session."""
+"""Fixtures of the sysid tests (imported by the modules that use them: a ``conftest.py`` here would
+shadow ``tests/conftest.py`` for ``from conftest import ...``): the arm2 simulator, surrogate logs."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def _arm2_logs(folder: Path, noisy: bool) -> list[Path]:
         robot.backend.close()
 
 
-@pytest.fixture(scope="session")
-def arm2_sim():
+@pytest.fixture(scope="session", name="arm2_sim")
+def arm2_sim_fixture():
     """One MuJoCo simulator of arm2 for the session (2 rollout threads)."""
     from sim2real.backends.mujoco.rollout import MujocoSimulator
 
@@ -33,11 +34,11 @@ def arm2_sim():
     sim.close()
 
 
-@pytest.fixture(scope="session")
-def arm2_clean_logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+@pytest.fixture(scope="session", name="arm2_clean_logs")
+def arm2_clean_logs_fixture(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return _arm2_logs(tmp_path_factory.mktemp("arm2_clean"), noisy=False)
 
 
-@pytest.fixture(scope="session")
-def arm2_noisy_logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+@pytest.fixture(scope="session", name="arm2_noisy_logs")
+def arm2_noisy_logs_fixture(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return _arm2_logs(tmp_path_factory.mktemp("arm2_noisy"), noisy=True)
