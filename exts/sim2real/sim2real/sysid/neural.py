@@ -124,10 +124,20 @@ def _arrays(segments: Sequence[Segment], lags: int) -> tuple[np.ndarray, np.ndar
 
 
 def train_residual(segments: Sequence[Segment], channels: Sequence[str], lags: int = 5, hidden: int = 64,
-                   epochs: int = 400, lr: float = 2e-3, batch: int = 64, patience: int = 50,
+                   epochs: int = 300, lr: float = 2e-3, batch: int = 64, patience: int = 30,
                    val_fraction: float = 0.2, seed: int = 0, reporter: Reporter | None = None) -> ResidualModel:
     """Fit the residual MLP on the fitted rows (split as the module docstring says)."""
-    reporter = reporter or NullReporter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a network this small only loses time synchronising threads
+    try:
+        return _train(segments, channels, lags, hidden, epochs, lr, batch, patience, val_fraction, seed,
+                      reporter or NullReporter())
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(segments: Sequence[Segment], channels: Sequence[str], lags: int, hidden: int, epochs: int, lr: float,
+           batch: int, patience: int, val_fraction: float, seed: int, reporter: Reporter) -> ResidualModel:
     train, val = _split(segments, val_fraction)
     xt, yt = _arrays(train, lags)
     xv, yv = _arrays(val, lags)
