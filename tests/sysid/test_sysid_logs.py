@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sim2real.errors import InputError
 from sim2real.gap.trajectory import NS_PER_S
-from sim2real.sysid.logs import RobotLog, make_log, read_log, to_model_units, write_log
+from sim2real.sysid.logs import RobotLog, make_log, read_log, resampled, to_model_units, write_log
 
 EPOCH_NS = 1_700_000_000 * NS_PER_S
 
@@ -73,12 +73,15 @@ def test_units_convert_or_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"column 'vel \[mm/s\]': expected angular velocity in rad/s or a convertible "
                                          r"unit .*inconsistent units"):
         to_model_units(read_log(path), {"pos": "rad", "vel": "rad/s"}, {})
+    from sim2real.sysid.units import factor
+
+    assert factor("rad|m", "rad") == 1.0 and factor("rad|m", "m") == 1.0 and factor("rad|m", "rad/s") is None
     path.write_text("t,cmd.a [m],pos\n0,0,1\n0.01,0,2\n")
     with pytest.raises(InputError, match=r"column 'cmd.a \[m\]': expected angle in rad"):
         to_model_units(read_log(path), {}, {"a": "rad"})
 
 
-def test_bag_with_joint_states_and_array_commands(tmp_path: Path) -> None:
+def test_bag_with_joint_states_and_array_commands(tmp_path: Path, run_cli) -> None:
     from gap.gap_helpers import typestore, write_bag
 
     ts = typestore()
@@ -102,6 +105,16 @@ def test_bag_with_joint_states_and_array_commands(tmp_path: Path) -> None:
     np.testing.assert_array_equal(log.measurements.stamp_ns, stamps)  # header stamps, not the recorder's
     assert log.actuators == ["shoulder", "elbow"]
     np.testing.assert_allclose(log.command_at(stamps[4:5]), [[0.3, 0.2]])  # held since stamps[3]
+    table = resampled(log, 50.0)  # one clock: measurements interpolated, commands held
+    assert len(table.commands) == 15 and np.array_equal(table.commands.stamp_ns, table.measurements.stamp_ns)
+    np.testing.assert_allclose(table.measurements.values[3], [0.06, -0.12, 1.0, -2.0])
+    np.testing.assert_allclose(table.commands.values[:4, 0], [0.0, 0.0, 0.3, 0.6])  # sent at 0, 30, 60 ms
+    back = read_log(write_log(table, tmp_path / "table.csv"))
+    np.testing.assert_array_equal(back.measurements.values, table.measurements.values)
+    proc = run_cli("sysid", "convert", "--log", str(bag), "--topic", "/joint_states", "--command-topic", "/commands",
+                   "--model", "arm2", "--rate", "50", "--out", str(tmp_path / "cli.csv"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert read_log(tmp_path / "cli.csv").commands.values.tolist() == table.commands.values.tolist()
     with pytest.raises(InputError, match="2 command value\\(s\\) per message; expected one per actuator \\(a\\)"):
         read_log(bag, "/joint_states", "/commands", actuators=["a"])
     with pytest.raises(InputError, match="needs --command-topic"):

@@ -124,6 +124,41 @@ def simulate(
 
 
 @app.command()
+def convert(
+    log: Annotated[Path, typer.Option("--log", "-l", help="A log: table or ROS bag.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Table to write (.csv, .parquet, .jsonl).")],
+    rate: Annotated[float, typer.Option("--rate", help="Uniform rate of the table, Hz.")] = 100.0,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model naming array commands' actuators, and units.")] = None,
+    topic: TopicOpt = None,
+    command_topic: CommandTopicOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a log (e.g. a bag's measurement and command topics) as one table on a uniform clock."""
+    from .logs import read_log, resampled, to_model_units, write_log
+
+    actuators = None
+    if model is not None:
+        from .simulator import open_simulator
+
+        sim = open_simulator(model, nthread=0)
+        actuators = sim.actuators()
+        units = {c.name: c.unit for c in sim.channels()}
+        command_units = dict(zip(actuators, sim.command_units(), strict=True))
+        sim.close()
+    lg = read_log(log, topic, command_topic, actuators)
+    if model is not None:
+        lg = to_model_units(lg, units, command_units)
+    table = resampled(lg, rate)
+    path = write_log(table, out)
+    result = {"log": str(path), "rows": len(table.commands), "actuators": table.actuators, "channels": table.channels}
+    if json_out:
+        print_json(result)
+    else:
+        console().print(f"{len(table.commands)} rows at {rate:g} Hz, commands {', '.join(table.actuators)}, "
+                        f"channels {', '.join(table.channels)} -> {path}")
+
+
+@app.command()
 def params(
     model: ModelOpt,
     json_out: JsonOpt = False,

@@ -195,6 +195,34 @@ def _command_names(channels: list[str], actuators: Sequence[str] | None, source:
     return list(actuators)
 
 
+def resampled(log_: RobotLog, rate_hz: float) -> RobotLog:
+    """Commands and measurements on one uniform clock at ``rate_hz`` over the time both cover:
+    measurements linearly interpolated (``gap.align.resample``; a grid point in a hole is an error),
+    commands zero-order held (the command holding at each instant). For one table from a bag's two
+    topics; identification itself never resamples measured data."""
+    from ..gap.align import resample
+
+    if not rate_hz > 0:
+        raise InputError(f"--rate: expected a rate in Hz > 0 (got {rate_hz})")
+    m = log_.measurements
+    start = int(log_.commands.stamp_ns[0]) if m is None else max(int(log_.commands.stamp_ns[0]), int(m.stamp_ns[0]))
+    end = int(log_.commands.stamp_ns[-1]) if m is None else int(m.stamp_ns[-1])
+    step = NS_PER_S / rate_hz
+    grid = start + np.round(np.arange(int((end - start) // step) + 1) * step).astype(np.int64)
+    if len(grid) < 2:
+        raise InputError(f"{log_.source}: commands and measurements overlap for less than one period at {rate_hz:g} Hz")
+    commands = Trajectory(grid, log_.command_at(grid), list(log_.commands.channels), list(log_.commands.units),
+                          log_.source)
+    measurements = None
+    if m is not None:
+        values, covered = resample(m, grid, MAX_GAP_PERIODS / m.rate_hz)
+        if not covered.all():
+            at = (int(grid[~covered][0]) - start) / NS_PER_S
+            raise InputError(f"{log_.source}: the measurements have a hole at {at:.4g} s; split the log there")
+        measurements = Trajectory(grid, values, list(m.channels), list(m.units), log_.source)
+    return RobotLog(commands, measurements, log_.source)
+
+
 # ---------------------------------------------------------------- checking against a model
 
 

@@ -118,7 +118,7 @@ def _comparison(sec: Section, validations: Sequence[Validation], summary: dict[s
     sec.table(["channel", "unit"] + [f"RMSE {k}" for k in variants] + (["after / before"] if ratio else [])
               + [f"VAF {k} %" for k in variants], rows)
     for v in validations[:MAX_PLOTTED_RUNS]:
-        curves = {"measured": v.measured, **{f"sim {k}": p for k, p in v.predicted.items()}}
+        curves = {**{f"sim {k}": p for k, p in v.predicted.items()}, "measured": v.measured}  # measured on top
         sec.figure(plots.overlay_panels(v.t_s, curves, v.channels, units=list(units), title=v.run),
                    caption=f"{v.run}: held-out rows, {caption}")
     return sec

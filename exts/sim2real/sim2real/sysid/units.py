@@ -3,7 +3,8 @@
 A log column may name its unit (``name [unit]``). sysid compares logs with a model in the model's SI
 units; a column whose unit measures the same quantity in other units (degrees, millimetres) is
 converted, one whose unit measures another quantity (metres for a joint angle) is refused. A
-column without a unit is taken to be in the model's unit.
+column without a unit is taken to be in the model's unit; ``rad|m`` (what ``sim2real.gap`` labels ROS
+``JointState`` positions, hinge or slide) is whichever of the two the model expects.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def factor(unit: str, expected: str) -> float | None:
     unit, expected = unit.strip(), expected.strip()
     if not unit or not expected or unit == expected:
         return 1.0
+    if "|" in unit:  # "rad|m": one of these, as ROS JointState positions (hinge or slide) are labelled
+        options = [factor(u, expected) for u in unit.split("|")]
+        return 1.0 if 1.0 in options else None
     a, b = _UNITS.get(unit), _UNITS.get(expected)
     if a is None or b is None or a[0] != b[0]:
         return None
