@@ -46,13 +46,15 @@ def test_closed_form_estimate_recovers_the_truth() -> None:
 
 
 def test_identification_matches_the_truth_and_its_intervals_cover_it(tmp_path: Path) -> None:
-    clean = identify(FitOptions("msd", write_msd_logs(tmp_path, [1, 2]), MSD_PARAMS + ",actuator:force/latency"))
+    sim = MassSpringDamper(dt=0.01)  # exact for forces held over the 10 ms samples
+    clean = identify(FitOptions("msd", write_msd_logs(tmp_path, [1, 2]), MSD_PARAMS + ",actuator:force/latency"),
+                     sim=sim)
     np.testing.assert_allclose(clean.x[:3], FACTORS, rtol=1e-6)
     assert clean.x[3] == pytest.approx(0.0, abs=1e-6)
     assert clean.summary["rmse_ratio_mean"] < 1e-4  # the held-out quarter is predicted exactly
     noisy_dir = tmp_path / "noisy"
     noisy_dir.mkdir()
-    noisy = identify(FitOptions("msd", write_msd_logs(noisy_dir, [1, 2], noise=0.002), MSD_PARAMS))
+    noisy = identify(FitOptions("msd", write_msd_logs(noisy_dir, [1, 2], noise=0.002), MSD_PARAMS), sim=sim)
     err = np.abs(noisy.x - FACTORS)
     assert np.all(err < noisy.uncertainty.half_width) and np.all(err / FACTORS < 0.02)
     assert np.all(noisy.uncertainty.half_width / FACTORS < 0.05)
