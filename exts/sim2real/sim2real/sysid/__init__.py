@@ -18,8 +18,7 @@ Engine-neutral: simulators come through ``simulator.open_simulator`` (MuJoCo's l
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr
 
 _PUBLIC = {
     "RobotLog": "logs",
@@ -33,10 +32,4 @@ _PUBLIC = {
     "open_simulator": "simulator",
 }
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _PUBLIC)

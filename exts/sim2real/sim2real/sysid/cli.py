@@ -19,6 +19,14 @@ TopicOpt = Annotated[str | None, typer.Option("--topic", help="Bag topic of the 
 CommandTopicOpt = Annotated[str | None, typer.Option("--command-topic", help="Bag topic of the commands sent.")]
 
 
+def _show(result: dict, json_out: bool, line: str) -> None:
+    """The result as JSON (``--json``) or one line for people."""
+    if json_out:
+        print_json(result)
+    else:
+        console().print(line)
+
+
 def _floats(text: str | None, name: str) -> list[float] | None:
     from ..errors import UserError
 
@@ -74,12 +82,9 @@ def excite(
     path = write_log(ex.to_log(names, units), out, time_format="t")
     result = {"commands": str(path), "actuators": names, "samples": len(ex.t_s), "notes": ex.notes,
               "peak": (abs(ex.commands - ex.commands[0]).max(axis=0)).tolist()}
-    if json_out:
-        print_json(result)
-    else:
-        for note in ex.notes:
-            console(stderr=True).print(f"[yellow]{note}[/]")
-        console().print(f"{signal}: {len(ex.t_s)} commands for {', '.join(names)} -> {path}")
+    for note in ex.notes if not json_out else []:
+        console(stderr=True).print(f"[yellow]{note}[/]")
+    _show(result, json_out, f"{signal}: {len(ex.t_s)} commands for {', '.join(names)} -> {path}")
 
 
 @app.command()
@@ -116,11 +121,8 @@ def simulate(
         robot.backend.close()
     path = write_log(lg, out)
     result = {"log": str(path), "rows": len(lg.commands), "channels": lg.channels, "surrogate": surrogate is not None}
-    if json_out:
-        print_json(result)
-    else:
-        console().print(f"{'surrogate' if surrogate else 'nominal'} {spec.scene}: {len(lg.commands)} rows, "
-                        f"channels {', '.join(lg.channels)} -> {path}")
+    _show(result, json_out, f"{'surrogate' if surrogate else 'nominal'} {spec.scene}: {len(lg.commands)} rows, "
+                            f"channels {', '.join(lg.channels)} -> {path}")
 
 
 @app.command()
@@ -151,11 +153,8 @@ def convert(
     table = resampled(lg, rate)
     path = write_log(table, out)
     result = {"log": str(path), "rows": len(table.commands), "actuators": table.actuators, "channels": table.channels}
-    if json_out:
-        print_json(result)
-    else:
-        console().print(f"{len(table.commands)} rows at {rate:g} Hz, commands {', '.join(table.actuators)}, "
-                        f"channels {', '.join(table.channels)} -> {path}")
+    _show(result, json_out, f"{len(table.commands)} rows at {rate:g} Hz, commands {', '.join(table.actuators)}, "
+                            f"channels {', '.join(table.channels)} -> {path}")
 
 
 @app.command()

@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 CMD = "cmd."
 MAX_GAP_PERIODS = 5.0  # a hole longer than this many median sample periods is a gap
-EFFORT_SUFFIX = ".effort"
 
 
 @dataclass
@@ -323,9 +322,3 @@ def make_log(stamp_ns: np.ndarray, commands: np.ndarray, actuators: Sequence[str
     cmd = Trajectory(stamp_ns, commands, list(actuators), list(command_units), source)
     meas = Trajectory(stamp_ns, values, list(channels), list(units), source) if values is not None else None
     return RobotLog(cmd, meas, source)
-
-
-def is_effort(channel: str) -> bool:
-    """Effort channels (joint efforts, actuator-force sensors are named by the caller) depend on when
-    within a control tick the command changed; they are left out of fits unless asked for."""
-    return channel.endswith(EFFORT_SUFFIX)
