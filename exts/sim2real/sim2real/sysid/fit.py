@@ -261,7 +261,12 @@ def _intervals(problem: Problem, result: FitResult, opts: FitOptions) -> Uncerta
 
 def _neural(problem: Problem, x: np.ndarray, seed: int, reporter: Reporter) -> tuple[Any, Any]:
     """Train the residual MLP on the fitted rows; return it and the one-step predictor of a run."""
-    from .neural import Segment, train_residual
+    try:
+        from .neural import Segment, train_residual
+    except ImportError:
+        from ..errors import NotInstalledError
+
+        raise NotInstalledError("the neural residual (torch)", "pip install 'sim2real[train]' (torch, CPU build)") from None
 
     def commands_at(run: Run) -> np.ndarray:
         return run.ctrl[np.clip(np.floor(run.position).astype(int), 0, run.steps - 1)]

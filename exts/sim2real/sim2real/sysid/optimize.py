@@ -101,7 +101,12 @@ def _best(problem: Problem, x: np.ndarray, i: int, candidates: np.ndarray) -> fl
 
 
 def _lsq(problem: Problem, x0: np.ndarray, max_iter: int, seed: int, progress: Progress) -> FitResult:
-    from scipy.optimize import least_squares
+    try:
+        from scipy.optimize import least_squares
+    except ImportError:
+        from ..errors import NotInstalledError
+
+        raise NotInstalledError("least squares (scipy)", "pip install 'sim2real[sysid]'") from None
 
     lo, hi = problem.bounds
     x0 = np.clip(x0, lo, hi)
