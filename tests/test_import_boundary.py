@@ -24,7 +24,8 @@ KIT = ("omni", "carb", "isaacsim", "pxr.Kit")
 OWNERS = {
     "mujoco": ("sim2real.backends.mujoco",),
     "pxr": ("sim2real.usd",),
-    "torch": ("sim2real.train", "sim2real.deploy", "sim2real.control", "sim2real.meta", "sim2real.translate"),
+    "torch": ("sim2real.train", "sim2real.deploy", "sim2real.control", "sim2real.meta", "sim2real.translate",
+              "sim2real.sysid.neural"),
 }
 HEAVY_FOR_CLI = ("numpy", "mujoco", "torch", "pxr", "ray", "scipy", "matplotlib", "onnx", "onnxruntime", "cv2")
 

@@ -73,6 +73,20 @@ def test_arm2_names_for_sysid_and_control() -> None:
     b.close()
 
 
+def test_scenes_from_installed_packages() -> None:
+    """``pkg:<package>/<path>`` loads a robot model shipped on PyPI (gymnasium's reacher here)."""
+    b = MujocoBackend()
+    b.load("pkg:gymnasium/envs/mujoco/assets/reacher.xml", resolution=(64, 48))
+    assert b.scene.path.name == "reacher.xml" and b.control_names() == ["joint0", "joint1"]
+    assert b.physics.default_value("joint", "joint0", "armature") == 1.0
+    assert b.physics.default_value("actuator", "joint1", "gear") == 200.0
+    b.close()
+    with pytest.raises(InputError, match="expected an installed Python package 'no_such_pkg'"):
+        MujocoBackend().load("pkg:no_such_pkg/robot.xml")
+    with pytest.raises(InputError, match="no such file in package gymnasium"):
+        MujocoBackend().load("pkg:gymnasium/nope.xml")
+
+
 def test_meshes_are_regenerated_identically(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(REPO / "tools/assets/make_meshes.py"), "--out", str(tmp_path)], check=True)
     for made in sorted((tmp_path / "data/scenes/meshes").glob("*.obj")):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sim2real.sim.wrappers import MAX_LATENCY, CommandPipe, SensorNoise
+from sim2real.sim.wrappers import MAX_LATENCY, CommandPipe, SensorNoise, delay_commands
 
 
 def test_latency_delays_each_actuator_by_its_own_steps() -> None:
@@ -51,3 +51,46 @@ def test_sensor_noise_bias_and_spread() -> None:
     reading = np.ones(3)
     noise.apply({"a": reading})
     assert reading.tolist() == [1, 1, 1]  # inputs are not modified
+
+
+def _pipe_outputs(commands: np.ndarray, latency: list[int], gain: list[float], initial: np.ndarray) -> np.ndarray:
+    pipe = CommandPipe(commands.shape[1])
+    pipe.reset(initial)
+    pipe.set_latency(np.array(latency))
+    pipe.gain[:] = gain
+    out = []
+    for u in commands:
+        pipe.command(u)
+        out.append(pipe.output() if pipe.delays else pipe.current())
+    return np.array(out)
+
+
+def test_delay_commands_matches_the_pipe_step_by_step_for_whole_latencies() -> None:
+    rng = np.random.default_rng(0)
+    commands = rng.normal(size=(40, 3))
+    initial = np.array([0.5, -0.5, 2.0])
+    for latency in ([0, 0, 0], [1, 4, 0], [7, 2, 3]):
+        expected = _pipe_outputs(commands, latency, [1.0, 0.8, 1.2], initial)
+        got = delay_commands(commands, np.array(latency, float), np.array([1.0, 0.8, 1.2]), initial)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_fractional_latency_interpolates_smoothly_through_the_whole_steps() -> None:
+    rng = np.random.default_rng(1)
+    commands = np.cumsum(rng.normal(size=(60, 1)), axis=0)
+    two, three = delay_commands(commands, 2.0), delay_commands(commands, 3.0)
+    np.testing.assert_allclose(delay_commands(commands, 2.0 + 1e-12), two, atol=1e-9)
+    mid = delay_commands(commands, 2.5)[:, 0]
+    assert np.all(np.minimum(two, three)[5:-2, 0] - 2 <= mid[5:-2])  # between its neighbours, give or take
+    assert np.corrcoef(mid, 0.5 * (two + three)[:, 0])[0, 1] > 0.99
+    # continuously differentiable in the latency, also across a whole step (no kink for optimisers)
+    h = 1e-6
+    left = (delay_commands(commands, 3.0) - delay_commands(commands, 3.0 - h)) / h
+    right = (delay_commands(commands, 3.0 + h) - delay_commands(commands, 3.0)) / h
+    np.testing.assert_allclose(left, right, atol=1e-4)
+    batch = delay_commands(np.stack([commands, 2 * commands]), np.array([[2.0], [3.0]]))
+    np.testing.assert_array_equal(batch[0], two)
+    np.testing.assert_array_equal(batch[1], 2 * three)
+    np.testing.assert_array_equal(delay_commands(commands, 0.0), commands)
+    with pytest.raises(ValueError, match="latencies"):
+        delay_commands(commands, -1.0)

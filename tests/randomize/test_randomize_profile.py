@@ -258,3 +258,12 @@ def test_calibrated_profiles_centre_on_identified_values(tmp_path: Path) -> None
     assert load_profile(save_profile(cal, tmp_path / "cal.toml")).hash == cal.hash
     with pytest.raises(ConfigError, match=r"kp: expected low <= nominal <= high"):
         p.calibrated({"kp": (2.0, 1.0, 1.1)})
+
+
+def test_calibrated_whole_number_attributes_get_whole_ranges() -> None:
+    cal = profile().calibrated({"actuator:shoulder/latency": (6.2, 5.4, 7.1), "actuator:elbow/latency": (3, 3, 3)})
+    shoulder, elbow = cal.term("calibrated actuator:shoulder/latency"), cal.term("calibrated actuator:elbow/latency")
+    assert (shoulder.dist, shoulder.low, shoulder.high) == ("uniform", 5, 8)
+    assert (elbow.dist, elbow.value) == ("constant", 3)
+    drawn = randomizer(cal, n_envs=500).reset(0).values["actuator:shoulder/latency"]
+    assert set(np.unique(drawn)) == {5, 6, 7, 8}

@@ -6,6 +6,7 @@ into float seconds relative to the start of the overlap, so that epoch-sized sta
 * ``align``: keep the time window both sides cover (the overlap), then linearly interpolate one
   side at the other's sample times (or both on a uniform grid). Grid points that fall in a hole of
   the interpolated side (a gap longer than ``max_gap_s``) are dropped rather than invented.
+* ``resample``: one recording interpolated on any clock (the holes it has are reported, not invented);
 * ``match_nearest``: for each query stamp, the index of the reference stamp nearest in time, or
   -1 when none lies within the tolerance (the live pose validator uses it).
 """
@@ -119,6 +120,15 @@ def align(
         n_samples=len(grid), clock=label, offset_s=offset_ns / NS_PER_S, dropped_in_gaps=int((~keep).sum()),
     )
     return Aligned(t_s, sim_vals, real_vals, names, list(real.units), overlap)
+
+
+def resample(traj: Trajectory, grid_ns: np.ndarray, max_gap_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``traj`` linearly interpolated at the int64-ns ``grid_ns``: ``(values (M, C), covered (M,))``, where
+    ``covered`` is False at grid points outside the recording or in one of its holes (rows there are
+    interpolated anyway; drop them)."""
+    grid_ns = np.asarray(grid_ns, dtype=np.int64)
+    covered = _covered(traj.stamp_ns, grid_ns, max_gap_s)
+    return _interp(traj.stamp_ns, traj.values, grid_ns, int(traj.stamp_ns[0])), covered
 
 
 def match_nearest(query_ns: np.ndarray, ref_ns: np.ndarray, tolerance_ns: int) -> np.ndarray:

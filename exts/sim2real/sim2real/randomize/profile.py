@@ -143,9 +143,12 @@ class Profile(StrictModel):
         (``joint:elbow/damping``) appends a term named ``calibrated <target>`` that *sets* the value;
         as the last term it overrides broader terms for those entities (later terms win).
         ``dist``: ``"truncnormal"`` (mean = nominal, std = (high - low) / 4, within [low, high]) or
-        ``"uniform"`` on [low, high]; an interval of zero width gives a constant.
+        ``"uniform"`` on [low, high]; an interval of zero width gives a constant. Whole-number
+        attributes (``actuator/latency``) always get a uniform range of whole numbers.
         """
         import numpy as np
+
+        from .targets import attribute, parse_target
 
         if dist not in ("truncnormal", "uniform"):
             raise ConfigError(self._source, "dist", "'truncnormal' or 'uniform'", dist)
@@ -156,8 +159,15 @@ class Profile(StrictModel):
             if np.any(lo > nom) or np.any(nom > hi):
                 raise ConfigError(self._source, key, "low <= nominal <= high", (nominal, low, high))
             fields: dict[str, Any]
+            term = by_id.get(key)
+            attr = attribute(*_kind_attr(term["target"] if term is not None else key, parse_target))
+            whole = attr is not None and attr.value == "int"
+            if whole:
+                nom, lo, hi = np.round(nom), np.floor(lo), np.ceil(hi)
             if np.all(hi == lo):
-                fields = {"dist": "constant", "value": _plain(nom)}
+                fields = {"dist": "constant", "value": _plain(nom.astype(int) if whole else nom)}
+            elif whole:
+                fields = {"dist": "uniform", "low": _plain(lo.astype(int)), "high": _plain(hi.astype(int))}
             elif dist == "uniform":
                 fields = {"dist": "uniform", "low": _plain(lo), "high": _plain(hi)}
             else:
@@ -168,7 +178,6 @@ class Profile(StrictModel):
                     "low": _plain(lo),
                     "high": _plain(hi),
                 }
-            term = by_id.get(key)
             if term is not None:
                 for k in schema.DIST_FIELDS + ("dist",):
                     term.pop(k, None)
@@ -196,6 +205,15 @@ class Profile(StrictModel):
                 if key in term_data and hasattr(dist, key):
                     term_data[key] = _plain(getattr(dist, key))
         return self.edited(data)
+
+
+def _kind_attr(target: str, parse: Any) -> tuple[str, str]:
+    """(kind, attribute) of a target text; ("", "") when it does not parse (validation says why)."""
+    try:
+        t = parse(target)
+    except ValueError:
+        return "", ""
+    return t.kind, t.attribute.name
 
 
 def _plain(v: Any) -> Any:

@@ -3,6 +3,8 @@
 * ``CommandPipe``: what the actuators receive from the commands a controller sends: each actuator's
   command is multiplied by its gain error and delayed by its latency in physics steps
   (``actuator:<name>/gain_error``, ``actuator:<name>/latency``).
+  ``delay_commands`` is the same transformation applied to a whole command sequence at once (and
+  interpolated smoothly between whole-step latencies), for batched rollouts (system identification).
 * ``SensorNoise``: what a controller reads from the sensors: each reading plus a constant bias and
   white Gaussian noise (``sensor:<name>/bias``, ``sensor:<name>/noise_std``), drawn from an explicit
   generator.
@@ -76,6 +78,48 @@ class CommandPipe:
         out = self._history[(self._t - self.latency) % size, np.arange(self.n)]
         self._t += 1
         return self.gain * out
+
+
+def delay_commands(commands: np.ndarray, latency: np.ndarray | float, gain: np.ndarray | float = 1.0,
+                   initial: np.ndarray | None = None) -> np.ndarray:
+    """What the actuators receive at each physics step, for a whole sequence of per-step commands.
+
+    ``commands``: ``(T, n)`` or ``(B, T, n)``, the command the controller sends during each physics
+    step. ``latency``: physics steps per actuator (scalar, ``(n,)`` or ``(B, n)``). ``initial``: the
+    command held before the sequence (``(n,)`` or ``(B, n)``; default: the first command).
+
+    For whole latencies the result is exactly what ``CommandPipe.output`` returns step by step after
+    ``reset(initial)``. Between whole steps the delayed sequence is interpolated with a Catmull-Rom
+    cubic through the neighbouring whole-step delays: it passes through them and is continuously
+    differentiable in the latency, so a delay identified by gradient methods moves smoothly between
+    physics steps and settles on the step the data fit best (a linear blend would put a kink in the
+    cost exactly there). The last command is held beyond the sequence's end.
+    """
+    u = np.asarray(commands, dtype=float)
+    single = u.ndim == 2
+    if single:
+        u = u[None]
+    b, t, n = u.shape
+    lat = np.broadcast_to(np.asarray(latency, dtype=float), (b, n)) if np.ndim(latency) < 2 \
+        else np.asarray(latency, dtype=float)
+    if (lat < 0).any() or (lat > MAX_LATENCY).any():
+        raise ValueError(f"expected actuator latencies in 0..{MAX_LATENCY} physics steps (got {lat.tolist()})")
+    first = u[:, 0] if initial is None else np.broadcast_to(np.asarray(initial, dtype=float), (b, n))
+    whole = np.floor(lat).astype(np.int64)
+    s = (1.0 - (lat - whole))[:, None, :]  # 1: delay `whole`, 0: delay `whole + 1`
+    pad = int(whole.max()) + 2
+    padded = np.concatenate([np.repeat(first[:, None], pad, axis=1), u, u[:, -1:]], axis=1)  # pad + k = step k
+    base = np.arange(t)[None, :, None] + pad - whole[:, None, :]  # index of u[k - whole]
+    rows, cols = np.arange(b)[:, None, None], np.arange(n)[None, None, :]
+
+    def at(offset: int) -> np.ndarray:
+        return padded[rows, base + offset, cols]
+
+    p0, p1, p2, p3 = at(-2), at(-1), at(0), at(1)
+    s2, s3 = s * s, s * s * s
+    out = 0.5 * ((-s + 2 * s2 - s3) * p0 + (2 - 5 * s2 + 3 * s3) * p1 + (s + 4 * s2 - 3 * s3) * p2 + (s3 - s2) * p3)
+    out = out * np.broadcast_to(np.asarray(gain, dtype=float), (b, n))[:, None, :]
+    return out[0] if single else out
 
 
 class SensorNoise:

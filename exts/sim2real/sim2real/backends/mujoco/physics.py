@@ -160,6 +160,27 @@ class Physics:
 
         return write
 
+    def default_value(self, kind: str, entity: str, attr: str) -> float:
+        """The loaded default of a scalar physics attribute, in the units a ``set`` writes (system
+        identification reports estimates next to it)."""
+        d = self.world.default
+        if kind == "body" and attr == "mass":
+            return float(d("body_mass")[self.bodies[entity]])
+        if kind == "geom" and attr in _FRICTION_AXIS:
+            return float(d("geom_friction")[self.geoms[entity][0], _FRICTION_AXIS[attr]])
+        if kind == "joint" and attr == "stiffness":
+            return float(d("jnt_stiffness")[self.joints[entity]])
+        if kind == "joint" and attr in _DOF_FIELD:
+            return float(d(_DOF_FIELD[attr])[self._dofs[entity][0]])
+        if kind == "actuator" and attr in ("kp", "kv", "gear"):
+            a = self.actuators[entity]
+            if attr == "kp":
+                return float(d("actuator_gainprm")[a, 0])
+            if attr == "kv":
+                return float(-d("actuator_biasprm")[a, 2])
+            return float(d("actuator_gear")[a, 0])
+        raise UnsupportedError(f"{kind}:{entity}/{attr}: not a scalar physics attribute with a default")
+
     # ------------------------------------------------------------------ per kind
     def _geom(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
         ids, model, d = self.geoms[entity], self.world.model, self.world.default

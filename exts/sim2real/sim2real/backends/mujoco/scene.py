@@ -111,14 +111,34 @@ class Scene:
         return names
 
 
+PACKAGE_PREFIX = "pkg:"
+
+
 def resolve_scene(scene: str | PathLike[str]) -> Path:
-    """A scene file: a path, or the name of a shipped scene (``tabletop`` → data/scenes/tabletop.xml)."""
+    """A scene file: a path, the name of a shipped scene (``tabletop`` → data/scenes/tabletop.xml), or
+    ``pkg:<package>/<path>``, a file inside an installed Python package (robot models shipped on PyPI,
+    e.g. ``pkg:gymnasium/envs/mujoco/assets/reacher.xml``)."""
+    if isinstance(scene, str) and scene.startswith(PACKAGE_PREFIX):
+        return _package_file(scene)
     path = Path(scene)
     if path.suffix.lower() != ".xml" and not path.exists():
         path = data_path("scenes", f"{scene}.xml")
     if not path.is_file():
         raise InputError(f"{scene}: expected an MJCF scene file or a shipped scene name (no such file {path})")
     return path.resolve()
+
+
+def _package_file(scene: str) -> Path:
+    import importlib.util
+
+    package, _, rel = scene[len(PACKAGE_PREFIX):].partition("/")
+    spec = importlib.util.find_spec(package) if package.isidentifier() else None
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(f"{scene}: expected an installed Python package {package!r} holding the scene")
+    path = (Path(next(iter(spec.submodule_search_locations))) / rel).resolve()
+    if not path.is_file():
+        raise InputError(f"{scene}: no such file in package {package} ({path})")
+    return path
 
 
 def load(scene: str | PathLike[str], resolution: tuple[int, int]) -> Scene:

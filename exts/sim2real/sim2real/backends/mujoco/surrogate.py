@@ -1,0 +1,70 @@
+"""The MuJoCo part of the SURROGATE robot (``sim2real.sim.surrogate``): reading named channels from the
+backend, and unmodelled joint friction applied through ``qfrc_applied`` between physics steps.
+
+    robot = open_surrogate(load_spec("data/sysid/arm2_surrogate.toml"))
+    log = robot.run(read_log("commands.csv"))
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+
+import mujoco
+import numpy as np
+
+from ...errors import InputError
+from ...sim.surrogate import FrictionSpec, Plant, SurrogateRobot, SurrogateSpec
+from .backend import MujocoBackend
+from .channels import channel_sources, channel_table, command_unit
+
+
+def open_surrogate(spec: SurrogateSpec, backend: MujocoBackend | None = None) -> SurrogateRobot:
+    """A surrogate robot on ``spec.scene`` (a new backend unless one with that scene is given)."""
+    if backend is None:
+        backend = MujocoBackend()
+        backend.load(spec.scene, resolution=(64, 64))
+    return SurrogateRobot(plant(backend), spec)
+
+
+def plant(backend: MujocoBackend) -> Plant:
+    model, scene = backend.model, backend.scene
+    channels = channel_table(model, scene)
+    sources = channel_sources(model, channels)
+    components = [int(c.name.rsplit(".", 1)[1]) if c.sensor and c.name != c.sensor else 0 for c in channels]
+
+    def read() -> np.ndarray:
+        state = backend.state()  # sensors after the backend's sensor noise and bias (sensor:* terms)
+        out = np.empty(len(channels))
+        for i, (c, src) in enumerate(zip(channels, sources, strict=True)):
+            out[i] = state[f"sensor:{c.sensor}"][components[i]] if c.sensor else state[src.field][src.index]
+        return out
+
+    def add_friction(spec: FrictionSpec) -> None:
+        backend.add_step_callback(joint_friction(backend, spec), every=1)
+
+    def reset() -> None:
+        backend.reset(keep_startup=False)
+
+    return Plant(backend, [c.name for c in channels], [c.unit for c in channels], read, add_friction, reset,
+                 backend.control_names(), [command_unit(model, a) for a in range(model.nu)])
+
+
+def joint_friction(backend: MujocoBackend, spec: FrictionSpec) -> Callable[[int, float], None]:
+    """A step callback writing the friction of the joints' current velocity into ``qfrc_applied`` (it acts
+    during the next step; 1-dof joints only)."""
+    model = backend.model
+    one_dof = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    joints = [j for j in range(model.njnt) if int(model.jnt_type[j]) in one_dof
+              and fnmatch.fnmatchcase(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, j) or "", spec.joints)]
+    if not joints:
+        raise InputError(f"friction.joints {spec.joints!r}: matches no hinge or slide joint of {backend.scene.path.name}")
+    dofs = model.jnt_dofadr[joints]
+
+    def apply(step: int, time_s: float) -> None:
+        data = backend.data
+        v = data.qvel[dofs]
+        level = spec.coulomb + spec.stribeck * np.exp(-((v / spec.stribeck_velocity) ** 2))
+        data.qfrc_applied[dofs] = -level * np.tanh(v / spec.smoothing_velocity) - spec.viscous * v
+
+    return apply
