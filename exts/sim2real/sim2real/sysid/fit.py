@@ -205,11 +205,12 @@ def _identify(opts: FitOptions, reporter: Reporter, checkpoint: Path | None, sim
         reporter.message(f"resuming from the checkpoint of iteration {resumed}")
     with reporter.task("fit", total=opts.max_iter, unit="iteration") as task:
         def progress(iteration: int, cost: float, x: np.ndarray) -> None:
-            task.update(done=min(iteration, opts.max_iter), cost=f"{cost:.6g}")
-            reporter.metric("fit", iteration, {"cost": cost})
+            # checkpoint first: whoever sees the progress event may interrupt us right after it
             if checkpoint is not None:
                 atomic_write_json(checkpoint, {"inputs": key, "iteration": (resumed or 0) + iteration,
                                                "cost": cost, "x": x.tolist()}, fsync=False)
+            task.update(done=min(iteration, opts.max_iter), cost=f"{cost:.6g}")
+            reporter.metric("fit", iteration, {"cost": cost})
 
         result = fit(problem, opts.optimizer, opts.max_iter, opts.seed, x0, progress, scan=resumed is None)
     unc = _intervals(problem, result, opts)
