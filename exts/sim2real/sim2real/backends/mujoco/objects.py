@@ -24,7 +24,8 @@ import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError
-from .ops import as_vector, combine, require_set
+from ...sim.ops import as_vector, combine, require_set
+from ...sim.rotations import quat_from_rpy
 from .scene import HIDDEN_GROUP, LabelledObject, Slot
 from .world import World
 
@@ -33,19 +34,6 @@ TARGETS: dict[str, frozenset[str]] = {
     "scene": frozenset({"object_count"}),
 }
 SLOT_BODY_ATTRS = frozenset({"mass", "com"})  # body:<slot>/mass|com are handled here
-
-
-def quat_from_rpy(rpy: np.ndarray) -> np.ndarray:
-    """Quaternion (w, x, y, z) of extrinsic rotations about x (roll), y (pitch), z (yaw), radians."""
-    q = np.array([1.0, 0.0, 0.0, 0.0])
-    for axis, angle in enumerate(rpy):
-        step = np.zeros(4)
-        step[0] = np.cos(angle / 2)
-        step[1 + axis] = np.sin(angle / 2)
-        out = np.empty(4)
-        mujoco.mju_mulQuat(out, step, q)  # extrinsic: each new rotation acts in the world frame
-        q = out
-    return q
 
 
 @dataclass
