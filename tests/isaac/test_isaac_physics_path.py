@@ -9,7 +9,8 @@ from isaac_helpers import StandInSimulationView, float3
 
 from sim2real.errors import UnsupportedError
 from sim2real.isaac.buckets import PHYSX_MATERIAL_LIMIT, FrictionBuckets
-from sim2real.isaac.steps import StepClock, step_dt, subscription
+from sim2real.isaac.steps import step_dt, subscription
+from sim2real.sim.clock import StepClock
 from sim2real.isaac.tensors import TensorPhysics
 
 

@@ -80,20 +80,20 @@ def test_preview_surface_colour_texture_and_scalars() -> None:
     assert not stage.GetPrimAtPath("/World/Looks/table_top/sim2real_texture").IsValid()
 
 
-def _omnipbr_stage() -> tuple[Usd.Stage, UsdShade.Shader]:
-    """An OmniPBR material as Kit's CreateMdlMaterialPrim authors it (inputs not authored)."""
+def _mdl_material(path: str, mdl: str) -> tuple[Usd.Stage, UsdShade.Shader]:
+    """An MDL material as Kit's CreateMdlMaterialPrim authors it (inputs not authored)."""
     stage = Usd.Stage.CreateInMemory()
-    material = UsdShade.Material.Define(stage, "/World/Looks/Plastic")
-    shader = UsdShade.Shader.Define(stage, "/World/Looks/Plastic/Shader")
+    material = UsdShade.Material.Define(stage, path)
+    shader = UsdShade.Shader.Define(stage, f"{path}/Shader")
     shader.CreateImplementationSourceAttr(UsdShade.Tokens.sourceAsset)
-    shader.SetSourceAsset(Sdf.AssetPath("OmniPBR.mdl"), "mdl")
-    shader.SetSourceAssetSubIdentifier("OmniPBR", "mdl")
+    shader.SetSourceAsset(Sdf.AssetPath(f"{mdl}.mdl"), "mdl")
+    shader.SetSourceAssetSubIdentifier(mdl, "mdl")
     material.CreateSurfaceOutput("mdl").ConnectToSource(shader.ConnectableAPI(), "out")
     return stage, shader
 
 
 def test_omnipbr_inputs() -> None:
-    stage, shader = _omnipbr_stage()
+    stage, shader = _mdl_material("/World/Looks/Plastic", "OmniPBR")
     scene = UsdScene(stage)
     assert scene.entities()["material"] == ["Plastic"]
     scene.apply(sample({"material:Plastic/base_color": [0.2, 0.4, 0.6], "material:Plastic/roughness": 0.9,
@@ -115,13 +115,7 @@ def test_omnipbr_inputs() -> None:
 
 
 def test_other_shaders_are_refused_by_name() -> None:
-    stage = Usd.Stage.CreateInMemory()
-    material = UsdShade.Material.Define(stage, "/Glass")
-    shader = UsdShade.Shader.Define(stage, "/Glass/Shader")
-    shader.CreateImplementationSourceAttr(UsdShade.Tokens.sourceAsset)
-    shader.SetSourceAsset(Sdf.AssetPath("OmniGlass.mdl"), "mdl")
-    shader.SetSourceAssetSubIdentifier("OmniGlass", "mdl")
-    material.CreateSurfaceOutput("mdl").ConnectToSource(shader.ConnectableAPI(), "out")
+    stage, _ = _mdl_material("/Glass", "OmniGlass")
     with pytest.raises(UnsupportedError, match="OmniGlass.mdl:OmniGlass is neither UsdPreviewSurface nor OmniPBR"):
         UsdScene(stage).apply(sample({"material:Glass/roughness": 0.5}))
 

@@ -36,12 +36,13 @@ from ..errors import UserError
 from ..randomize.sample import Sample
 from ..randomize.targets import CATALOGUE, split_key
 from ..sim.backend import Capabilities, StepCallback
+from ..sim.clock import StepClock
 from ..sim.effects import NEUTRAL, ImageEffects, effect_rng
 from ..sim.frame import Frame, Pose
 from ..sim.ops import combine
 from .buckets import FrictionBuckets
 from .frames import SceneObject, frame_from_annotators
-from .steps import StepClock, step_dt
+from .steps import step_dt
 from .tensors import TARGETS as TENSOR_TARGETS
 from .tensors import TensorPhysics
 

@@ -9,16 +9,16 @@ Isaac Sim calls a physics callback with a different signature depending on how i
   (``isaacsim.core.simulation_manager/python/impl/simulation_manager.py``; 6.0's deprecated
   ``add_physics_callback`` wraps it back to one argument).
 
-Our callback accepts both (``step_dt`` below decides); ``subscription`` picks how to register.
+Our callback accepts both (``step_dt`` below decides); ``subscription`` picks how to register;
+``sim.clock.StepClock`` counts the steps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import UnsupportedError
-from ..sim.backend import StepCallback
+from ..sim.clock import StepClock
 
 Subscription = Literal["world", "simulation_manager"]
 
@@ -43,32 +43,3 @@ def subscription(has_world: bool, has_simulation_event: bool) -> Subscription:
         return "simulation_manager"
     raise UnsupportedError("no isaacsim.core.api World and no isaacsim.core.simulation_manager SimulationEvent: "
                            "create a World (Isaac Sim 5.x) before attaching a profile")
-
-
-@dataclass
-class StepClock:
-    """Physics steps and simulated time since the last reset; calls ``callback(step, time_s)`` after
-    every ``every``-th step (what ``Backend.add_step_callback`` promises)."""
-
-    steps: int = 0
-    time_s: float = 0.0
-    callbacks: list[tuple[StepCallback, int]] = field(default_factory=list)
-
-    def add(self, callback: StepCallback, every: int = 1) -> None:
-        if every < 1:
-            raise UnsupportedError(f"every: expected a positive number of physics steps (got {every})")
-        self.callbacks.append((callback, int(every)))
-
-    def remove(self, callback: StepCallback) -> None:
-        self.callbacks = [(c, e) for c, e in self.callbacks if c is not callback]
-
-    def reset(self) -> None:
-        self.steps, self.time_s = 0, 0.0
-
-    def tick(self, dt: float) -> None:
-        """One physics step of ``dt`` seconds has happened."""
-        self.steps += 1
-        self.time_s += dt
-        for callback, every in list(self.callbacks):
-            if self.steps % every == 0:
-                callback(self.steps, self.time_s)

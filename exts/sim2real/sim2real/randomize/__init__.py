@@ -10,8 +10,7 @@ Format and algorithms: ``exts/sim2real/docs/randomization.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import exports
 
 _PUBLIC = {
     "Profile": "profile",
@@ -25,11 +24,4 @@ _PUBLIC = {
     "load_entities": "entities",
     "placeholder_entities": "entities",
 }
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__all__, __getattr__ = exports(__name__, _PUBLIC)

@@ -11,8 +11,7 @@ Public names load lazily, so importing this package does not import ``pxr``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import exports
 
 _PUBLIC = {
     "UsdScene": "scene",
@@ -21,11 +20,4 @@ _PUBLIC = {
     "class_labels": "entities",
     "set_class_labels": "semantics",
 }
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__all__, __getattr__ = exports(__name__, _PUBLIC)

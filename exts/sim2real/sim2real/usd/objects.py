@@ -18,7 +18,6 @@ colliders stop colliding (``physics:collisionEnabled``) and their rigid body is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from ..errors import UnsupportedError
 from ..sim.ops import as_vector, combine, require_set
 from ..sim.labels import quat_multiply
 from ..sim.rotations import matrix_from_quat, quat_from_rpy
+from ..sim.slots import SlotState
 from .context import Context
 from .entities import ASSET_VARIANT_SET, colliders
 from .physics import Physics
@@ -41,18 +41,6 @@ SLOT_BODY_ATTRS = frozenset({"mass", "com"})  # body:<slot>/mass|com are handled
 REST_POINT = "sim2real:restPoint"
 SUPPORT_POINTS = "sim2real:supportPoints"
 SUPPORT_RADII = "sim2real:supportRadii"
-
-
-@dataclass
-class SlotState:
-    asset: str
-    visible: bool = True
-    filled: bool = True
-    scale: float = 1.0
-    position: np.ndarray | None = None  # rest point, metres (None: the slot's default)
-    rpy: np.ndarray | None = None  # (None: the default orientation)
-    mass: tuple[Any, str, str] | None = None  # (value, op, key) of body:<slot>/mass
-    com: tuple[Any, str, str] | None = None
 
 
 class Objects:
@@ -159,7 +147,7 @@ class Objects:
         trs = self.xforms.edit(prim)
         mpu = self.ctx.meters_per_unit
         point = st.position if st.position is not None else self._rest_point_of(prim)
-        orient = default.orient if st.rpy is None else quat_multiply(quat_from_rpy(st.rpy), default.orient)
+        orient = quat_multiply(quat_from_rpy(st.rpy), default.orient)
         lift = self._lift(prim.GetChild(st.asset), orient, st.scale * default.scale)
         trs.translate = (np.asarray(point, dtype=float) + np.array([0.0, 0.0, lift])) / mpu
         trs.orient = orient

@@ -18,14 +18,13 @@ with s⁵, as for a uniformly dense body.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError
 from ...sim.ops import as_vector, combine, require_set
 from ...sim.rotations import quat_from_rpy
+from ...sim.slots import SlotState
 from .scene import HIDDEN_GROUP, LabelledObject, Slot
 from .world import World
 
@@ -34,18 +33,6 @@ TARGETS: dict[str, frozenset[str]] = {
     "scene": frozenset({"object_count"}),
 }
 SLOT_BODY_ATTRS = frozenset({"mass", "com"})  # body:<slot>/mass|com are handled here
-
-
-@dataclass
-class SlotState:
-    asset: str
-    visible: bool = True
-    filled: bool = True
-    scale: float = 1.0
-    position: np.ndarray | None = None  # rest point, world metres (None: the slot's default)
-    rpy: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    mass: float | None = None  # kg (None: the asset's, scaled)
-    com: np.ndarray | None = None  # body frame, metres (None: the asset's, scaled)
 
 
 class Objects:
