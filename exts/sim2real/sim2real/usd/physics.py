@@ -65,6 +65,7 @@ class Physics:
         self._material0: dict[Sdf.Path, tuple[float, float, float]] = {}
         self.params: dict[tuple[int, str], dict[str, tuple[Any, str, str]]] = {}
         self.dirty: set[tuple[int, str]] = set()
+        self._scene_path: Sdf.Path | None = None
 
     def reset(self) -> None:
         self.params.clear()
@@ -84,11 +85,16 @@ class Physics:
                     float(self.ctx.default(material.GetAttribute(a))) for a in _MATERIAL_ATTRS)
         return self._material0[path]
 
+    def _scene_prim(self) -> Usd.Prim | None:
+        """The first UsdPhysics.Scene of the stage (found once)."""
+        if self._scene_path is None:
+            found = next((p for p in self.ctx.stage.Traverse() if p.IsA(UsdPhysics.Scene)), None)
+            self._scene_path = found.GetPath() if found is not None else Sdf.Path.emptyPath
+        return self.ctx.stage.GetPrimAtPath(self._scene_path) if not self._scene_path.isEmpty else None
+
     def _scene_material(self) -> Usd.Prim | None:
-        for prim in self.ctx.stage.Traverse():
-            if prim.IsA(UsdPhysics.Scene):
-                return bound_physics_material(prim)
-        return None
+        scene = self._scene_prim()
+        return bound_physics_material(scene) if scene is not None else None
 
     def gravity_default(self) -> np.ndarray:
         """Gravity vector (m/s^2, stage axes) of the physics scene as authored."""
@@ -102,10 +108,10 @@ class Physics:
         return direction / np.linalg.norm(direction) * magnitude
 
     def _scene(self) -> UsdPhysics.Scene:
-        for prim in self.ctx.stage.Traverse():
-            if prim.IsA(UsdPhysics.Scene):
-                return UsdPhysics.Scene(prim)
-        raise UnsupportedError("world:gravity: the stage has no UsdPhysics.Scene")
+        prim = self._scene_prim()
+        if prim is None:
+            raise UnsupportedError("world:gravity: the stage has no UsdPhysics.Scene")
+        return UsdPhysics.Scene(prim)
 
     def mass_default(self, body: Usd.Prim) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         """(mass kg, diagonal inertia or None, centre of mass m or None) as authored. A body without
