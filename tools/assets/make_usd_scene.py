@@ -162,8 +162,9 @@ class Writer:
             rgba = np.asarray(model.mat_rgba[m], dtype=float)
             tex = int(model.mat_texid[m, int(mujoco.mjtTextureRole.mjTEXROLE_RGB)])
             if tex >= 0 and np.allclose(rgba[:3], 1.0):  # a builtin texture: its mean colour
-                start, size = model.tex_adr[tex], model.tex_width[tex] * model.tex_height[tex] * model.tex_nchannel[tex]
-                pixels = np.asarray(model.tex_data[start:start + size], dtype=float).reshape(-1, model.tex_nchannel[tex])
+                channels = int(model.tex_nchannel[tex])
+                start, size = model.tex_adr[tex], model.tex_width[tex] * model.tex_height[tex] * channels
+                pixels = np.asarray(model.tex_data[start:start + size], dtype=float).reshape(-1, channels)
                 rgba = np.append(pixels[:, :3].mean(axis=0) / 255.0, 1.0)
             preview_material(self.stage, Sdf.Path("/World/Looks").AppendChild(name), rgba,
                              float(model.mat_specular[m]), float(model.mat_shininess[m]))
@@ -191,7 +192,8 @@ class Writer:
         elif kind == GEOM.mjGEOM_PLANE:
             prim = UsdGeom.Mesh.Define(self.stage, path)
             hx, hy = float(size[0]), float(size[1])
-            prim.CreatePointsAttr([Gf.Vec3f(*rv(p)) for p in [(-hx, -hy, 0), (hx, -hy, 0), (hx, hy, 0), (-hx, hy, 0)]])
+            corners = [(-hx, -hy, 0), (hx, -hy, 0), (hx, hy, 0), (-hx, hy, 0)]
+            prim.CreatePointsAttr([Gf.Vec3f(*rv(p)) for p in corners])
             prim.CreateFaceVertexCountsAttr([4])
             prim.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
             prim.CreateExtentAttr([Gf.Vec3f(-hx, -hy, 0), Gf.Vec3f(hx, hy, 0)])

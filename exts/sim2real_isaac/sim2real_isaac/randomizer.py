@@ -42,8 +42,8 @@ DEFAULT_CALLBACK = "sim2real_randomizer"
 
 
 class Sim2RealRandomizer:
-    def __init__(self, profile: str | PathLike[str] | Profile, *, seed: int = 0, env_roots: Sequence[str] | None = None,
-                 resolution: tuple[int, int] = (640, 480), buckets: FrictionBuckets | None = None,
+    def __init__(self, profile: str | PathLike[str] | Profile, *, seed: int = 0,
+                 env_roots: Sequence[str] | None = None, resolution: tuple[int, int] = (640, 480), buckets: FrictionBuckets | None = None,
                  callback_name: str | None = None) -> None:
         """``profile``: a TOML file or a loaded ``Profile``; ``env_roots``: root prims of cloned
         environments (default: the whole stage is one environment); ``resolution``: of the render

@@ -59,7 +59,8 @@ class Sim2RealWriter(Writer):
             self._sink = sink
         elif output_dir is not None:
             if not frames:
-                raise UserError("Sim2RealWriter: frames= (how many frames the dataset holds) is required with output_dir")
+                raise UserError("Sim2RealWriter: frames= (how many frames the dataset holds) is required "
+                                "with output_dir")
             self._dataset = self._open(Path(output_dir), frames, Outputs(layout=layout, depth_npy=depth_npy))
             self._pending = self._dataset.missing()
             self._sink = self._commit

@@ -65,7 +65,8 @@ def merge_parts(out: str | PathLike[str], parts: list[Path] | None = None, repor
     for part, m in zip(parts[1:], manifests[1:]):
         diffs = first.spec.differences(m.spec)
         if diffs or m.frames_per_shard != first.frames_per_shard:
-            raise InputError(f"{part}: a part of another dataset than {parts[0]} ({'; '.join(diffs) or 'frames per shard'})")
+            what = "; ".join(diffs) or "frames per shard"
+            raise InputError(f"{part}: a part of another dataset than {parts[0]} ({what})")
     frames = max(m.frames for m in manifests)
     moved = 0
     with DatasetWriter(out, first.spec, frames, first.versions, frames_per_shard=first.frames_per_shard,

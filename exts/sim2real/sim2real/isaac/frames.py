@@ -207,7 +207,8 @@ def frame_from_annotators(
     height, width = rgb.shape[:2]
     K, cam_to_world, (w, h) = camera_from_params(params)
     if (w, h) != (width, height):
-        raise InputError(f"camera_params: renderProductResolution {w}x{h} differs from the rgb image {width}x{height}")
+        raise InputError(f"camera_params: renderProductResolution {w}x{h} differs from the rgb image "
+                         f"{width}x{height}")
     depth_payload = annotator(annotators, "distance_to_image_plane")
     depth = depth_from_distance(depth_payload["data"]) if depth_payload is not None else None
     inst_payload = annotator(annotators, "instance_segmentation")

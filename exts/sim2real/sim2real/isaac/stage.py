@@ -122,8 +122,8 @@ class IsaacStage:
                                       if split_key(k)[::2] in TENSOR_TARGETS}
             for key, kind, entity, attr in tensor_keys:
                 value = sample.values[key][e]
-                self.tensors.apply(kind, entity, attr, value.item() if isinstance(value, np.generic) else value,  # type: ignore[union-attr]
-                                   sample.ops.get(key, "set"), key, e)
+                value = value.item() if isinstance(value, np.generic) else value
+                self.tensors.apply(kind, entity, attr, value, sample.ops.get(key, "set"), key, e)  # type: ignore[union-attr]
         if self.tensors is not None:
             self.tensors.flush()
         self._noise_seed = sample.seed
@@ -147,8 +147,8 @@ class IsaacStage:
         shown now, carrying the current randomization record, with the camera's sensor effects applied
         (noise drawn from ``effect_rng(seed, index, camera)``: the same frame gets the same noise)."""
         classes = {name: i + 1 for i, name in enumerate(self.scene.class_names())}
-        objects = [SceneObject(o["name"], o["path"], o["instance_id"], o["class"], Pose(o["position"], o["quat_wxyz"]))
-                   for o in self.scene.labelled_objects(env)]
+        objects = [SceneObject(o["name"], o["path"], o["instance_id"], o["class"],
+                               Pose(o["position"], o["quat_wxyz"])) for o in self.scene.labelled_objects(env)]
         frame = frame_from_annotators(annotators, objects=objects, classes=classes, camera=camera, index=index,
                                       sample=self.record(env), meta={"step": self.clock.steps,
                                                                      "time_s": self.clock.time_s})

@@ -97,7 +97,8 @@ class TensorPhysics:
         self.buckets = buckets or FrictionBuckets()
         self.entities = list(bodies)
         self.n_envs = len(next(iter(bodies.values()))) if bodies else 1
-        self.view = sim_view.create_rigid_body_view([p for paths in bodies.values() for p in paths]) if bodies else None
+        paths = [p for per_env in bodies.values() for p in per_env]
+        self.view = sim_view.create_rigid_body_view(paths) if paths else None
         self.rows: dict[tuple[str, int], int] = {}
         if self.view is not None:
             order = {str(p): i for i, p in enumerate(self.view.prim_paths)}

@@ -94,7 +94,8 @@ class Objects:
             prim = self.ctx.prim("object", entity, env)
             names = prim.GetVariantSets().GetVariantSet(ASSET_VARIANT_SET).GetVariantNames()
             if str(value) not in names:
-                raise UnsupportedError(f"{key}: expected an asset of the library ({', '.join(names)}) (got {value!r})")
+                raise UnsupportedError(f"{key}: expected an asset of the library ({', '.join(names)}) "
+                                       f"(got {value!r})")
             if st.asset != str(value):
                 st.asset = str(value)
                 st.mass = st.com = None  # a body's mass belongs to the asset it was drawn for

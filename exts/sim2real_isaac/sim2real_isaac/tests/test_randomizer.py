@@ -85,7 +85,8 @@ class TestSim2RealRandomizer(omni.kit.test.AsyncTestCase):
         self.assertAlmostEqual(_intensity(self.stage, "fill"), fill0, places=3)
 
     async def test_interval_terms_fire_every_5_physics_steps(self) -> None:
-        world = World(physics_dt=1.0 / 60.0, rendering_dt=1.0 / 60.0, stage_units_in_meters=1.0)  # one physics step per step()
+        # one physics step per World.step
+        world = World(physics_dt=1.0 / 60.0, rendering_dt=1.0 / 60.0, stage_units_in_meters=1.0)
         await world.initialize_simulation_context_async()
         randomizer = Sim2RealRandomizer(self.profile, seed=1).attach(world)
         await world.reset_async()
