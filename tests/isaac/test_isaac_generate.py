@@ -161,3 +161,13 @@ def test_worker_errors_surface_as_one_line(tmp_path: Path) -> None:
     bad[bad.index("tabletop")] = str(tmp_path / "missing.toml")
     with pytest.raises(UserError, match="--profile: .*missing.toml"):
         run_workers([bad])
+
+
+def test_doctor_finds_a_binary_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim2real.doctor import OK, check_isaac
+
+    (tmp_path / "VERSION").write_text("5.1.0-rc.19\n")
+    monkeypatch.setenv("ISAAC_SIM_PATH", str(tmp_path))
+    check = check_isaac()
+    if NO_ISAAC:
+        assert check.status == OK and f"5.1.0-rc.19 at {tmp_path}" in check.detail
