@@ -26,49 +26,73 @@ class StandInRigidBodyView:
         self.calls: list[tuple[str, np.ndarray]] = []
 
     def _set(self, name: str, buffer: np.ndarray, data: Any, indices: Any) -> None:
-        idx = np.asarray(indices)
-        assert idx.dtype == np.uint32, "the tensor API takes uint32 indices"
-        data = np.asarray(data)
+        data, idx = self.accept(data, indices)
         assert data.dtype == np.float32 and data.shape == buffer.shape, (name, data.shape, buffer.shape)
         buffer[idx] = data[idx]
         self.calls.append((name, idx.copy()))
 
+    def accept(self, data: Any, indices: Any) -> tuple[np.ndarray, np.ndarray]:
+        """What the numpy frontend does with its arguments (as_contiguous_float32 / _uint32)."""
+        assert isinstance(data, np.ndarray) and isinstance(indices, np.ndarray)
+        assert indices.dtype.kind in "iu"
+        return data, indices.astype(np.uint32)
+
+    def wrap(self, buffer: np.ndarray) -> Any:
+        return buffer.copy()
+
     def get_masses(self) -> np.ndarray:
-        return self.masses.copy()
+        return self.wrap(self.masses)
 
     def set_masses(self, data: Any, indices: Any) -> None:
         self._set("masses", self.masses, data, indices)
 
     def get_inertias(self) -> np.ndarray:
-        return self.inertias.copy()
+        return self.wrap(self.inertias)
 
     def set_inertias(self, data: Any, indices: Any) -> None:
         self._set("inertias", self.inertias, data, indices)
 
     def get_coms(self) -> np.ndarray:
-        return self.coms.copy()
+        return self.wrap(self.coms)
 
     def set_coms(self, data: Any, indices: Any) -> None:
         self._set("coms", self.coms, data, indices)
 
     def get_material_properties(self) -> np.ndarray:
-        return self.materials.copy()
+        return self.wrap(self.materials)
 
     def set_material_properties(self, data: Any, indices: Any) -> None:
         self._set("materials", self.materials, data, indices)
+
+
+class StandInTorchRigidBodyView(StandInRigidBodyView):
+    """The same, as seen through the tensor API's torch frontend: torch CPU tensors in and out
+    (``frontend_torch.py``: ``tensor.to(torch.float32)``, indices ``to(torch.int32)``)."""
+
+    def accept(self, data: Any, indices: Any) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        assert isinstance(data, torch.Tensor) and isinstance(indices, torch.Tensor)
+        return data.to(torch.float32).numpy(), indices.to(torch.int32).numpy().astype(np.uint32)
+
+    def wrap(self, buffer: np.ndarray) -> Any:
+        import torch
+
+        return torch.from_numpy(buffer.copy())
 
 
 class StandInSimulationView:
     """Stand-in for omni.physics.tensors' SimulationView: creates the rigid-body view (rows in reverse
     order, to prove rows are matched by prim path) and records set_gravity."""
 
-    def __init__(self) -> None:
+    def __init__(self, view_type: type = StandInRigidBodyView) -> None:
+        self.view_type = view_type
         self.views: list[StandInRigidBodyView] = []
         self.gravity: list[tuple[float, float, float]] = []
         self.is_valid = True
 
     def create_rigid_body_view(self, pattern: Sequence[str]) -> StandInRigidBodyView:
-        view = StandInRigidBodyView(list(reversed(list(pattern))))
+        view = self.view_type(list(reversed(list(pattern))))
         self.views.append(view)
         return view
 

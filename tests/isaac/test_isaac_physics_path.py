@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from isaac_helpers import StandInSimulationView, float3
+from isaac_helpers import StandInSimulationView, StandInTorchRigidBodyView, float3
 
 from sim2real.errors import UnsupportedError
 from sim2real.isaac.buckets import PHYSX_MATERIAL_LIMIT, FrictionBuckets
@@ -130,3 +130,17 @@ def test_bodies_physx_does_not_simulate_are_reported() -> None:
 
     with pytest.raises(UnsupportedError, match="is not a rigid body PhysX simulates"):
         TensorPhysics(Partial(), {"crate": ["/a", "/b"]}, gravity=(0, 0, -9.81), float3=float3)
+
+
+def test_writes_use_the_views_own_frontend() -> None:
+    """With Isaac Sim's torch frontend the view hands out and takes torch tensors."""
+    pytest.importorskip("torch")
+    sim = StandInSimulationView(StandInTorchRigidBodyView)
+    physics = TensorPhysics(sim, {"crate": ["/crate"]}, gravity=(0.0, 0.0, -9.81), float3=float3)
+    physics.apply("body", "crate", "mass", 3.0, "set", "body:crate/mass", 0)
+    physics.apply("geom", "crate", "friction", 0.5, "set", "geom:crate/friction", 0)
+    physics.flush()
+    view = sim.views[0]
+    assert view.masses[0, 0] == pytest.approx(3.0)
+    assert view.materials[0, :, :2] == pytest.approx(np.full((2, 2), 0.5))
+    assert [c[0] for c in view.calls] == ["masses", "inertias", "materials"]

@@ -15,7 +15,7 @@ buffer                      shape
 and ``SimulationView.set_gravity(carb.Float3)``. Buffers are read once when the view is created
 (the defaults), and every write is ``op(default, value)`` for the rows of the sampled entities: a
 read-modify-write of the whole buffer then ``set_*(buffer, indices)`` with CPU buffers and indices,
-as Isaac Lab does. Friction triples are snapped to ``buckets.FrictionBuckets`` before they are
+as Isaac Lab does (in the view's own frontend type: numpy, torch or warp). Friction triples are snapped to ``buckets.FrictionBuckets`` before they are
 written. Mass scales the inertia by the same factor.
 
 Views are duck-typed (the Kit layer passes the real ones); nothing here imports Kit.
@@ -65,6 +65,22 @@ def to_numpy(buffer: Any) -> np.ndarray:
     return np.array(buffer, dtype=np.float64)
 
 
+def frontend_of(buffer: Any) -> Callable[[np.ndarray], Any]:
+    """numpy -> the type of the view's own buffers: the tensor API's numpy, torch and warp frontends
+    each take only their own arrays (``frontend_*.py as_contiguous_float32``). Mass, inertia, com and
+    material buffers are CPU ones even with GPU physics (as Isaac Lab uses them)."""
+    root = type(buffer).__module__.split(".")[0]
+    if root == "torch":
+        import torch  # present inside Isaac Sim when its torch frontend is used
+
+        return lambda a: torch.from_numpy(np.ascontiguousarray(a))
+    if root == "warp":
+        import warp as wp  # Isaac Sim's own
+
+        return lambda a: wp.array(np.ascontiguousarray(a), device="cpu")
+    return np.ascontiguousarray
+
+
 @dataclass
 class Defaults:
     masses: np.ndarray  # (count,)
@@ -100,6 +116,7 @@ class TensorPhysics:
         paths = [p for per_env in bodies.values() for p in per_env]
         self.view = sim_view.create_rigid_body_view(paths) if paths else None
         self.rows: dict[tuple[str, int], int] = {}
+        self.to_frontend: Callable[[np.ndarray], Any] = np.ascontiguousarray
         if self.view is not None:
             order = {str(p): i for i, p in enumerate(self.view.prim_paths)}
             for name, paths in bodies.items():
@@ -118,8 +135,10 @@ class TensorPhysics:
             empty = np.zeros((0,))
             return Defaults(empty, empty.reshape(0, 9), empty.reshape(0, 7), empty.reshape(0, 0, 3), gravity)
         count, shapes = int(self.view.count), int(self.view.max_shapes)
+        masses = self.view.get_masses()
+        self.to_frontend = frontend_of(masses)
         return Defaults(
-            to_numpy(self.view.get_masses()).reshape(count),
+            to_numpy(masses).reshape(count),
             to_numpy(self.view.get_inertias()).reshape(count, 9),
             to_numpy(self.view.get_coms()).reshape(count, 7),
             to_numpy(self.view.get_material_properties()).reshape(count, shapes, 3),
@@ -182,24 +201,30 @@ class TensorPhysics:
                 masses[row] = p.masses[row]
                 if d.masses[row] > 0:
                     inertias[row] = d.inertias[row] * (p.masses[row] / d.masses[row])
-            self.view.set_masses(masses.reshape(-1, 1).astype(np.float32), rows.astype(np.uint32))
-            self.view.set_inertias(inertias.astype(np.float32), rows.astype(np.uint32))
+            self._set("set_masses", masses.reshape(-1, 1), rows)
+            self._set("set_inertias", inertias, rows)
         if p.coms:
             rows = np.array(sorted(p.coms))
             coms = d.coms.copy()
             for row in rows:
                 coms[row, :3] = p.coms[row]
-            self.view.set_coms(coms.astype(np.float32), rows.astype(np.uint32))
+            self._set("set_coms", coms, rows)
         if p.materials:
             rows = np.array(sorted(p.materials))
             materials = d.materials.copy()
             for row in rows:
                 materials[row] = self.material_rows(d.materials[row], p.materials[row])
             self.materials_written |= {tuple(float(v) for v in m) for m in materials[rows].reshape(-1, 3)}
-            self.view.set_material_properties(materials.astype(np.float32), rows.astype(np.uint32))
+            self._set("set_material_properties", materials, rows)
         if p.gravity is not None:
             self.sim_view.set_gravity(self.float3(*(float(v) for v in p.gravity)))
         self._pending = _Pending()
+
+    def _set(self, method: str, data: np.ndarray, rows: np.ndarray) -> None:
+        """``view.<method>(data, indices)`` with float32 data and int32 indices in the view's frontend type
+        (the frontends convert int32 to what PhysX takes)."""
+        getattr(self.view, method)(self.to_frontend(data.astype(np.float32)),
+                                   self.to_frontend(np.asarray(rows, dtype=np.int32)))
 
     def material_rows(self, default: np.ndarray, params: Mapping[str, tuple[Any, str, str]]) -> np.ndarray:
         """A body's (max_shapes, 3) materials after the sampled values, snapped to the buckets."""
@@ -212,11 +237,11 @@ class TensorPhysics:
     def restore(self) -> None:
         """Write every default back (a reset)."""
         if self.view is not None and len(self.rows):
-            rows = np.array(sorted(set(self.rows.values())), dtype=np.uint32)
+            rows = np.array(sorted(set(self.rows.values())))
             d = self.defaults
-            self.view.set_masses(d.masses.reshape(-1, 1).astype(np.float32), rows)
-            self.view.set_inertias(d.inertias.astype(np.float32), rows)
-            self.view.set_coms(d.coms.astype(np.float32), rows)
-            self.view.set_material_properties(d.materials.astype(np.float32), rows)
+            self._set("set_masses", d.masses.reshape(-1, 1), rows)
+            self._set("set_inertias", d.inertias, rows)
+            self._set("set_coms", d.coms, rows)
+            self._set("set_material_properties", d.materials, rows)
         self.sim_view.set_gravity(self.float3(*(float(v) for v in self.defaults.gravity)))
         self._pending = _Pending()
