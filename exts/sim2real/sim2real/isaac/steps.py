@@ -1,4 +1,4 @@
-"""Physics-step callbacks of Isaac Sim 5.x and 6.0, and counting steps since a reset.
+"""Physics-step callbacks of Isaac Sim 5.x and 6.0: their two signatures, and how to register ours.
 
 Isaac Sim calls a physics callback with a different signature depending on how it was registered:
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import UnsupportedError
-from ..sim.clock import StepClock
 
 Subscription = Literal["world", "simulation_manager"]
 
