@@ -73,6 +73,8 @@ class Sim2RealWriter(Writer):
         if not stage_file:
             raise UserError("Sim2RealWriter: save the stage to a file first (the dataset records its checksum)")
         r = self.randomizer
+        if r.profile.source is None:
+            raise UserError("Sim2RealWriter: the randomizer's profile must come from a file (the dataset records it)")
         request = GenerateRequest(profile=str(r.profile.source), frames=frames, out=out, scene=stage_file,
                                   seed=r.seed, resolution=tuple(r.resolution), camera=self.camera or "main",
                                   backend="isaac", outputs=outputs)

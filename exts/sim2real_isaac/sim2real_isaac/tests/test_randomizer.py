@@ -45,6 +45,7 @@ target = "body:obj_00/mass"
 dist = "uniform"
 low = 2.0
 high = 3.0
+op = "set"
 when = "reset"
 """
 
