@@ -140,9 +140,10 @@ def check_isaac() -> Check:
     version = _version("isaacsim")
     if version:
         return Check("Isaac Sim", OK, f"{version} (pip)")
-    isaac_path = os.environ.get("ISAAC_PATH")
-    if isaac_path and (Path(isaac_path) / "VERSION").is_file():
-        return Check("Isaac Sim", OK, f"{(Path(isaac_path) / 'VERSION').read_text().strip()} at {isaac_path}")
+    for var in ("ISAAC_SIM_PATH", "ISAAC_PATH"):  # a binary install (what `--backend isaac` runs)
+        isaac_path = os.environ.get(var)
+        if isaac_path and (Path(isaac_path) / "VERSION").is_file():
+            return Check("Isaac Sim", OK, f"{(Path(isaac_path) / 'VERSION').read_text().strip()} at {isaac_path}")
     return Check("Isaac Sim / Kit", MISSING, "optional: the Kit extensions run inside Isaac Sim 5.1",
                  "see README, 'Inside Isaac Sim'")
 

@@ -1,4 +1,4 @@
-"""Package facades whose public names load on first use (``import sim2real.x`` stays cheap)."""
+"""Lazy public names for packages whose modules import heavy libraries (``pxr``, ``pydantic``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 
-def lazy_getattr(package: str, public: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` serving ``public[name]``'s attribute ``name`` from ``package.<module>``."""
+def exports(package: str, table: Mapping[str, str]) -> tuple[list[str], Callable[[str], Any]]:
+    """``__all__`` and a module ``__getattr__`` that imports ``package.<table[name]>`` on first use."""
 
     def __getattr__(name: str) -> Any:
-        module = public.get(name)
+        module = table.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         return getattr(importlib.import_module(f"{package}.{module}"), name)
 
-    return __getattr__
+    return sorted(table), __getattr__

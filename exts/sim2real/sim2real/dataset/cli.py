@@ -1,4 +1,4 @@
-"""``sim2real dataset ...``: verify, stats, export-coco. Heavy imports stay inside the commands."""
+"""``sim2real dataset ...``: verify, stats, export-coco, merge. Heavy imports stay inside the commands."""
 
 from __future__ import annotations
 
@@ -112,3 +112,21 @@ def export_coco(
     rep.result({"coco": str(path)})
     if progress != "json":
         console().print(f"wrote {path}")
+
+
+@app.command()
+def merge(
+    out: Annotated[Path, typer.Argument(help="The dataset to make or complete (the --out of the shard runs).")],
+    parts: Annotated[Optional[list[Path]], typer.Argument(help="Part datasets (default: every one in OUT.parts/).")] = None,
+    json_out: JsonOpt = False,
+    progress: ProgressOpt = "rich",
+) -> None:
+    """Merge the parts of a run split with --num-shards (one process per GPU) into one dataset OUT."""
+    from .merge import merge_parts
+
+    rep = reporter("none" if json_out else progress)
+    result = merge_parts(out, parts or None, rep)
+    if json_out:
+        print_json(result)
+    elif progress != "json":
+        console().print(f"{out}: {result['frames_done']} of {result['frames']} frames ({result['moved']} merged now)")

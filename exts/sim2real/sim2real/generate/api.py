@@ -3,43 +3,66 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..dataset.merge import owns, part_path
 from ..dataset.store import FrameEntry
 from ..dataset.writer import DatasetWriter
 from ..progress import NullReporter, Reporter
-from .request import GenerateRequest, resolve
+from .request import GenerateRequest, Resolved, resolve
 
 PREVIEW_EVERY_S = 3.0
+SourceFactory = Callable[[Resolved], Any]  # -> a frame source: render(index) -> Frame, close()
 
 
-def generate(request: GenerateRequest, reporter: Reporter | None = None) -> dict[str, Any]:
-    """Generate ``request.frames`` frames into ``request.out``; resumes what an earlier run left."""
+def generate(request: GenerateRequest, reporter: Reporter | None = None, *,
+             source_factory: SourceFactory | None = None,
+             select: Callable[[int], bool] | None = None) -> dict[str, Any]:
+    """Generate ``request.frames`` frames into ``request.out``; resumes what an earlier run left.
+
+    ``source_factory`` renders in this process with a frame source built for the resolved request
+    (the Isaac Sim script passes its Kit frame source); ``select`` keeps only the frame indices this
+    run owns (one shard of a multi-GPU run). ``--backend isaac`` outside Isaac Sim launches Isaac Sim's
+    Python on ``tools/isaac/generate.py`` (``sim2real.backends.isaac``)."""
     reporter = reporter or NullReporter()
+    if request.backend == "isaac" and source_factory is None:
+        from ..sim.registry import create
+
+        return create("isaac").generate(request, reporter)
+    runtime: dict[str, Any] = {"executor": request.executor, "workers": request.workers, "threads": request.threads}
+    if request.num_shards > 1:  # one of several independent runs: its own part, merged afterwards
+        k, n, per = request.shard_index, request.num_shards, request.frames_per_shard
+        mine = select or (lambda i: True)
+        select = lambda i: owns(i, per, k, n) and mine(i)  # noqa: E731
+        request = replace(request, out=part_path(request.out, k, n))
+        runtime.update(num_shards=n, shard_index=k)
     resolved = resolve(request)
-    runtime = {"executor": request.executor, "workers": request.workers, "threads": request.threads}
-    writer = DatasetWriter(request.out, resolved.spec, request.frames, resolved.versions, threads=request.threads,
+    out = request.out
+    writer = DatasetWriter(out, resolved.spec, request.frames, resolved.versions, threads=request.threads,
                            frames_per_shard=request.frames_per_shard, runtime=runtime)
     started = time.monotonic()
     with writer:
         assert writer.catalog is not None
-        missing = writer.missing()
-        done_before = request.frames - len(missing)
+        total = sum(1 for i in range(request.frames) if select(i)) if select else request.frames
+        missing = [i for i in writer.missing() if select(i)] if select else writer.missing()
+        done_before = total - len(missing)
         if done_before:
-            reporter.message(f"resuming {request.out}: {done_before} of {request.frames} frames already made")
-        task = reporter.task("generate", total=request.frames, unit="frame", done=done_before)
+            reporter.message(f"resuming {out}: {done_before} of {total} frames already made")
+        task = reporter.task("generate", total=total, unit="frame", done=done_before)
         preview = _Preview(reporter, writer)
         writer.on_commit = lambda entry: (task.advance(), preview.offer(entry))
         if missing:
-            _execute(resolved, writer, missing)
+            _execute(resolved, writer, missing, source_factory)
         task.close()
         manifest = writer.catalog.manifest
     seconds = time.monotonic() - started
     made = len(missing)
     result = {
         "dataset": manifest.dataset_id,
-        "out": str(request.out),
+        "out": str(out),
         "frames": manifest.frames,
         "made": made,
         "already_done": done_before,
@@ -50,8 +73,13 @@ def generate(request: GenerateRequest, reporter: Reporter | None = None) -> dict
     return result
 
 
-def _execute(resolved: Any, writer: DatasetWriter, missing: list[int]) -> None:
+def _execute(resolved: Any, writer: DatasetWriter, missing: list[int], source_factory: SourceFactory | None) -> None:
     request = resolved.request
+    if source_factory is not None:
+        from .local import run_in_process
+
+        run_in_process(resolved, writer, missing, source_factory(resolved))
+        return
     if request.executor == "ray":
         from .ray_executor import run_ray
 

@@ -29,6 +29,10 @@ def generate(
     threads: Annotated[int, typer.Option(help="Encoder/writer threads per renderer.", min=1)] = 2,
     ray_address: Annotated[Optional[str], typer.Option(help="Join a Ray cluster (auto or HOST:PORT) instead of starting one.")] = None,
     gpus_per_worker: Annotated[float, typer.Option(help="Ray: GPUs per renderer (1 for Isaac Sim workers).", min=0)] = 0.0,
+    frames_per_shard: Annotated[int, typer.Option(help="Frames per shard folder of a new dataset.", min=1)] = 1000,
+    num_shards: Annotated[int, typer.Option(help="Split the dataset's shards over N independent runs (GPUs, nodes); "
+                                                 "each writes OUT.parts/, then `sim2real dataset merge OUT`.", min=1)] = 1,
+    shard_index: Annotated[int, typer.Option(help="Which of the --num-shards runs this is (0-based).", min=0)] = 0,
     progress: ProgressOpt = "rich",
 ) -> None:
     """Generate a labelled synthetic dataset (RGB, depth, segmentation, boxes, poses, samples)."""
@@ -44,10 +48,11 @@ def generate(
     request = GenerateRequest(
         profile=profile, frames=frames, out=out, scene=scene, seed=seed, resolution=parse_resolution(resolution),
         camera=camera, backend=backend, outputs=outputs, workers=workers, executor=executor, threads=threads,
-        ray_address=ray_address, gpus_per_worker=gpus_per_worker,
+        ray_address=ray_address, gpus_per_worker=gpus_per_worker, num_shards=num_shards, shard_index=shard_index,
+        frames_per_shard=frames_per_shard,
     )
     rep = reporter(progress)
     result = run_generate(request, rep)
     if progress != "json":
         rate = f" at {result['frames_per_s']} frames/s" if result["frames_per_s"] else ""
-        console().print(f"{out}: {result['frames']} frames ({result['made']} made now{rate})")
+        console().print(f"{result['out']}: {result['frames']} frames ({result['made']} made now{rate})")

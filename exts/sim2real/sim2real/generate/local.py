@@ -24,8 +24,10 @@ from .request import Resolved, worker_args
 log = logging.getLogger(__name__)
 
 
-def run_in_process(resolved: Resolved, writer: DatasetWriter, missing: list[int]) -> None:
-    source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
+def run_in_process(resolved: Resolved, writer: DatasetWriter, missing: list[int], source: Any = None) -> None:
+    """Render ``missing`` here, with ``source`` (default: the registered backend's FrameSource)."""
+    if source is None:
+        source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
     try:
         run(source, missing, writer)
         writer.drain()

@@ -20,6 +20,7 @@ from ..paths import config_path, data_path
 DEFAULT_SCENE = "tabletop"
 DEFAULT_CAMERA = "main"
 EXECUTORS = ("local", "ray")
+SCENE_SUFFIX = {"isaac": ".usda"}  # shipped scenes: data/scenes/<name>.xml (MJCF) or .usda (made from it)
 
 
 @dataclass
@@ -40,8 +41,13 @@ class GenerateRequest:
     ray_address: str | None = None  # None: start a local Ray; "auto" or "host:port": join a cluster
     gpus_per_worker: float = 0.0  # Ray: GPUs each renderer actor reserves (1 for Isaac Sim workers)
     chunk: int = 50  # frames per Ray work item
+    num_shards: int = 1  # split the dataset's shards over this many independent runs (one per GPU/node) ...
+    shard_index: int = 0  # ... of which this is one: it writes OUT.parts/<k>-of-<K> (sim2real dataset merge)
 
     def __post_init__(self) -> None:
+        if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
+            raise UserError(f"--shard-index: expected 0..{self.num_shards - 1} for --num-shards {self.num_shards} "
+                            f"(got {self.shard_index})")
         if self.frames < 1:
             raise UserError(f"--frames: expected a positive number of frames (got {self.frames})")
         if self.workers < 1:
@@ -81,14 +87,15 @@ def resolve(request: GenerateRequest) -> Resolved:
 
     profile_path = resolve_file(request.profile, "profile", config_path("profiles"), ".toml")
     profile = load_profile(profile_path)
+    suffix = SCENE_SUFFIX.get(request.backend, ".xml")  # a shipped scene by name: its file for this backend
     if request.scene is not None:
-        scene_path = resolve_file(request.scene, "scene", data_path("scenes"), ".xml")
+        scene_path = resolve_file(request.scene, "scene", data_path("scenes"), suffix)
     elif profile.scene is not None:  # a name, or a path relative to the profile's folder
         relative = profile_path.parent / profile.scene
         scene_path = relative.resolve() if relative.is_file() else resolve_file(
-            profile.scene, "scene", data_path("scenes"), ".xml")
+            profile.scene, "scene", data_path("scenes"), suffix)
     else:
-        scene_path = resolve_file(DEFAULT_SCENE, "scene", data_path("scenes"), ".xml")
+        scene_path = resolve_file(DEFAULT_SCENE, "scene", data_path("scenes"), suffix)
     spec = DatasetSpec(
         profile={"name": profile.name or profile_path.stem, "hash": profile.hash, "config": profile.to_dict()},
         scene={"name": scene_path.stem, "sha256": sha256_file(scene_path)},
@@ -114,7 +121,7 @@ def versions(backend: str) -> dict[str, str]:
         "zlib": zlib.ZLIB_RUNTIME_VERSION,
     }
     entry = REGISTRY.get(backend)
-    for module in entry.requires if entry else ():
+    for module in entry.recorded if entry else ():
         try:
             out[module] = importlib.metadata.version(module)
         except importlib.metadata.PackageNotFoundError:

@@ -10,7 +10,7 @@ Format and algorithms: ``exts/sim2real/docs/randomization.md``.
 
 from __future__ import annotations
 
-from ..lazy import lazy_getattr
+from ..lazy import exports
 
 _PUBLIC = {
     "Profile": "profile",
@@ -24,5 +24,4 @@ _PUBLIC = {
     "load_entities": "entities",
     "placeholder_entities": "entities",
 }
-__all__ = sorted(_PUBLIC)
-__getattr__ = lazy_getattr(__name__, _PUBLIC)
+__all__, __getattr__ = exports(__name__, _PUBLIC)

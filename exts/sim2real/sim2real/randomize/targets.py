@@ -57,6 +57,8 @@ CATALOGUE: tuple[Attribute, ...] = (
     _a("light", "color", "lighting", shape=(3,), unit="linear RGB 0..1", nonnegative=True),
     _a("light", "temperature", "lighting", unit="K", nonnegative=True,
        doc="colour temperature, converted to RGB (MuJoCo) or colorTemperature (USD)"),
+    _a("light", "exposure", "lighting", unit="stops (EV)", default_op="add",
+       doc="brightness x 2^exposure (USD inputs:exposure)"),
     _a("light", "position", "lighting", shape=(3,), unit="m", default_op="add"),
     _a("light", "direction", "lighting", shape=(3,), unit="unit vector", doc="normalised by the backend"),
     _a("light", "enabled", "lighting", value="bool"),

@@ -29,9 +29,10 @@ def step_period(randomizer: Any) -> int | None:
 
 
 class RandomizedSim:
-    def __init__(self, backend: Backend, randomizer: Any, env: int = 0) -> None:
+    def __init__(self, backend: Backend, randomizer: Any, env: int | None = 0) -> None:
         """``randomizer``: a ``sim2real.randomize.runtime.Randomizer`` built on ``backend.entities()``
-        with ``dt = backend.dt``; ``env``: which of its environments this backend simulates."""
+        with ``dt = backend.dt``; ``env``: which of its environments this backend simulates (None: all
+        of them, for backends that simulate several, such as Isaac Sim's cloned environments)."""
         if abs(randomizer.dt - backend.dt) > 1e-12:
             raise ValueError(f"the randomizer's dt ({randomizer.dt} s) differs from the backend's physics "
                              f"step ({backend.dt} s): signals would run at the wrong speed")

@@ -15,17 +15,24 @@ class BackendEntry:
     import_path: str  # "package.module:ClassName"
     install: str  # how to get it, shown when the import fails
     requires: tuple[str, ...] = ()  # top-level modules that must be importable
+    versions: tuple[str, ...] | None = None  # distributions whose versions a dataset records (default: requires)
+
+    @property
+    def recorded(self) -> tuple[str, ...]:
+        return self.requires if self.versions is None else self.versions
 
 
 REGISTRY: dict[str, BackendEntry] = {
     "mujoco": BackendEntry(
         "sim2real.backends.mujoco.backend:MujocoBackend", "pip install 'sim2real[mujoco]'", ("mujoco",)
     ),
+    # Isaac Sim may be a binary install outside this Python: the launcher looks for it (ISAAC_SIM_PATH or an
+    # importable isaacsim) and raises NotInstalledError with this hint itself.
     "isaac": BackendEntry(
         "sim2real.backends.isaac:IsaacLauncher",
-        "Isaac Sim 5.1 (pip install 'isaacsim[all,extscache]==5.1.0' --extra-index-url https://pypi.nvidia.com); "
-        "see README 'Inside Isaac Sim'",
-        ("isaacsim",),
+        "Isaac Sim 5.1 (pip install 'isaacsim[all,extscache]==5.1.0' --extra-index-url https://pypi.nvidia.com, "
+        "or set ISAAC_SIM_PATH to a binary install); see README 'Inside Isaac Sim'",
+        versions=("isaacsim",),
     ),
 }
 

@@ -18,7 +18,7 @@ Engine-neutral: simulators come through ``simulator.open_simulator`` (MuJoCo's l
 
 from __future__ import annotations
 
-from ..lazy import lazy_getattr
+from ..lazy import exports
 
 _PUBLIC = {
     "RobotLog": "logs",
@@ -31,5 +31,4 @@ _PUBLIC = {
     "write_outputs": "fit",
     "open_simulator": "simulator",
 }
-__all__ = sorted(_PUBLIC)
-__getattr__ = lazy_getattr(__name__, _PUBLIC)
+__all__, __getattr__ = exports(__name__, _PUBLIC)

@@ -39,6 +39,7 @@ from ...errors import UnsupportedError, UserError
 from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
 from ...sim.backend import Capabilities, StepCallback
+from ...sim.clock import StepClock
 from ...sim.effects import effect_rng
 from ...sim.frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
@@ -72,7 +73,7 @@ class MujocoBackend:
     def __init__(self) -> None:
         self.world: World | None = None
         self._renderer: FrameRenderer | None = None
-        self._callbacks: list[tuple[StepCallback, int]] = []
+        self.clock = StepClock()
 
     # ------------------------------------------------------------------ loading
     def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
@@ -300,7 +301,7 @@ class MujocoBackend:
         self._sync_renderer()
         self._latest: dict[str, tuple[np.ndarray, int]] = {}
         self._noise_key = (0, 0)
-        self._steps = 0
+        self.clock.reset()
         self._frames = 0
         world.forward_dirty = False
 
@@ -309,10 +310,10 @@ class MujocoBackend:
         """Call ``callback(step, time_s)`` after every ``every``-th physics step since the reset."""
         if every < 1:
             raise UserError(f"every: expected a positive number of physics steps (got {every})")
-        self._callbacks.append((callback, int(every)))
+        self.clock.add(callback, every)
 
     def remove_step_callback(self, callback: StepCallback) -> None:
-        self._callbacks = [(c, e) for c, e in self._callbacks if c is not callback]
+        self.clock.remove(callback)
 
     def set_control(self, ctrl: Mapping[str, float] | Sequence[float] | np.ndarray) -> None:
         """Command the actuators: a vector in ``control_names()`` order or ``{actuator name: value}``."""
@@ -344,13 +345,10 @@ class MujocoBackend:
                 data.ctrl[:] = pipe.output()
                 chunk = 1
             else:
-                chunk = min([left] + [every - self._steps % every for _, every in self._callbacks])
+                chunk = self.clock.steps_until_due(left)
             mujoco.mj_step(model, data, nstep=chunk)
-            self._steps += chunk
             left -= chunk
-            for callback, every in self._callbacks:
-                if self._steps % every == 0:
-                    callback(self._steps, float(data.time))
+            self.clock.advance(chunk, float(data.time))
         world.forward_dirty = True
 
     def state(self) -> dict[str, np.ndarray]:
@@ -433,7 +431,7 @@ class MujocoBackend:
         frame = Frame(rgb, depth, instance.astype(np.int32), semantic, labels, instances, passes.K,
                       passes.cam_to_world, camera=cam_name, index=self._frames, sample=self.record(),
                       meta={"backend": self.name, "scene": self.scene.path.name, "time_s": float(data.time),
-                            "step": self._steps, "znear_m": float(model.vis.map.znear * extent),
+                            "step": self.clock.steps, "znear_m": float(model.vis.map.znear * extent),
                             "zfar_m": float(model.vis.map.zfar * extent)})
         self._frames += 1
         return frame

@@ -22,7 +22,8 @@ import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError
-from .ops import as_vector, combine
+from ...sim.ops import as_vector, combine
+from ...sim.rotations import orbit_of, orbit_pose
 from .world import World
 
 TARGETS: dict[str, frozenset[str]] = {
@@ -36,18 +37,6 @@ def _mat(quat: np.ndarray) -> np.ndarray:
     out = np.empty(9)
     mujoco.mju_quat2Mat(out, quat)
     return out.reshape(3, 3)
-
-
-def orbit_frame(azimuth: float, elevation: float, roll: float) -> np.ndarray:
-    """Rotation (columns: MuJoCo camera x, y, z in the world) of a camera looking at its target from
-    azimuth/elevation (radians), turned by ``roll`` about its optical axis."""
-    ca, sa, ce, se = math.cos(azimuth), math.sin(azimuth), math.cos(elevation), math.sin(elevation)
-    back = np.array([ce * ca, ce * sa, se])  # camera z: from the target to the eye
-    right = np.array([-sa, ca, 0.0])
-    up = np.cross(back, right)
-    cr, sr = math.cos(roll), math.sin(roll)
-    x, y = cr * right + sr * up, -sr * right + cr * up
-    return np.stack([x, y, back], axis=1)
 
 
 class Cameras:
@@ -85,16 +74,10 @@ class Cameras:
         d = self.world.default
         eye, rot = d("cam_pos")[i].astype(float), _mat(d("cam_quat")[i])
         target = self._look_at0(name, i, eye, rot[:, 2])
-        offset = eye - target
-        dist = float(np.linalg.norm(offset))
-        if dist < 1e-9:
-            raise UnsupportedError(f"camera {name!r}: its look-at point coincides with its position")
-        az, el = math.atan2(offset[1], offset[0]), math.asin(max(-1.0, min(1.0, offset[2] / dist)))
-        level = orbit_frame(az, el, 0.0)
-        x = rot[:, 0]
-        roll = math.atan2(float(x @ level[:, 1]), float(x @ level[:, 0]))
-        return {"distance": dist, "azimuth": az, "elevation": el, "roll": roll, "look_at": target,
-                "position": eye}
+        try:
+            return orbit_of(eye, rot, target)
+        except ValueError:
+            raise UnsupportedError(f"camera {name!r}: its look-at point coincides with its position") from None
 
     def _fovy0(self, i: int) -> float:
         return float(self.world.default("cam_fovy")[i])
@@ -131,10 +114,7 @@ class Cameras:
         self.dirty.clear()
 
     def _write_pose(self, name: str, i: int, p: dict[str, Any]) -> None:
-        o = {**self.orbit0[name], **p}
-        az, el = float(o["azimuth"]), float(o["elevation"])
-        rot = orbit_frame(az, el, float(o["roll"]))
-        eye = o["look_at"] + o["distance"] * rot[:, 2] + (o["position"] - self.orbit0[name]["position"])
+        eye, rot = orbit_pose({**self.orbit0[name], **p}, self.orbit0[name]["position"])
         quat = np.empty(4)
         mujoco.mju_mat2Quat(quat, rot.reshape(-1))
         model = self.world.model

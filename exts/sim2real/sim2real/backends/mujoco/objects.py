@@ -18,13 +18,13 @@ with s⁵, as for a uniformly dense body.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError
-from .ops import as_vector, combine, require_set
+from ...sim.ops import as_vector, combine, require_set
+from ...sim.rotations import quat_from_rpy
+from ...sim.slots import SlotState
 from .scene import HIDDEN_GROUP, LabelledObject, Slot
 from .world import World
 
@@ -33,31 +33,6 @@ TARGETS: dict[str, frozenset[str]] = {
     "scene": frozenset({"object_count"}),
 }
 SLOT_BODY_ATTRS = frozenset({"mass", "com"})  # body:<slot>/mass|com are handled here
-
-
-def quat_from_rpy(rpy: np.ndarray) -> np.ndarray:
-    """Quaternion (w, x, y, z) of extrinsic rotations about x (roll), y (pitch), z (yaw), radians."""
-    q = np.array([1.0, 0.0, 0.0, 0.0])
-    for axis, angle in enumerate(rpy):
-        step = np.zeros(4)
-        step[0] = np.cos(angle / 2)
-        step[1 + axis] = np.sin(angle / 2)
-        out = np.empty(4)
-        mujoco.mju_mulQuat(out, step, q)  # extrinsic: each new rotation acts in the world frame
-        q = out
-    return q
-
-
-@dataclass
-class SlotState:
-    asset: str
-    visible: bool = True
-    filled: bool = True
-    scale: float = 1.0
-    position: np.ndarray | None = None  # rest point, world metres (None: the slot's default)
-    rpy: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    mass: float | None = None  # kg (None: the asset's, scaled)
-    com: np.ndarray | None = None  # body frame, metres (None: the asset's, scaled)
 
 
 class Objects:

@@ -34,7 +34,7 @@ import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError
-from .ops import as_vector, combine
+from ...sim.ops import as_vector, combine
 from .world import World
 
 log = logging.getLogger(__name__)

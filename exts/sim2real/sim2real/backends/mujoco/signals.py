@@ -10,7 +10,7 @@ import numpy as np
 from ...errors import UnsupportedError
 from ...sim.effects import NEUTRAL, ImageEffects
 from ...sim.wrappers import CommandPipe, SensorNoise
-from .ops import combine
+from ...sim.ops import combine
 
 TARGETS: dict[str, frozenset[str]] = {
     "actuator": frozenset({"latency", "gain_error"}),

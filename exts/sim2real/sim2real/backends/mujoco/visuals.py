@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ...errors import InputError, UnsupportedError
-from .ops import as_vector, combine, require_set
+from ...sim.ops import as_vector, combine, require_set
 from .world import World
 
 TARGETS: dict[str, frozenset[str]] = {

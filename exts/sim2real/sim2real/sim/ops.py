@@ -1,4 +1,6 @@
-"""How a sampled value combines with the default captured at load (``set``, ``scale``, ``add``)."""
+"""How a sampled value combines with the default a backend captured at load (``set``, ``scale``, ``add``).
+
+Shared by every backend's appliers (MuJoCo fields, USD attributes, PhysX tensor buffers)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import UnsupportedError
+from ..errors import UnsupportedError
 
 
 def combine(default: Any, value: Any, op: str, key: str) -> Any:
