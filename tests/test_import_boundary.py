@@ -115,21 +115,34 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 @cache
-def _reachable_external(name: str, stack: tuple[str, ...] = ()) -> frozenset[tuple[str, str]]:
-    """(external top-level package, module that imports it) reachable through eager imports."""
+def _import_graph() -> dict[str, tuple[set[str], set[tuple[str, str]]]]:
+    """Per module: the package modules it runs when imported, and the (external package, importer) pairs."""
     modules = set(all_modules())
-    out: set[tuple[str, str]] = set()
-    for imp in _eager_imports(name):
-        if imp.startswith("sim2real"):
-            # importing a.b.c also runs a/__init__ and a/b/__init__
-            parts = imp.split(".")
-            for i in range(1, len(parts) + 1):
-                internal = ".".join(parts[:i])
-                if internal in modules and internal != name and internal not in stack:
-                    out |= _reachable_external(internal, stack + (name,))
-        else:
-            out.add((imp.split(".")[0], name))
-    return frozenset(out)
+    graph: dict[str, tuple[set[str], set[tuple[str, str]]]] = {}
+    for name in modules:
+        internal: set[str] = set()
+        external: set[tuple[str, str]] = set()
+        for imp in _eager_imports(name):
+            if imp.startswith("sim2real"):
+                parts = imp.split(".")  # importing a.b.c also runs a/__init__ and a/b/__init__
+                internal |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & modules
+            else:
+                external.add((imp.split(".")[0], name))
+        internal.discard(name)
+        graph[name] = (internal, external)
+    return graph
+
+
+def _reachable_external(name: str) -> set[tuple[str, str]]:
+    """(external top-level package, module that imports it) reachable through eager imports."""
+    graph = _import_graph()
+    seen, todo, out = {name}, [name], set()
+    while todo:
+        internal, external = graph[todo.pop()]
+        out |= external
+        todo += [m for m in internal if m not in seen]
+        seen |= internal
+    return out
 
 
 def test_heavy_libraries_only_where_owned() -> None:
