@@ -105,12 +105,14 @@ from .gap.cli import app as gap_app  # noqa: E402
 from .generate.cli import app as generate_app  # noqa: E402
 from .randomize.cli import app as profile_app  # noqa: E402
 from .sim.cli import app as scene_app  # noqa: E402
+from .train.cli import app as train_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
 app.add_typer(scene_app, name="scene")
 app.add_typer(generate_app)  # `sim2real generate`
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(gap_app, name="gap")
+app.add_typer(train_app)  # `sim2real train`
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
