@@ -154,7 +154,8 @@ class ImageTask(Task):
 
     def batch(self, data: ImageData, idx: np.ndarray, norm: Norm, device: torch.device, augment: Augment | None = None,
               g: torch.Generator | None = None, labels: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = torch.from_numpy(data.images[idx]).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+        # transpose the uint8 pixels (a quarter of the bytes of floats), then convert
+        x = torch.from_numpy(np.ascontiguousarray(data.images[idx].transpose(0, 3, 1, 2))).to(device).float().div_(255.0)
         y = torch.from_numpy(data.labels[idx]).to(device).long() if labels and data.labels is not None else None
         d = torch.from_numpy(data.depth[idx]).to(device).unsqueeze(1) if self.cfg.depth and data.depth is not None else None
         if augment is not None:

@@ -153,15 +153,15 @@ def train(request: TrainRequest, reporter: Reporter | None = None) -> dict[str, 
     dist = Dist(request.config.device)
     try:
         if not dist.main:
-            return _Run(request, reporter, dist).run()
+            return Run(request, reporter, dist).run()
         with locked_dir(request.out, purpose="training"):
             remove_stale_tmp(request.out)
-            return _Run(request, reporter, dist).run()
+            return Run(request, reporter, dist).run()
     finally:
         dist.close()
 
 
-class _Run:
+class Run:
     def __init__(self, request: TrainRequest, reporter: Reporter, dist: Dist) -> None:
         self.req = request
         self.cfg = request.config
@@ -172,8 +172,16 @@ class _Run:
 
     # ------------------------------------------------------------------ set-up
     def run(self) -> dict[str, Any]:
+        return self._loop(self.setup())
+
+    def setup(self) -> int:
+        """Read the data, build everything, resume; returns the last finished epoch."""
         cfg = self.cfg
         torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
+        # Confident predictions give gradients below float32's normal range; on a CPU, arithmetic on
+        # such denormals is 10-20x slower (measured: 9 vs 150 images/s). Flushing them to zero is
+        # deterministic and changes nothing a model can notice.
+        torch.set_flush_denormal(True)
         self._check_config()
         self.data = data_mod.load(cfg, self.req.inputs, self.rep)
         self.task = make_task(cfg, self.data.classes)
@@ -209,7 +217,7 @@ class _Run:
         if self.select != cfg.select:
             self.rep.message(f"validator {cfg.select} needs --target images; best.pt is chosen by 'source' instead",
                              "warning")
-        return self._loop(start)
+        return start
 
     def _check_config(self) -> None:
         """A run folder holds one experiment: resuming with other settings or data is refused."""
@@ -531,7 +539,8 @@ def prefetched(make: Callable[[int], T], steps: Iterable[int], depth: int = PREF
     from concurrent.futures import ThreadPoolExecutor
 
     it = iter(steps)
-    with ThreadPoolExecutor(1, thread_name_prefix="sim2real-batches") as pool:
+    with ThreadPoolExecutor(1, thread_name_prefix="sim2real-batches", initializer=torch.set_flush_denormal,
+                            initargs=(True,)) as pool:
         pending = deque(pool.submit(make, i) for _, i in zip(range(depth), it, strict=False))
         while pending:
             result = pending.popleft().result()
