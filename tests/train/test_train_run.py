@@ -108,6 +108,19 @@ def test_each_method_trains(data: dict[str, Path], tmp_path: Path, method: str, 
         assert ckpt["inference"] is None
 
 
+def test_rgbd_input(data: dict[str, Path], tmp_path: Path) -> None:
+    s = _in_process(data, tmp_path / "rgbd", method="coral", depth=True)
+    assert s["epochs_done"] == 1
+    model, spec = rf.load_model(tmp_path / "rgbd")
+    assert spec.depth_units == "m" and spec.input["channels"] == ["r", "g", "b", "depth"]
+    assert spec.config["in_channels"] == 4 and len(spec.normalization["mean"]) == 4
+    assert spec.normalization["mean"][3] > 1.0  # metres: the synthetic frames are 2-2.5 m deep
+    with pytest.raises(InputError, match="expects RGB-D input"):
+        spec.prepare(np.zeros((1, 24, 32, 3), np.uint8))
+    x = spec.prepare(np.zeros((1, 24, 32, 3), np.uint8), np.full((1, 24, 32), 2.0, np.float32))
+    assert model(torch.from_numpy(x)).shape == (1, 4, 24, 32)
+
+
 def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None:
     cfg = load_config(None, {"task": "classify", "epochs": 2, "batch_size": 4, "resolution": (16, 16),
                              "min_object_pixels": 20, "model": {"widths": [8, 8, 16, 16]}, "validator_images": 8})

@@ -115,16 +115,9 @@ def _dataset_image_set(root: Path, max_images: int | None) -> ImageSet:
 def _bag_image_set(root: Path, topic: str | None, max_images: int | None) -> ImageSet:
     """The images of one topic of a bag, in recording order, named by their position (``000012``)."""
     from . import rosmsg
-    from .readers import topic_list, bag_topics, iter_bag
+    from .readers import iter_bag, pick_topic
 
-    topics = bag_topics(root)
-    images = {t: m for t, m in topics.items() if m in rosmsg.IMAGE_TYPES}
-    if topic is None:
-        if len(images) != 1:
-            raise InputError(f"{root}: expected a topic naming one of {topic_list(images or topics)}")
-        topic = next(iter(images))
-    if topic in topics and topic not in images:
-        raise InputError(f"{root}: topic {topic} has type {topics[topic]}; expected {' or '.join(rosmsg.IMAGE_TYPES)}")
+    topic = pick_topic(root, topic, rosmsg.IMAGE_TYPES, ask="a topic")
     items: list[ImageItem] = []
     with contextlib.closing(iter_bag(root, [topic])) as messages:
         for _, msgtype, t_ns, msg in messages:

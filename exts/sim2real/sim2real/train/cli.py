@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -48,8 +49,11 @@ def train(
         "class_map": _class_map(class_map) if class_map else None,
     }
     cfg = load_config(config, overrides)
-    rep = reporter(progress)
+    main = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone reports and writes
+    rep = reporter(progress if main else "none")
     summary = run_train(TrainRequest(cfg, Inputs(data, target, topic, eval_set), out), rep)
+    if not main:
+        return
     result = {"out": str(out), "epochs_done": summary["epochs_done"], "best": summary["best"],
               **{k: v for k, v in (summary["final"] or {}).items() if v}}
     rep.result(result)

@@ -127,16 +127,29 @@ class DANN(Method):
         return loss, {"domain_loss": loss.item(), "domain_acc": acc, "alpha": alpha}
 
 
-class CORAL(Method):
-    name = "coral"
+class _Statistic(Method):
+    """Base of the methods that compare two samples of feature vectors (at most MAX_LOCATIONS each)."""
+
     uses_target = True
+    key = ""
 
     def loss(self, fs: torch.Tensor, ft: torch.Tensor, p: float, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         s = _sample_rows(as_vectors(fs), MAX_LOCATIONS, generator)
         t = _sample_rows(as_vectors(ft), MAX_LOCATIONS, generator)
+        loss = self.distance(s, t)
+        return loss, {self.key: loss.item()}
+
+    def distance(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class CORAL(_Statistic):
+    name = "coral"
+    key = "coral"
+
+    def distance(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         d = s.shape[1]
-        loss = (covariance(s) - covariance(t)).pow(2).sum() / (4.0 * d * d)
-        return loss, {"coral": loss.item()}
+        return (covariance(s) - covariance(t)).pow(2).sum() / (4.0 * d * d)
 
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
@@ -144,15 +157,12 @@ def covariance(x: torch.Tensor) -> torch.Tensor:
     return xc.T @ xc / max(len(x) - 1, 1)
 
 
-class MMD(Method):
+class MMD(_Statistic):
     name = "mmd"
-    uses_target = True
+    key = "mmd2"
 
-    def loss(self, fs: torch.Tensor, ft: torch.Tensor, p: float, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
-        s = _sample_rows(as_vectors(fs), MAX_LOCATIONS, generator)
-        t = _sample_rows(as_vectors(ft), MAX_LOCATIONS, generator)
-        loss = mk_mmd2(s, t)
-        return loss, {"mmd2": loss.item()}
+    def distance(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return mk_mmd2(s, t)
 
 
 def mk_mmd2(x: torch.Tensor, y: torch.Tensor, scales: tuple[float, ...] = MMD_SCALES) -> torch.Tensor:

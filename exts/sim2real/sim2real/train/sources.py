@@ -336,17 +336,22 @@ def _size_of(path: str) -> int:
         return -1
 
 
-def _depth_for(root: Path, item: Any) -> np.ndarray:
+def _single_channel(path: Path, what: str) -> np.ndarray:
+    """A one-channel PNG (mask or depth) as an array; a missing or multi-channel file is an error."""
     from PIL import Image
 
-    path = root / DEPTH_DIR / f"{item.name}.png"
     try:
         with Image.open(path) as img:
-            mm = np.asarray(img)
+            arr = np.asarray(img)
     except FileNotFoundError:
-        raise InputError(f"{path}: missing depth image for {item.name} (16-bit PNG in millimetres)") from None
-    if mm.ndim != 2:
-        raise InputError(f"{path}: expected a single-channel 16-bit depth PNG in millimetres")
+        raise InputError(f"{path}: missing {what}") from None
+    if arr.ndim != 2:
+        raise InputError(f"{path}: expected a single-channel {what}")
+    return arr
+
+
+def _depth_for(root: Path, item: Any) -> np.ndarray:
+    mm = _single_channel(root / DEPTH_DIR / f"{item.name}.png", "16-bit depth PNG in millimetres")
     return mm.astype(np.float32) / np.float32(1000.0)
 
 
@@ -354,8 +359,6 @@ def read_mask_folder(path: Path, size: tuple[int, int], depth: bool, classes: Cl
                      reporter: Reporter | None = None) -> ImageData:
     """A labelled segmentation folder: ``images/NAME.png``, ``masks/NAME.png`` (class ids, 8 or 16
     bit) and ``labels.json`` (``{"0": "background", "1": "cube", ...}``)."""
-    from PIL import Image
-
     root = Path(path)
     try:
         raw = json.loads((root / LABELS_FILE).read_text())
@@ -369,13 +372,7 @@ def read_mask_folder(path: Path, size: tuple[int, int], depth: bool, classes: Cl
 
     def mask(name: str) -> np.ndarray:
         p = root / MASKS_DIR / f"{name}.png"
-        try:
-            with Image.open(p) as img:
-                m = np.asarray(img)
-        except FileNotFoundError:
-            raise InputError(f"{p}: missing mask for image {name}") from None
-        if m.ndim != 2:
-            raise InputError(f"{p}: expected a single-channel mask of class ids")
+        m = _single_channel(p, f"mask of class ids for image {name}")
         return _lookup(lut, fit(m.astype(np.int64), size, nearest=True), str(p))
 
     data.labels = np.stack([mask(n) for n in data.names])

@@ -128,6 +128,9 @@ class Dist:
             return step
         from torch.nn.parallel import DistributedDataParallel
 
+        if self.device.type == "cuda":  # batch statistics over the whole batch, not each process's share
+            step = nn.SyncBatchNorm.convert_sync_batchnorm(step)
+
         return DistributedDataParallel(step, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                                        find_unused_parameters=True)
 
