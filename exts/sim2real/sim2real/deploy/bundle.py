@@ -24,41 +24,27 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import __version__
-from ..errors import InputError, IntegrityError, UnsupportedError
+from ..errors import InputError, IntegrityError
 from ..fsutil import atomic_write_json, sha256_bytes, sha256_file
 from ..progress import NullReporter, Reporter
 from ..runs import content_id
-from . import evalset
 from .edge import PROTOCOL
 from .edge import bundle as layout
 from .edge.release import UnsafeArchive, check_member
 
+if TYPE_CHECKING:  # torch-importing modules, needed only to make a bundle (push only inspects one)
+    from .evalset import SampleSet
+    from .prepare import Built, ExportRequest
+
 log = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "int8", "fp16")
 EDGE_DIR = Path(__file__).parent / "edge"
 EPOCH = 0  # mtime of every member (deterministic archives)
-
-
-@dataclass
-class BundleRequest:
-    run: Path
-    out: Path  # the .tar to write
-    precisions: tuple[str, ...] = ("fp32", "int8")
-    eval_path: Path | None = None
-    eval_count: int = 32
-    calib_count: int = 64
-    calib_method: str = "minmax"
-    checkpoint: Path | None = None
-    seed: int = 0
-    iterations: int = 50  # host latency measurement per model
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -73,73 +59,38 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             zf.writestr(info, buf.getvalue())
 
 
-def make_bundle(req: BundleRequest, reporter: Reporter | None = None) -> dict[str, Any]:
-    """Write the bundle archive ``req.out``; returns the manifest plus the quantization report."""
-    from ..train.runfolder import load_model
-    from . import export, quantize
-    from .edge import metrics
+def make_bundle(req: ExportRequest, out: Path, reporter: Reporter | None = None) -> dict[str, Any]:
+    """Write the bundle archive ``out``; returns the manifest plus the quantization report."""
+    from . import evalset
+    from .prepare import build_models
 
     reporter = reporter or NullReporter()
-    bad = [p for p in req.precisions if p not in PRECISIONS]
-    if bad or "fp32" not in req.precisions:
-        raise InputError(f"--precision: expected fp32 plus any of int8, fp16 (got {', '.join(req.precisions)})")
-    model, spec = load_model(req.run, req.checkpoint)
-    if spec.task == "state" and "int8" in req.precisions:
-        raise UnsupportedError("--precision int8: static INT8 calibration is for image models; bundle a state MLP "
-                               "with --precision fp32,fp16")
-    steps = 4 + len(req.precisions)
-    req.out.parent.mkdir(parents=True, exist_ok=True)
-    with reporter.task("bundle", total=steps, unit="step") as task, \
-            tempfile.TemporaryDirectory(prefix=f".{req.out.name}.tmp-", dir=req.out.parent) as tmp:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.tmp-", dir=out.parent) as tmp:
         root = Path(tmp)
         (root / layout.MODELS_DIR).mkdir()
-        task.update(stage="evaluation set")
-        ev = evalset.load_eval(req.run, spec, req.eval_path, req.eval_count)
-        if not len(ev):
-            raise InputError(f"{ev.origin}: no labelled samples for the evaluation set")
-        x = ev.prepared(spec)
-        labels = ev.targets if spec.task == "state" else ev.labels
-        task.advance(stage="export")
-        fp32 = root / layout.model_file("fp32")
-        exported = export.export_onnx(req.run, fp32, x, loaded=(model, spec))
-        models = {"fp32": fp32}
-        calib = None
-        task.advance()
-        for precision in req.precisions:
-            if precision == "fp32":
-                continue
-            task.update(stage=precision)
-            path = root / layout.model_file(precision)
-            if precision == "int8":
-                calib = evalset.load_calibration(req.run, spec, req.calib_count, req.seed)
-                models["int8"] = quantize.quantize_int8(fp32, path, calib.prepared(spec), export.INPUT, req.calib_method)
-            else:
-                models["fp16"] = quantize.convert_fp16(fp32, path)
+        built = build_models(req, {p: root / layout.model_file(p) for p in req.precisions}, reporter)
+        spec = built.spec
+        with reporter.task("bundle", total=2, unit="step") as task:
+            arrays = built.eval.arrays()
+            if spec.task != "state":
+                arrays["host_pred"] = built.reference.argmax(1).astype(np.uint8 if len(spec.classes) <= 255 else np.int32)
+            (root / "eval").mkdir()
+            write_npz(root / layout.EVAL_FILE, arrays)
+            calib = built.calibration
+            if spec.task != "state":
+                calib = calib or evalset.load_calibration(req.run, spec, req.calib_count, req.seed)
+                (root / "calib").mkdir()
+                write_npz(root / layout.CALIB_FILE, calib.arrays())
+            _write_static(root, spec, built.exported)
+            manifest = _manifest(root, req, built, calib)
+            atomic_write_json(root / layout.MANIFEST, manifest)
+            task.advance(stage="archive")
+            write_archive(root, out)
             task.advance()
-        task.update(stage="host scores")
-        ref = export.torch_outputs(model, x)
-        host = {"torch": metrics.score(spec.task, spec.classes, ref, labels, spec.outputs)}
-        report = quantize.compare(models, x, labels, spec.task, spec.classes, spec.outputs, iterations=req.iterations)
-        host.update({p: r["score"] for p, r in report.items()})
-        task.advance(stage="files")
-        arrays = ev.arrays()
-        if spec.task != "state":
-            arrays["host_pred"] = ref.argmax(1).astype(np.uint8 if len(spec.classes) <= 255 else np.int32)
-        (root / "eval").mkdir()
-        write_npz(root / layout.EVAL_FILE, arrays)
-        if spec.task != "state":
-            calib = calib or evalset.load_calibration(req.run, spec, req.calib_count, req.seed)
-            (root / "calib").mkdir()
-            write_npz(root / layout.CALIB_FILE, calib.arrays())
-        _write_static(root, spec, exported)
-        manifest = _manifest(root, req, spec, exported, models, host, ev, calib)
-        atomic_write_json(root / layout.MANIFEST, manifest)
-        task.advance(stage="archive")
-        write_archive(root, req.out)
-        task.advance()
-    log.info("bundle %s written to %s", manifest["id"], req.out)
-    return {**manifest, "archive": str(req.out), "archive_sha256": sha256_file(req.out),
-            "archive_bytes": req.out.stat().st_size, "quantization": report, "parity_max_abs": exported.parity_max_abs}
+    log.info("bundle %s written to %s", manifest["id"], out)
+    return {**manifest, "archive": str(out), "archive_sha256": sha256_file(out), "archive_bytes": out.stat().st_size,
+            "quantization": built.report}
 
 
 def _write_static(root: Path, spec: Any, exported: Any) -> None:
@@ -161,20 +112,21 @@ def _write_static(root: Path, spec: Any, exported: Any) -> None:
     (root / layout.README).write_text(README.format(task=spec.task))
 
 
-def _manifest(root: Path, req: BundleRequest, spec: Any, exported: Any, models: dict[str, Path],
-              host: dict[str, Any], ev: evalset.SampleSet, calib: evalset.SampleSet | None) -> dict[str, Any]:
+def _manifest(root: Path, req: ExportRequest, built: Built, calib: SampleSet | None) -> dict[str, Any]:
     files = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         files[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    spec, exported, ev = built.spec, built.exported, built.eval
     meta = exported.metadata
     manifest = {
         "format": layout.FORMAT, "version": layout.VERSION, "sim2real_version": __version__, "task": spec.task,
         "arch": spec.arch, "classes": list(spec.classes), "outputs": spec.outputs or {},
         "parents": {"run": meta["run_id"], **meta["parents"]},
         "models": {p: {"file": path.relative_to(root).as_posix(), "input_name": "input",
-                       "input_shape": exported.input_shape, "output_name": "logits"} for p, path in models.items()},
-        "host": host, "parity_max_abs": exported.parity_max_abs,
+                       "input_shape": exported.input_shape, "output_name": "logits"}
+                   for p, path in built.paths.items()},
+        "host": built.host, "parity_max_abs": exported.parity_max_abs,
         "eval": {"file": layout.EVAL_FILE, "count": len(ev), "source": ev.origin, "role": ev.role},
         "calibration": None if calib is None else {"file": layout.CALIB_FILE, "count": len(calib), "parts": calib.parts,
                                                     "method": req.calib_method},
