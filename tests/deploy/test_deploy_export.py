@@ -127,3 +127,42 @@ def test_cli_export_and_bad_input(tiny_run: Path, tmp_path: Path, run_cli) -> No
     assert r.returncode == 2 and "not a sim2real training run" in r.stderr
     with pytest.raises(InputError, match="calib-method"):
         build_models(ExportRequest(tiny_run, ("fp32", "int8"), calib_method="magic"), {"fp32": out})
+
+
+def test_classify_and_state_models_export_bundle_and_bench(tiny_run: Path, tmp_path: Path) -> None:
+    """The other two tasks: classification crops (INT8 too) and the state MLP (FP32/FP16; INT8
+    calibration is refused for it), each bundled and benchmarked by the edge runner."""
+    from sim2real.deploy.bundle import make_bundle
+    from sim2real.deploy.edge.bench import bench
+    from sim2real.deploy.edge.release import safe_extract
+    from sim2real.errors import UnsupportedError
+    from sim2real.train.config import load_config
+    from sim2real.train.data import Inputs
+    from sim2real.train.trainer import TrainRequest, train
+
+    data = tiny_run.parent
+    cfg = load_config(data / "tiny.toml", {"epochs": 1, "task": "classify", "resolution": (24, 24),
+                                           "min_object_pixels": 16})
+    train(TrainRequest(cfg, Inputs(data / "src", data / "tgt", None, data / "tev"), tmp_path / "cls"))
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(48, 4)).astype(np.float32)
+    np.savez(tmp_path / "sim.npz", features=f, targets=(f @ rng.normal(size=(4, 2))).astype(np.float32))
+    np.savez(tmp_path / "real.npz", features=f[:16] + 0.2, targets=np.zeros((16, 2), np.float32))
+    cfg = load_config(None, {"epochs": 1, "task": "state", "batch_size": 8, "model": {"widths": [16, 16]}})
+    train(TrainRequest(cfg, Inputs(tmp_path / "sim.npz", tmp_path / "real.npz", None, tmp_path / "real.npz"),
+                       tmp_path / "state"))
+    with pytest.raises(UnsupportedError, match="state MLP"):
+        build_models(ExportRequest(tmp_path / "state", ("fp32", "int8")), {})
+    for name, precisions, metric in (("cls", ("fp32", "int8"), "accuracy"), ("state", ("fp32", "fp16"), "rmse")):
+        make_bundle(ExportRequest(tmp_path / name, precisions, eval_count=8, calib_count=8, iterations=3),
+                    tmp_path / f"{name}.tar")
+        safe_extract(str(tmp_path / f"{name}.tar"), str(tmp_path / f"{name}-dev"))
+        out = bench(str(tmp_path / f"{name}-dev"), warmup=1, iterations=3)
+        manifest = json.loads((tmp_path / f"{name}-dev" / "manifest.json").read_text())
+        assert out["metric"] == metric and [r["precision"] for r in out["results"]] == list(precisions)
+        fp32 = out["results"][0]
+        assert fp32["accuracy"][metric] == pytest.approx(manifest["host"]["fp32"][metric], abs=1e-6)
+        assert abs(fp32["change_vs_host"]) < 1e-5  # the device's FP32 answers are the host PyTorch model's
+        meta = edge_meta.read_onnx_metadata(str(tmp_path / f"{name}-dev" / "models" / "model.fp32.onnx"))
+        assert meta["task"] == ("classify" if name == "cls" else "state")
+        assert meta["input"]["shape"] == ([None, 3, 24, 24] if name == "cls" else [None, 4])
