@@ -134,6 +134,12 @@ for a in args:
     tt.check_engine_compatible(tt.read_engine_info(str(engine)), "8.6.2", str(engine), info["onnx_sha256"])
     with pytest.raises(tt.EngineMismatch):
         tt.check_engine_compatible(tt.read_engine_info(str(engine)), "10.3.0", str(engine))
+    timer = tmp_path / "trtexec-timing"  # STAND-IN again: prints the timing sample
+    timer.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write(open({str(SAMPLES / 'trtexec_timing_trt1030.txt')!r}).read())\n")
+    timer.chmod(timer.stat().st_mode | stat.S_IXUSR)
+    timing = edge_build.trtexec_timing(str(root), "fp16", "8.6.2", 50, 200, trtexec=str(timer))
+    assert timing["timing"]["latency_ms"]["p99"] == 0.953735
+    assert json.loads(Path(f"{engine}.timing.json").read_text()) == timing
     from sim2real.deploy.edge.bundle import verify
 
     verify(str(root))  # engines/ is the device's own folder: the release still verifies
