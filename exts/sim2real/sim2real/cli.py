@@ -100,6 +100,7 @@ def demo(
 
 
 # Command groups live next to the code they drive; their modules import heavy libraries lazily.
+from .control.cli import app as policy_app  # noqa: E402
 from .dataset.cli import app as dataset_app  # noqa: E402
 from .gap.cli import app as gap_app  # noqa: E402
 from .generate.cli import app as generate_app  # noqa: E402
@@ -113,6 +114,7 @@ app.add_typer(generate_app)  # `sim2real generate`
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(gap_app, name="gap")
 app.add_typer(sysid_app, name="sysid")
+app.add_typer(policy_app, name="policy")
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:

@@ -25,7 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from pydantic import Field, StrictStr
+
+from ..config import StrictModel, load_model
 from ..errors import RemoteError
+from ..randomize.schema import Num
 from ..gap.live import require_rclpy
 from ..gap.rosmsg import channels_of, stamp_ns, values_of
 from .robot import Reading
@@ -164,3 +168,36 @@ class Ros2Robot:
         if self._node is not None:
             self._node.destroy_node()
             self._node = None
+
+
+class Ros2Spec(StrictModel):
+    """A ROS 2 robot (TOML)::
+
+        actuators = ["slide"]
+        channels = ["slider.position", "hinge.position", "slider.velocity", "hinge.velocity"]
+        units = ["m", "rad", "m/s", "rad/s"]
+        control_period_s = 0.04
+        state_topic = "/joint_states"
+        command_topic = "/slide_controller/commands"
+        command_type = "Float64MultiArray"
+        estop_topic = "/emergency_stop"
+    """
+
+    actuators: list[StrictStr] = Field(min_length=1)
+    channels: list[StrictStr] = Field(min_length=1)
+    units: list[StrictStr] = []
+    control_period_s: Num = Field(gt=0)
+    state_topic: StrictStr = "/joint_states"
+    command_topic: StrictStr = "/commands"
+    command_type: StrictStr = "Float64MultiArray"
+    command_field: StrictStr = "position"
+    estop_topic: StrictStr | None = None
+    settle_s: Num = Field(1.0, ge=0)
+    stale_periods: Num = Field(3.0, gt=0)
+
+
+def load_ros2(path: Any) -> Ros2Robot:
+    spec = load_model(path, Ros2Spec)
+    return Ros2Robot(spec.actuators, spec.channels, spec.units or [""] * len(spec.channels), spec.control_period_s,
+                     spec.state_topic, spec.command_topic, spec.command_type, spec.command_field, spec.estop_topic,
+                     spec.settle_s, spec.stale_periods)

@@ -38,7 +38,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..errors import InputError
-from ..fsutil import atomic_write_json, content_hash, locked_dir
+from ..fsutil import atomic_write_json, atomic_write_text, content_hash, locked_dir
 from ..progress import NullReporter, Reporter
 from ..randomize.profile import Profile, load_profile
 from .config import TrainConfig
@@ -259,6 +259,13 @@ class _Trainer:
         with open(self.out / "progress.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
+    def truncate_progress(self) -> None:
+        """Forget the episodes logged after the checkpoint (their training is lost; they run again)."""
+        path = self.out / "progress.jsonl"
+        if path.is_file():
+            lines = path.read_text().splitlines(keepends=True)[:self.episodes]
+            atomic_write_text(path, "".join(lines))
+
     def summary(self, model: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"steps": int(model.num_timesteps), "episodes": self.episodes,
                                "recent_return_mean": float(np.mean(self.returns)) if self.returns else None,
@@ -332,6 +339,7 @@ def train(cfg: TrainConfig, out: str | PathLike[str], reporter: Reporter | None 
         resumed = int(model.num_timesteps) if folder is not None else None
         if folder is not None:
             trainer.episodes = int(info.get("episodes", 0))
+            trainer.truncate_progress()
             reporter.message(f"resuming from the checkpoint at step {resumed}")
         atomic_write_json(out / "config.json", cfg.resolved())
         remaining = max(cfg.steps - int(model.num_timesteps), 0)
