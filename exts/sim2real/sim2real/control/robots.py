@@ -44,12 +44,13 @@ class SurrogateRobotInterface:
         from ..backends.mujoco.surrogate import open_surrogate
 
         self.robot = open_surrogate(self.spec)
-        ticks = self.period / self.robot.dt
+        dt = self.robot.dt
+        ticks = self.period / dt
         self.steps_per_tick = int(round(ticks))
         if self.steps_per_tick < 1 or abs(ticks - self.steps_per_tick) > 1e-6:
             self.disconnect()
             raise UserError(f"control period {self.period:g} s: expected a whole number of the surrogate's physics "
-                            f"steps ({self.robot.dt:g} s)")
+                            f"steps ({dt:g} s)")
 
     def _live(self) -> Any:
         if self.robot is None:
@@ -79,6 +80,11 @@ class SurrogateRobotInterface:
     def truth(self) -> dict[str, Any]:
         """The hidden differences applied at the last reset (for reports and tests; a real robot has none)."""
         return self._live().truth()
+
+    def restart(self) -> None:
+        """The next reset is episode 0 again: every evaluation meets the same sequence of hidden robots
+        (with distributions in the truth, each episode draws its own), so policies compare fairly."""
+        self.episode = -1
 
     def reset(self, command: Sequence[float]) -> Reading:
         self.episode += 1

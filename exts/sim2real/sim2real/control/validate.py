@@ -68,6 +68,8 @@ def assess(policy: Policy, cfg: TrainConfig, robot: Robot, episodes: int, seed: 
 
     reporter = reporter or NullReporter()
     sim = sim if sim is not None else sim_episodes(policy, cfg, episodes, seed, reporter)
+    if hasattr(robot, "restart"):  # a surrogate replays its hidden robots from the first
+        robot.restart()
     env = robot_env(robot, policy.contract, safety, seed, record=True, safety_log=safety_log)
     real = run_episodes(policy.act, env, episodes, seed, reporter, "robot episodes")
     env.close()
