@@ -122,6 +122,7 @@ def validate(
             t = assess(pol, cfg, robot, episodes, seed, limits, rep, out / "safety.jsonl")
         finally:
             robot.disconnect()
+        (out / "logs").mkdir(exist_ok=True)
         for k, lg in enumerate(t.logs):
             write_log(lg, out / "logs" / f"episode-{k:03d}.csv")
         html, _ = write_report(t, out, "Policy transfer", {"run": run_id, "policy": str(policy), "robot": robot.name,
