@@ -9,8 +9,10 @@ from control_helpers import PENDULUM, SAFETY, SURROGATE
 
 def test_train_validate_export_from_the_command_line(run_cli, tmp_path) -> None:
     run = tmp_path / "run"
-    r = run_cli("policy", "train", "--env", PENDULUM, "--algo", "ppo", "--steps", "128", "--out", str(run),
-                "--progress", "json", "--json")
+    config = tmp_path / "train.toml"
+    config.write_text('hyperparameters = { n_steps = 64, batch_size = 32, n_epochs = 1 }\n')
+    r = run_cli("policy", "train", "--config", str(config), "--env", PENDULUM, "--algo", "ppo", "--steps", "128",
+                "--out", str(run), "--progress", "json", "--json")
     assert r.returncode == 0, r.stderr
     events = [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event"')]
     assert any(e["event"] == "progress" and e["task"] == "train" for e in events)

@@ -37,7 +37,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..fsutil import atomic_write_json, atomic_write_text, content_hash, locked_dir
 from ..progress import NullReporter, Reporter
 from ..randomize.profile import Profile, load_profile
@@ -197,7 +197,11 @@ class _Trainer:
             model.set_random_seed(self.cfg.seed)
             model.num_timesteps = 0  # this run's steps count from here
             return model
-        return cls("MlpPolicy", env, seed=self.cfg.seed, device="cpu", verbose=0, **self.cfg.hyperparameters)
+        try:
+            return cls("MlpPolicy", env, seed=self.cfg.seed, device="cpu", verbose=0, **self.cfg.hyperparameters)
+        except (TypeError, ValueError, AssertionError) as exc:  # stable-baselines3's own argument checks
+            raise ConfigError("training configuration", "hyperparameters",
+                              f"arguments stable_baselines3.{cls.__name__} accepts", f"{exc}") from None
 
     def contract(self, model: Any) -> Contract:
         vecnorm = model.get_vec_normalize_env()

@@ -59,8 +59,8 @@ def identification_section(out: Path, rounds: int, truth: dict[str, Any] | None)
     sec.text("Each round's robot episodes, cut into windows, fitted by system identification; the next round "
              "trains with each key set at its estimate and randomized over its interval. 'hidden truth' is "
              "known only for a SURROGATE robot (its offsets, in the op of its truth profile: a factor for "
-             "scale).")
-    return sec.table(["round", "key", "model default", "estimate", "range", "unit", "hidden truth"], rows)
+             "scale; a term drawn per run shows the last run's value).")
+    return sec.table(["round", "key", "model default", "estimate", "range", "unit", "hidden truth (last run)"], rows)
 
 
 def _truth_of(estimate: dict[str, Any], truth: dict[str, Any] | None) -> Any:
