@@ -45,6 +45,10 @@ class DomainRandomization(gym.Wrapper):
         self.backend = attach_env(env)
         self.backend.capabilities.require(self.backend.name, profile.targets(), source=str(profile.source or "profile"))
         self.profile, self.task = profile, task
+        unread = sorted(f"{k}:*/{a}" for k, a in profile.targets() if k in ("sensor", "image"))
+        if unread:  # applied to the backend's sensors and renders, which a gymnasium observation does not read
+            log.warning("%s: %s do not reach a gymnasium observation; use ObservationNoise ([observation_noise])",
+                        profile.source or "profile", ", ".join(unread))
         self.randomizer = Randomizer(profile, seed, self.backend.entities(), dt=self.backend.dt)
         self.sim = RandomizedSim(self.backend, self.randomizer)
         self.sim.start()
