@@ -36,6 +36,8 @@ def test_range_errors_are_filed_under_the_term_and_field(editor: ProfileEditor) 
         editor.require()
     assert editor.set_text("fill_rim_intensity", "high", "2.5")
     assert editor.errors == {} and editor.profile.term("fill_rim_intensity").high == 2.5
+    row = next(r for r in editor.rows() if r["id"] == "fill_rim_intensity")
+    assert row["range"] and row["slider"] == [0.0, 5.0]  # intensity cannot be negative
     assert seen == sorted(seen) and len(seen) == 2
 
 

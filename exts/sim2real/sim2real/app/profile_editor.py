@@ -206,6 +206,7 @@ class ProfileEditor(Observable):
                 "when": item.get("when", "reset"), "unit": attr.unit if attr else "",
                 "fields": {k: item[k] for k in EDITABLE if k in item and k not in ("name", "target")},
                 "range": item.get("dist") in RANGE_DISTS and _scalar(low) and _scalar(high),
+                "slider": _slider(low, high, attr.nonnegative if attr else False),
                 "errors": dict(self.errors.get(ident, {})),
             })
         return rows
@@ -241,6 +242,16 @@ def _attribute(target: Any) -> Any:
 
 def _scalar(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _slider(low: Any, high: Any, nonnegative: bool) -> list[float] | None:
+    """Slider bounds for a scalar range: one span either side of [low, high] (not below 0 when the
+    attribute cannot be negative), so a drag can widen the range to three times its width."""
+    if not (_scalar(low) and _scalar(high)):
+        return None
+    span = max(float(high) - float(low), abs(float(high)), 1e-6)
+    lo, hi = float(low) - span, float(high) + span
+    return [max(lo, 0.0) if nonnegative else lo, hi]
 
 
 def _split(key: str, doc: dict[str, Any]) -> tuple[str, str] | None:
