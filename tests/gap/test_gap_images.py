@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from gap_helpers import realistic, scene_image, write_images
-from sim2real.errors import InputError, UnsupportedError
+from sim2real.errors import InputError
 from sim2real.gap.features import FeatureExtractor, RandomConvFeatures, extractor_from_spec, kid, mmd_rbf
 from sim2real.gap.image_gap import image_gap
 from sim2real.gap.images import (
@@ -65,8 +65,8 @@ def test_random_features_are_seeded_and_fit_the_extractor_protocol() -> None:
     assert np.linalg.matrix_rank(out) == 5  # images are told apart
     with pytest.raises(InputError, match="uint8"):
         f1(imgs.astype(np.float32))
-    with pytest.raises(UnsupportedError, match="issue #6"):
-        extractor_from_spec("model:runs/x")
+    with pytest.raises(InputError, match="not a sim2real training run"):
+        extractor_from_spec("model:runs/x")  # trained-model features: tests/train/test_train_features.py
 
 
 def _mmd2_reference(x: np.ndarray, y: np.ndarray) -> float:
@@ -154,8 +154,8 @@ def test_image_set_errors(tmp_path: Path) -> None:
         open_image_set(tmp_path / "empty")
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "manifest.json").write_text("{}")
-    with pytest.raises(UnsupportedError, match="issue #5"):
-        open_image_set(tmp_path / "ds")
+    with pytest.raises(InputError, match="not a sim2real dataset manifest"):
+        open_image_set(tmp_path / "ds")  # real datasets and bags: tests/train/test_train_sources.py
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match="not a readable image"):

@@ -106,6 +106,7 @@ from .generate.cli import app as generate_app  # noqa: E402
 from .randomize.cli import app as profile_app  # noqa: E402
 from .sim.cli import app as scene_app  # noqa: E402
 from .sysid.cli import app as sysid_app  # noqa: E402
+from .train.cli import app as train_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
 app.add_typer(scene_app, name="scene")
@@ -113,6 +114,7 @@ app.add_typer(generate_app)  # `sim2real generate`
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(gap_app, name="gap")
 app.add_typer(sysid_app, name="sysid")
+app.add_typer(train_app)  # `sim2real train`
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:

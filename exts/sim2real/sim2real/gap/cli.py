@@ -193,10 +193,12 @@ def poses(
 
 @app.command()
 def images(
-    sim_dir: Annotated[Path, typer.Argument(help="Folder of sim images (png/jpg; sub-folders = classes).")],
-    real_dir: Annotated[Path, typer.Argument(help="Folder of real images.")],
+    sim_dir: Annotated[Path, typer.Argument(help="Sim images: a folder (png/jpg; sub-folders = classes), a sim2real dataset or a ROS bag.")],
+    real_dir: Annotated[Path, typer.Argument(help="Real images: a folder, a sim2real dataset or a ROS bag.")],
     out: OutOpt = None,
-    features: Annotated[str, typer.Option("--features", help="'random' (seeded random conv net) or 'model:PATH'.")] = "random",
+    sim_topic: SimTopicOpt = None,
+    real_topic: RealTopicOpt = None,
+    features: Annotated[str, typer.Option("--features", help="'random' (seeded random conv net) or 'model:RUN' (a trained model's encoder).")] = "random",
     size: Annotated[int, typer.Option("--size", help="Side of the square images fed to the features, pixels.")] = 64,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random features, subsets and permutations.")] = 0,
     pair: Annotated[str, typer.Option("--pair", help="Pair sim and real images by 'name', 'order', or 'none'.")] = "name",
@@ -215,7 +217,7 @@ def images(
 
     rep = reporter(progress)
     extractor = extractor_from_spec(features, seed=seed, size=size)
-    g = image_gap(open_image_set(sim_dir, max_images), open_image_set(real_dir, max_images), extractor, pair,
+    g = image_gap(open_image_set(sim_dir, max_images, sim_topic), open_image_set(real_dir, max_images, real_topic), extractor, pair,
                   kid_subsets, kid_subset_size, permutations, seed, rep)
     data = g.to_dict()
     ps = g.pair_summary()

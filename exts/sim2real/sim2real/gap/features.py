@@ -7,8 +7,8 @@ Two kinds:
 * ``RandomConvFeatures``: a fixed convolutional network with seeded random weights (no downloaded
   weights, numpy only). Random conv features are a weak but honest stand-in for a pretrained
   network: they respond to colour, contrast, texture and edge statistics.
-* a trained sim2real model's encoder (issue #6) plugs in by implementing the same protocol;
-  ``extractor_from_spec("model:PATH")`` is where it is wired.
+* ``sim2real.train.features.ModelFeatures``: a trained sim2real model's encoder (``model:RUN``,
+  a training run folder), through ``extractor_from_spec``.
 
 KID (Binkowski et al. 2018): unbiased MMD^2 with the cubic polynomial kernel
 ``k(x, y) = (x.y / D + 1)^3``, averaged over random subsets (mean and standard deviation reported).
@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedError
+from ..errors import InputError
 
 
 @runtime_checkable
@@ -83,15 +83,19 @@ def _conv3x3_s2(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def extractor_from_spec(spec: str, seed: int = 0, size: int = 64) -> FeatureExtractor:
-    """``random`` (default) or ``model:PATH`` (a trained model's encoder, issue #6)."""
+    """``random`` (default) or ``model:RUN`` (the encoder of the model trained in run folder RUN)."""
     if spec == "random":
         return RandomConvFeatures(seed=seed, size=size)
     if spec.startswith("model:"):
-        raise UnsupportedError(
-            f"--features {spec}: trained-model encoders come with sim2real.train (issue #6); "
-            "use --features random until it is installed"
-        )
-    raise InputError(f"--features: expected 'random' or 'model:PATH' (got {spec!r})")
+        run = spec.removeprefix("model:")
+        try:
+            from ..train.features import ModelFeatures
+        except ImportError:
+            from ..errors import NotInstalledError
+
+            raise NotInstalledError(f"--features {spec}: trained-model features (torch)", "pip install 'sim2real[train]'") from None
+        return ModelFeatures(run, size=size)
+    raise InputError(f"--features: expected 'random' or 'model:RUN' (a training run folder) (got {spec!r})")
 
 
 def extract(extractor: FeatureExtractor, images: Sequence[np.ndarray], batch: int = 32,

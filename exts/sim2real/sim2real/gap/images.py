@@ -1,8 +1,10 @@
 """Image sets and image-level gap metrics: SSIM, normalised cross-correlation, colour and frequency.
 
-``open_image_set`` is the one place that turns a path into images; a folder of png/jpg files today
-(sub-folders become class labels), sim2real datasets when their reader lands (issue #5). Images are
-loaded lazily, one at a time, as ``(H, W, 3)`` uint8 RGB.
+``open_image_set`` is the one place that turns a path into images (the gap report and training
+both use it): a folder of png/jpg files (sub-folders become class labels), a sim2real dataset (its
+RGB frames), or an image topic of a ROS bag (``sensor_msgs/Image`` or ``CompressedImage``, read
+with ``rosbags``: rosbag2 sqlite3/MCAP or ROS 1). Images are ``(H, W, 3)`` uint8 RGB, loaded lazily
+one at a time (a bag is read once; its messages stay as recorded, compressed or raw, until loaded).
 
 Per pair (a sim and a real image of the same scene):
 
@@ -20,6 +22,7 @@ frequency, and the mean distance between the two log10 spectra).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedError
+from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +67,22 @@ class ImageSet:
         return len(self.items)
 
 
-def open_image_set(path: str | PathLike[str], max_images: int | None = None) -> ImageSet:
-    """The images under ``path``: a folder of png/jpg (class sub-folders give labels).
+def open_image_set(path: str | PathLike[str], max_images: int | None = None, topic: str | None = None) -> ImageSet:
+    """The images under ``path``: a folder of png/jpg (class sub-folders give labels), a sim2real
+    dataset folder, or a ROS bag (``topic`` names its image topic; optional if it has only one)."""
+    from .readers import is_bag
 
-    Adding a source (sim2real datasets, ROS image topics) is one branch here returning ImageItems.
-    """
     root = Path(path)
     if not root.exists():
-        raise InputError(f"{root}: no such folder")
+        raise InputError(f"{root}: no such file or folder")
+    if is_bag(root):
+        return _bag_image_set(root, topic, max_images)
+    if topic is not None:
+        raise InputError(f"{root}: a topic applies to ROS bags only (.mcap, .db3, .bag or a rosbag2 folder)")
     if (root / "manifest.json").exists():
-        raise UnsupportedError(
-            f"{root}: sim2real dataset folders are read once the dataset reader (issue #5) is installed; "
-            "for now export its RGB frames to a folder of PNG files"
-        )
+        return _dataset_image_set(root, max_images)
     if not root.is_dir():
-        raise InputError(f"{root}: expected a folder of .png/.jpg images")
+        raise InputError(f"{root}: expected a folder of .png/.jpg images, a sim2real dataset or a ROS bag")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise InputError(f"{root}: expected .png or .jpg images in this folder (found none)")
@@ -90,6 +94,52 @@ def open_image_set(path: str | PathLike[str], max_images: int | None = None) -> 
         label = rel.parts[0] if len(rel.parts) > 1 else None
         items.append(ImageItem(rel.with_suffix("").as_posix(), label, _loader(p), str(p)))
     return ImageSet(str(root), items)
+
+
+def _dataset_image_set(root: Path, max_images: int | None) -> ImageSet:
+    """The RGB frames of a sim2real dataset, named by frame index (``000012``), unlabelled."""
+    from ..dataset.reader import Dataset
+
+    ds = Dataset(root)
+    if not len(ds):
+        raise InputError(f"{root}: the dataset holds no finished frames yet")
+    indices = [int(i) for i in ds.indices[:max_images]]
+
+    def loader(index: int) -> Callable[[], np.ndarray]:
+        return lambda: ds.channel(index, "rgb")  # type: ignore[return-value]
+
+    items = [ImageItem(f"{i:06d}", None, loader(i), f"{root}#{i}") for i in indices]
+    return ImageSet(str(root), items, kind="dataset")
+
+
+def _bag_image_set(root: Path, topic: str | None, max_images: int | None) -> ImageSet:
+    """The images of one topic of a bag, in recording order, named by their position (``000012``)."""
+    from . import rosmsg
+    from .readers import iter_bag, pick_topic
+
+    topic = pick_topic(root, topic, rosmsg.IMAGE_TYPES, ask="a topic")
+    items: list[ImageItem] = []
+    with contextlib.closing(iter_bag(root, [topic])) as messages:
+        for _, msgtype, t_ns, msg in messages:
+            if max_images is not None and len(items) >= max_images:
+                break
+            where = f"{root}:{topic} message {len(items)} (t = {t_ns} ns)"
+            items.append(ImageItem(f"{len(items):06d}", None, _message_loader(msgtype, msg, where), where))
+    if not items:
+        raise InputError(f"{root}: topic {topic} has no messages")
+    return ImageSet(str(root), items, kind="bag")
+
+
+def _message_loader(msgtype: str, msg: object, where: str) -> Callable[[], np.ndarray]:
+    from . import rosmsg
+
+    def load() -> np.ndarray:
+        try:
+            return rosmsg.image_of(msgtype, msg)
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}") from None
+
+    return load
 
 
 def _loader(path: Path) -> Callable[[], np.ndarray]:

@@ -209,7 +209,7 @@ def iter_bag(path: Path, topics: Sequence[str]) -> Iterator[tuple[str, str, int,
         available = {c.topic: c.msgtype for c in reader.connections}
         missing = [t for t in topics if t not in available]
         if missing:
-            raise InputError(f"{path}: no topic {', '.join(missing)} (topics: {_topic_list(available)})")
+            raise InputError(f"{path}: no topic {', '.join(missing)} (topics: {topic_list(available)})")
         conns = [c for c in reader.connections if c.topic in topics]
         for conn, t_ns, raw in reader.messages(connections=conns):
             yield conn.topic, conn.msgtype, int(t_ns), reader.deserialize(raw, conn.msgtype)
@@ -221,14 +221,7 @@ def read_bag(path: Path, topic: str | None, stamp: str = "header") -> Trajectory
     """One topic of a bag as a Trajectory (see ``rosmsg.SUPPORTED`` for the message types)."""
     if stamp not in ("header", "receive"):
         raise InputError(f"--stamp: expected 'header' or 'receive' (got {stamp!r})")
-    topics = bag_topics(path)
-    usable = {t: m for t, m in topics.items() if m in rosmsg.SUPPORTED}
-    if topic is None:
-        if len(usable) != 1:
-            raise InputError(f"{path}: expected --topic naming one of {_topic_list(usable or topics)}")
-        topic = next(iter(usable))
-    if topic in topics and topic not in usable:
-        raise InputError(f"{path}: topic {topic} has type {topics[topic]}; expected one of {', '.join(rosmsg.SUPPORTED)}")
+    topic = pick_topic(path, topic, rosmsg.SUPPORTED)
     source = f"{path}:{topic}"
     stamps, rows = [], []
     channels: list[str] | None = None
@@ -247,5 +240,19 @@ def read_bag(path: Path, topic: str | None, stamp: str = "header") -> Trajectory
     return Trajectory.clean(np.array(stamps, dtype=np.int64), np.array(rows, dtype=np.float64), channels, units, source)
 
 
-def _topic_list(topics: dict[str, str]) -> str:
+def pick_topic(path: Path, topic: str | None, types: Sequence[str], ask: str = "--topic") -> str:
+    """``topic`` if the bag has it with one of ``types``; without one, the bag's only such topic
+    (``ask`` names what the user should give when there are several)."""
+    topics = bag_topics(path)
+    usable = {t: m for t, m in topics.items() if m in types}
+    if topic is None:
+        if len(usable) != 1:
+            raise InputError(f"{path}: expected {ask} naming one of {topic_list(usable or topics)}")
+        return next(iter(usable))
+    if topic in topics and topic not in usable:
+        raise InputError(f"{path}: topic {topic} has type {topics[topic]}; expected one of {', '.join(types)}")
+    return topic  # a missing topic is reported by iter_bag with the list of topics
+
+
+def topic_list(topics: dict[str, str]) -> str:
     return ", ".join(f"{t} ({m})" for t, m in sorted(topics.items())) or "none"

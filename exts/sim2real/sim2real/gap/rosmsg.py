@@ -114,3 +114,54 @@ def pose_from_msg(msg: Any) -> tuple[int | None, np.ndarray, np.ndarray]:
     pose = msg.pose.pose if hasattr(msg.pose, "pose") else msg.pose
     v = pose_values(pose)
     return stamp_ns(msg), np.array(v[:3]), np.array(v[3:])
+
+
+# ---------------------------------------------------------------- images
+
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+# sensor_msgs/Image encodings we decode: channel count, dtype, and the order of colour channels
+_RAW_ENCODINGS = {
+    "rgb8": (3, np.uint8, (0, 1, 2)), "bgr8": (3, np.uint8, (2, 1, 0)),
+    "rgba8": (4, np.uint8, (0, 1, 2)), "bgra8": (4, np.uint8, (2, 1, 0)),
+    "mono8": (1, np.uint8, None), "8uc1": (1, np.uint8, None), "8uc3": (3, np.uint8, (2, 1, 0)),
+    "mono16": (1, np.uint16, None), "16uc1": (1, np.uint16, None),
+}
+
+
+def image_of(msgtype: str, msg: Any) -> np.ndarray:
+    """A ``sensor_msgs/Image`` or ``CompressedImage`` as an ``(H, W, 3)`` uint8 RGB array.
+
+    Raw encodings: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (scaled to 8 bits by its maximum) and
+    8UC1/8UC3 (OpenCV's BGR order); compressed: whatever Pillow reads (jpeg, png).
+    Raises ``ValueError`` naming the encoding it cannot read.
+    """
+    short = msgtype.rsplit("/", 1)[-1]
+    if short == "CompressedImage":
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(bytes(msg.data))) as img:
+                return np.asarray(img.convert("RGB"), dtype=np.uint8)
+        except (OSError, UnidentifiedImageError) as exc:
+            raise ValueError(f"compressed image (format {msg.format!r}) is not readable: {exc}") from None
+    if short != "Image":
+        raise KeyError(msgtype)
+    spec = _RAW_ENCODINGS.get(str(msg.encoding).lower())
+    if spec is None:
+        raise ValueError(f"image encoding {msg.encoding!r} (expected one of {', '.join(_RAW_ENCODINGS)})")
+    channels, dtype, order = spec
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    item = np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<")
+    raw = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    if step < w * channels * item.itemsize or len(raw) < h * step:
+        raise ValueError(f"image {w}x{h} {msg.encoding}: step {step} and {len(raw)} data bytes do not fit")
+    rows = raw[: h * step].reshape(h, step)[:, : w * channels * item.itemsize]
+    pixels = np.ascontiguousarray(rows).view(item).reshape(h, w, channels)
+    if dtype == np.uint16:
+        top = int(pixels.max()) or 1
+        pixels = (pixels.astype(np.float64) * (255.0 / top)).round().astype(np.uint8)
+    if order is None:
+        return np.repeat(pixels.astype(np.uint8), 3, axis=2)
+    return np.ascontiguousarray(pixels[..., list(order)].astype(np.uint8))

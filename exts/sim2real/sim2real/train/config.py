@@ -1,0 +1,142 @@
+"""What a training run is asked to do: the task, the method, the model, the schedule, the validators.
+
+``TrainConfig`` is plain data (pydantic, strict): it comes from defaults, an optional TOML file
+(``sim2real train --config FILE``; keys as below, sections ``[model]`` and ``[augment]``) and
+command-line options, in that order. It is stored in the run folder (``config.json``); resuming a
+run with a different configuration is refused, so a run folder always holds one experiment.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..config import StrictModel, parse_model, read_toml
+
+Task = Literal["segment", "classify", "state"]
+MethodName = Literal["source-only", "dann", "coral", "mmd", "adabn"]
+ValidatorName = Literal["source", "entropy", "snd", "dev"]
+TASKS: tuple[str, ...] = ("segment", "classify", "state")
+METHODS: tuple[str, ...] = ("source-only", "dann", "coral", "mmd", "adabn")
+VALIDATORS: tuple[str, ...] = ("source", "entropy", "snd", "dev")
+STATE_VALIDATORS: tuple[str, ...] = ("source", "dev")  # regression: no class probabilities
+# segment: a small U-Net; classify: the seeds' edge classifier; state: the seeds' MLP
+DEFAULT_WIDTHS = {"segment": [16, 32, 64], "classify": [32, 64, 128, 256], "state": [256, 256, 256]}
+# which way is better, per validator: +1 higher, -1 lower
+VALIDATOR_SIGN = {"source": 1, "entropy": -1, "snd": 1, "dev": -1}
+
+
+class ModelConfig(StrictModel):
+    """Architecture knobs. ``widths``: channels per encoder stage (segment, classify) or hidden sizes
+    (state). The segmentation net halves the resolution at each stage after the first."""
+
+    widths: list[int] | None = None  # default per task: see DEFAULT_WIDTHS
+    skips: bool = True  # segment: U-Net skip connections from encoder to decoder
+    dropout: float = Field(0.2, ge=0.0, lt=1.0)  # classify, state: before each head layer
+    batch_norm: bool = True  # state: BatchNorm1d in the feature extractor (AdaBN needs it)
+
+    @field_validator("widths")
+    @classmethod
+    def _widths(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(w < 1 for w in v)):
+            raise ValueError("expected a non-empty list of positive channel counts")
+        return v
+
+
+class AugmentConfig(StrictModel):
+    """Image-space augmentation of the source images (the seeds' colour jitter plus noise and blur).
+
+    Each value is the half-width of a uniform draw per image: brightness 0.3 multiplies by 0.7..1.3.
+    """
+
+    enabled: bool = True
+    brightness: float = Field(0.3, ge=0.0, lt=1.0)
+    contrast: float = Field(0.3, ge=0.0, lt=1.0)
+    saturation: float = Field(0.3, ge=0.0, lt=1.0)
+    hue_deg: float = Field(10.0, ge=0.0, le=180.0)
+    noise_std: float = Field(0.03, ge=0.0, le=0.5)  # of full scale
+    blur_sigma_px: float = Field(1.0, ge=0.0, le=5.0)
+    hflip: bool = True
+    target: bool = False  # also augment the target images the adaptation loss sees
+
+
+class TrainConfig(StrictModel):
+    task: Task = "segment"
+    method: MethodName = "dann"
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(16, ge=2)
+    lr: float = Field(2e-3, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    lr_schedule: Literal["dann", "cosine", "constant"] = "dann"
+    seed: int = 0
+    resolution: tuple[int, int] = (128, 96)  # model input, pixels (width, height); classify: crop size
+    depth: bool = False  # RGB-D input: depth (metres) as a fourth channel
+    class_balance: Literal["none", "sqrt", "inverse"] = "sqrt"  # class weights of the loss: freq^-1/2, freq^-1
+    class_map: dict[str, str] = Field(default_factory=dict)  # rename/merge classes: {"*": "object"} (fnmatch)
+    adapt_weight: float = Field(1.0, ge=0.0)  # lambda: task loss + lambda * adaptation loss
+    dann_input: Literal["features", "output"] = "features"  # what DANN's domain classifier sees
+    adapt_schedule: Literal["dann", "constant"] = "dann"  # lambda ramp: 2 / (1 + exp(-10 p)) - 1
+    val_fraction: float = Field(0.1, ge=0.0, lt=0.9)  # source frames held out for the validators
+    validators: list[ValidatorName] | None = None  # default: all that apply to the task
+    select: ValidatorName | None = None  # the validator that chooses best.pt (default: snd; state: dev)
+    validator_images: int = Field(96, ge=8)  # target images the validators look at each epoch
+    max_target_images: int | None = Field(None, ge=2)
+    min_object_pixels: int = Field(64, ge=1)  # classify from a dataset: smallest instance cropped
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    keep_checkpoints: int = Field(0, ge=0)  # 0 keeps every epoch's checkpoint
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] < 8 or v[1] < 8:
+            raise ValueError("expected a width and height of at least 8 pixels")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        usable = STATE_VALIDATORS if self.task == "state" else VALIDATORS
+        if self.validators is None:
+            self.validators = list(usable)
+        if self.select is None:
+            self.select = "dev" if self.task == "state" else "snd"
+        wrong = [v for v in self.validators if v not in usable]
+        if wrong:
+            raise ValueError(f"validators {wrong} need class probabilities; the {self.task} task has {list(usable)}")
+        if self.select not in self.validators:
+            raise ValueError(f"select = {self.select!r} must be one of the validators {self.validators}")
+        if self.model.widths is None:
+            self.model.widths = list(DEFAULT_WIDTHS[self.task])
+        if self.task == "segment":
+            stride = 2 ** len(self.model.widths)
+            w, h = self.resolution
+            if w % stride or h % stride:
+                raise ValueError(
+                    f"resolution {w}x{h} must be divisible by {stride} (the segmentation net's stride with "
+                    f"{len(self.model.widths)} stages)")
+        if self.task == "state" and self.depth:
+            raise ValueError("depth applies to image tasks only")
+        return self
+
+    @property
+    def uses_target(self) -> bool:
+        return self.method != "source-only"
+
+
+def load_config(path: str | PathLike[str] | None, overrides: dict[str, Any]) -> TrainConfig:
+    """Defaults, then the TOML file (if any), then ``overrides`` (options given on the command line)."""
+    base: dict[str, Any] = {}
+    if path is not None:
+        base = read_toml(path)
+        parse_model(base, TrainConfig, source=path)  # the file alone must be valid: errors name it
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            base[key] = {**base.get(key, {}), **value}
+        else:
+            base[key] = value
+    return parse_model(base, TrainConfig, source=path or "command line")

@@ -1,0 +1,171 @@
+"""The models: small, plain convolutional nets that export to ONNX and run well on a Jetson.
+
+Every model splits at the input of its last layer, which is what the adaptation methods rely on:
+
+* ``represent(x)``: everything up to the last layer - the features the predictor reads
+  (``(N, C, H/2, W/2)`` maps for segmentation, ``(N, D)`` vectors for the others). DANN, CORAL
+  and MMD align these between domains, as DANN aligns the input of its label classifier;
+* ``predict(features)``: the last layer(s), giving the task output;
+* ``forward(x) = predict(represent(x))``: what is exported (one input, one output, no control flow);
+* ``embed(x) -> (N, D)``: one vector per input (the pooled encoder bottleneck for segmentation),
+  for the gap report's features and the DEV validator.
+
+Only standard layers (3x3 convolutions, batch norm, ReLU, bilinear upsampling, average pooling,
+linear): each maps to one ONNX operator that TensorRT supports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class SegNet(nn.Module):
+    """A small U-Net: each encoder stage halves the resolution (the first one too), the decoder
+    climbs back with bilinear upsampling and (optionally) skip connections, and the class logits
+    made at half resolution are upsampled to the input size. Output stride ``2 ** len(widths)``."""
+
+    arch = "segnet"
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, widths: list[int] | tuple[int, ...] = (16, 32, 64),
+                 skips: bool = True) -> None:
+        super().__init__()
+        self.widths = list(widths)
+        self.skips = skips
+        stages, c = [], in_channels
+        for i, w in enumerate(self.widths):
+            layers = [conv_bn(c, w, stride=2)] + ([conv_bn(w, w)] if i > 0 else [])
+            stages.append(nn.Sequential(*layers))
+            c = w
+        self.stages = nn.ModuleList(stages)
+        ups = []
+        for i in range(len(self.widths) - 2, -1, -1):
+            c_in = self.widths[i + 1] + (self.widths[i] if skips else 0)
+            ups.append(conv_bn(c_in, self.widths[i]))
+        self.ups = nn.ModuleList(ups)
+        self.classifier = nn.Conv2d(self.widths[0], num_classes, 1)
+
+    @property
+    def feature_dim(self) -> int:
+        return self.widths[0]
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for stage in self.stages:
+            x = stage(x)
+            out.append(x)
+        return out
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        stages = self.encode(x)
+        y = stages[-1]
+        for up, skip in zip(self.ups, reversed(stages[:-1]), strict=True):
+            y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
+            y = up(torch.cat([y, skip], 1) if self.skips else y)
+        return y
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(self.classifier(features), scale_factor=2.0, mode="bilinear", align_corners=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.predict(self.represent(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode(x)[-1].mean(dim=(2, 3))
+
+
+class EdgeClassifier(nn.Module):
+    """The seeds' edge classifier: conv-BN-ReLU stages (stride 2 on every other one), a 2x2 average
+    pool, then dropout-linear-ReLU-dropout-linear. Default widths (32, 64, 128, 256) as in the seeds."""
+
+    arch = "edge-classifier"
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 5, widths: list[int] | tuple[int, ...] = (32, 64, 128, 256),
+                 dropout: float = 0.2, hidden: int = 128) -> None:
+        super().__init__()
+        layers, c = [], in_channels
+        for i, w in enumerate(widths):
+            layers.append(conv_bn(c, w, stride=2 if i % 2 == 0 else 1))
+            c = w
+        layers.append(nn.AdaptiveAvgPool2d((2, 2)))
+        self.backbone = nn.Sequential(*layers)
+        self.dim = c * 4
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(self.dim, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes))
+
+    @property
+    def feature_dim(self) -> int:
+        return self.dim
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.backbone(x), 1)
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.predict(self.represent(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.represent(x)
+
+
+class StateNet(nn.Module):
+    """The seeds' state-regression network: an MLP feature extractor (``widths`` hidden sizes,
+    default 256, 256, 256) and a regression head (hidden/2, then the outputs)."""
+
+    arch = "state-mlp"
+
+    def __init__(self, in_features: int, out_features: int, widths: list[int] | tuple[int, ...] = (256, 256, 256),
+                 dropout: float = 0.0, batch_norm: bool = True) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c = in_features
+        for i, w in enumerate(widths):
+            layers.append(nn.Linear(c, w))
+            if i < len(widths) - 1:
+                layers += [nn.BatchNorm1d(w)] if batch_norm else []
+                layers.append(nn.ReLU(inplace=True))
+            c = w
+        self.extractor = nn.Sequential(*layers)
+        half = max(1, c // 2)
+        self.regressor = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(c, half), nn.ReLU(inplace=True),
+                                       nn.Linear(half, out_features))
+        self.dim = c
+
+    @property
+    def feature_dim(self) -> int:
+        return self.dim
+
+    def represent(self, x: torch.Tensor) -> torch.Tensor:
+        return self.extractor(x)
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return self.regressor(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.predict(self.represent(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.represent(x)
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {c.arch: c for c in (SegNet, EdgeClassifier, StateNet)}  # type: ignore[attr-defined]
+TASK_ARCH = {"segment": SegNet.arch, "classify": EdgeClassifier.arch, "state": StateNet.arch}
+
+
+def build(arch: str, config: dict[str, Any]) -> nn.Module:
+    """A model by architecture name and constructor arguments (as stored in ``model.json``)."""
+    return ARCHITECTURES[arch](**config)
+
+
+def has_batch_norm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())

@@ -1,0 +1,336 @@
+"""The three tasks: what a batch is, the loss, the score, and evaluation over a whole set.
+
+* ``segment``: ``SegNet``; per-pixel cross-entropy; score = mIoU over the classes present (union
+  > 0) in the evaluated set, plus pixel accuracy and per-class IoU.
+* ``classify``: ``EdgeClassifier``; cross-entropy; score = accuracy (+ per class).
+* ``state``: ``StateNet``; mean squared error on standardised targets; score = RMSE in the targets'
+  units (and MAE). Validators need class probabilities, so only ``source`` and ``dev`` apply.
+
+``higher`` is the task's headline number turned "higher is better" (mIoU, accuracy, -RMSE): the
+``source`` validator's value and what the benchmark compares methods by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .augment import Augment
+from .config import TrainConfig
+from .models import EdgeClassifier, SegNet, StateNet
+from .sources import ImageData
+from .state import StateData
+from .validators import SND_POINTS, mean_entropy
+
+Data = ImageData | StateData
+
+
+@dataclass
+class Norm:
+    """Per-channel standardisation ``(x - mean) / std`` of the model input (channel dimension 1)."""
+
+    mean: list[float]
+    std: list[float]
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return (x - x.new_tensor(self.mean).view(shape)) / x.new_tensor(self.std).view(shape)
+
+
+@dataclass
+class EvalResult:
+    """What one pass over a set gives: the score (labelled sets), per-sample losses, one embedding
+    per sample, and prediction probabilities for the validators."""
+
+    score: dict[str, Any] = field(default_factory=dict)
+    losses: torch.Tensor | None = None  # (N,)
+    embeddings: torch.Tensor | None = None  # (N, D)
+    rows: torch.Tensor | None = None  # (M, K) probability rows drawn for SND
+    entropy: float | None = None
+
+
+class Task:
+    name = ""
+    metric = ""
+
+    def __init__(self, cfg: TrainConfig, classes: list[str]) -> None:
+        self.cfg = cfg
+        self.classes = classes
+        self.weights: torch.Tensor | None = None  # class weights of the loss (image tasks)
+
+    # -- model and data
+    def build_model(self, train: Any) -> tuple[nn.Module, dict[str, Any]]:
+        raise NotImplementedError
+
+    def input_norm(self, train: Any) -> Norm:
+        raise NotImplementedError
+
+    def batch(self, data: Any, idx: np.ndarray, norm: Norm, device: torch.device, augment: Augment | None = None,
+              g: torch.Generator | None = None, labels: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+    def set_class_weights(self, train: Any) -> list[float] | None:
+        return None
+
+    # -- loss and score
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.sample_losses(out, y).mean()
+
+    def sample_losses(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def probabilities(self, out: torch.Tensor) -> torch.Tensor | None:
+        """Probability rows ``(M, K)`` (one per pixel or per sample); None for regression."""
+        return None
+
+    def new_score(self) -> Any:
+        raise NotImplementedError
+
+    def higher(self, score: dict[str, Any]) -> float:
+        return float(score[self.metric])
+
+    # -- evaluation
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, data: Any, norm: Norm, device: torch.device, batch: int,
+                 g: torch.Generator | None = None, labelled: bool = True, embeddings: bool = True) -> EvalResult:
+        """One pass over ``data`` in order (no augmentation); ``g`` draws the SND rows."""
+        model.eval()
+        n = len(data)
+        acc = self.new_score() if labelled else None
+        losses, embeds, rows = [], [], []
+        ent_sum, ent_count = 0.0, 0
+        for start in range(0, n, batch):
+            idx = np.arange(start, min(start + batch, n))
+            x, y = self.batch(data, idx, norm, device, labels=labelled)
+            f = model.represent(x)
+            out = model.predict(f)
+            if embeddings:  # the predictor's input, pooled over locations
+                embeds.append((f.mean(dim=(2, 3)) if f.dim() == 4 else f).float().cpu())
+            if acc is not None and y is not None:
+                acc.add(out, y)
+                losses.append(self.sample_losses(out, y).float().cpu())
+            probs = self.probabilities(out)
+            if probs is not None:
+                ent_sum += mean_entropy(probs) * len(probs)
+                ent_count += len(probs)
+                if g is not None:
+                    k = -(-SND_POINTS * len(idx) // n)  # this batch's share of the drawn rows
+                    pick = torch.randperm(len(probs), generator=g)[:k]
+                    rows.append(probs.cpu()[pick])
+        return EvalResult(
+            score=acc.result() if acc is not None else {},
+            losses=torch.cat(losses) if losses else None,
+            embeddings=torch.cat(embeds) if embeds else None,
+            rows=torch.cat(rows) if rows else None,
+            entropy=ent_sum / ent_count if ent_count else None,
+        )
+
+
+# ---------------------------------------------------------------- images
+
+
+class ImageTask(Task):
+    def input_norm(self, train: ImageData) -> Norm:
+        """Mean and standard deviation of each input channel over the source training images."""
+        rgb = train.images.reshape(-1, 3)
+        step = max(1, len(rgb) // 2_000_000)  # a strided sample is plenty for 6 numbers
+        px = rgb[::step].astype(np.float64) / 255.0
+        mean, std = px.mean(0).tolist(), np.maximum(px.std(0), 1e-3).tolist()
+        if self.cfg.depth:
+            assert train.depth is not None
+            d = train.depth.reshape(-1)[::step].astype(np.float64)
+            mean.append(float(d.mean()))
+            std.append(float(max(d.std(), 1e-3)))
+        return Norm(mean, std)
+
+    @property
+    def in_channels(self) -> int:
+        return 4 if self.cfg.depth else 3
+
+    def batch(self, data: ImageData, idx: np.ndarray, norm: Norm, device: torch.device, augment: Augment | None = None,
+              g: torch.Generator | None = None, labels: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        # transpose the uint8 pixels (a quarter of the bytes of floats), then convert
+        x = torch.from_numpy(np.ascontiguousarray(data.images[idx].transpose(0, 3, 1, 2))).to(device).float().div_(255.0)
+        y = torch.from_numpy(data.labels[idx]).to(device).long() if labels and data.labels is not None else None
+        d = torch.from_numpy(data.depth[idx]).to(device).unsqueeze(1) if self.cfg.depth and data.depth is not None else None
+        if augment is not None:
+            assert g is not None
+            aligned = [t for t in (y if y is not None and y.dim() == 3 else None, d) if t is not None]
+            x, *flipped = augment(x, g, *aligned)
+            it = iter(flipped)
+            y = next(it) if y is not None and y.dim() == 3 else y
+            d = next(it) if d is not None else None
+        if d is not None:
+            x = torch.cat([x, d], 1)
+        return norm.apply(x), y
+
+    def probabilities(self, out: torch.Tensor) -> torch.Tensor:
+        p = torch.softmax(out.float(), dim=1)
+        return p.permute(0, 2, 3, 1).reshape(-1, p.shape[1]) if p.dim() == 4 else p
+
+    def sample_losses(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        per = F.cross_entropy(out, y, reduction="none")
+        return per.flatten(1).mean(1) if per.dim() > 1 else per
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        w = None if self.weights is None else self.weights.to(out.device)
+        return F.cross_entropy(out, y, weight=w)
+
+    def set_class_weights(self, train: ImageData) -> list[float] | None:
+        """Loss weights from the source's class frequencies (pixels or samples): ``freq^-1/2``
+        (``sqrt``) or ``freq^-1`` (``inverse``), scaled so the average sample weighs 1; classes
+        absent from the source get the largest weight of the others."""
+        mode = self.cfg.class_balance
+        if mode == "none" or train.labels is None:
+            return None
+        k = len(self.classes)
+        freq = np.bincount(train.labels.reshape(-1).astype(np.int64), minlength=k)[:k].astype(np.float64)
+        freq /= freq.sum()
+        power = 0.5 if mode == "sqrt" else 1.0
+        present = freq > 0
+        w = np.zeros(k)
+        w[present] = freq[present] ** -power
+        w[~present] = w[present].max()
+        w /= (w * freq).sum()
+        self.weights = torch.tensor(w, dtype=torch.float32)
+        return w.tolist()
+
+
+class SegmentTask(ImageTask):
+    name = "segment"
+    metric = "miou"
+
+    def build_model(self, train: ImageData) -> tuple[nn.Module, dict[str, Any]]:
+        config = {"in_channels": self.in_channels, "num_classes": len(self.classes),
+                  "widths": list(self.cfg.model.widths), "skips": self.cfg.model.skips}
+        return SegNet(**config), config
+
+    def new_score(self) -> Confusion:
+        return Confusion(self.classes, segmentation=True)
+
+
+class ClassifyTask(ImageTask):
+    name = "classify"
+    metric = "accuracy"
+
+    def build_model(self, train: ImageData) -> tuple[nn.Module, dict[str, Any]]:
+        config = {"in_channels": self.in_channels, "num_classes": len(self.classes),
+                  "widths": list(self.cfg.model.widths), "dropout": self.cfg.model.dropout}
+        return EdgeClassifier(**config), config
+
+    def new_score(self) -> Confusion:
+        return Confusion(self.classes, segmentation=False)
+
+
+class Confusion:
+    """A confusion matrix accumulated over batches (rows: truth, columns: prediction)."""
+
+    def __init__(self, classes: list[str], segmentation: bool) -> None:
+        self.classes = classes
+        self.segmentation = segmentation
+        self.matrix = torch.zeros(len(classes), len(classes), dtype=torch.int64)
+
+    def add(self, out: torch.Tensor, y: torch.Tensor) -> None:
+        k = len(self.classes)
+        pred = out.argmax(1).flatten().cpu()
+        truth = y.flatten().cpu()
+        self.matrix += torch.bincount(truth * k + pred, minlength=k * k).view(k, k)
+
+    def result(self) -> dict[str, Any]:
+        m = self.matrix.double()
+        tp, truth, pred = m.diag(), m.sum(1), m.sum(0)
+        total = float(m.sum())
+        out: dict[str, Any] = {"accuracy": float(tp.sum() / total) if total else 0.0, "n": int(total)}
+        present = truth > 0
+        if self.segmentation:
+            union = truth + pred - tp
+            iou = torch.where(union > 0, tp / union.clamp_min(1), torch.full_like(tp, float("nan")))
+            valid = union > 0
+            out["miou"] = float(iou[valid].mean()) if valid.any() else 0.0
+            out["iou"] = {c: (None if not valid[i] else float(iou[i])) for i, c in enumerate(self.classes)}
+            out["pixel_accuracy"] = out["accuracy"]
+        else:
+            recall = torch.where(present, tp / truth.clamp_min(1), torch.full_like(tp, float("nan")))
+            out["per_class"] = {c: (None if not present[i] else float(recall[i])) for i, c in enumerate(self.classes)}
+            out["balanced_accuracy"] = float(recall[present].mean()) if present.any() else 0.0
+        return out
+
+
+# ---------------------------------------------------------------- state vectors
+
+
+class StateTask(Task):
+    name = "state"
+    metric = "rmse"
+
+    def __init__(self, cfg: TrainConfig, classes: list[str]) -> None:
+        super().__init__(cfg, classes)
+        self.target_norm: Norm | None = None
+
+    def build_model(self, train: StateData) -> tuple[nn.Module, dict[str, Any]]:
+        assert train.targets is not None
+        config = {"in_features": train.features.shape[1], "out_features": train.targets.shape[1],
+                  "widths": list(self.cfg.model.widths), "dropout": self.cfg.model.dropout,
+                  "batch_norm": self.cfg.model.batch_norm}
+        return StateNet(**config), config
+
+    def input_norm(self, train: StateData) -> Norm:
+        assert train.targets is not None
+        f, t = train.features.astype(np.float64), train.targets.astype(np.float64)
+        self.target_norm = Norm(t.mean(0).tolist(), np.maximum(t.std(0), 1e-6).tolist())
+        return Norm(f.mean(0).tolist(), np.maximum(f.std(0), 1e-6).tolist())
+
+    def batch(self, data: StateData, idx: np.ndarray, norm: Norm, device: torch.device, augment: Augment | None = None,
+              g: torch.Generator | None = None, labels: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x = norm.apply(torch.from_numpy(data.features[idx]).to(device))
+        y = None
+        if labels and data.targets is not None:
+            y = torch.from_numpy(data.targets[idx]).to(device)
+        return x, y
+
+    def _standard(self, y: torch.Tensor) -> torch.Tensor:
+        assert self.target_norm is not None
+        return self.target_norm.apply(y)
+
+    def sample_losses(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return ((out - self._standard(y)) ** 2).mean(1)
+
+    def to_units(self, out: torch.Tensor) -> torch.Tensor:
+        """Model output (standardised) -> target units."""
+        assert self.target_norm is not None
+        return out * out.new_tensor(self.target_norm.std) + out.new_tensor(self.target_norm.mean)
+
+    def new_score(self) -> Regression:
+        return Regression(self)
+
+    def higher(self, score: dict[str, Any]) -> float:
+        return -float(score["rmse"])
+
+
+class Regression:
+    def __init__(self, task: StateTask) -> None:
+        self.task = task
+        self.sq: list[torch.Tensor] = []
+        self.ab: list[torch.Tensor] = []
+
+    def add(self, out: torch.Tensor, y: torch.Tensor) -> None:
+        err = (self.task.to_units(out) - y).double().cpu()
+        self.sq.append(err**2)
+        self.ab.append(err.abs())
+
+    def result(self) -> dict[str, Any]:
+        sq, ab = torch.cat(self.sq), torch.cat(self.ab)
+        return {"rmse": float(sq.mean().sqrt()), "mae": float(ab.mean()),
+                "rmse_per_target": sq.mean(0).sqrt().tolist(), "n": len(sq)}
+
+
+TASKS: dict[str, type[Task]] = {t.name: t for t in (SegmentTask, ClassifyTask, StateTask)}
+
+
+def make_task(cfg: TrainConfig, classes: list[str]) -> Task:
+    return TASKS[cfg.task](cfg, classes)

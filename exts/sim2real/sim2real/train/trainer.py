@@ -1,0 +1,571 @@
+"""The training loop: one epoch at a time, a checkpoint after each, resumable after a kill.
+
+Determinism: the model is initialised from ``torch.manual_seed(seed)``, every random draw of the
+loop (data order, augmentation, target batches, CORAL/MMD subsampling) comes from one
+``torch.Generator`` seeded with ``seed``, dropout uses torch's global generator, and
+``torch.use_deterministic_algorithms(True)`` is on. Both generators' states are saved with each
+checkpoint, so a run killed at any moment and started again with the same command continues from
+the last finished epoch and ends with the same weights, bit for bit (same machine and thread
+count). There are no data-loader worker processes: the inputs are decoded once into memory.
+
+Multi-GPU: started by ``torchrun --nproc_per_node N -m sim2real.cli train ...``, each process takes
+its share of every batch (the effective batch stays ``batch_size``), DistributedDataParallel
+averages the gradients, and rank 0 alone evaluates and writes the run folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import __version__
+from ..errors import InputError, UnsupportedError
+from ..fsutil import atomic_write_json, content_hash, locked_dir, remove_stale_tmp
+from ..progress import NullReporter, Reporter
+from ..runs import new_run_id, read_run_info, write_run_info
+from . import data as data_mod
+from . import runfolder as rf
+from .augment import Augment
+from .config import VALIDATOR_SIGN, TrainConfig
+from .methods import Method, dann_alpha, make_method
+from .tasks import EvalResult, Norm, Task, make_task
+from .validators import dev, snd
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ADABN_IMAGES = 256  # target samples that estimate AdaBN's batch-norm statistics
+DEV_SOURCE = 256  # source training samples that train DEV's domain classifier
+LOG_EVERY = 5  # TensorBoard: a point every few steps
+PREFETCH = 2  # batches assembled ahead of the model
+AUGMENT_SEED_OFFSET = 0x5EED
+
+
+@dataclass
+class TrainRequest:
+    config: TrainConfig
+    inputs: data_mod.Inputs
+    out: Path
+
+
+class LRSchedule:
+    """Learning-rate factor at progress ``p``: DANN's ``(1 + 10 p)^-0.75``, cosine, or constant.
+
+    A callable object (not a lambda) so that ``LambdaLR.state_dict`` saves it."""
+
+    def __init__(self, kind: str, total_steps: int) -> None:
+        self.kind = kind
+        self.total = max(total_steps, 1)
+
+    def __call__(self, step: int) -> float:
+        p = min(step / self.total, 1.0)
+        if self.kind == "dann":
+            return (1.0 + 10.0 * p) ** -0.75
+        if self.kind == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * p))
+        return 1.0
+
+
+class Step(nn.Module):
+    """One training step's forward, as a module (so DistributedDataParallel can wrap it)."""
+
+    def __init__(self, model: nn.Module, method: Method, task: Task, on_output: bool = False) -> None:
+        super().__init__()
+        self.model = model
+        self.method = method
+        self.task = task
+        self.on_output = on_output
+
+    def forward(self, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor | None, p: float, lam: float,
+                g: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        n = len(xs)
+        feats = self.model.represent(xs if xt is None else torch.cat([xs, xt]))
+        task_loss = self.task.loss(self.model.predict(feats[:n]), ys)
+        logs: dict[str, float] = {"task_loss": task_loss.item()}
+        if xt is None:
+            return task_loss, logs
+        if self.on_output:  # adversarial on the predictions (Tsai et al. 2018) instead of the features
+            feats = torch.softmax(self.model.predict(feats), dim=1)
+        adapt, extra = self.method.loss(feats[:n], feats[n:], p, g)
+        logs.update(extra, adapt_loss=adapt.item(), lambda_=lam)
+        return task_loss + lam * adapt, logs
+
+
+class Dist:
+    """torchrun's environment: world size, rank, and the device of this process."""
+
+    def __init__(self, device: str) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise UnsupportedError("--device cuda: no CUDA device is visible to torch")
+        self.device = torch.device(f"cuda:{local}" if cuda else "cpu")
+        if self.world > 1:
+            import torch.distributed as tdist
+
+            if cuda:
+                torch.cuda.set_device(self.device)
+            tdist.init_process_group("nccl" if cuda else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, step: Step) -> nn.Module:
+        if self.world == 1:
+            return step
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.device.type == "cuda":  # batch statistics over the whole batch, not each process's share
+            step = nn.SyncBatchNorm.convert_sync_batchnorm(step)
+
+        return DistributedDataParallel(step, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                                       find_unused_parameters=True)
+
+    def share(self, idx: np.ndarray) -> np.ndarray:
+        return idx[self.rank :: self.world]
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            import torch.distributed as tdist
+
+            tdist.barrier()
+
+    def close(self) -> None:
+        if self.world > 1:
+            import torch.distributed as tdist
+
+            tdist.destroy_process_group()
+
+
+def train(request: TrainRequest, reporter: Reporter | None = None) -> dict[str, Any]:
+    """Train (or resume) the run in ``request.out``; returns the summary also written to metrics.json."""
+    reporter = reporter or NullReporter()
+    dist = Dist(request.config.device)
+    try:
+        if not dist.main:
+            return Run(request, reporter, dist).run()
+        with locked_dir(request.out, purpose="training"):
+            remove_stale_tmp(request.out)
+            return Run(request, reporter, dist).run()
+    finally:
+        dist.close()
+
+
+class Run:
+    def __init__(self, request: TrainRequest, reporter: Reporter, dist: Dist) -> None:
+        self.req = request
+        self.cfg = request.config
+        self.out = Path(request.out)
+        self.rep = reporter
+        self.dist = dist
+        self.device = dist.device
+
+    # ------------------------------------------------------------------ set-up
+    def run(self) -> dict[str, Any]:
+        return self._loop(self.setup())
+
+    def setup(self) -> int:
+        """Read the data, build everything, resume; returns the last finished epoch."""
+        cfg = self.cfg
+        torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
+        # Confident predictions give gradients below float32's normal range; on a CPU, arithmetic on
+        # such denormals is 10-20x slower (measured: 9 vs 150 images/s). Flushing them to zero is
+        # deterministic and changes nothing a model can notice.
+        torch.set_flush_denormal(True)
+        self._check_config()
+        self.data = data_mod.load(cfg, self.req.inputs, self.rep)
+        self.task = make_task(cfg, self.data.classes)
+        self.norm = self.task.input_norm(self.data.train)
+        self.class_weights = self.task.set_class_weights(self.data.train)
+        torch.manual_seed(cfg.seed)
+        self.model, model_config = self.task.build_model(self.data.train)
+        self.model.to(self.device)
+        on_output = cfg.dann_input == "output" and cfg.method == "dann"
+        self.method = make_method(cfg.method, len(self.data.classes) if on_output else self.model.feature_dim).to(self.device)
+        if cfg.method == "adabn":
+            from .models import has_batch_norm
+
+            if not has_batch_norm(self.model):
+                raise UnsupportedError("--method adabn: the model has no batch-norm layers (state task: model.batch_norm = true)")
+        self.step_module = self.dist.wrap(Step(self.model, self.method, self.task, on_output))
+        params = list(self.model.parameters()) + list(self.method.parameters())
+        self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.steps_per_epoch = len(self.data.train) // cfg.batch_size
+        self.total_steps = self.steps_per_epoch * cfg.epochs
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, LRSchedule(cfg.lr_schedule, self.total_steps))
+        self.g = torch.Generator().manual_seed(cfg.seed)
+        self.g_aug = torch.Generator().manual_seed(cfg.seed + AUGMENT_SEED_OFFSET)
+        self.augment = Augment(cfg.augment)
+        self.history: list[dict[str, Any]] = []
+        self.spec = self._spec(model_config)
+        self._check_fingerprints()
+        if self.dist.main:
+            self._write_identity()
+        start = self._resume()
+        self.validators = [v for v in (cfg.validators or []) if v == "source" or self.data.target is not None]
+        self.select = cfg.select if cfg.select in self.validators else "source"
+        if self.select != cfg.select:
+            self.rep.message(f"validator {cfg.select} needs --target images; best.pt is chosen by 'source' instead",
+                             "warning")
+        return start
+
+    def _check_config(self) -> None:
+        """A run folder holds one experiment: resuming with other settings or data is refused."""
+        wanted = self._config_record()
+        path = self.out / rf.CONFIG
+        if not path.is_file():
+            return
+        import json
+
+        try:
+            have = json.loads(path.read_text())
+            have.pop("fingerprints", None)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: unreadable ({exc}); remove the run folder or choose another --out") from None
+        diffs = _differences(have, wanted)
+        if diffs:
+            raise InputError(f"{self.out}: holds a run with other settings ({'; '.join(diffs[:4])}); "
+                             "expected the same command to resume, or choose another --out")
+
+    def _check_fingerprints(self) -> None:
+        """The data must be what the run started with (a dataset that grew is other data)."""
+        import json
+
+        path = self.out / rf.CONFIG
+        if not path.is_file():
+            return
+        have = json.loads(path.read_text()).get("fingerprints", {})
+        diffs = _differences(have, self.data.fingerprints())
+        if diffs:
+            raise InputError(f"{self.out}: the run started on other data ({'; '.join(diffs[:3])}); "
+                             "expected the same inputs to resume, or choose another --out")
+
+    def _config_record(self) -> dict[str, Any]:
+        return {"config": self.cfg.model_dump(mode="json"), "inputs": self.req.inputs.to_dict()}
+
+    def _spec(self, model_config: dict[str, Any]) -> rf.ModelSpec:
+        cfg = self.cfg
+        if cfg.task == "state":
+            tr = self.data.train
+            assert self.task.target_norm is not None  # type: ignore[attr-defined]
+            tn = self.task.target_norm  # type: ignore[attr-defined]
+            inp: dict[str, Any] = {"features": tr.feature_names}
+            outputs = {"mean": tn.mean, "std": tn.std, "note": "outputs are standardised: y = out * std + mean"}
+        else:
+            w, h = cfg.resolution
+            inp = {"width": w, "height": h, "channels": ["r", "g", "b"] + (["depth"] if cfg.depth else []),
+                   "range": "rgb / 255 (0..1), depth in metres", "layout": "NCHW",
+                   "resize": "centre crop to the aspect ratio, then area resize"}
+            outputs = {}
+        return rf.ModelSpec(
+            arch=self.model.arch, config=model_config, task=cfg.task, classes=list(self.data.classes), input=inp,
+            normalization={"mean": self.norm.mean, "std": self.norm.std},
+            depth_units="m" if cfg.depth else None, outputs=outputs, method=cfg.method)
+
+    def _write_identity(self) -> None:
+        """run.json (kept from the first start), config.json and model.json."""
+        fps = self.data.fingerprints()
+        try:
+            run_id = read_run_info(self.out, "train")["id"]
+        except InputError:
+            run_id = new_run_id("train")
+        self.spec.run_id = run_id
+        parents = {k: v["id"] for k, v in fps.items() if v and v.get("kind") == "dataset"}
+        extra = {"profile_hash": (fps["source"] or {}).get("profile_hash"), "target": fps["target"],
+                 "source": fps["source"], "eval": fps["eval"], "config_hash": content_hash(self._config_record())}
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.out / rf.CONFIG, {**self._config_record(), "fingerprints": fps})
+        rf.write_spec(self.out, self.spec)
+        write_run_info(self.out, "train", run_id, inputs=self._config_record(), parents=parents, extra=extra)
+
+    def _resume(self) -> int:
+        epochs = rf.checkpoint_epochs(self.out)
+        for epoch in reversed(epochs):
+            path = rf.checkpoint_path(self.out, epoch)
+            try:
+                ckpt = rf.load_torch(path)
+            except InputError as exc:  # a file torn by something other than us: fall back one epoch
+                log.warning("%s", exc)
+                continue
+            rf.check_same_model(ckpt, self.spec, path)
+            if ckpt.get("config_hash") != content_hash(self._config_record()):
+                raise InputError(f"{path}: made with other settings; expected a checkpoint of this run")
+            rf.load_weights(self.model, ckpt["model"], path)
+            self.method.load_state_dict(ckpt["method"])
+            self.opt.load_state_dict(ckpt["optimizer"])
+            self.sched.load_state_dict(ckpt["scheduler"])
+            torch.set_rng_state(ckpt["rng"]["torch"])
+            self.g.set_state(ckpt["rng"]["generator"])
+            self.g_aug.set_state(ckpt["rng"]["augment"])
+            self.history = list(ckpt["history"])
+            self.rep.message(f"resuming {self.out} after epoch {epoch} of {self.cfg.epochs}")
+            return epoch
+        return 0
+
+    # ------------------------------------------------------------------ the loop
+    def _loop(self, start: int) -> dict[str, Any]:
+        cfg = self.cfg
+        tb = self._tensorboard(start)
+        n_img = self.steps_per_epoch * cfg.batch_size
+        task = self.rep.task("train", total=cfg.epochs * n_img, unit="img", done=start * n_img)
+        try:
+            for epoch in range(start + 1, cfg.epochs + 1):
+                train_logs = self._epoch(epoch, task, tb)
+                self.dist.barrier()
+                if self.dist.main:
+                    self._end_epoch(epoch, train_logs, tb)
+                self.dist.barrier()
+        finally:
+            task.close()
+            if tb is not None:
+                tb.close()
+        return self._summary()
+
+    def _tensorboard(self, start: int) -> Any:
+        if not self.dist.main:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            from ..errors import NotInstalledError
+
+            raise NotInstalledError("TensorBoard logging (tensorboard)", "pip install 'sim2real[train]'") from None
+        # purge_step: TensorBoard drops points a killed run logged after its last checkpoint
+        return SummaryWriter(str(self.out / rf.TB), purge_step=start * self.steps_per_epoch if start else None)
+
+    def _epoch(self, epoch: int, task: Any, tb: Any) -> dict[str, float]:
+        cfg = self.cfg
+        self.model.train()
+        self.method.train()
+        sums: dict[str, float] = {}
+        started = time.perf_counter()
+        for i, (xs, ys, xt) in enumerate(self._batches()):
+            step = (epoch - 1) * self.steps_per_epoch + i
+            p = step / max(self.total_steps, 1)
+            lam = cfg.adapt_weight * (1.0 if cfg.method == "dann" or cfg.adapt_schedule == "constant" else dann_alpha(p))
+            loss, logs = self.step_module(xs, ys, xt, p, lam, self.g)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.sched.step()
+            logs["loss"] = loss.item()
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+            task.advance(cfg.batch_size, epoch=epoch, loss=round(logs["loss"], 4))
+            if tb is not None and step % LOG_EVERY == 0:
+                for k, v in logs.items():
+                    tb.add_scalar(f"train/{k}", v, step)
+                tb.add_scalar("train/lr", self.sched.get_last_lr()[0], step)
+        seconds = time.perf_counter() - started
+        out = {k: v / max(self.steps_per_epoch, 1) for k, v in sums.items()}
+        out["images_per_s"] = self.steps_per_epoch * cfg.batch_size / seconds if seconds > 0 else 0.0
+        out["seconds"] = seconds
+        return out
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]:
+        """One epoch of ``(source x, source y, target x or None)``, assembled (indexing, scaling,
+        augmentation, standardisation) a batch or two ahead on a helper thread while the model
+        computes. The data order comes from the run generator, drawn here, before the thread
+        starts; augmentation has its own generator, used by that one thread only, in batch order."""
+        cfg, b = self.cfg, self.cfg.batch_size
+        order = torch.randperm(len(self.data.train), generator=self.g).numpy()
+        target = self.data.target if self.method.uses_target and cfg.method != "adabn" else None
+        t_order = self._target_order(target)
+
+        def make(i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+            idx = self.dist.share(order[i * b : (i + 1) * b])
+            xs, ys = self.task.batch(self.data.train, idx, self.norm, self.device, self.augment, self.g_aug)
+            xt = None
+            if target is not None:
+                t_idx = self.dist.share(t_order[i * b : (i + 1) * b])
+                xt, _ = self.task.batch(target, t_idx, self.norm, self.device,
+                                        self.augment if cfg.augment.target else None, self.g_aug, labels=False)
+            assert ys is not None
+            return xs, ys, xt
+
+        return prefetched(make, range(self.steps_per_epoch))
+
+    def _target_order(self, target: Any) -> np.ndarray:
+        """Target indices for a whole epoch: permutations of the target set, end to end."""
+        if target is None:
+            return np.zeros(0, dtype=np.int64)
+        need = self.steps_per_epoch * self.cfg.batch_size
+        parts, have = [], 0
+        while have < need:
+            parts.append(torch.randperm(len(target), generator=self.g).numpy())
+            have += len(target)
+        return np.concatenate(parts)[:need]
+
+    # ------------------------------------------------------------------ end of an epoch
+    def _end_epoch(self, epoch: int, train_logs: dict[str, float], tb: Any) -> None:
+        started = time.perf_counter()
+        inference = self._inference_model()
+        record = {"epoch": epoch, "train": train_logs, **self._evaluate(inference, epoch)}
+        record["eval_seconds"] = time.perf_counter() - started
+        self.history.append(record)
+        self._save_checkpoint(epoch, inference)
+        self._write_metrics()
+        self._update_best(epoch, inference)
+        self._prune()
+        if tb is not None:
+            step = epoch * self.steps_per_epoch
+            for k, v in record["validators"].items():
+                tb.add_scalar(f"validators/{k}", v, step)
+            for side in ("source", "target"):
+                for k, v in record.get(side, {}).items():
+                    if isinstance(v, int | float):
+                        tb.add_scalar(f"{side}/{k}", v, step)
+            tb.flush()
+        values = {"loss": train_logs.get("loss", float("nan")), **{f"val.{k}": v for k, v in record["validators"].items()}}
+        if record.get("target"):
+            values[f"target.{self.task.metric}"] = record["target"][self.task.metric]
+        values["images_per_s"] = train_logs["images_per_s"]
+        self.rep.metric("epoch", epoch, values, echo=True)
+
+    def _inference_model(self) -> nn.Module:
+        target = self.data.target
+        if self.cfg.method != "adabn" or target is None:
+            return self.model
+        n = min(len(target), ADABN_IMAGES)
+        b = self.cfg.batch_size
+        batches = (self.task.batch(target, np.arange(s, min(s + b, n)), self.norm, self.device, labels=False)[0]
+                   for s in range(0, n, b))
+        return self.method.inference_model(self.model, batches)
+
+    def _evaluate(self, model: nn.Module, epoch: int) -> dict[str, Any]:
+        """Validators, the source validation score, and the evaluation set's score."""
+        cfg, d, task = self.cfg, self.data, self.task
+        b = max(cfg.batch_size, 32)
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)  # independent of the training stream
+        out: dict[str, Any] = {"validators": {}}
+        val: EvalResult | None = None
+        if len(d.val):
+            val = task.evaluate(model, d.val, self.norm, self.device, b)
+            out["source"] = val.score
+            if "source" in self.validators:
+                out["validators"]["source"] = task.higher(val.score)
+        tgt: EvalResult | None = None
+        if d.target is not None and any(v != "source" for v in self.validators):
+            sub = d.target.subset(_spread(len(d.target), cfg.validator_images))
+            tgt = task.evaluate(model, sub, self.norm, self.device, b, g=g, labelled=False)
+            if "entropy" in self.validators and tgt.entropy is not None:
+                out["validators"]["entropy"] = tgt.entropy
+            if "snd" in self.validators and tgt.rows is not None:
+                out["validators"]["snd"] = snd(tgt.rows)
+            if "dev" in self.validators and val is not None and val.losses is not None and len(d.val) >= 2:
+                src = d.train.subset(_spread(len(d.train), DEV_SOURCE))
+                fs = task.evaluate(model, src, self.norm, self.device, b, labelled=False).embeddings
+                assert fs is not None and tgt.embeddings is not None and val.embeddings is not None
+                out["validators"]["dev"] = dev(fs, tgt.embeddings, val.embeddings, val.losses)
+        if d.eval is not None:
+            out["target"] = task.evaluate(model, d.eval, self.norm, self.device, b, embeddings=False).score
+        return out
+
+    def _save_checkpoint(self, epoch: int, inference: nn.Module) -> None:
+        ckpt = {
+            "format": rf.CHECKPOINT_FORMAT, "version": rf.FORMAT_VERSION, "sim2real_version": __version__,
+            "epoch": epoch, "arch": self.spec.arch, "model_config": self.spec.config,
+            "config_hash": content_hash(self._config_record()),
+            "model": self.model.state_dict(),
+            "inference": None if inference is self.model else inference.state_dict(),
+            "method": self.method.state_dict(), "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "generator": self.g.get_state(), "augment": self.g_aug.get_state()},
+            "history": self.history,
+        }
+        (self.out / rf.CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+        rf.save_torch(rf.checkpoint_path(self.out, epoch), ckpt)
+
+    def _best(self) -> tuple[int, float] | None:
+        sign = VALIDATOR_SIGN[self.select]
+        scored = [(h["epoch"], h["validators"][self.select]) for h in self.history if self.select in h["validators"]]
+        if not scored:
+            return None
+        return max(scored, key=lambda ev: (sign * ev[1], -ev[0]))  # ties: the earlier epoch
+
+    def _update_best(self, epoch: int, inference: nn.Module) -> None:
+        best = self._best()
+        if best is None or best[0] != epoch:
+            return
+        rf.save_torch(self.out / rf.BEST, {
+            "format": rf.CHECKPOINT_FORMAT, "version": rf.FORMAT_VERSION, "epoch": epoch, "arch": self.spec.arch,
+            "model_config": self.spec.config, "model": inference.state_dict(), "inference": None,
+            "validator": self.select, "value": best[1]})
+        atomic_write_json(self.out / rf.BEST_INFO, {
+            "validator": self.select, "epoch": epoch, "value": best[1],
+            "checkpoint": str(rf.checkpoint_path(self.out, epoch).relative_to(self.out))})
+
+    def _prune(self) -> None:
+        keep = self.cfg.keep_checkpoints
+        if not keep:
+            return
+        best = self._best()
+        epochs = rf.checkpoint_epochs(self.out)
+        for e in epochs[:-keep]:
+            if best is None or e != best[0]:
+                rf.checkpoint_path(self.out, e).unlink(missing_ok=True)
+
+    def _write_metrics(self) -> None:
+        atomic_write_json(self.out / rf.METRICS, self._summary())
+
+    def _summary(self) -> dict[str, Any]:
+        best = self._best()
+        last = self.history[-1] if self.history else {}
+        return {
+            "task": self.cfg.task, "method": self.cfg.method, "metric": self.task.metric,
+            "epochs": self.cfg.epochs, "epochs_done": len(self.history), "classes": self.data.classes,
+            "class_weights": self.class_weights,
+            "select": self.select, "validator_signs": {k: VALIDATOR_SIGN[k] for k in self.validators},
+            "best": None if best is None else {"epoch": best[0], "validator": self.select, "value": best[1]},
+            "final": {k: last.get(k) for k in ("validators", "source", "target")},
+            "history": self.history,
+        }
+
+
+def prefetched(make: Callable[[int], T], steps: Iterable[int], depth: int = PREFETCH) -> Iterator[T]:
+    """``make(i)`` for each step, computed up to ``depth`` steps ahead on one helper thread (so in
+    order: whatever generator ``make`` uses is used sequentially, as without the thread)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    it = iter(steps)
+    with ThreadPoolExecutor(1, thread_name_prefix="sim2real-batches", initializer=torch.set_flush_denormal,
+                            initargs=(True,)) as pool:
+        pending = deque(pool.submit(make, i) for _, i in zip(range(depth), it, strict=False))
+        while pending:
+            result = pending.popleft().result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(make, nxt))
+            yield result
+
+
+def _spread(n: int, k: int) -> np.ndarray:
+    """``k`` indices spread evenly over ``range(n)`` (all of them when ``n <= k``): a fixed subset."""
+    if n <= k:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+
+
+def _differences(have: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(have) | set(wanted)):
+        a, b = have.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
+    return out

@@ -1,0 +1,92 @@
+"""Augmentation: each operation does what it says, parameters come from the generator only, and
+masks follow their image's flip."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sim2real.train.augment import Augment, gaussian_blur, grey, hue_matrices
+from sim2real.train.config import AugmentConfig
+
+OFF = {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue_deg": 0.0, "noise_std": 0.0, "blur_sigma_px": 0.0,
+       "hflip": False}
+
+
+def _images(n: int = 6, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, 12, 16, generator=g) * 0.6 + 0.2
+
+
+def _aug(**on: object) -> Augment:
+    return Augment(AugmentConfig(**{**OFF, **on}))
+
+
+def test_all_off_is_the_identity_and_disabled_draws_nothing() -> None:
+    x = _images()
+    g = torch.Generator().manual_seed(1)
+    out, = _aug()(x, g)
+    assert torch.allclose(out, x, atol=1e-6)
+    g2 = torch.Generator().manual_seed(1)
+    state = g2.get_state()
+    out, = Augment(AugmentConfig(enabled=False))(x, g2)
+    assert out is x and torch.equal(g2.get_state(), state)
+
+
+def test_same_generator_same_result_and_each_image_its_own_draw() -> None:
+    x = _images()
+    a, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(5))
+    b, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(5))
+    c, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(6))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert 0.0 <= float(a.min()) and float(a.max()) <= 1.0
+    same = Augment(AugmentConfig())(x[:1].repeat(6, 1, 1, 1), torch.Generator().manual_seed(5))[0]
+    assert len({round(float(v), 5) for v in same.mean(dim=(1, 2, 3))}) == 6  # six different draws
+
+
+def test_colour_operations() -> None:
+    x = _images() * 0.6  # dark enough that no operation clips at 1
+    g = torch.Generator().manual_seed(0)
+    b, = _aug(brightness=0.5)(x, g)
+    ratio = (b / x).flatten(1)
+    assert torch.allclose(ratio.min(1).values, ratio.max(1).values, atol=1e-4)  # one gain per image
+    assert ratio[:, 0].min() >= 0.5 - 1e-4 and ratio[:, 0].max() <= 1.5 + 1e-4
+    c, = _aug(contrast=0.5)(x, g)
+    assert torch.allclose(grey(c).mean(dim=(1, 2, 3)), grey(x).mean(dim=(1, 2, 3)), atol=1e-4)  # about the mean grey
+    s, = _aug(saturation=0.9)(x, g)
+    assert torch.allclose(grey(s), grey(x), atol=1e-4)  # saturation keeps luma
+    pastel = 0.4 + 0.25 * _images()  # chroma small enough that a rotation never leaves [0, 1]
+    h, = _aug(hue_deg=90.0)(pastel, g)
+    assert torch.allclose(grey(h), grey(pastel), atol=1e-4) and not torch.allclose(h, pastel, atol=1e-2)
+    full = hue_matrices(torch.tensor([360.0, 0.0]))
+    assert torch.allclose(full, torch.eye(3).expand(2, 3, 3), atol=1e-5)
+
+
+def test_noise_and_blur() -> None:
+    x = torch.full((4, 3, 32, 32), 0.5)
+    n, = _aug(noise_std=0.2)(x, torch.Generator().manual_seed(0))
+    sd = (n - x).flatten(1).std(1)
+    assert float(sd.max()) < 0.2 and float(sd.max()) > 0.01
+    img = torch.zeros(2, 3, 15, 15)
+    img[:, :, 7, 7] = 1.0
+    out = gaussian_blur(img, torch.tensor([1.0, 2.0]))
+    assert torch.allclose(out.sum(dim=(2, 3)), torch.ones(2, 3), atol=1e-5)  # mass preserved
+    assert float(out[1, 0, 7, 7]) < float(out[0, 0, 7, 7]) < 1.0  # wider sigma, lower peak
+    yy, xx = torch.meshgrid(torch.arange(15.0) - 7, torch.arange(15.0) - 7, indexing="ij")
+    var = float((out[0, 0] * (xx**2)).sum())
+    assert abs(var - 1.0) < 0.05  # the kernel's variance is sigma^2
+
+
+def test_flips_move_masks_and_depth_with_their_image() -> None:
+    x = _images(8)
+    mask = torch.arange(16).repeat(8, 12, 1)  # column index
+    depth = torch.arange(16.0).repeat(8, 1, 12, 1)
+    out, m, d = _aug(hflip=True)(x, torch.Generator().manual_seed(3), mask, depth)
+    flipped = torch.tensor([bool(m[i, 0, 0] == 15) for i in range(8)])
+    assert 0 < int(flipped.sum()) < 8
+    for i in range(8):
+        want = x[i].flip(-1) if flipped[i] else x[i]
+        assert torch.equal(out[i], want)
+        assert torch.equal(m[i], mask[i].flip(-1) if flipped[i] else mask[i])
+        assert torch.equal(d[i], depth[i].flip(-1) if flipped[i] else depth[i])
+    assert np.array_equal(np.unique(m.numpy()), np.arange(16))
