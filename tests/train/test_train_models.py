@@ -41,6 +41,7 @@ def test_models_split_at_the_last_layer_and_build_from_their_config() -> None:
     assert sum(p.numel() for p in again.parameters()) == sum(p.numel() for p in seg.parameters())
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's note that the TorchScript exporter is legacy
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_models_export_to_onnx_and_match_onnxruntime(index: int) -> None:
     import onnx

@@ -95,7 +95,7 @@ def test_each_method_trains(data: dict[str, Path], tmp_path: Path, method: str, 
     s = _in_process(data, tmp_path / method, method=method)
     train_logs = s["history"][0]["train"]
     if key:
-        assert key in train_logs and train_logs["lambda_"] >= 0
+        assert key in train_logs and train_logs["lambda"] >= 0
     else:
         assert "adapt_loss" not in train_logs
     ckpt = rf.load_torch(rf.checkpoint_path(tmp_path / method, 1))
@@ -106,6 +106,23 @@ def test_each_method_trains(data: dict[str, Path], tmp_path: Path, method: str, 
         assert torch.equal(best["model"][key_bn], ckpt["inference"][key_bn])
     else:
         assert ckpt["inference"] is None
+
+
+def test_a_resume_rewrites_what_a_kill_left_behind(data: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = _in_process(data, out, method="source-only", epochs=2)
+    best = json.loads((out / "best.json").read_text())
+    # as if killed after a checkpoint but before best.pt and metrics.json were written
+    (out / "best.pt").unlink()
+    (out / "best.json").write_text(json.dumps({**best, "epoch": 99}))
+    (out / "metrics.json").write_text("{}")
+    again = _in_process(data, out, method="source-only", epochs=2)  # nothing left to train
+    assert again["history"] == first["history"]
+    assert json.loads((out / "metrics.json").read_text())["epochs_done"] == 2
+    assert json.loads((out / "best.json").read_text()) == best
+    restored = rf.load_torch(out / "best.pt")["model"]
+    ckpt = _weights(out, best["epoch"])
+    assert all(torch.equal(restored[k], ckpt[k]) for k in ckpt)
 
 
 def test_rgbd_input(data: dict[str, Path], tmp_path: Path) -> None:
@@ -176,6 +193,7 @@ def _train_args(data: dict[str, Path], out: Path, epochs: int, seed: int = 3) ->
             "--config", str(data["cfg"]), "--progress", "json"]
 
 
+@pytest.mark.slow  # three real training processes, one killed
 def test_same_seed_same_weights_and_resume_after_sigkill(data: dict[str, Path], tmp_path: Path) -> None:
     data = {**data, "big": make_dataset(data["root"] / "big", 120, seed=7)}  # epochs long enough to kill inside one
     full = subprocess.run(_train_args(data, tmp_path / "full", 3), capture_output=True, text=True, timeout=300)

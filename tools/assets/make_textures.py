@@ -115,7 +115,7 @@ def target_textures(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "camouflage": camo_rgb * (0.9 + 0.2 * fine)[..., None],
         "weave": _mix((20, 110, 110), (200, 240, 230), weave),
         "tiles": np.where(tile_edge[..., None], np.array([40.0, 40, 45]), _mix((235, 240, 250), (150, 190, 230), noise)),
-        "concrete": _mix((70, 72, 75), (175, 172, 165), concrete),
+        "concrete": _mix((35, 45, 60), (140, 155, 170), concrete),
     }
 
 

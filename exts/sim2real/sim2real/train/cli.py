@@ -23,7 +23,7 @@ def train(
     task: Annotated[Optional[str], typer.Option("--task", help="segment (default), classify or state.")] = None,
     method: Annotated[Optional[str], typer.Option("--method", "-m", help="source-only, dann (default), coral, mmd or adabn.")] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs (passes over the source).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML file of training settings (see docs/training.md).")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", "-c", help="TOML file of training settings, or a shipped one by name (quick).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of initialisation, data order and augmentation.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Source images per step (as many target images).")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate (AdamW).")] = None,
@@ -37,7 +37,7 @@ def train(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Train a perception model on synthetic data, adapting it to unlabelled real images."""
-    from .config import load_config
+    from .config import config_file, load_config
     from .data import Inputs
     from .trainer import TrainRequest
     from .trainer import train as run_train
@@ -48,7 +48,7 @@ def train(
         "max_target_images": max_target_images, "device": device,
         "class_map": _class_map(class_map) if class_map else None,
     }
-    cfg = load_config(config, overrides)
+    cfg = load_config(config_file(config) if config else None, overrides)
     main = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone reports and writes
     rep = reporter(progress if main else "none")
     summary = run_train(TrainRequest(cfg, Inputs(data, target, topic, eval_set), out), rep)

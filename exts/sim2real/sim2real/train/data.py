@@ -64,9 +64,8 @@ def _split(cfg: TrainConfig, n: int) -> tuple[np.ndarray, np.ndarray]:
     if n < MIN_SOURCE:
         raise InputError(f"the source has {n} samples; expected at least {MIN_SOURCE}")
     perm = np.random.default_rng([cfg.seed, 0x5A11]).permutation(n)
-    n_val = int(round(n * cfg.val_fraction))
-    n_val = min(n_val, n - max(cfg.batch_size, 2)) if n_val else 0
-    return np.sort(perm[max(n_val, 0):]), np.sort(perm[: max(n_val, 0)])
+    n_val = max(0, min(round(n * cfg.val_fraction), n - cfg.batch_size))  # leave at least one batch to train on
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 def _with_split(cfg: TrainConfig, classes: list[str] | sources.Classes, source: Any, target: Any, ev: Any) -> TaskData:
@@ -76,10 +75,6 @@ def _with_split(cfg: TrainConfig, classes: list[str] | sources.Classes, source: 
                          f"expected at least one batch ({cfg.batch_size})")
     names = list(classes.names) if isinstance(classes, sources.Classes) else list(classes)
     return TaskData(names, source.subset(train_idx), source.subset(val_idx), target, ev)
-
-
-def _target_limit(cfg: TrainConfig) -> int | None:
-    return cfg.max_target_images
 
 
 def _load_segment(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskData:
@@ -93,9 +88,9 @@ def _load_segment(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskD
     source = sources.read_segment_dataset(inputs.data, size, cfg.depth, classes, reporter=reporter)
     target = None
     if inputs.target is not None:
-        target = (sources.read_segment_dataset(inputs.target, size, cfg.depth, None, _target_limit(cfg), reporter)
+        target = (sources.read_segment_dataset(inputs.target, size, cfg.depth, None, cfg.max_target_images, reporter)
                   if sources.is_dataset(inputs.target) else
-                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, _target_limit(cfg),
+                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
                                          reporter=reporter))
     ev = None
     if inputs.eval is not None:
@@ -117,10 +112,10 @@ def _load_classify(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> Task
         raise InputError(f"{inputs.data}: one class ({', '.join(classes.names)}); expected at least two to classify")
     target = None
     if inputs.target is not None:
-        target = (sources.read_crop_dataset(inputs.target, size, None, cfg.min_object_pixels, False, _target_limit(cfg),
+        target = (sources.read_crop_dataset(inputs.target, size, None, cfg.min_object_pixels, False, cfg.max_target_images,
                                             reporter)
                   if sources.is_dataset(inputs.target) else
-                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, _target_limit(cfg),
+                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
                                          reporter=reporter))
     ev = None
     if inputs.eval is not None:

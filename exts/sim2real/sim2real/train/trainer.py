@@ -8,16 +8,14 @@ checkpoint, so a run killed at any moment and started again with the same comman
 the last finished epoch and ends with the same weights, bit for bit (same machine and thread
 count). There are no data-loader worker processes: the inputs are decoded once into memory.
 
-Multi-GPU: started by ``torchrun --nproc_per_node N -m sim2real.cli train ...``, each process takes
-its share of every batch (the effective batch stays ``batch_size``), DistributedDataParallel
-averages the gradients, and rank 0 alone evaluates and writes the run folder.
+Multi-GPU: see ``distributed.py``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -38,14 +36,14 @@ from . import runfolder as rf
 from .augment import Augment
 from .config import VALIDATOR_SIGN, TrainConfig
 from .methods import Method, dann_alpha, make_method
-from .tasks import EvalResult, Norm, Task, make_task
-from .validators import dev, snd
+from .distributed import Dist
+from .evaluation import epoch_scores
+from .tasks import Task, make_task
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ADABN_IMAGES = 256  # target samples that estimate AdaBN's batch-norm statistics
-DEV_SOURCE = 256  # source training samples that train DEV's domain classifier
 LOG_EVERY = 5  # TensorBoard: a point every few steps
 PREFETCH = 2  # batches assembled ahead of the model
 AUGMENT_SEED_OFFSET = 0x5EED
@@ -97,57 +95,9 @@ class Step(nn.Module):
         if self.on_output:  # adversarial on the predictions (Tsai et al. 2018) instead of the features
             feats = torch.softmax(self.model.predict(feats), dim=1)
         adapt, extra = self.method.loss(feats[:n], feats[n:], p, g)
-        logs.update(extra, adapt_loss=adapt.item(), lambda_=lam)
+        logs.update(extra, adapt_loss=adapt.item())
+        logs["lambda"] = lam
         return task_loss + lam * adapt, logs
-
-
-class Dist:
-    """torchrun's environment: world size, rank, and the device of this process."""
-
-    def __init__(self, device: str) -> None:
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        cuda = torch.cuda.is_available() and device in ("auto", "cuda")
-        if device == "cuda" and not torch.cuda.is_available():
-            raise UnsupportedError("--device cuda: no CUDA device is visible to torch")
-        self.device = torch.device(f"cuda:{local}" if cuda else "cpu")
-        if self.world > 1:
-            import torch.distributed as tdist
-
-            if cuda:
-                torch.cuda.set_device(self.device)
-            tdist.init_process_group("nccl" if cuda else "gloo")
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def wrap(self, step: Step) -> nn.Module:
-        if self.world == 1:
-            return step
-        from torch.nn.parallel import DistributedDataParallel
-
-        if self.device.type == "cuda":  # batch statistics over the whole batch, not each process's share
-            step = nn.SyncBatchNorm.convert_sync_batchnorm(step)
-
-        return DistributedDataParallel(step, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                                       find_unused_parameters=True)
-
-    def share(self, idx: np.ndarray) -> np.ndarray:
-        return idx[self.rank :: self.world]
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            import torch.distributed as tdist
-
-            tdist.barrier()
-
-    def close(self) -> None:
-        if self.world > 1:
-            import torch.distributed as tdist
-
-            tdist.destroy_process_group()
 
 
 def train(request: TrainRequest, reporter: Reporter | None = None) -> dict[str, Any]:
@@ -220,6 +170,8 @@ class Run:
         if self.select != cfg.select:
             self.rep.message(f"validator {cfg.select} needs --target images; best.pt is chosen by 'source' instead",
                              "warning")
+        if start and self.dist.main:
+            self._reconcile()
         return start
 
     def _check_config(self) -> None:
@@ -228,8 +180,6 @@ class Run:
         path = self.out / rf.CONFIG
         if not path.is_file():
             return
-        import json
-
         try:
             have = json.loads(path.read_text())
             have.pop("fingerprints", None)
@@ -242,8 +192,6 @@ class Run:
 
     def _check_fingerprints(self) -> None:
         """The data must be what the run started with (a dataset that grew is other data)."""
-        import json
-
         path = self.out / rf.CONFIG
         if not path.is_file():
             return
@@ -446,33 +394,7 @@ class Run:
         return self.method.inference_model(self.model, batches)
 
     def _evaluate(self, model: nn.Module, epoch: int) -> dict[str, Any]:
-        """Validators, the source validation score, and the evaluation set's score."""
-        cfg, d, task = self.cfg, self.data, self.task
-        b = max(cfg.batch_size, 32)
-        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)  # independent of the training stream
-        out: dict[str, Any] = {"validators": {}}
-        val: EvalResult | None = None
-        if len(d.val):
-            val = task.evaluate(model, d.val, self.norm, self.device, b)
-            out["source"] = val.score
-            if "source" in self.validators:
-                out["validators"]["source"] = task.higher(val.score)
-        tgt: EvalResult | None = None
-        if d.target is not None and any(v != "source" for v in self.validators):
-            sub = d.target.subset(_spread(len(d.target), cfg.validator_images))
-            tgt = task.evaluate(model, sub, self.norm, self.device, b, g=g, labelled=False)
-            if "entropy" in self.validators and tgt.entropy is not None:
-                out["validators"]["entropy"] = tgt.entropy
-            if "snd" in self.validators and tgt.rows is not None:
-                out["validators"]["snd"] = snd(tgt.rows)
-            if "dev" in self.validators and val is not None and val.losses is not None and len(d.val) >= 2:
-                src = d.train.subset(_spread(len(d.train), DEV_SOURCE))
-                fs = task.evaluate(model, src, self.norm, self.device, b, labelled=False).embeddings
-                assert fs is not None and tgt.embeddings is not None and val.embeddings is not None
-                out["validators"]["dev"] = dev(fs, tgt.embeddings, val.embeddings, val.losses)
-        if d.eval is not None:
-            out["target"] = task.evaluate(model, d.eval, self.norm, self.device, b, embeddings=False).score
-        return out
+        return epoch_scores(model, self.data, self.task, self.norm, self.device, self.cfg, self.validators, epoch)
 
     def _save_checkpoint(self, epoch: int, inference: nn.Module) -> None:
         ckpt = {
@@ -498,15 +420,32 @@ class Run:
 
     def _update_best(self, epoch: int, inference: nn.Module) -> None:
         best = self._best()
-        if best is None or best[0] != epoch:
-            return
+        if best is not None and best[0] == epoch:
+            self._write_best(epoch, best[1], inference.state_dict())
+
+    def _write_best(self, epoch: int, value: float, weights: dict[str, Any]) -> None:
         rf.save_torch(self.out / rf.BEST, {
             "format": rf.CHECKPOINT_FORMAT, "version": rf.FORMAT_VERSION, "epoch": epoch, "arch": self.spec.arch,
-            "model_config": self.spec.config, "model": inference.state_dict(), "inference": None,
-            "validator": self.select, "value": best[1]})
+            "model_config": self.spec.config, "model": weights, "inference": None,
+            "validator": self.select, "value": value})
         atomic_write_json(self.out / rf.BEST_INFO, {
-            "validator": self.select, "epoch": epoch, "value": best[1],
+            "validator": self.select, "epoch": epoch, "value": value,
             "checkpoint": str(rf.checkpoint_path(self.out, epoch).relative_to(self.out))})
+
+    def _reconcile(self) -> None:
+        """After a resume: metrics.json and best.pt as the checkpointed history says (a kill between
+        writing a checkpoint and them leaves them one epoch behind)."""
+        self._write_metrics()
+        best = self._best()
+        if best is None:
+            return
+        try:
+            have = json.loads((self.out / rf.BEST_INFO).read_text()).get("epoch")
+        except (OSError, ValueError):
+            have = None
+        if have != best[0]:
+            ckpt = rf.load_torch(rf.checkpoint_path(self.out, best[0]))
+            self._write_best(best[0], best[1], ckpt["inference"] or ckpt["model"])
 
     def _prune(self) -> None:
         keep = self.cfg.keep_checkpoints
@@ -551,13 +490,6 @@ def prefetched(make: Callable[[int], T], steps: Iterable[int], depth: int = PREF
             if nxt is not None:
                 pending.append(pool.submit(make, nxt))
             yield result
-
-
-def _spread(n: int, k: int) -> np.ndarray:
-    """``k`` indices spread evenly over ``range(n)`` (all of them when ``n <= k``): a fixed subset."""
-    if n <= k:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
 
 
 def _differences(have: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
