@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -84,25 +83,11 @@ def _print_checks(rows: list) -> None:
     console().print(table)
 
 
-@app.command()
-def demo(
-    quick: Annotated[bool, typer.Option("--quick", help="The short version used by the tests.")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: runs/demo).")] = None,
-) -> None:
-    """Run the demo pipeline on the tabletop scene."""
-    from . import doctor as doc
-
-    rows = doc.run_checks(doc.parse_gl_list(None))
-    _print_checks(rows)
-    if doc.failed(rows):
-        raise Sim2RealError("the embedded renderer does not work here; see the fix column above")
-    console().print("The demo pipeline stages are not available yet in this version.")
-
-
 # Command groups live next to the code they drive; their modules import heavy libraries lazily.
 from .dataset.cli import app as dataset_app  # noqa: E402
 from .gap.cli import app as gap_app  # noqa: E402
 from .generate.cli import app as generate_app  # noqa: E402
+from .pipeline.cli import app as pipeline_app  # noqa: E402
 from .randomize.cli import app as profile_app  # noqa: E402
 from .sim.cli import app as scene_app  # noqa: E402
 from .sysid.cli import app as sysid_app  # noqa: E402
@@ -115,6 +100,7 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(gap_app, name="gap")
 app.add_typer(sysid_app, name="sysid")
 app.add_typer(train_app)  # `sim2real train`
+app.add_typer(pipeline_app)  # `sim2real run`, `sim2real demo`
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
