@@ -85,6 +85,7 @@ def _print_checks(rows: list) -> None:
 
 # Command groups live next to the code they drive; their modules import heavy libraries lazily.
 from .dataset.cli import app as dataset_app  # noqa: E402
+from .deploy.cli import app as deploy_app  # noqa: E402
 from .gap.cli import app as gap_app  # noqa: E402
 from .generate.cli import app as generate_app  # noqa: E402
 from .pipeline.cli import app as pipeline_app  # noqa: E402
@@ -100,6 +101,7 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(gap_app, name="gap")
 app.add_typer(sysid_app, name="sysid")
 app.add_typer(train_app)  # `sim2real train`
+app.add_typer(deploy_app)  # `sim2real export`, `sim2real deploy ...`
 app.add_typer(pipeline_app)  # `sim2real run`, `sim2real demo`
 
 
