@@ -88,15 +88,18 @@ def _section(title: str, results: dict[str, dict[str, Any]], before: str | None,
     sec = Section("gap", title)
     rows = []
     if before and after:
-        b, a = results[before]["kid"], results[after]["kid"]
-        rows.append(Metric("KID before -> after adaptation", f"{b:.4g} -> {a:.4g}", key="kid_before_after",
+        b, a = results[before]["mmd2"], results[after]["mmd2"]
+        rows.append(Metric("MMD² before -> after adaptation", f"{b:.4g} -> {a:.4g}", key="mmd2_before_after",
                            status="good" if a < b else "warn",
-                           note=f"{before} vs {after} encoder features; lower = the model sees less difference"))
+                           note=f"{before} vs {after} encoder features; lower = synthetic and target images look "
+                                "more alike to the model"))
     for label, r in results.items():
-        rows.append(Metric(f"KID, {label} features", r["kid"], key=f"kid[{label}]",
-                           note=f"± {r['kid_std']:.2g}; MMD² {fmt(r['mmd2'], 4)}, permutation p = {r['mmd_p']:.3g}"))
+        rows.append(Metric(f"{label} features", f"MMD² {r['mmd2']:.4g}, KID {r['kid']:.4g}", key=f"gap[{label}]",
+                           note=f"permutation p = {r['mmd_p']:.3g}; KID ± {r['kid_std']:.2g}"))
     sec.metrics(rows, title="Synthetic vs target images in each feature space")
-    sec.text("KID (kernel inception distance, unbiased MMD² with a cubic kernel) between the synthetic dataset and the "
-             "target images, in the feature space of: a seeded random conv net (the images as such), and each trained "
-             "model's encoder. Before adaptation = the source-only model; after = the adapted model that is deployed.")
+    sec.text("Each feature space compares the synthetic dataset with the target images: a seeded random conv net (the "
+             "images as such), and each trained model's encoder (before adaptation: the source-only model; after: the "
+             "adapted model that is deployed). MMD² uses a Gaussian kernel whose bandwidth is the median distance "
+             "between the features, so it does not depend on their scale and compares across feature spaces; KID "
+             "(cubic polynomial kernel) does depend on it and compares only within one space.")
     return sec

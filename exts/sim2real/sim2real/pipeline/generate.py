@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..generate.request import GenerateRequest, resolve
-from ..report import Metric, Section
+from ..report import Section
 from .sections import image_grid, save_section
 from .stage import Context
 from .visuals import frame_panels
@@ -80,14 +80,13 @@ def dataset_section(sid: str, title: str, path: Path, made: dict[str, Any], sett
     profile = load_profile(made["profile"]["path"])
     sec = Section(sid, title)
     rate = made.get("frames_per_s")
-    sec.metrics([
-        Metric("frames", made["frames"], key="frames", note=f"dataset {made['id']}"),
-        Metric("generation rate", rate, unit="frames/s", key="frames_per_s",
-               note="of the frames made in the run that made them" if rate else "no frame made in this run"),
-        Metric("profile", f"{made['profile']['name']} @ {made['profile']['hash']}", key="profile"),
-        Metric("scene", made["scene"], key="scene"),
-        Metric("resolution", "x".join(map(str, ds.spec.resolution)), unit="px", key="resolution"),
-        Metric("classes", ", ".join(v for _, v in sorted(ds.labels.items())), key="classes"),
+    sec.table(["quantity", "value"], [
+        ["frames", f"{made['frames']} (dataset {made['id']})"],
+        ["generation rate", f"{rate:.1f} frames/s" if rate else "no frame made in this run"],
+        ["profile", f"{made['profile']['name']} @ {made['profile']['hash']}"],
+        ["scene", made["scene"]],
+        ["resolution", "x".join(map(str, ds.spec.resolution)) + " px"],
+        ["classes", ", ".join(v for _, v in sorted(ds.labels.items()))],
     ])
     sec.heading(f"Randomization profile: {len(profile.terms)} terms")
     sec.table(list(TERM_COLUMNS), term_rows(profile))

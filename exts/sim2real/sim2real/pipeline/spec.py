@@ -152,33 +152,44 @@ class SysidSection(StrictModel):
 class ExportSection(StrictModel):
     """ONNX export of the deployed method's model, checked against PyTorch."""
 
-    parity_images: StrictInt = Field(16, ge=1)  # evaluation images compared with PyTorch
-    tolerance: float = Field(1e-4, gt=0)  # largest absolute difference allowed (FP32)
+    eval_images: StrictInt = Field(32, ge=1)  # evaluation images: parity here, scores in quantize and deploy
+    tolerance: float = Field(1e-4, gt=0)  # largest |onnxruntime - PyTorch| allowed (FP32)
 
 
 class QuantizeSection(StrictModel):
-    """INT8 (static, QDQ, calibrated on synthetic and target images) and FP16 variants."""
+    """INT8 (static, QDQ, calibrated on synthetic and target images) and FP16 versions."""
 
     int8: bool = True
     fp16: bool = False
-    calibration_images: StrictInt = Field(64, ge=2)
+    calibration_images: StrictInt = Field(64, ge=2)  # half synthetic, half target
+    calibration: Literal["minmax", "entropy", "percentile"] = "minmax"
     latency_runs: StrictInt = Field(50, ge=5)  # batch-1 runs per model for the latency figure
+
+    @model_validator(mode="after")
+    def _one_precision_at_least(self) -> QuantizeSection:
+        if not (self.int8 or self.fp16):
+            raise ValueError("expected int8 = true and/or fp16 = true (or remove [quantize])")
+        return self
 
 
 class DeploySection(StrictModel):
     """Push the bundle to a device over SSH and benchmark it there (only when configured)."""
 
     target: StrictStr  # user@host[:port]
-    identity: StrictStr | None = None  # private key file (default: the SSH agent)
-    known_hosts: StrictStr | None = None
-    accept_new_host_key: bool = False
+    identity: StrictStr | None = None  # private key file (default: the SSH agent and ~/.ssh keys)
+    known_hosts: StrictStr | None = None  # default: ~/.ssh/known_hosts
+    accept_new_host_key: bool = False  # first contact only: record the device's key (a changed key is refused)
+    root: StrictStr = "sim2real"  # deploy folder on the device (relative to the login's home)
+    python: StrictStr = "python3"  # the device's Python (numpy and onnxruntime)
+    keep: StrictInt = Field(3, ge=1)  # releases kept on the device
     iterations: StrictInt = Field(100, ge=1)
     warmup: StrictInt = Field(10, ge=0)
 
     @field_validator("target")
     @classmethod
     def _target(cls, v: str) -> str:
-        if "@" not in v or not v.split("@", 1)[0] or not v.split("@", 1)[1]:
+        user, _, host = v.partition("@")
+        if not user or not host:
             raise ValueError("expected user@host[:port]")
         return v
 

@@ -9,6 +9,13 @@ from .sections import fmt
 from .train import stage_name
 
 
+METRIC_NAMES = {"miou": "mIoU", "accuracy": "accuracy", "rmse": "RMSE"}
+
+
+def metric_name(key: str) -> str:
+    return METRIC_NAMES.get(key, key)
+
+
 def summary_rows(spec: Any, outputs: dict[str, dict[str, Any]]) -> list[list[str]]:
     """``[label, value]`` rows for the stages that ran (missing numbers show as ``—``)."""
     rows: list[list[str]] = []
@@ -24,15 +31,15 @@ def summary_rows(spec: Any, outputs: dict[str, dict[str, Any]]) -> list[list[str
         for m in spec.train.methods:
             t = outputs.get(stage_name(m))
             if t:
-                label = f"target {t['metric']}, {m}" + (" (deployed)" if m == spec.train.deploy else "")
+                label = f"target {metric_name(t['metric'])}, {m}" + (" (deployed)" if m == spec.train.deploy else "")
                 rows.append([label, fmt(t["target"])])
     gap = outputs.get("gap")
     if gap:
         r = gap["results"]
         if gap.get("before") and gap.get("after"):
-            rows.append(["image gap (KID), before -> after adaptation",
-                         f"{r[gap['before']]['kid']:.4g} -> {r[gap['after']]['kid']:.4g}"])
-        rows.append(["image gap (KID), random features", f"{r['random']['kid']:.4g}"])
+            rows.append(["image gap (MMD², model features), before -> after adaptation",
+                         f"{r[gap['before']]['mmd2']:.4g} -> {r[gap['after']]['mmd2']:.4g}"])
+        rows.append(["image gap (MMD², random features)", f"{r['random']['mmd2']:.4g}"])
     sysid = outputs.get("sysid")
     if sysid:
         if sysid.get("worst_error") is not None:

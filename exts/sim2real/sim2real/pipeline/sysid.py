@@ -176,9 +176,9 @@ def _section(title: str, r: dict[str, Any]) -> Section:
             Metric("calibrated profile", r["calibrated_profile"], key="calibrated_profile",
                    note="estimates as nominal values, ranges from the confidence intervals")]
     if r["surrogate"]:
-        rows.insert(0, Metric("worst parameter error vs the surrogate's hidden values", r["worst_error"],
-                              key="worst_error", status=grade(r["worst_error"], *ERROR_BANDS),
-                              note="known only because the robot is a SURROGATE"))
+        rows.insert(0, Metric("worst parameter error vs the surrogate's hidden values", 100 * r["worst_error"], unit="%",
+                              key="worst_error_pct", status=grade(r["worst_error"], *ERROR_BANDS),
+                              threshold=f"< {100 * ERROR_BANDS[0]:g} %", note="known only because the robot is a SURROGATE"))
     sec.metrics(rows)
     if r["surrogate"]:
         sec.table(["parameter", "unit", "op", "hidden value", "estimate", "± (95%)", "relative error"],

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..report import Metric, Section
+from ..report import Section
 from .plots import epoch_curves
 from .sections import fmt, image_grid
 from .stage import Context
@@ -99,7 +99,7 @@ def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) ->
 
     from ..train.runfolder import load_model
     from ..train.sources import Classes, dataset_class_names, is_dataset, read_image_set, read_segment_dataset
-    from .visuals import overlay
+    from .visuals import enlarge, overlay, panel_scale
 
     models = {m: load_model(ctx.path(o["run"])) for m, o in outs.items()}
     spec = next(iter(models.values()))[1]
@@ -115,17 +115,18 @@ def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) ->
     else:
         data = read_image_set(ctx.path(target["images"]), size, False, target["topic"], PREDICTION_IMAGES)
     images, captions = [], []
+    k = panel_scale(size[0])
     with torch.no_grad():
         predicted = {m: model(torch.from_numpy(s.prepare(data.images))).argmax(1).numpy() for m, (model, s) in models.items()}
     for i, name in enumerate(data.names):
-        images.append(data.images[i])
+        images.append(enlarge(data.images[i], k))
         captions.append(f"{name}: image")
         if data.labels is not None:
-            images.append(overlay(data.images[i], data.labels[i]))
+            images.append(enlarge(overlay(data.images[i], data.labels[i]), k))
             captions.append(f"{name}: ground truth")
         for m, pred in predicted.items():
-            images.append(overlay(data.images[i], pred[i]))
+            images.append(enlarge(overlay(data.images[i], pred[i]), k))
             captions.append(f"{name}: {m}")
     per_row = 1 + (data.labels is not None) + len(predicted)
-    image_grid(sec, images, captions, f"Predictions on {'labelled ' if labelled else ''}target images", columns=per_row)
-    sec.metrics([Metric("classes", ", ".join(spec.classes), key="classes")])
+    image_grid(sec, images, captions, f"Predictions on {'labelled ' if labelled else ''}target images "
+               f"(classes: {', '.join(spec.classes)})", columns=per_row)
