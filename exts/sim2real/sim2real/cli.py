@@ -91,6 +91,7 @@ def _print_checks(rows: list) -> None:
 
 
 # Command groups live next to the code they drive; their modules import heavy libraries lazily.
+from .control.cli import app as policy_app  # noqa: E402
 from .dataset.cli import app as dataset_app  # noqa: E402
 from .deploy.cli import app as deploy_app  # noqa: E402
 from .gap.cli import app as gap_app  # noqa: E402
@@ -110,6 +111,7 @@ app.add_typer(sysid_app, name="sysid")
 app.add_typer(train_app)  # `sim2real train`
 app.add_typer(deploy_app)  # `sim2real export`, `sim2real deploy ...`
 app.add_typer(pipeline_app)  # `sim2real run`, `sim2real demo`
+app.add_typer(policy_app, name="policy")
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:

@@ -149,8 +149,11 @@ def push_cmd(
 ) -> None:
     """Upload a bundle (resuming a cut upload), verify it, unpack it into releases/<id> and switch
     `current` to it atomically."""
+    from ..errors import UserError
     from .remote import push_async, run
 
+    if keep < 1:
+        raise UserError(f"--keep: expected at least 1 release to keep (got {keep})")
     rep = reporter(progress)
     result = run(push_async(_remote(str(target), identity, known_hosts, accept_new_host_key, root, python), bundle,
                             keep, rep))

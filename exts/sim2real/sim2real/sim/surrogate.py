@@ -10,7 +10,9 @@ What makes it differ from the nominal model (``SurrogateSpec``, TOML):
   distributions make a random one per ``seed``;
 * measurement noise and bias on any log channel (``noise``), joint-state channels included;
 * friction the model does not have (``friction``: Coulomb with a Stribeck peak and extra viscous
-  friction per joint), applied by the engine between physics steps.
+  friction per joint), applied by the engine between physics steps;
+* where an episode starts (``initial_noise``): joint positions and velocities offset uniformly within
+  ± that much (joint units) at each reset, as a robot is never placed exactly at its rest pose.
 
 It runs at a control rate: ``reset(command)``, then per control tick ``read()`` (measurements now),
 ``send(command)``, ``advance()`` (the physics steps of one tick). ``run`` replays a command file and
@@ -65,6 +67,7 @@ class SurrogateSpec(StrictModel):
     truth: dict[str, Any] | StrictStr | None = None  # a profile document, or a profile file path
     noise: list[ChannelNoise] = []
     friction: FrictionSpec | None = None
+    initial_noise: Num = Field(0.0, ge=0)  # ± uniform offset of joint positions and velocities at reset
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
@@ -97,6 +100,8 @@ class Plant:
     reset: Callable[[], None]  # defaults restored, state at rest, nothing applied (start-up samples too)
     actuators: list[str]
     command_units: list[str]
+    perturb: Callable[[np.ndarray, np.ndarray], None] | None = None  # offsets added to 1-dof joint positions, velocities
+    joint_sizes: tuple[int, int] = (0, 0)  # sizes of the two vectors perturb takes
 
 
 class SurrogateRobot:
@@ -148,6 +153,12 @@ class SurrogateRobot:
                 self.backend.apply(sample)
                 self._truth.update({k: v[0].item() if hasattr(v[0], "item") else v[0] for k, v in sample.values.items()})
         self._noise.rng = np.random.default_rng([self.spec.seed % 2**63, episode, 0x5A11])
+        if self.spec.initial_noise > 0:
+            if self.plant.perturb is None:
+                raise InputError(f"initial_noise: the {self.spec.scene} plant cannot set its initial state")
+            rng = np.random.default_rng([self.spec.seed % 2**63, episode, 0x1417])
+            a, (nq, nv) = float(self.spec.initial_noise), self.plant.joint_sizes
+            self.plant.perturb(rng.uniform(-a, a, nq), rng.uniform(-a, a, nv))
 
     def read(self) -> np.ndarray:
         """Every channel now, with measurement noise and bias."""

@@ -152,3 +152,32 @@ class SensorNoise:
                 value += bias
             out[name] = value
         return out
+
+
+class CorrelatedNoise:
+    """Exponentially correlated (Ornstein-Uhlenbeck) noise read at a fixed period ``dt_s``.
+
+    Each component has stationary standard deviation ``std`` and correlation time ``tau_s``; between two
+    readings ``x ← a·x + sqrt(1 − a²)·std·ε`` with ``a = exp(−dt_s / tau_s)``, the exact discretisation
+    of the OU process, so the statistics do not depend on the period. ``reset`` draws the start from
+    the stationary distribution (a sensor has been drifting before the episode began). A ``tau_s`` of
+    0 gives white noise."""
+
+    def __init__(self, std: np.ndarray | float, tau_s: np.ndarray | float, dt_s: float) -> None:
+        self.std = np.asarray(std, dtype=float)
+        tau = np.asarray(tau_s, dtype=float)
+        if (self.std < 0).any() or (tau < 0).any() or not dt_s > 0:
+            raise ValueError(f"expected std >= 0, tau_s >= 0 and dt_s > 0 (got {std}, {tau_s}, {dt_s})")
+        self.a = np.where(tau > 0, np.exp(-dt_s / np.where(tau > 0, tau, 1.0)), 0.0)
+        self.x = np.zeros(np.broadcast(self.std, self.a).shape)
+        self.rng = np.random.default_rng(0)
+
+    def reset(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.x = self.std * rng.standard_normal(self.x.shape)
+
+    def sample(self) -> np.ndarray:
+        """The noise of this reading (then the process advances one period)."""
+        out = self.x.copy()
+        self.x = self.a * self.x + np.sqrt(1.0 - self.a ** 2) * self.std * self.rng.standard_normal(self.x.shape)
+        return out

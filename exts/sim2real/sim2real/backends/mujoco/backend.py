@@ -89,11 +89,37 @@ class MujocoBackend:
             raise UserError(f"resolution: expected positive (width, height) in pixels (got {resolution})")
         self.close()
         sc = load_scene(scene, (width, height))
-        model = sc.model
+        self._adopt(sc, sc.model, mujoco.MjData(sc.model), (width, height), occlusion)
+
+    def attach(self, scene: str | PathLike[str], model: mujoco.MjModel, data: mujoco.MjData, *,
+               resolution: tuple[int, int] = (640, 480)) -> None:
+        """Adopt a model and data made elsewhere from the MJCF file ``scene`` (gymnasium's ``MujocoEnv``
+        compiles its own): names and entities come from the file, every applier writes into ``model``
+        and ``data`` in place, and their defaults are captured now. The owner keeps stepping them (or
+        routes its steps through ``step``; ``sim2real.backends.mujoco.gym_env`` does for gymnasium).
+
+        The model must be the file's own compilation: same sizes (scenes with object slots, which the
+        backend expands at load, cannot be attached)."""
+        width, height = int(resolution[0]), int(resolution[1])
+        self.close()
+        sc = load_scene(scene, (width, height))
+        sizes = ("nq", "nv", "nu", "na", "nbody", "njnt", "ngeom", "nsite", "nsensor", "nmesh", "ntex", "nmat",
+                 "ncam", "nlight", "nsensordata")
+        differ = [f"{k} {getattr(model, k)} != {getattr(sc.model, k)}" for k in sizes
+                  if getattr(model, k) != getattr(sc.model, k)]
+        if differ or sc.slots:
+            raise UnsupportedError(f"{sc.path}: cannot attach a model that is not this file's own compilation "
+                                   f"({'; '.join(differ) or 'the scene has object slots'})")
+        self._adopt(sc, model, data, (width, height), occlusion=False)
+
+    def _adopt(self, sc: Any, model: mujoco.MjModel, data: mujoco.MjData, resolution: tuple[int, int],
+               occlusion: bool) -> None:
+        """Build the appliers on ``model``/``data`` and capture the defaults."""
+        width, height = resolution
         self._compiled = copy.copy(model)  # the model as last compiled, before run-time edits
         self._base_compile = self._compiled
         compiled = ModelSnapshot(model)
-        world = World(sc, model, mujoco.MjData(model), compiled, compiled)
+        world = World(sc, model, data, compiled, compiled)
         self.resolution, self.occlusion = (width, height), occlusion
         slot_geoms = {s.name: np.concatenate([v.geoms for v in s.variants.values()]) for s in sc.slots}
         self.objects = objects.Objects(world)

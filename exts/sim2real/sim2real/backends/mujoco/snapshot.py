@@ -56,13 +56,21 @@ class ModelSnapshot:
         for path, owner, name in model_fields(model):
             value = getattr(owner, name)
             self.values[path] = value.copy() if isinstance(value, np.ndarray) else value
+        self._walked: tuple[Any, list[tuple[str, Any, str]]] | None = None
 
     def __getitem__(self, path: str) -> Any:
         return self.values[path]
 
+    def _fields(self, model: Any) -> list[tuple[str, Any, str]]:
+        """``model_fields(model)``, walked once per model (``restore`` runs at every episode reset;
+        the walk through ``dir()`` costs far more than the copies)."""
+        if self._walked is None or self._walked[0] is not model:
+            self._walked = (model, list(model_fields(model)))
+        return self._walked[1]
+
     def restore(self, model: Any, only: set[str] | None = None) -> None:
         """Write the captured values back into ``model`` (all fields, or the paths in ``only``)."""
-        for path, owner, name in model_fields(model):
+        for path, owner, name in self._fields(model):
             if only is not None and path not in only:
                 continue
             saved = self.values[path]

@@ -19,6 +19,9 @@ from .backend import MujocoBackend
 from .channels import channel_sources, channel_table, command_unit
 
 
+_ONE_DOF = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+
+
 def open_surrogate(spec: SurrogateSpec, backend: MujocoBackend | None = None) -> SurrogateRobot:
     """A surrogate robot on ``spec.scene`` (a new backend unless one with that scene is given)."""
     if backend is None:
@@ -46,16 +49,26 @@ def plant(backend: MujocoBackend) -> Plant:
     def reset() -> None:
         backend.reset(keep_startup=False)
 
+    one_dof = [j for j in range(model.njnt) if int(model.jnt_type[j]) in _ONE_DOF]
+    qadr, vadr = model.jnt_qposadr[one_dof], model.jnt_dofadr[one_dof]
+
+    def perturb(dq: np.ndarray, dv: np.ndarray) -> None:
+        """Offset the hinge and slide joints (free and ball joints keep their state)."""
+        data = backend.data
+        data.qpos[qadr] += dq
+        data.qvel[vadr] += dv
+        mujoco.mj_forward(backend.model, data)
+
     return Plant(backend, [c.name for c in channels], [c.unit for c in channels], read, add_friction, reset,
-                 backend.control_names(), [command_unit(model, a) for a in range(model.nu)])
+                 backend.control_names(), [command_unit(model, a) for a in range(model.nu)], perturb,
+                 (len(one_dof), len(one_dof)))
 
 
 def joint_friction(backend: MujocoBackend, spec: FrictionSpec) -> Callable[[int, float], None]:
     """A step callback writing the friction of the joints' current velocity into ``qfrc_applied`` (it acts
     during the next step; 1-dof joints only)."""
     model = backend.model
-    one_dof = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
-    joints = [j for j in range(model.njnt) if int(model.jnt_type[j]) in one_dof
+    joints = [j for j in range(model.njnt) if int(model.jnt_type[j]) in _ONE_DOF
               and fnmatch.fnmatchcase(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, j) or "", spec.joints)]
     if not joints:
         raise InputError(f"friction.joints {spec.joints!r}: matches no hinge or slide joint of {backend.scene.path.name}")

@@ -86,7 +86,7 @@ def _calibration_batches(bundle: Bundle) -> Any:  # pragma: no cover - used by t
 def trtexec_timing(root: str, precision: str, version: str, iterations: int, warmup_ms: int, batch: int = 1,
                    trtexec: Optional[str] = None, run: Runner = tt.run_trtexec) -> Optional[Dict[str, Any]]:
     """trtexec's own timing of a built engine (GPU compute, H2D/D2H, percentiles), or None
-    without trtexec."""
+    without trtexec; the raw log and the parsed JSON are kept beside the engine."""
     trtexec = trtexec or tt.find_trtexec()
     if not trtexec:
         return None
@@ -97,6 +97,7 @@ def trtexec_timing(root: str, precision: str, version: str, iterations: int, war
     code, _, parsed = run(cmd, engine + ".timing.log")
     if code != 0:
         raise RuntimeError("trtexec failed to time {}: {}".format(engine, (parsed.get("errors") or [code])[0]))
+    _write_json(engine + ".timing.json", parsed)
     return parsed
 
 

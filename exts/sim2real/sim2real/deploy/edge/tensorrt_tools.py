@@ -85,7 +85,8 @@ def parse_stats(text: str) -> Dict[str, float]:
     keyed ``min``, ``max``, ``mean``, ``median``, ``p90``, ``p95``, ``p99``."""
     out: Dict[str, float] = {}
     for m in _STAT.finditer(text):
-        key = m.group(1) if m.group(2) is None else "p" + m.group(2).rstrip("0").rstrip(".")
+        pct = m.group(2)
+        key = m.group(1) if pct is None else "p" + (pct.rstrip("0").rstrip(".") if "." in pct else pct)
         out[key] = float(m.group(3)) * _UNIT[m.group(4)]
     return out
 
