@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import QUICK, WIDE, Demo, sim2real
+from pipeline_helpers import QUICK, WIDE, Demo, sim2real
 
 from sim2real.fsutil import content_hash
 
@@ -108,6 +108,7 @@ def test_stage_results_are_plausible(quick_demo: Demo) -> None:
     assert fp32["score"] == pytest.approx(outs["quantize"]["torch"], abs=1e-4)  # ONNX FP32 scores as PyTorch
 
 
+@pytest.mark.browser
 def test_report_renders_with_a_section_per_stage(quick_demo: Demo, artifacts_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -187,6 +188,7 @@ def _without(text: str, sections: tuple[str, ...]) -> str:
     return "\n".join(keep) + "\n"
 
 
+@pytest.mark.slow  # a second quick training run, killed and resumed
 @pytest.mark.timeout(300)
 def test_a_killed_run_resumes_to_the_same_weights(quick_demo: Demo, tmp_path: Path) -> None:
     import torch

@@ -4,29 +4,25 @@ pushed, installed and benchmarked by its own runner (onnxruntime) on the "device
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import QUICK, REPO, Demo, sim2real
+from pipeline_helpers import QUICK, REPO, Demo, sim2real
 
 from sim2real.fsutil import content_hash
 
+sys.path.insert(0, str(REPO / "tests" / "deploy"))
+from sshd import start_sshd  # noqa: E402  (the deploy tests' real OpenSSH server)
 
-def _sshd_module():
-    spec = importlib.util.spec_from_file_location("deploy_sshd", REPO / "tests" / "deploy" / "sshd.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
+pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture
 def device(tmp_path: Path):
-    sshd = _sshd_module()
-    server = sshd.start_sshd(tmp_path / "sshd")
+    server = start_sshd(tmp_path / "sshd")
     yield server
     server.stop()
 
@@ -43,6 +39,7 @@ identity = "{device.user_key}"
 known_hosts = "{tmp_path / 'known_hosts'}"
 accept_new_host_key = true
 root = "{root}"
+python = "{sys.executable}"  # the "device" runs the bundle's runner with this venv's onnxruntime
 iterations = 20
 warmup = 2
 """)
