@@ -188,14 +188,17 @@ def _without(text: str, sections: tuple[str, ...]) -> str:
     return "\n".join(keep) + "\n"
 
 
-@pytest.mark.slow  # a second quick training run, killed and resumed
+@pytest.mark.slow  # a second pair of quick training runs, one killed and resumed
 @pytest.mark.timeout(300)
 def test_a_killed_run_resumes_to_the_same_weights(quick_demo: Demo, tmp_path: Path) -> None:
     import torch
 
     pipeline = tmp_path / "train_only.toml"  # the quick demo's data and training, nothing after them
     pipeline.write_text(_without(QUICK.read_text(), ("gap", "sysid", "export", "quantize")))
-    out = tmp_path / "run"
+    out = tmp_path / "run"  # the quick demo's data, made already (its stages are skipped); no training yet
+    out.mkdir()
+    for stage in ("generate", "target"):
+        shutil.copytree(quick_demo.out / stage, out / stage)
     cmd = [sys.executable, "-m", "sim2real.cli", "run", str(pipeline), "--out", str(out), "--progress", "json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, **WIDE})
     try:
@@ -222,9 +225,7 @@ def test_a_killed_run_resumes_to_the_same_weights(quick_demo: Demo, tmp_path: Pa
     assert "train-source-only: resuming (its last run was running)" in messages
     assert any(m.startswith("resuming") and "after epoch" in m for m in messages)  # the trainer's own resume
     assert records(out)["train-source-only"]["attempts"] == 2
-    # the same bytes and weights as the uninterrupted demo run
-    assert (out / "generate/dataset/manifest.json").read_bytes() == \
-        (quick_demo.out / "generate/dataset/manifest.json").read_bytes()
+    # the same weights as the uninterrupted demo run
     for method in ("source-only", "dann"):
         a = torch.load(out / f"train-{method}/run/checkpoints/epoch_003.pt", weights_only=True)["model"]
         b = torch.load(quick_demo.out / f"train-{method}/run/checkpoints/epoch_003.pt", weights_only=True)["model"]
