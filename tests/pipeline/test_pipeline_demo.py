@@ -55,6 +55,7 @@ def test_each_stage_records_inputs_outputs_and_status(quick_demo: Demo) -> None:
     for name, rec in recs.items():
         assert rec["status"] == "done" and rec["attempts"] == 1 and rec["error"] is None, name
         assert rec["inputs_hash"] == content_hash(rec["inputs"]) and rec["outputs"]["id"], name
+        assert rec["seconds"] > 0 and rec["cpu_seconds"] >= 0, name
     # a stage's inputs name the digests of exactly the stages it reads
     assert set(recs["train-dann"]["inputs"]["needs"]) == {"generate", "target"}
     assert recs["train-dann"]["inputs"]["needs"]["generate"] == recs["generate"]["digest"]

@@ -26,7 +26,8 @@ from ..fsutil import atomic_write_bytes, atomic_write_json, locked_dir, sha256_f
 from ..progress import NullReporter, Reporter
 from ..runs import new_run_id, read_run_info, write_run_info
 from .spec import PipelineSpec, load_pipeline
-from .stage import DONE, FAILED, INTERRUPTED, RUNNING, Context, Stage, StageRecord, inputs_hash, now, read_record
+from .stage import (DONE, FAILED, INTERRUPTED, RUNNING, Context, Stage, StageRecord, cpu_seconds, inputs_hash, now,
+                    read_record)
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def _run_stage(stage: Stage, ctx: Context, digests: dict[str, str]) -> tuple[Sta
         rep.message(f"{stage.name}: resuming (its last run was {old.status})")  # type: ignore[union-attr]
     record = StageRecord(stage.name, RUNNING, inputs, h, attempts=(old.attempts if old else 0) + 1, started=now())
     record.save(folder)
-    started = time.monotonic()
+    started = (time.monotonic(), cpu_seconds())
     try:
         record.outputs = stage.run(ctx, folder)
     except KeyboardInterrupt:
@@ -159,9 +160,11 @@ def _run_stage(stage: Stage, ctx: Context, digests: dict[str, str]) -> tuple[Sta
     return record, action
 
 
-def _finish(record: StageRecord, folder: Path, status: str, started: float, error: str | None = None) -> None:
+def _finish(record: StageRecord, folder: Path, status: str, started: tuple[float, float],
+            error: str | None = None) -> None:
     record.status, record.error = status, error
-    record.finished, record.seconds = now(), round(time.monotonic() - started, 3)
+    record.finished, record.seconds = now(), round(time.monotonic() - started[0], 3)
+    record.cpu_seconds = round(cpu_seconds() - started[1], 3)
     record.save(folder)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import resource
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ class StageRecord:
     started: str | None = None
     finished: str | None = None
     seconds: float | None = None
+    cpu_seconds: float | None = None  # user + system CPU of this process and its children (wall vs CPU: load)
     error: str | None = None
 
     @property
@@ -100,7 +102,7 @@ class StageRecord:
         return {"stage": self.stage, "status": self.status, "inputs": self.inputs, "inputs_hash": self.inputs_hash,
                 "outputs": self.outputs, "digest": self.digest if self.status == DONE else None,
                 "attempts": self.attempts, "started": self.started, "finished": self.finished,
-                "seconds": self.seconds, "error": self.error, "sim2real_version": __version__}
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "error": self.error, "sim2real_version": __version__}
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -114,7 +116,7 @@ def read_record(folder: Path) -> StageRecord | None:
         data = json.loads(path.read_text())
         return StageRecord(data["stage"], data["status"], data["inputs"], data["inputs_hash"], data.get("outputs") or {},
                            int(data.get("attempts", 0)), data.get("started"), data.get("finished"),
-                           data.get("seconds"), data.get("error"))
+                           data.get("seconds"), data.get("cpu_seconds"), data.get("error"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -132,6 +134,12 @@ def load_done(folder: Path, name: str) -> StageRecord:
 
 def inputs_hash(inputs: Mapping[str, Any]) -> str:
     return content_hash(inputs)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds used so far by this process and its waited-for children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def now() -> str:
