@@ -20,10 +20,9 @@ from typing import Any
 from ..fsutil import sha256_file
 from ..report import Metric, Section, grade
 from ..runs import content_id
-from .sections import fmt, save_section
+from .sections import fmt, metric_name, save_section
 from .spec import resolve_path
 from .stage import Context
-from .summary import metric_name
 from .train import stage_name
 
 ONNX, BUNDLE = "model.onnx", "bundle.tar"

@@ -48,3 +48,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}" if abs(value) >= 10 ** -digits or value == 0 else f"{value:.{digits}g}"
     return str(value)
+
+
+METRIC_NAMES = {"miou": "mIoU", "accuracy": "accuracy", "rmse": "RMSE"}
+
+
+def metric_name(key: str) -> str:
+    """A score's key as people write it (``miou`` -> ``mIoU``)."""
+    return METRIC_NAMES.get(key, key)

@@ -5,15 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .sections import fmt
+from .sections import fmt, metric_name
 from .train import stage_name
-
-
-METRIC_NAMES = {"miou": "mIoU", "accuracy": "accuracy", "rmse": "RMSE"}
-
-
-def metric_name(key: str) -> str:
-    return METRIC_NAMES.get(key, key)
 
 
 def summary_rows(spec: Any, outputs: dict[str, dict[str, Any]]) -> list[list[str]]:

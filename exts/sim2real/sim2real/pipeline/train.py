@@ -11,7 +11,7 @@ import numpy as np
 
 from ..report import Section
 from .plots import epoch_curves
-from .sections import fmt, image_grid
+from .sections import fmt, image_grid, metric_name
 from .stage import Context
 
 RUN = "run"
@@ -62,7 +62,7 @@ def train_section(ctx: Context, names: list[str]) -> Section:
     outs = {ctx.outputs[n]["method"]: ctx.outputs[n] for n in names}
     metrics = {m: json.loads((ctx.path(o["run"]) / "metrics.json").read_text()) for m, o in outs.items()}
     first = next(iter(outs.values()))
-    metric = first["metric"]
+    metric, name = first["metric"], metric_name(first["metric"])
     sec = Section("train", "Training and adaptation")
     deploy = ctx.spec.train.deploy
     rows = []
@@ -73,9 +73,9 @@ def train_section(ctx: Context, names: list[str]) -> Section:
                      o["id"]])
     sec.text(f"Each method trained on the synthetic data{' and adapted to the unlabelled target images' if ctx.outputs.get('target') else ''}. "
              "The checkpoint shipped (best.pt) is the epoch an unsupervised validator chose - no target label is "
-             f"used to choose it; target {metric} is measured on the labelled evaluation set only.")
-    sec.table(["method", f"target {metric} (shipped epoch)", f"target {metric} (last epoch)",
-               f"source validation {metric}", "shipped epoch", "chosen by", "run"], rows,
+             f"used to choose it; target {name} is measured on the labelled evaluation set only.")
+    sec.table(["method", f"target {name} (shipped epoch)", f"target {name} (last epoch)",
+               f"source validation {name}", "shipped epoch", "chosen by", "run"], rows,
               title="Adapted vs source-only on the target")
     marks = {m: o["chosen_epoch"] for m, o in outs.items()}
     losses = {m: [h["train"].get("loss", np.nan) for h in d["history"]] for m, d in metrics.items()}
@@ -83,7 +83,7 @@ def train_section(ctx: Context, names: list[str]) -> Section:
     for side, label in (("target", "target evaluation"), ("source", "source validation")):
         curves = {m: [(h.get(side) or {}).get(metric, np.nan) for h in d["history"]] for m, d in metrics.items()}
         if any(np.isfinite(v).any() for v in curves.values()):
-            sec.figure(epoch_curves(curves, f"{label} {metric}", marks), caption=f"{label.capitalize()} {metric} per epoch")
+            sec.figure(epoch_curves(curves, f"{label} {name}", marks), caption=f"{label.capitalize()} {name} per epoch")
     validators = sorted({v for d in metrics.values() for h in d["history"] for v in h["validators"]} - {"source"})
     for v in validators:
         curves = {m: [h["validators"].get(v, np.nan) for h in d["history"]] for m, d in metrics.items()}
