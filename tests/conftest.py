@@ -16,17 +16,6 @@ import sim2real.backends.mujoco  # noqa: E402,F401  (imports only the platform c
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "exts" / "sim2real" / "sim2real"
 
-_THIS = sys.modules[__name__]
-
-
-def pytest_collectstart(collector: pytest.Collector) -> None:
-    """Test modules say ``from conftest import REPO`` and mean this file. pytest imports every
-    folder's conftest.py under the same name ``conftest`` (tests/deploy, tests/pipeline ...), the last
-    one replacing this one in ``sys.modules``; make the name this module again before each test
-    module is imported."""
-    if isinstance(collector, pytest.Module):
-        sys.modules["conftest"] = _THIS
-
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600, cwd: Path | None = None,
         input: str | None = None) -> subprocess.CompletedProcess[str]:
