@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from testlib import REPO, cli
+
 QUICK = REPO / "config" / "pipelines" / "demo_quick.toml"
 WIDE = {"COLUMNS": "200"}  # rich wraps tables at the terminal width; keep summary rows on one line
 
 
 def sim2real(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim2real.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **WIDE})
+    """``sim2real ARGS`` in a fresh interpreter, with a terminal wide enough for the summary table."""
+    return cli(*args, env=WIDE, timeout=timeout)
 
 
 @dataclass
