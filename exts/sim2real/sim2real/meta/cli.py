@@ -84,7 +84,7 @@ def _held_out(run: Path, model: Any, k: int | None, steps: int, lr: float, rep: 
     import json
 
     cfg = MetaConfig.model_validate(json.loads((run / CONFIG).read_text()))
-    tasks = load_tasks(run / TASKS)
+    tasks, _ = load_tasks(run / TASKS)
     family = PolicyTasks(cfg) if cfg.family == "policy" else None
     try:
         return evaluate(cfg, model, [tasks[i] for i in task_indices(cfg)[1]], family, rep, k, steps, lr)

@@ -54,8 +54,10 @@ class MetaConfig(StrictModel):
     k_shot: int = Field(10, ge=1)  # support samples a task adapts from (the K of adapt_to_new_task)
     query: int = Field(30, ge=1)  # query samples the adapted model is scored on
     inner_steps: int = Field(3, ge=1)  # gradient steps of the inner loop (and of adaptation)
-    inner_lr: float = Field(0.1, gt=0.0)  # SGD step of the inner loop (and of adaptation)
-    outer_lr: float = Field(1e-3, gt=0.0)  # Adam (maml, fomaml, pretrain); Reptile: interpolation step
+    inner_lr: float = Field(0.05, gt=0.0)  # SGD step of the inner loop (and of adaptation)
+    # Adam's step (maml, fomaml, pretrain; default 1e-3); Reptile: the interpolation step (default 1.0,
+    # annealed linearly to 0)
+    outer_lr: float | None = Field(None, gt=0.0)
     hidden: list[int] = Field(default_factory=lambda: [64, 64])
     train_tasks: int = Field(24, ge=2)  # tasks meta-training draws from
     test_tasks: int = Field(6, ge=1)  # held-out tasks (other physics draws) the result is measured on
@@ -69,6 +71,8 @@ class MetaConfig(StrictModel):
             raise ValueError("hidden: expected a non-empty list of positive layer widths")
         if self.meta_batch > self.train_tasks:
             raise ValueError(f"meta_batch = {self.meta_batch} exceeds train_tasks = {self.train_tasks}")
+        if self.outer_lr is None:
+            self.outer_lr = 1.0 if self.algorithm == "reptile" else 1e-3
         return self
 
     @property

@@ -37,7 +37,7 @@ from .config import MetaConfig, family_profile
 log = logging.getLogger(__name__)
 
 # the pendulum expert's cost: cart position, pole angle, their velocities; the motor command
-LQR_Q = {"InvertedPendulum": ([1.0, 10.0, 0.1, 0.1], [0.5])}
+LQR_Q = {"InvertedPendulum": ([1.0, 10.0, 0.1, 0.1], [0.02])}
 
 
 @dataclass

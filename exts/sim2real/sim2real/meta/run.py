@@ -54,14 +54,14 @@ def train(cfg: MetaConfig, out: Path, reporter: Reporter | None = None) -> dict[
         try:
             if cfg.family == "policy" or not (out / TASKS).is_file():
                 family = open_family(cfg)
-            tasks = _tasks(cfg, out, family, rep)
+            tasks, names = _tasks(cfg, out, family, rep)
             train_idx, test_idx = task_indices(cfg)
             train_tasks = [tasks[i] for i in train_idx]
             model = new_model(cfg, train_tasks)
             learner = MetaLearner(cfg, model)
             history = _resume(cfg, out, learner, rep)
             _loop(cfg, out, learner, train_tasks, history, rep)
-            _save_model(cfg, out, model, tasks[0], family)
+            _save_model(cfg, out, model, tasks[0], names)
             evaluation = evaluate(cfg, model, [tasks[i] for i in test_idx], family if isinstance(family, PolicyTasks) else None, rep)
         finally:
             if family is not None:
@@ -90,8 +90,10 @@ def _identity(cfg: MetaConfig, out: Path) -> None:
                    extra={"config_hash": content_hash(record), "family": cfg.family, "algorithm": cfg.algorithm})
 
 
-def _tasks(cfg: MetaConfig, out: Path, family: DynamicsTasks | PolicyTasks | None, rep: Reporter) -> list[TaskData]:
-    """Every task's samples: from tasks.npz when an earlier start built them, else from the simulator."""
+def _tasks(cfg: MetaConfig, out: Path, family: DynamicsTasks | PolicyTasks | None,
+           rep: Reporter) -> tuple[list[TaskData], dict[str, list[str]]]:
+    """Every task's samples and the names of x and y: from tasks.npz when an earlier start built them,
+    else from the simulator."""
     path = out / TASKS
     if path.is_file():
         return load_tasks(path)
@@ -102,12 +104,14 @@ def _tasks(cfg: MetaConfig, out: Path, family: DynamicsTasks | PolicyTasks | Non
     if short:
         raise InputError(f"tasks {short} have fewer than k_shot + query = {cfg.samples_per_task} samples; "
                          "expected more rollouts/demos per task or a smaller k_shot/query")
-    save_tasks(path, tasks)
-    return tasks
+    names = {"inputs": family.inputs, "outputs": family.outputs}
+    save_tasks(path, tasks, names)
+    return tasks, names
 
 
-def save_tasks(path: Path, tasks: list[TaskData]) -> None:
-    arrays: dict[str, Any] = {"physics": np.array(json.dumps([t.physics for t in tasks]))}
+def save_tasks(path: Path, tasks: list[TaskData], names: dict[str, list[str]]) -> None:
+    arrays: dict[str, Any] = {"physics": np.array(json.dumps([t.physics for t in tasks])),
+                              "names": np.array(json.dumps(names))}
     for t in tasks:
         arrays[f"x_{t.index}"], arrays[f"y_{t.index}"] = t.x, t.y
     buf = io.BytesIO()
@@ -115,11 +119,12 @@ def save_tasks(path: Path, tasks: list[TaskData]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_tasks(path: Path) -> list[TaskData]:
+def load_tasks(path: Path) -> tuple[list[TaskData], dict[str, list[str]]]:
     try:
         with np.load(path) as z:
             physics = json.loads(str(z["physics"]))
-            return [TaskData(i, physics[i], z[f"x_{i}"], z[f"y_{i}"]) for i in range(len(physics))]
+            tasks = [TaskData(i, physics[i], z[f"x_{i}"], z[f"y_{i}"]) for i in range(len(physics))]
+            return tasks, json.loads(str(z["names"]))
     except (OSError, KeyError, ValueError) as exc:
         raise InputError(f"{path}: unreadable task file ({exc}); delete it to rebuild the tasks") from None
 
@@ -165,22 +170,12 @@ def _loop(cfg: MetaConfig, out: Path, learner: MetaLearner, tasks: list[TaskData
                     "state": learner.state_dict(), "history": list(history)})
 
 
-def _save_model(cfg: MetaConfig, out: Path, model: MetaModel, any_task: TaskData,
-                family: DynamicsTasks | PolicyTasks | None) -> None:
-    names = {"inputs": family.inputs, "outputs": family.outputs} if family is not None else _names(out)
+def _save_model(cfg: MetaConfig, out: Path, model: MetaModel, any_task: TaskData, names: dict[str, list[str]]) -> None:
     save_torch(out / MODEL, {
         "format": CHECKPOINT_FORMAT, "kind": MODEL_KIND, "version": 1, "model": model.state_dict(),
         "n_in": int(any_task.x.shape[1]), "n_out": int(any_task.y.shape[1]), "hidden": list(cfg.hidden),
         "family": cfg.family, "algorithm": cfg.algorithm, **names,
         "adapt": {"k_shot": cfg.k_shot, "steps": cfg.inner_steps, "lr": cfg.inner_lr}})
-
-
-def _names(out: Path) -> dict[str, list[str]]:
-    """Input/output names of an earlier start (whose model.pt holds them) when the family was not opened."""
-    if (out / MODEL).is_file():
-        ckpt = load_torch(out / MODEL)
-        return {"inputs": list(ckpt["inputs"]), "outputs": list(ckpt["outputs"])}
-    return {"inputs": [], "outputs": []}
 
 
 def load_meta_model(run_or_file: str | Path) -> tuple[MetaModel, dict[str, Any]]:
