@@ -49,8 +49,10 @@ class Translator:
         ckpt = load_torch(path)
         if ckpt.get("kind") != TRANSLATOR_KIND:
             raise InputError(f"{path}: not a translator (expected the {TRANSLATOR} of `sim2real translate train`)")
+        from ..fsutil import sha256_file
+
         self.path = path
-        self.run_id: str = ckpt.get("run_id", "")
+        self.sha256 = sha256_file(path)  # the weights' identity (training runs record it)
         self.resolution: tuple[int, int] = tuple(ckpt["resolution"])  # type: ignore[assignment]
         self.net = Generator(ckpt["width"], ckpt["blocks"])
         self.net.load_state_dict(ckpt["model"])

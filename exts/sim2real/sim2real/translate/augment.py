@@ -27,5 +27,5 @@ def translate_source(data: ImageData, run: str | Path, share: float, seed: int,
             idx = pick[s : s + BATCH]
             images[idx] = translator(data.images[idx])
             bar.advance(len(idx))
-    fingerprint = {**data.fingerprint, "translated_by": translator.run_id, "translated_share": share}
+    fingerprint = {**data.fingerprint, "translated_by": translator.sha256, "translated_share": share}
     return replace(data, images=images, fingerprint=fingerprint)

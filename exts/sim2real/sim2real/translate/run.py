@@ -141,13 +141,13 @@ def train(req: TranslateRequest, reporter: Reporter | None = None) -> dict[str, 
         src, src_fp = read_domain(req.source, cfg.resolution, req.source_topic, cfg.max_images, rep)
         tgt, tgt_fp = read_domain(req.target, cfg.resolution, req.target_topic, cfg.max_images, rep)
         record = {"config": cfg.model_dump(mode="json"), "inputs": req.inputs(), "fingerprints": {"source": src_fp, "target": tgt_fp}}
-        run_id = _identity(out, record)
+        _identity(out, record)
         cycle = Cycle(cfg)
         g = torch.Generator().manual_seed(cfg.seed)
         history = _resume(out, record, cycle, g, rep)
         _loop(cfg, out, record, cycle, g, src, tgt, history, rep)
         save_torch(out / TRANSLATOR, {
-            "format": CHECKPOINT_FORMAT, "kind": TRANSLATOR_KIND, "version": 1, "run_id": run_id,
+            "format": CHECKPOINT_FORMAT, "kind": TRANSLATOR_KIND, "version": 1,
             "resolution": list(cfg.resolution), "width": cfg.width, "blocks": cfg.blocks,
             "model": cycle.nets["g"].state_dict(), "direction": "source -> target"})
         summary = {"iterations": cfg.iterations, "iterations_done": len(history), "history": history,
@@ -157,7 +157,7 @@ def train(req: TranslateRequest, reporter: Reporter | None = None) -> dict[str, 
         return summary
 
 
-def _identity(out: Path, record: dict[str, Any]) -> str:
+def _identity(out: Path, record: dict[str, Any]) -> None:
     path = out / CONFIG
     if path.is_file():
         have = json.loads(path.read_text())
@@ -173,7 +173,6 @@ def _identity(out: Path, record: dict[str, Any]) -> str:
     atomic_write_json(path, record)
     parents = {k: v["id"] for k, v in record["fingerprints"].items() if v.get("kind") == "dataset" and "id" in v}
     write_run_info(out, "translate", run_id, inputs=record, parents=parents, extra={"config_hash": content_hash(record)})
-    return run_id
 
 
 def _resume(out: Path, record: dict[str, Any], cycle: Cycle, g: torch.Generator, rep: Reporter) -> list[dict[str, float]]:
@@ -187,7 +186,9 @@ def _resume(out: Path, record: dict[str, Any], cycle: Cycle, g: torch.Generator,
     g.set_state(ckpt["generator"])
     torch.set_rng_state(ckpt["torch_rng"])
     rep.message(f"resuming {out} after iteration {ckpt['iteration']}")
-    return list(ckpt["history"])
+    # rebuilt with the code's own key strings: pickle memoises strings by identity, and the bytes of
+    # the next checkpoint must not depend on whether its history came from a file
+    return [{"iteration": int(h["iteration"]), **{k: float(h[k]) for k in LOSSES}} for h in ckpt["history"]]
 
 
 def _batch(images: np.ndarray, n: int, g: torch.Generator, hflip: bool) -> torch.Tensor:
@@ -219,11 +220,11 @@ def _loop(cfg: TranslateConfig, out: Path, record: dict[str, Any], cycle: Cycle,
             n = it + 1
             if n % cfg.checkpoint_every == 0 or n == cfg.iterations:
                 history.append({"iteration": n, **{k: v / count for k, v in sums.items()}})
-                rep.metric("iteration", n, {k: v for k, v in history[-1].items() if k != "iteration"})
                 save_torch(out / CHECKPOINT, {
                     "format": CHECKPOINT_FORMAT, "version": 1, "sim2real_version": __version__,
                     "config_hash": content_hash(record), "iteration": n, "state": cycle.state(),
                     "generator": g.get_state(), "torch_rng": torch.get_rng_state(), "history": list(history)})
+                rep.metric("iteration", n, {k: v for k, v in history[-1].items() if k != "iteration"})  # after: on disk
                 sums, count = dict.fromkeys(LOSSES, 0.0), 0
 
 
