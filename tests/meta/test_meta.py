@@ -97,7 +97,7 @@ def test_interrupted_run_resumes_to_the_same_bytes(tmp_path: Path) -> None:
     # another setting in the same folder is refused
     from sim2real.errors import InputError
 
-    with pytest.raises(InputError, match="other settings"):
+    with pytest.raises(InputError, match="other config"):
         train(MetaConfig(algorithm="reptile", **DYNAMICS), cut)
 
 

@@ -83,7 +83,7 @@ def _held_out(run: Path, model: Any, k: int | None, steps: int, lr: float, rep: 
         raise InputError(f"--run {run}: expected a `meta train` run folder (with {TASKS}) when --samples is not given")
     import json
 
-    cfg = MetaConfig.model_validate(json.loads((run / CONFIG).read_text()))
+    cfg = MetaConfig.model_validate(json.loads((run / CONFIG).read_text())["config"])
     tasks, _ = load_tasks(run / TASKS)
     family = PolicyTasks(cfg) if cfg.family == "policy" else None
     try:

@@ -29,7 +29,7 @@ from .. import __version__
 from ..errors import InputError
 from ..fsutil import atomic_write_bytes, atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
-from ..runs import new_run_id, read_run_info, write_run_info
+from ..runs import claim_run_folder
 from ..train.runfolder import CHECKPOINT_FORMAT, load_torch, save_torch
 from .config import MetaConfig
 from .families import DynamicsTasks, PolicyTasks, TaskData, build_tasks, open_family, task_indices
@@ -72,22 +72,8 @@ def train(cfg: MetaConfig, out: Path, reporter: Reporter | None = None) -> dict[
 
 
 def _identity(cfg: MetaConfig, out: Path) -> None:
-    record = cfg.model_dump(mode="json")
-    path = out / CONFIG
-    if path.is_file():
-        have = json.loads(path.read_text())
-        diffs = sorted(k for k in set(have) | set(record) if have.get(k) != record.get(k))
-        if diffs:
-            raise InputError(f"{out}: holds a meta-learning run with other settings ({', '.join(diffs)}); expected "
-                             "the same command to resume, or choose another --out")
-    try:
-        run_id = read_run_info(out, "meta")["id"]
-    except InputError:
-        run_id = new_run_id("meta")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, record)
-    write_run_info(out, "meta", run_id, inputs={"config": record},
-                   extra={"config_hash": content_hash(record), "family": cfg.family, "algorithm": cfg.algorithm})
+    claim_run_folder(out, "meta", {"config": cfg.model_dump(mode="json")}, config_name=CONFIG,
+                     extra={"family": cfg.family, "algorithm": cfg.algorithm})
 
 
 def _tasks(cfg: MetaConfig, out: Path, family: DynamicsTasks | PolicyTasks | None,

@@ -21,7 +21,6 @@ translation on ``eval_images`` images per side), ``samples.png`` (sim, translate
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ from .. import __version__
 from ..errors import InputError
 from ..fsutil import atomic_write_bytes, atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
-from ..runs import new_run_id, read_run_info, write_run_info
+from ..runs import claim_run_folder
 from ..train.runfolder import CHECKPOINT_FORMAT, load_torch, save_torch
 from .apply import TRANSLATOR, TRANSLATOR_KIND, Translator, set_distance, to_tensor
 from .config import TranslateConfig
@@ -158,21 +157,8 @@ def train(req: TranslateRequest, reporter: Reporter | None = None) -> dict[str, 
 
 
 def _identity(out: Path, record: dict[str, Any]) -> None:
-    path = out / CONFIG
-    if path.is_file():
-        have = json.loads(path.read_text())
-        diffs = sorted(k for k in set(have) | set(record) if have.get(k) != record.get(k))
-        if diffs:
-            raise InputError(f"{out}: holds a translator run with other {' and '.join(diffs)}; expected the same "
-                             "command to resume, or choose another --out")
-    try:
-        run_id = read_run_info(out, "translate")["id"]
-    except InputError:
-        run_id = new_run_id("translate")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, record)
     parents = {k: v["id"] for k, v in record["fingerprints"].items() if v.get("kind") == "dataset" and "id" in v}
-    write_run_info(out, "translate", run_id, inputs=record, parents=parents, extra={"config_hash": content_hash(record)})
+    claim_run_folder(out, "translate", record, parents=parents, config_name=CONFIG)
 
 
 def _resume(out: Path, record: dict[str, Any], cycle: Cycle, g: torch.Generator, rep: Reporter) -> list[dict[str, float]]:
