@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 ALGORITHMS = ("pretrain", "maml", "fomaml", "reptile")
-BASELINE_LRS = (0.01, 0.02, 0.05, 0.1, 0.2)
+BASELINE_LRS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 CONFIGS = {"dynamics": "arm2_dynamics", "policy": "pendulum_policy"}
 
 

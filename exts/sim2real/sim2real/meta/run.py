@@ -72,8 +72,14 @@ def train(cfg: MetaConfig, out: Path, reporter: Reporter | None = None) -> dict[
 
 
 def _identity(cfg: MetaConfig, out: Path) -> None:
+    from ..fsutil import sha256_file
+    from .config import family_profile
+
+    spec = cfg.dynamics if cfg.family == "dynamics" else cfg.policy
+    profile = family_profile(spec.profile)
     claim_run_folder(out, "meta", {"config": cfg.model_dump(mode="json")}, config_name=CONFIG,
-                     extra={"family": cfg.family, "algorithm": cfg.algorithm})
+                     extra={"family": cfg.family, "algorithm": cfg.algorithm,
+                            "profile": {"path": str(profile), "sha256": sha256_file(profile)}})
 
 
 def _tasks(cfg: MetaConfig, out: Path, family: DynamicsTasks | PolicyTasks | None,
