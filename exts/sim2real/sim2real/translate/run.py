@@ -149,7 +149,8 @@ def train(req: TranslateRequest, reporter: Reporter | None = None) -> dict[str, 
             "format": CHECKPOINT_FORMAT, "kind": TRANSLATOR_KIND, "version": 1,
             "resolution": list(cfg.resolution), "width": cfg.width, "blocks": cfg.blocks,
             "model": cycle.nets["g"].state_dict(), "direction": "source -> target"})
-        summary = {"iterations": cfg.iterations, "iterations_done": len(history), "history": history,
+        summary = {"iterations": cfg.iterations, "iterations_done": int(history[-1]["iteration"]) if history else 0,
+                   "history": history,
                    "distance": _distance(cfg, out, src, tgt, rep)}
         atomic_write_json(out / METRICS, summary)
         rep.artifact("translator", out / TRANSLATOR)
