@@ -157,6 +157,7 @@ class MetaLearner:
                 total += _call_loss(self.model, fast, qx, qy).item()
                 for k in delta:
                     delta[k] += fast[k] - base[k]
+        assert cfg.outer_lr is not None  # set by MetaConfig's validator
         eps = cfg.outer_lr * (1.0 - iteration / cfg.iterations)  # annealed to 0 over the run
         with torch.no_grad():
             for k, p in self.model.named_parameters():
