@@ -136,6 +136,10 @@ class Run:
         torch.set_flush_denormal(True)  # see denormals_flushed; run() restores the caller's state
         self._check_config()
         self.data = data_mod.load(cfg, self.req.inputs, self.rep)
+        if cfg.translate is not None:  # sim->target translation of the source images (labels unchanged)
+            from ..translate.augment import translate_source
+
+            self.data.train = translate_source(self.data.train, cfg.translate.run, cfg.translate.share, cfg.seed, self.rep)
         self.task = make_task(cfg, self.data.classes)
         self.norm = self.task.input_norm(self.data.train)
         self.class_weights = self.task.set_class_weights(self.data.train)
