@@ -109,6 +109,7 @@ from .randomize.cli import app as profile_app  # noqa: E402
 from .sim.cli import app as scene_app  # noqa: E402
 from .sysid.cli import app as sysid_app  # noqa: E402
 from .train.cli import app as train_app  # noqa: E402
+from .web.cli import app as web_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
 app.add_typer(scene_app, name="scene")
@@ -119,6 +120,7 @@ app.add_typer(sysid_app, name="sysid")
 app.add_typer(train_app)  # `sim2real train`
 app.add_typer(deploy_app)  # `sim2real export`, `sim2real deploy ...`
 app.add_typer(policy_app, name="policy")
+app.add_typer(web_app)  # `sim2real ui`
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
