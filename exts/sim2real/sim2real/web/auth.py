@@ -83,7 +83,7 @@ class Guard:
         headers = _headers(scope)
         if self.token is None:
             if not is_loopback(_host_name(headers.get("host", ""))):
-                await _plain(send, 403, "forbidden: this panel answers only to a loopback host name")
+                await _refuse(scope, send, 403, "forbidden: this panel answers only to a loopback host name")
                 return
         else:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
@@ -92,14 +92,14 @@ class Guard:
                 if _same(offered, self.token):
                     await _redirect_setting_cookie(scope, send, query, self.token)
                 else:
-                    await _plain(send, 401, "unauthorized: wrong token")
+                    await _refuse(scope, send, 401, "unauthorized: wrong token")
                 return
             cookie = _cookie(headers)
             if cookie is None or not _same(cookie, self.token):
-                await _plain(send, 401, "unauthorized: open the URL with ?token=... printed when `sim2real ui` started")
+                await _refuse(scope, send, 401, "unauthorized: open the URL with ?token=... printed when `sim2real ui` started")
                 return
         if scope.get("method", "GET") in UNSAFE and not _same_origin(headers):
-            await _plain(send, 403, "forbidden: cross-origin request")
+            await _refuse(scope, send, 403, "forbidden: cross-origin request")
             return
         await self.app(scope, receive, send)
 
@@ -112,6 +112,12 @@ def _same_origin(headers: dict[str, str]) -> bool:
         return True
     parts = urlsplit(origin)
     return parts.netloc.lower() == headers.get("host", "").lower()
+
+
+async def _refuse(scope: Scope, send: Send, status: int, text: str) -> None:
+    # the path only, never the query string: it may hold a (wrong or right) token
+    log.warning("%s %s -> %d (%s)", scope.get("method", "WS"), scope.get("path", ""), status, text.split(":")[0])
+    await _plain(send, status, text)
 
 
 async def _plain(send: Send, status: int, text: str) -> None:

@@ -35,8 +35,11 @@ def _log_to(path: Path) -> None:
     handler.setLevel(logging.INFO)
     for name in ("sim2real", "uvicorn.error"):
         logger = logging.getLogger(name)
+        for other in logger.handlers:  # the terminal keeps the level -v/--debug chose
+            if other.level == logging.NOTSET:
+                other.setLevel(logger.getEffectiveLevel())
         logger.addHandler(handler)
-        logger.setLevel(min(logger.level or logging.INFO, logging.INFO))
+        logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
 
 
 def serve(host: str, port: int, workdir: Path, targets_file: Path | None, python: str | None,

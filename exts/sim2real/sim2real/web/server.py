@@ -50,7 +50,9 @@ def create_app(panel: WebPanel) -> FastAPI:
                  for series, keys in snap["series"].items() for key, line in keys.items() if _plotted(key)}
         plot = line_plot(lines, x_label="epoch" if "epoch" in snap["series"] else "step", title="loss") if (
             snap["kind"] == "train") else ""
-        extra = panel.job_extra(job)
+        extra = ""
+        if snap["kind"] == "bench" and snap["state"] == "succeeded":
+            extra = templates.get_template("bench.html").render(bench=panel.app.deploy.bench_results(), job_id=job_id)
         return templates.get_template("job.html").render(job=snap, sample=images[-1] if images else None,
                                                          reports=reports[-1:], plot=plot, extra=extra)
 
@@ -110,7 +112,7 @@ def create_app(panel: WebPanel) -> FastAPI:
             return HTMLResponse("not found", status_code=404)
         jobs = [job_html(request, j.ident) for j in panel.jobs_of(frame)]
         return page(request, spec.template, frame, title=spec.title, intro=spec.intro, form=frame,
-                    specs=fields.input_specs(panel.forms[frame].model), snap=panel.forms[frame].snapshot(),
+                    specs=fields.input_specs(panel.form(frame).model), snap=panel.form(frame).snapshot(),
                     actions=spec.actions, jobs=jobs, **panel.frame_extra(frame))
 
     @app.post("/forms/{frame}", response_class=HTMLResponse)
@@ -174,5 +176,5 @@ def _fragment(templates: Jinja2Templates, request: Request, name: str, ctx: dict
 def _form_fragment(templates: Jinja2Templates, request: Request, panel: WebPanel, frame: str) -> HTMLResponse:
     spec = FRAMES[frame]
     return templates.TemplateResponse(request, "form.html", {
-        "form": frame, "specs": fields.input_specs(panel.forms[frame].model), "snap": panel.forms[frame].snapshot(),
+        "form": frame, "specs": fields.input_specs(panel.form(frame).model), "snap": panel.form(frame).snapshot(),
         "actions": spec.actions})

@@ -1,24 +1,22 @@
-"""What the web panel holds: the view-models of ``sim2real.app`` and the jobs they started.
+"""What the web panel holds: one ``sim2real.app.Panel`` and the output folder of each job it started.
 
-``WebPanel`` is the web side's only state. It owns one ``ProfileEditor``, one settings ``Form`` per
-frame (Capture, Train, Gap, Deploy), the ``TargetsStore`` and the ``JobRunner``, all from
-``sim2real.app`` (the Kit panel binds the same objects), plus what only a server needs: the workdir
-every output must stay in, and the output folder of each job, the one folder whose files it serves.
+All behaviour is the ``Panel``'s (the Kit window binds the same objects): forms, profile editor,
+deploy targets, job frames, bench results. The web side adds only what a server must: every path
+typed into a form is checked before a job starts (outputs stay inside the workdir, inputs must
+exist), and the output folder of each job is remembered, the one folder whose files it may serve.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..app.forms import Form
-from ..app.jobs import Job, JobRunner
-from ..app.profile_editor import ProfileEditor
-from ..app.settings import CaptureSettings, DeploySettings, GapSettings, TrainSettings
-from ..app.targets import TargetsStore
+from ..app.frames import JobFrame
+from ..app.jobs import Job
+from ..app.panel import Panel
 from ..errors import UserError
 from ..paths import config_path
 from . import fields
@@ -31,44 +29,54 @@ log = logging.getLogger(__name__)
 class Frame:
     title: str
     intro: str
-    actions: tuple[tuple[str, str], ...]  # (job action, button label)
+    actions: tuple[tuple[str, str], ...]  # (job kind, button label)
     template: str = "frame.html"
 
 
 FRAMES: dict[str, Frame] = {
     "capture": Frame("Generate", "Render a labelled synthetic dataset from the profile open in the editor "
-                     "(paths are relative to the workdir).", (("generate", "Generate"),)),
+                     "(paths are relative to the workdir).", (("capture", "Generate"),)),
     "train": Frame("Train", "Train a perception model on the dataset, adapting it to unlabelled real images.",
                    (("train", "Train"),)),
-    "gap": Frame("Gap", "How far the synthetic images are from real ones (FID/KID and more).",
+    "gap": Frame("Gap", "How far the synthetic images are from real ones (KID, MMD test, colour statistics).",
                  (("gap", "Measure the gap"),)),
     "deploy": Frame("Deploy", "Bundle the trained model, push it to a device over SSH, benchmark it there.",
                     (("bundle", "Bundle"), ("push", "Push"), ("bench", "Bench")), "deploy.html"),
 }
-ACTION_FRAME = {action: frame for frame, spec in FRAMES.items() for action, _ in spec.actions}
-# which setting names a job's output (the folder whose files the job may serve)
-OUTPUT_FIELD = {"generate": "out", "train": "out", "gap": "out", "bundle": "bundle"}
-INPUT_FIELDS = {"train": ("data", "target", "eval"), "gap": ("sim", "real"), "bundle": ("run",)}
+ACTION_FRAME = {kind: frame for frame, spec in FRAMES.items() for kind, _ in spec.actions}
+# the setting naming a job's output (whose files the job may serve) and the settings naming its inputs
+OUTPUT_FIELD = {"capture": "out", "train": "out", "gap": "out", "bundle": "bundle"}
+INPUT_FIELDS = {"train": ("data", "target", "eval"), "gap": ("sim", "real"), "bundle": ("run",), "push": ("bundle",)}
+# defaults of the web panel: outputs in sub-folders of the workdir, sizes that finish quickly on a CPU
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "capture": {"out": "datasets/capture", "frames": 32, "width": 160, "height": 120},
+    "train": {"data": "datasets/capture", "out": "train/run", "config": "quick"},
+    "gap": {"sim": "datasets/capture", "out": "gap/report"},
+    "deploy": {"run": "train/run", "onnx": "model/model.onnx", "bundle": "model/bundle.tar"},
+}
 
 
 class WebPanel:
     def __init__(self, workdir: Path, python: str | None = None, targets_file: Path | None = None) -> None:
-        self.workdir = workdir.resolve()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.profile = ProfileEditor()
-        self.forms: dict[str, Form[Any]] = {
-            "capture": Form(CaptureSettings, {"out": "datasets/capture", "frames": 16, "width": 160, "height": 120},
-                            name="capture"),
-            "train": Form(TrainSettings, {"data": "datasets/capture", "out": "train/run", "config": "quick"},
-                          name="train"),
-            "gap": Form(GapSettings, {"sim": "datasets/capture", "out": "gap/report"}, name="gap"),
-            "deploy": Form(DeploySettings, {"run": "train/run", "onnx": "model/model.onnx",
-                                            "bundle": "model/bundle.tar"}, name="deploy"),
-        }
-        self.targets = TargetsStore(targets_file)
-        self.runner = JobRunner(python=python, cwd=self.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.app = Panel(workdir, python=python, targets_path=targets_file)
+        self.workdir = self.app.workdir
+        self.frames: dict[str, JobFrame] = {"capture": self.app.capture, "train": self.app.train,
+                                            "gap": self.app.gap, "deploy": self.app.deploy}
+        for frame, values in DEFAULTS.items():
+            self.frames[frame].form.update(values)
         self._outputs: dict[int, Path] = {}
-        self._frames: dict[int, str] = {}
+
+    @property
+    def profile(self) -> Any:
+        return self.app.editor
+
+    @property
+    def targets(self) -> Any:
+        return self.app.targets
+
+    def form(self, frame: str) -> Any:
+        return self.frames[frame].form
 
     # ------------------------------------------------------------------ profile
     def shipped_profiles(self) -> list[str]:
@@ -89,78 +97,57 @@ class WebPanel:
     def save_profile(self, name: str) -> Path:
         """Save the edited profile as ``profiles/NAME.toml`` in the workdir."""
         name = name.strip().removesuffix(".toml")
-        if not name or "/" in name or name.startswith("."):
+        if not name or "/" in name or "\\" in name or name.startswith("."):
             raise UserError(f"name: expected a file name without folders (got {name!r})")
-        return self.profile.save(output_path(self.workdir, "name", f"profiles/{name}.toml"))
+        path = output_path(self.workdir, "name", f"profiles/{name}.toml")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return self.profile.save(path)
 
     def profile_view(self) -> dict[str, Any]:
         return {"editor": self.profile.snapshot(), "shipped": self.shipped_profiles()}
 
-    def _profile_for_job(self, ident: int) -> Path:
-        """The profile a generation uses: the editor's valid profile of the enabled categories, written
-        beside the jobs so that the dataset records exactly what was on screen."""
-        from ..randomize.profile import save_profile
-
-        profile = self.profile.require()
-        path = self.workdir / "profiles" / f"job-{ident}.toml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_profile(profile, path)
-        return path
-
     # ------------------------------------------------------------------ forms and jobs
     def update_form(self, frame: str, submitted: Mapping[str, Any]) -> bool:
-        form = self.forms[frame]
+        form = self.form(frame)
         specs = {s.name: s for s in fields.input_specs(form.model)}
         values = {name: fields.coerce(specs[name], submitted.get(name)) for name in specs if name in submitted}
         return form.update(values)
 
-    def start(self, action: str, submitted: Mapping[str, Any]) -> Job:
-        """Validate the frame's form (with what was just submitted) and start its job."""
-        frame = ACTION_FRAME.get(action)
+    def start(self, kind: str, submitted: Mapping[str, Any]) -> Job:
+        """Take what was just submitted into the frame's form, check its paths, start the job."""
+        frame = ACTION_FRAME.get(kind)
         if frame is None:
-            raise UserError(f"unknown action {action!r}")
+            raise UserError(f"unknown job {kind!r} (one of {', '.join(ACTION_FRAME)})")
         self.update_form(frame, submitted)
-        settings = self.forms[frame].require()
-        for name in INPUT_FIELDS.get(action, ()):
+        settings = self.form(frame).require()
+        for name in INPUT_FIELDS.get(kind, ()):
             value = getattr(settings, name, None)
             if value:
                 input_path(self.workdir, f"{frame}.{name}", value)
-        out_field = OUTPUT_FIELD.get(action)
-        out = output_path(self.workdir, f"{frame}.{out_field}", getattr(settings, out_field)) if out_field else None
-        args = self._args(action, settings)
-        job = self.runner.start(action, args, progress=action != "bench")  # bench answers with --json
-        self._frames[job.ident] = frame
+        out = None
+        if kind in OUTPUT_FIELD:
+            out = output_path(self.workdir, f"{frame}.{OUTPUT_FIELD[kind]}", getattr(settings, OUTPUT_FIELD[kind]))
+            out = out.parent if kind == "bundle" else out
+            out.parent.mkdir(parents=True, exist_ok=True)
+        job = self._starter(kind)()
         if out is not None:
-            self._outputs[job.ident] = out.parent if action == "bundle" else out
+            self._outputs[job.ident] = out
         return job
 
-    def _args(self, action: str, settings: Any) -> list[str]:
-        if action == "generate":
-            return settings.args(str(self._profile_for_job(len(self.runner.jobs) + 1)))
-        if action == "bundle":
-            return settings.bundle_args()
-        if action in ("push", "bench"):
-            return self._device_args(action, settings)
-        return settings.args()
-
-    def _device_args(self, action: str, settings: DeploySettings) -> list[str]:
-        if not settings.target:
-            raise UserError("deploy.target: expected the name of a stored deploy target (add one below)")
-        target = self.targets.get(settings.target)
-        common = [*target.ssh_args(), "--root", settings.root]
-        if action == "push":
-            return ["deploy", "push", settings.bundle, *common]
-        return ["deploy", "bench", *common, "--iterations", str(settings.iterations), "--warmup", str(settings.warmup),
-                "--json"]
+    def _starter(self, kind: str) -> Callable[[], Job]:
+        d = self.app.deploy
+        return {"capture": self.app.capture.start, "train": self.app.train.start, "gap": self.app.gap.start,
+                "bundle": d.bundle, "push": d.push, "bench": d.bench}[kind]
 
     def job(self, ident: int) -> Job:
-        for job in self.runner.jobs:
+        for job in self.app.runner.jobs:
             if job.ident == ident:
                 return job
         raise UserError(f"no job {ident}")
 
     def jobs_of(self, frame: str) -> list[Job]:
-        return [j for j in reversed(self.runner.jobs) if self._frames.get(j.ident) == frame]
+        kinds = {k for k, f in ACTION_FRAME.items() if f == frame}
+        return [j for j in reversed(self.app.runner.jobs) if j.kind in kinds]
 
     def output_folder(self, job: Job) -> Path:
         out = self._outputs.get(job.ident)
@@ -168,13 +155,12 @@ class WebPanel:
             raise UserError(f"job {job.ident} has no output folder")
         return out
 
-    def job_extra(self, job: Job) -> str:
-        return ""
-
     def frame_extra(self, frame: str) -> dict[str, Any]:
         if frame == "deploy":
-            return {"targets": self.targets.snapshot()}
+            return {"targets": self.targets.snapshot(), "bench": self.app.deploy.bench_results()}
+        if frame == "gap":
+            return {"summary": self.app.gap.summary()}
         return {}
 
     def shutdown(self) -> None:
-        self.runner.shutdown(timeout=30)
+        self.app.shutdown(timeout=30)
