@@ -92,6 +92,8 @@ def test_served_files_stay_in_the_job_folder(tmp_path: Path) -> None:
     secret.write_bytes(b"\x89PNG")
     (job / "link.png").symlink_to(secret)
     assert served_file(job, str(img), IMAGE_TYPES) == (img.resolve(), "image/png")
+    # a relative path is the job's (from its working folder), not the server's
+    assert served_file(job, "datasets/a/shard/rgb.png", IMAGE_TYPES, cwd=tmp_path / "work")[0] == img.resolve()
     for bad in (str(secret), str(job / "shard" / ".." / ".." / ".." / "secret.png"), str(job / "link.png"),
                 str(job / "shard"), "/etc/passwd", str(job / "missing.png")):
         with pytest.raises(UserError):

@@ -37,10 +37,11 @@ def input_path(workdir: Path, field: str, value: str) -> Path:
     return path
 
 
-def served_file(folder: Path, reported: str, types: dict[str, str]) -> tuple[Path, str]:
-    """A file a job reported, with its media type, when it lies in the job's output ``folder`` and
-    has one of the allowed ``types``; ``UserError`` otherwise (symlinks are resolved first)."""
-    path = Path(reported).resolve()
+def served_file(folder: Path, reported: str, types: dict[str, str], cwd: Path | None = None) -> tuple[Path, str]:
+    """A file a job reported (relative paths are the job's, from its ``cwd``), with its media type,
+    when it lies in the job's output ``folder`` and has one of the allowed ``types``; ``UserError``
+    otherwise (symlinks are resolved first)."""
+    path = ((cwd or folder) / reported).resolve()
     media = types.get(path.suffix.lower())
     if media is None or not path.is_relative_to(folder.resolve()) or not path.is_file():
         raise UserError(f"not a servable file of this job: {reported!r}")

@@ -142,8 +142,8 @@ def create_app(panel: WebPanel) -> FastAPI:
         if not 0 <= index < len(artefacts):
             return HTMLResponse("no such artefact", status_code=404)
         try:
-            path, media = served_file(panel.output_folder(job), artefacts[index]["path"], {**IMAGE_TYPES,
-                                                                                          **REPORT_TYPES})
+            path, media = served_file(panel.output_folder(job), artefacts[index]["path"],
+                                      {**IMAGE_TYPES, **REPORT_TYPES}, cwd=panel.workdir)
         except Sim2RealError:
             return HTMLResponse("not a file of this job", status_code=404)
         headers = {"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"}

@@ -73,7 +73,8 @@ def line_plot(series: Mapping[str, Sequence[Point]], width: int = 480, height: i
     for t in nice_ticks(y0, y1):
         parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#eee"/>'
                      f'<text x="{left - 4}" y="{sy(t) + 4:.1f}" text-anchor="end" font-size="11">{_fmt(t)}</text>')
-    for t in nice_ticks(x0, x1):
+    whole = all(float(x).is_integer() for x in xs)  # epochs, steps: no tick between two of them
+    for t in (t for t in nice_ticks(x0, x1) if not whole or float(t).is_integer()):
         parts.append(f'<text x="{sx(t):.1f}" y="{top + ph + 14}" text-anchor="middle" font-size="11">{_fmt(t)}</text>')
     if x_label:
         parts.append(f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" font-size="11">{escape(x_label)}</text>')
