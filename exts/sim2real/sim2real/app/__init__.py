@@ -1,0 +1,28 @@
+"""View-models and the job runner shared by every sim2real UI (the omni.ui panel, the web panel).
+
+Plain Python objects with observable state (``subscribe``) and JSON-serialisable ``snapshot()``s;
+no Kit or web types. Long work runs as ``sim2real`` subprocesses read through the JSON-lines
+progress protocol (``sim2real.progress``). See ``exts/sim2real/docs/panel.md``.
+"""
+
+from __future__ import annotations
+
+from ..lazy import exports
+
+_PUBLIC = {
+    "Panel": "panel",
+    "Job": "jobs",
+    "JobRunner": "jobs",
+    "Series": "series",
+    "Form": "forms",
+    "ProfileEditor": "profile_editor",
+    "TargetsStore": "targets",
+    "DeployTarget": "targets",
+    "CaptureFrame": "frames",
+    "TrainFrame": "frames",
+    "GapFrame": "frames",
+    "SysidFrame": "frames",
+    "DeployFrame": "frames",
+    "RandomizePreview": "frames",
+}
+__all__, __getattr__ = exports(__name__, _PUBLIC)
