@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import start_server
-from sshd import Sshd, start_sshd
+from web_helpers import browser, start_server  # noqa: F401  (browser: a fixture)
+from sshd import Sshd, start_sshd  # noqa: E402  (tests/deploy is on the path through web_helpers)
 
 pytestmark = [pytest.mark.browser, pytest.mark.ssh, pytest.mark.render]
 JOB_TIMEOUT_MS = 240_000

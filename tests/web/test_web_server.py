@@ -12,7 +12,7 @@ import re
 import httpx
 import pytest
 
-from conftest import start_server
+from web_helpers import start_server
 from sim2real.errors import UserError
 from sim2real.web import fields
 from sim2real.web.paths import IMAGE_TYPES, output_path, served_file
@@ -135,3 +135,16 @@ def test_form_fields_come_from_the_settings_model() -> None:
     assert fields.coerce(specs["frames"], "12") == 12 and fields.coerce(specs["frames"], "twelve") == "twelve"
     assert fields.coerce(specs["frames"], " ") is None and fields.coerce(train["lr"], "1e-3") == 0.001
     assert fields.coerce(specs["depth_npy"], "true") is True and fields.coerce(specs["depth_npy"], "false") is False
+
+
+def test_a_target_names_the_device_python_without_secrets(tmp_path: Path) -> None:
+    """The additive `python` field of sim2real.app's DeployTarget (a device whose numpy/onnxruntime
+    live in a venv) reaches every `sim2real deploy` command line; a key's contents are refused."""
+    from sim2real.app.targets import TargetsStore
+
+    store = TargetsStore(tmp_path / "targets.toml")
+    assert store.put({"name": "dev", "host": "127.0.0.1", "user": "nvidia", "python": "/opt/venv/bin/python"})
+    assert TargetsStore(tmp_path / "targets.toml").get("dev").ssh_args() == [
+        "--target", "nvidia@127.0.0.1", "--python", "/opt/venv/bin/python"]
+    assert store.put({"name": "bad", "host": "h", "user": "u", "python": "python3\n-----BEGIN KEY"}) is None
+    assert "python" in store.errors

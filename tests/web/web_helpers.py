@@ -1,4 +1,4 @@
-"""Fixtures of the web-panel tests: `sim2real ui` as a real subprocess on a free port, and Debian's
+"""Helpers of the web-panel tests (a module, not a conftest, so that it never shadows tests/conftest.py): `sim2real ui` as a real subprocess on a free port, and Debian's
 headless Chromium driven by Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
