@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the Kit tests of exts/sim2real_isaac (omni.kit.test AsyncTestCase) with Kit's test runner.
+# Run the Kit tests of exts/sim2real_isaac and exts/sim2real_ui (omni.kit.test AsyncTestCase, omni.kit.ui_test)
+# with Kit's test runner.
 #
 #   tools/run_kit_tests.sh ISAAC_SIM_PATH [extra kit arguments]
 #
@@ -37,6 +38,7 @@ exec "$KIT" --empty --enable omni.kit.test \
     --/exts/omni.kit.test/testExtArgs/1="--allow-root" \
     --/exts/omni.kit.test/runTestsAndQuit=true \
     --/exts/omni.kit.test/testExts/0=sim2real_isaac \
+    --/exts/omni.kit.test/testExts/1=sim2real_ui \
     --/exts/omni.kit.test/testExtOutputPath="$OUT" \
     "${folders[@]}" \
     --/app/enableStdoutOutput=0 --no-window --allow-root \

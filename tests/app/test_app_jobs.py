@@ -173,3 +173,18 @@ def test_series_thins_a_long_line_and_keeps_its_ends() -> None:
     steps, values = s.points("fit", "cost")
     assert len(steps) <= 8 and steps[0] == 0.0 and steps[-1] == 99.0 and steps == values
     assert s.names() == [("fit", "cost")]
+
+
+def test_deploy_push_uses_a_stored_target_and_shows_the_commands_error(panel: Panel, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="deploy.target: expected the name of a stored target"):
+        panel.deploy.push()
+    assert panel.targets.put({"name": "bench", "host": "127.0.0.1", "user": "robot", "port": 1,
+                              "identity_file": str(tmp_path / "id_ed25519")})
+    panel.deploy.form.update({"target": "bench", "bundle": "missing.tar"})
+    job = panel.deploy.push()
+    i = job.argv.index("--target")
+    assert job.argv[i:i + 4] == ["--target", "robot@127.0.0.1:1", "--identity", str(tmp_path / "id_ed25519")]
+    assert job.wait(WAIT) and job.state == "failed" and job.returncode == 2
+    assert "missing.tar" in job.user_error
+    snap = panel.deploy.snapshot()
+    assert snap["targets"] == ["bench"] and snap["bench"] is None and snap["job"]["kind"] == "push"

@@ -13,6 +13,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))  # train_
 from sshd import Sshd, start_sshd  # noqa: E402
 from train_helpers import make_dataset  # noqa: E402
 
+# pytest imports this file as the module "conftest" too, replacing tests/conftest.py in sys.modules for
+# the test modules collected after it; they import REPO and PACKAGE from "conftest", so define them here.
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "exts" / "sim2real" / "sim2real"
+
 TINY = """
 batch_size = 4
 resolution = [32, 24]

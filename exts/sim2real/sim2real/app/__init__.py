@@ -2,7 +2,8 @@
 
 Plain Python objects with observable state (``subscribe``) and JSON-serialisable ``snapshot()``s;
 no Kit or web types. Long work runs as ``sim2real`` subprocesses read through the JSON-lines
-progress protocol (``sim2real.progress``). See ``exts/sim2real/docs/panel.md``.
+progress protocol (``sim2real.progress``). See README.md ("The panel") and
+``exts/sim2real_ui/docs/README.md``.
 """
 
 from __future__ import annotations
