@@ -69,6 +69,8 @@ def test_loopback_refuses_rebinding_and_cross_site_posts(tmp_path: Path) -> None
             # a path outside the workdir is refused for outputs, a missing input is named
             r = c.post("/profile/save", data={"name": "../../escape"})
             assert "expected a file name without folders" in r.text
+            r = c.post("/profile/field", data={"term": "no such term", "field": "low", "value": "1"})
+            assert r.status_code == 200 and "no term named &#39;no such term&#39;" in r.text
             r = c.post("/profile/load", data={"path": "no/such.toml"})
             assert "profile: expected an existing file or folder" in r.text
             # no job, no files

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from ..errors import Sim2RealError
+from ..errors import Sim2RealError, UserError
 from . import fields
 from .paths import IMAGE_TYPES, REPORT_TYPES, served_file
 from .state import FRAMES, WebPanel
@@ -80,28 +80,21 @@ def create_app(panel: WebPanel) -> FastAPI:
     async def profile_page(request: Request) -> HTMLResponse:
         return page(request, "profile.html", "profile", title="Profile", **panel.profile_view())
 
-    @app.post("/profile/load", response_class=HTMLResponse)
-    async def profile_load(request: Request) -> HTMLResponse:
-        form = await request.form()
-        panel.load_profile(str(form.get("path", "")))
-        return _fragment(templates, request, "profile_editor.html", panel.profile_view())
+    edits: dict[str, Any] = {  # POST /profile/ACTION: one ProfileEditor call each
+        "load": lambda f: panel.load_profile(str(f.get("path", ""))),
+        "category": lambda f: panel.profile.set_category(str(f.get("category")), f.get("enabled") == "true"),
+        "field": lambda f: panel.profile.set_text(str(f.get("term")), str(f.get("field")), str(f.get("value", ""))),
+        "save": lambda f: panel.save_profile(str(f.get("name", ""))),
+    }
 
-    @app.post("/profile/category", response_class=HTMLResponse)
-    async def profile_category(request: Request) -> HTMLResponse:
-        form = await request.form()
-        panel.profile.set_category(str(form.get("category")), form.get("enabled") == "true")
-        return _fragment(templates, request, "profile_editor.html", panel.profile_view())
-
-    @app.post("/profile/field", response_class=HTMLResponse)
-    async def profile_field(request: Request) -> HTMLResponse:
-        form = await request.form()
-        panel.profile.set_text(str(form.get("term")), str(form.get("field")), str(form.get("value", "")))
-        return _fragment(templates, request, "profile_editor.html", panel.profile_view())
-
-    @app.post("/profile/save", response_class=HTMLResponse)
-    async def profile_save(request: Request) -> HTMLResponse:
-        form = await request.form()
-        panel.save_profile(str(form.get("name", "")))
+    @app.post("/profile/{action}", response_class=HTMLResponse)
+    async def profile_edit(request: Request, action: str) -> HTMLResponse:
+        if action not in edits:
+            return HTMLResponse("not found", status_code=404)
+        try:
+            edits[action](await request.form())
+        except KeyError as exc:  # an unknown term, field or category: the editor names it
+            raise UserError(str(exc.args[0]) if exc.args else "unknown key") from None
         return _fragment(templates, request, "profile_editor.html", panel.profile_view())
 
     # ------------------------------------------------------------------ frames: a form and its jobs
