@@ -16,7 +16,7 @@ import pytest
 from web_helpers import browser, start_server  # noqa: F401  (browser: a fixture)
 from sshd import Sshd, start_sshd  # noqa: E402  (tests/deploy is on the path through web_helpers)
 
-pytestmark = [pytest.mark.browser, pytest.mark.ssh, pytest.mark.render]
+pytestmark = [pytest.mark.browser, pytest.mark.ssh, pytest.mark.render, pytest.mark.slow]  # ~45 s: real jobs end to end
 JOB_TIMEOUT_MS = 240_000
 
 
