@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from testlib import REPO
 
 from sim2real.dataset.reader import Dataset
 from sim2real.dataset.store import dataset_files

@@ -17,7 +17,7 @@ import textwrap
 from functools import cache
 from pathlib import Path
 
-from conftest import PACKAGE
+from testlib import PACKAGE
 
 KIT = ("omni", "carb", "isaacsim", "pxr.Kit")
 # library -> module prefixes allowed to import it eagerly

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import mujoco
 import numpy as np
 import pytest
-from conftest import REPO
+from testlib import REPO
 from mujoco_support import backend_fixture, make_sample
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.physics import DAMPRATIOS, restitution_curve

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from testlib import REPO
 from PIL import Image
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from testlib import REPO
 from mujoco_support import backend_fixture
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.scene import load as load_scene

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 import sim2real
-from conftest import REPO
+from testlib import REPO
 
 EXTS = ["sim2real", "sim2real_isaac", "sim2real_ui"]
 

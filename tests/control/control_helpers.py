@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from conftest import REPO
+from testlib import REPO
 
 DATA = REPO / "data" / "control"
 SURROGATE = DATA / "inverted_pendulum_surrogate.toml"

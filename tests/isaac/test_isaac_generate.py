@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from testlib import REPO
 
 from sim2real.backends.isaac import IsaacLauncher, isaac_python, run_workers, worker_command
 from sim2real.dataset.merge import merge_parts, part_path

@@ -9,7 +9,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from conftest import REPO
+from testlib import REPO
 
 EXT = REPO / "exts" / "sim2real_isaac"
 KIT_ROOTS = ("omni", "carb", "isaacsim", "pxr")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from testlib import REPO
 from isaac_helpers import BBOX_DTYPE, StandInSimulationView, float3
 
 pytest.importorskip("pxr")

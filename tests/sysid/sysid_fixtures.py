@@ -1,5 +1,4 @@
-"""Fixtures of the sysid tests (imported by the modules that use them: a ``conftest.py`` here would
-shadow ``tests/conftest.py`` for ``from conftest import ...``): the arm2 simulator, surrogate logs."""
+"""Fixtures of the sysid tests, imported by the modules that use them: the arm2 simulator, surrogate logs."""
 
 from __future__ import annotations
 

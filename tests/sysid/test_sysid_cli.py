@@ -22,7 +22,7 @@ PARAMS = str(REPO / "data" / "sysid" / "arm2_params.toml")
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    from conftest import cli
+    from testlib import cli
 
     folder = tmp_path_factory.mktemp("cli_logs")
     out = []

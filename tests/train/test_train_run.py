@@ -145,6 +145,8 @@ def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None
     assert s["classes"] == ["cube", "sphere", "mug"] and 0 <= s["final"]["target"]["accuracy"] <= 1
     model, spec = rf.load_model(tmp_path / "cls")
     assert spec.arch == "edge-classifier" and model(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
+    tiny = np.array([1e-40], dtype=np.float32)  # training flushed denormals and gave the setting back
+    assert (tiny * np.float32(1.0))[0] > 0
 
     rng = np.random.default_rng(0)
     w = rng.normal(size=(4, 2))

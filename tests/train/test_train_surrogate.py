@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from testlib import REPO
 from sim2real.randomize.entities import load_entities
 from sim2real.randomize.profile import load_profile
 from sim2real.randomize.runtime import Randomizer

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import REPO
+from testlib import REPO
 from usd_helpers import attr, flat, sample, tabletop
 
 pytest.importorskip("pxr")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from testlib import REPO
 from usd_helpers import TABLETOP, sample, tabletop
 
 pxr = pytest.importorskip("pxr")

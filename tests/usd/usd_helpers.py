@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from conftest import REPO
+from testlib import REPO
 
 from sim2real.randomize.sample import Sample
 
