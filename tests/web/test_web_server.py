@@ -150,3 +150,31 @@ def test_a_target_names_the_device_python_without_secrets(tmp_path: Path) -> Non
         "--target", "nvidia@127.0.0.1", "--python", "/opt/venv/bin/python"]
     assert store.put({"name": "bad", "host": "h", "user": "u", "python": "python3\n-----BEGIN KEY"}) is None
     assert "python" in store.errors
+
+
+@pytest.mark.render
+def test_a_job_is_polled_until_it_ends_and_can_be_cancelled(tmp_path: Path) -> None:
+    """A real generation started over HTTP: the fragment polls (200) while it runs, Cancel sends
+    SIGINT through the view-model, and the ended job answers 286 (htmx stops polling)."""
+    import time
+
+    server = start_server(tmp_path / "srv")
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            assert "profile-status" in c.post("/profile/load", data={"path": "tabletop"}).text
+            r = c.post("/jobs/capture", data={"frames": "100000", "width": "32", "height": "24", "out": "datasets/big"})
+            job_id = int(re.search(r'id="job-(\d+)"', r.text).group(1))
+            assert 'hx-trigger="every 1s"' in r.text
+            deadline = time.monotonic() + 120
+            while "frame" not in (page := c.get(f"/jobs/{job_id}")).text:  # wait for the first frames
+                assert page.status_code == 200 and time.monotonic() < deadline
+                time.sleep(0.3)
+            assert c.post(f"/jobs/{job_id}/cancel").status_code == 200
+            while (page := c.get(f"/jobs/{job_id}")).status_code == 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+            assert page.status_code == 286 and 'data-state="cancelled"' in page.text
+            assert "every 1s" not in page.text
+            assert (server.workdir / "datasets" / "big" / "manifest.json").is_file()  # finished frames kept
+    finally:
+        server.stop()
