@@ -58,7 +58,9 @@ def test_loopback_refuses_rebinding_and_cross_site_posts(tmp_path: Path) -> None
     try:
         assert server.token is None
         with httpx.Client(base_url=server.url, timeout=30) as c:
-            assert c.get("/profile").status_code == 200
+            for path in ("/profile", "/capture", "/train", "/gap", "/sysid", "/deploy"):
+                assert c.get(path).status_code == 200, path
+            assert c.get("/nothing").status_code == 404
             # DNS rebinding: a hostile name resolving to 127.0.0.1 reaches us with its own Host header
             assert c.get("/profile", headers={"Host": "attacker.example"}).status_code == 403
             # a form on another site posting to the panel
@@ -78,6 +80,9 @@ def test_loopback_refuses_rebinding_and_cross_site_posts(tmp_path: Path) -> None
             # a start refused by the view-model shows its reason instead of a job
             r = c.post("/jobs/train", data={"data": "datasets/none", "out": "train/x"})
             assert "train.data: expected an existing file or folder" in r.text
+            r = c.post("/jobs/sysid", data={"logs": "logs/a.csv\nlogs/b.csv", "params": "body:*/mass"})
+            assert "sysid.logs: expected an existing file or folder (got &#39;logs/a.csv&#39;" in r.text
+            assert "no calibrated profile yet" in c.post("/sysid/use-calibrated").text
             r = c.post("/jobs/capture", data={"out": "/tmp/elsewhere"})
             assert "capture.out: expected a folder inside the panel's workdir" in html.unescape(r.text)
     finally:

@@ -51,7 +51,7 @@ def create_app(panel: WebPanel) -> FastAPI:
         plot = line_plot(lines, x_label="epoch" if "epoch" in snap["series"] else "step", title="loss") if (
             snap["kind"] == "train") else ""
         extra = ""
-        if snap["kind"] == "bench" and snap["state"] == "succeeded":
+        if snap["kind"] == "bench" and job is panel.app.deploy.job("bench"):  # the frame keeps the latest bench
             extra = templates.get_template("bench.html").render(bench=panel.app.deploy.bench_results(), job_id=job_id)
         return templates.get_template("job.html").render(job=snap, sample=images[-1] if images else None,
                                                          reports=reports[-1:], plot=plot, extra=extra)
@@ -141,6 +141,11 @@ def create_app(panel: WebPanel) -> FastAPI:
             return HTMLResponse("not a file of this job", status_code=404)
         headers = {"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"}
         return FileResponse(path, media_type=media, headers=headers)
+
+    @app.post("/sysid/use-calibrated", response_class=HTMLResponse)
+    async def use_calibrated() -> HTMLResponse:
+        panel.app.sysid.use_calibrated()
+        return HTMLResponse("", headers={"HX-Redirect": "/profile"})
 
     # ------------------------------------------------------------------ deploy targets
     @app.post("/targets", response_class=HTMLResponse)

@@ -40,18 +40,22 @@ FRAMES: dict[str, Frame] = {
                    (("train", "Train"),)),
     "gap": Frame("Gap", "How far the synthetic images are from real ones (KID, MMD test, colour statistics).",
                  (("gap", "Measure the gap"),)),
+    "sysid": Frame("Sysid", "Identify physics parameters from real robot logs; the calibrated profile can be opened "
+                   "in the editor.", (("sysid", "Fit"),), "sysid.html"),
     "deploy": Frame("Deploy", "Bundle the trained model, push it to a device over SSH, benchmark it there.",
                     (("bundle", "Bundle"), ("push", "Push"), ("bench", "Bench")), "deploy.html"),
 }
 ACTION_FRAME = {kind: frame for frame, spec in FRAMES.items() for kind, _ in spec.actions}
 # the setting naming a job's output (whose files the job may serve) and the settings naming its inputs
-OUTPUT_FIELD = {"capture": "out", "train": "out", "gap": "out", "bundle": "bundle"}
-INPUT_FIELDS = {"train": ("data", "target", "eval"), "gap": ("sim", "real"), "bundle": ("run",), "push": ("bundle",)}
+OUTPUT_FIELD = {"capture": "out", "train": "out", "gap": "out", "sysid": "out", "bundle": "bundle"}
+INPUT_FIELDS = {"train": ("data", "target", "eval"), "gap": ("sim", "real"), "sysid": ("logs",), "bundle": ("run",),
+                "push": ("bundle",)}
 # defaults of the web panel: outputs in sub-folders of the workdir, sizes that finish quickly on a CPU
 DEFAULTS: dict[str, dict[str, Any]] = {
     "capture": {"out": "datasets/capture", "frames": 32, "width": 160, "height": 120},
     "train": {"data": "datasets/capture", "out": "train/run", "config": "quick"},
     "gap": {"sim": "datasets/capture", "out": "gap/report"},
+    "sysid": {"out": "sysid/fit"},
     "deploy": {"run": "train/run", "onnx": "model/model.onnx", "bundle": "model/bundle.tar"},
 }
 
@@ -62,7 +66,7 @@ class WebPanel:
         self.app = Panel(workdir, python=python, targets_path=targets_file)
         self.workdir = self.app.workdir
         self.frames: dict[str, JobFrame] = {"capture": self.app.capture, "train": self.app.train,
-                                            "gap": self.app.gap, "deploy": self.app.deploy}
+                                            "gap": self.app.gap, "sysid": self.app.sysid, "deploy": self.app.deploy}
         for frame, values in DEFAULTS.items():
             self.frames[frame].form.update(values)
         self._outputs: dict[int, Path] = {}
@@ -122,8 +126,8 @@ class WebPanel:
         settings = self.form(frame).require()
         for name in INPUT_FIELDS.get(kind, ()):
             value = getattr(settings, name, None)
-            if value:
-                input_path(self.workdir, f"{frame}.{name}", value)
+            for item in value if isinstance(value, list) else [value] if value else []:
+                input_path(self.workdir, f"{frame}.{name}", item)
         out = None
         if kind in OUTPUT_FIELD:
             out = output_path(self.workdir, f"{frame}.{OUTPUT_FIELD[kind]}", getattr(settings, OUTPUT_FIELD[kind]))
@@ -137,7 +141,7 @@ class WebPanel:
     def _starter(self, kind: str) -> Callable[[], Job]:
         d = self.app.deploy
         return {"capture": self.app.capture.start, "train": self.app.train.start, "gap": self.app.gap.start,
-                "bundle": d.bundle, "push": d.push, "bench": d.bench}[kind]
+                "sysid": self.app.sysid.start, "bundle": d.bundle, "push": d.push, "bench": d.bench}[kind]
 
     def job(self, ident: int) -> Job:
         for job in self.app.runner.jobs:
