@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from testlib import REPO
 from sim2real.app.frames import RandomizePreview
 from sim2real.app.profile_editor import CATEGORIES, ProfileEditor, parse_value
 from sim2real.errors import UserError

@@ -14,21 +14,6 @@ from sshd import Sshd, start_sshd  # noqa: E402
 from train_helpers import make_dataset  # noqa: E402
 
 
-
-def _root_conftest():
-    """tests/conftest.py as its own module: pytest imports this file as the module "conftest" too, replacing
-    the root one in sys.modules for the test modules collected after it, which import from "conftest"."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_sim2real_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_root = _root_conftest()
-REPO, PACKAGE, cli = _root.REPO, _root.PACKAGE, _root.cli
-
 TINY = """
 batch_size = 4
 resolution = [32, 24]

@@ -9,7 +9,7 @@ import ast
 import re
 import tomllib
 
-from conftest import REPO
+from testlib import REPO
 from test_isaac_kit_layer import kit_symbols
 
 EXT = REPO / "exts" / "sim2real_ui"

@@ -166,6 +166,7 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from .describe import TERM_COLUMNS, dist_text, term_rows
     from .profile import load_profile
 
     p = load_profile(profile)
@@ -174,19 +175,10 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
         return
     out = console()
     table = Table(title=escape(f"{p.name or profile} · {len(p.terms)} terms · hash {p.hash}"))
-    for col in ("term", "target", "when", "distribution", "op", "varies"):
+    for col in TERM_COLUMNS:
         table.add_column(col, overflow="fold")
-    for t in p.terms:
-        attr = p.checked.targets[t.id].attribute
-        when = f"every {t.every} steps" if t.when == "interval" else t.when
-        table.add_row(
-            escape(t.id),
-            escape(t.target),
-            when,
-            escape(_dist_text(t, p, t.id)),
-            t.op_for(attr),
-            escape(_signal_text(t.signal)),
-        )
+    for row in term_rows(p):
+        table.add_row(*(escape(cell) for cell in row))
     out.print(table)
     for g in p.groups:
         gt = Table(
@@ -206,7 +198,7 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
                     + (f", clip {d.clip}" if d.clip else "")
                 )
                 if d
-                else _dist_text(m, p, f"{g.name}/{m.name}")
+                else dist_text(m, p, f"{g.name}/{m.name}")
             )
             gt.add_row(escape(m.name), escape(m.target), escape(text), m.op_for(attr))
         out.print(gt)
@@ -233,34 +225,3 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
                 escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})"
             )
         out.print(at)
-
-
-def _dist_text(spec: Any, p: Any, ident: str) -> str:
-    d = spec.dist
-    if d in ("uniform", "loguniform"):
-        return f"{d} [{spec.low}, {spec.high}]"
-    if d == "normal":
-        return f"normal(mean {spec.mean}, std {spec.std})"
-    if d == "truncnormal":
-        return f"truncnormal(mean {spec.mean}, std {spec.std}) in [{spec.low}, {spec.high}]"
-    if d == "choice":
-        n = len(p.checked.files.get(ident, [])) if spec.folder is not None else len(spec.values or [])
-        src = (
-            f"{n} images in {spec.folder}"
-            if spec.folder is not None
-            else ", ".join(map(str, spec.values or []))
-        )
-        return f"choice of {src}" + (" (weighted)" if spec.weights else "")
-    return f"constant {spec.value}"
-
-
-def _signal_text(sig: Any) -> str:
-    if sig is None:
-        return ""
-    if sig.kind == "sinusoid":
-        return f"sinusoid ±{sig.amplitude} at {sig.frequency_hz:g} Hz"
-    if sig.kind == "ou":
-        return f"OU θ={sig.theta:g}/s σ={sig.sigma}"
-    if sig.kind == "random_walk":
-        return f"random walk σ={sig.sigma}"
-    return f"hold {sig.hold_s:g} s"

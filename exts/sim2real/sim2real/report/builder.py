@@ -177,8 +177,34 @@ class Section:
         ))
         return self
 
+    def heading(self, text: str) -> Section:
+        """A sub-heading inside the section."""
+        self.blocks.append(_Block("heading", {"text": text}, f"<h3>{_e(text)}</h3>"))
+        return self
+
+    def include(self, other: Section, heading: bool = True) -> Section:
+        """Append ``other``'s blocks (under its title as a sub-heading): one section made of several."""
+        if heading:
+            self.heading(other.title)
+        self.blocks.extend(other.blocks)
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "blocks": [{"type": b.kind, **b.payload} for b in self.blocks]}
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to rebuild the section later (``from_state``), rendered HTML included:
+        a stage can make its section while it has its results, and a report assemble it afterwards."""
+        return {"id": self.id, "title": self.title,
+                "blocks": [{"kind": b.kind, "payload": b.payload, "html": b.html} for b in self.blocks]}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Section:
+        try:
+            blocks = [_Block(str(b["kind"]), dict(b["payload"]), str(b["html"])) for b in state["blocks"]]
+            return cls(str(state["id"]), str(state["title"]), blocks)
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"report section state: expected id, title and blocks ({type(exc).__name__}: {exc})") from None
 
     def to_html(self) -> str:
         return (f'<section id="{_e(self.id)}"><h2>{_e(self.title)}</h2>'

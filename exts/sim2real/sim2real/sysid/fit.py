@@ -287,12 +287,13 @@ def _neural(problem: Problem, x: np.ndarray, seed: int, reporter: Reporter) -> t
     return model, one_step
 
 
-def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter | None = None) -> dict[str, Path]:
-    """Write every output file into ``out`` (the caller holds its writer lock)."""
+def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter | None = None,
+                  sections: list[Any] | None = None) -> dict[str, Path]:
+    """Write every output file into ``out`` (the caller holds its writer lock). ``sections``: the
+    report's sections when the caller has made them already (``report_sections``)."""
     from ..randomize.profile import save_profile
     from ..report import Report, json_safe
     from ..runs import write_run_info
-    from . import sections
 
     reporter = reporter or NullReporter()
     opts = outcome.options
@@ -307,16 +308,25 @@ def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter |
              "optimiser": outcome.result.method, "calibrated profile": "calibrated.toml"}
     report = Report(f"System identification: {outcome.simulator_name}", subtitle="sim2real sysid report", facts=facts,
                     kind="sysid.fit", data=data)
-    report.add(sections.summary_section(outcome.summary, outcome.result, len(outcome.params)))
-    report.add(sections.parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty,
-                                          outcome.estimates, opts.safety))
-    report.add(sections.validation_section(outcome.validations, outcome.summary, outcome.units))
-    if outcome.one_step:
-        report.add(sections.one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
-    report.add(sections.noise_section(outcome.channels, outcome.units, outcome.uncertainty))
-    report.add(sections.convergence_section(outcome.result))
+    for section in sections if sections is not None else report_sections(outcome):
+        report.add(section)
     paths["report"], paths["report_json"] = report.write(out)
     paths["run"] = write_run_info(out, "sysid", run_id, inputs=opts.inputs(),
                                   parents={"profile": str(opts.profile)} if opts.profile else None)
     reporter.artifact("report", paths["report"])
     return paths
+
+
+def report_sections(outcome: Outcome) -> list[Any]:
+    """The report's sections: summary, parameters and calibrated ranges, validation, residuals, convergence."""
+    from . import sections
+
+    out = [sections.summary_section(outcome.summary, outcome.result, len(outcome.params)),
+           sections.parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty, outcome.estimates,
+                                      outcome.options.safety),
+           sections.validation_section(outcome.validations, outcome.summary, outcome.units)]
+    if outcome.one_step:
+        out.append(sections.one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
+    out += [sections.noise_section(outcome.channels, outcome.units, outcome.uncertainty),
+            sections.convergence_section(outcome.result)]
+    return out
