@@ -183,3 +183,47 @@ def test_a_job_is_polled_until_it_ends_and_can_be_cancelled(tmp_path: Path) -> N
             assert (server.workdir / "datasets" / "big" / "manifest.json").is_file()  # finished frames kept
     finally:
         server.stop()
+
+
+PIPELINE = """
+version = 1
+name = "web_tiny"
+[generate]
+profile = "tabletop_plain"
+frames = 6
+resolution = [32, 24]
+seed = 0
+"""
+
+
+@pytest.mark.render
+def test_a_pipeline_runs_from_the_panel_and_its_report_is_served(tmp_path: Path) -> None:
+    """`sim2real run` (#13) through the Pipeline frame: stage progress, summary, the report served with a
+    script-blocking CSP; a shipped name resolves to config/pipelines; a missing file is refused."""
+    import time
+
+    from sim2real.app.pipeline import PipelineSettings
+
+    assert PipelineSettings(pipeline="demo_quick").file().endswith("config/pipelines/demo_quick.toml")
+    server = start_server(tmp_path / "srv")
+    (server.workdir / "tiny.toml").write_text(PIPELINE)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            assert "Pipeline" in c.get("/pipeline").text
+            r = c.post("/jobs/pipeline", data={"pipeline": "nope.toml", "out": "pipeline/run"})
+            assert "pipeline.pipeline: expected an existing file" in r.text
+            r = c.post("/jobs/pipeline", data={"pipeline": "tiny.toml", "out": "pipeline/run"})
+            job_id = int(re.search(r'id="job-(\d+)"', r.text).group(1))
+            deadline = time.monotonic() + 180
+            while (page := c.get(f"/jobs/{job_id}")).status_code == 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+            assert 'data-state="succeeded"' in page.text, page.text
+            assert 'data-task="pipeline">100%' in page.text and "result-stages" in page.text
+            report = re.search(r'href="(/jobs/\d+/artifacts/\d+)"', page.text).group(1)
+            served = c.get(report)
+            assert served.status_code == 200 and served.headers["content-type"].startswith("text/html")
+            assert "script-src" not in served.headers["content-security-policy"]  # default-src 'none' blocks scripts
+            assert "default-src 'none'" in served.headers["content-security-policy"] and "<html" in served.text
+    finally:
+        server.stop()

@@ -17,6 +17,7 @@ from typing import Any
 from ..app.frames import JobFrame
 from ..app.jobs import Job
 from ..app.panel import Panel
+from ..app.pipeline import PipelineFrame
 from ..errors import UserError
 from ..paths import config_path
 from . import fields
@@ -42,20 +43,24 @@ FRAMES: dict[str, Frame] = {
                  (("gap", "Measure the gap"),)),
     "sysid": Frame("Sysid", "Identify physics parameters from real robot logs; the calibrated profile can be opened "
                    "in the editor.", (("sysid", "Fit"),), "sysid.html"),
+    "pipeline": Frame("Pipeline", "The main job: generate, target set, train, gap, sysid, export, quantize, deploy "
+                      "and a report, in one run folder (a shipped name such as demo_quick, or a pipeline file). "
+                      "Running it again skips finished stages.", (("pipeline", "Run"),)),
     "deploy": Frame("Deploy", "Bundle the trained model, push it to a device over SSH, benchmark it there.",
                     (("bundle", "Bundle"), ("push", "Push"), ("bench", "Bench")), "deploy.html"),
 }
 ACTION_FRAME = {kind: frame for frame, spec in FRAMES.items() for kind, _ in spec.actions}
 # the setting naming a job's output (whose files the job may serve) and the settings naming its inputs
-OUTPUT_FIELD = {"capture": "out", "train": "out", "gap": "out", "sysid": "out", "bundle": "bundle"}
-INPUT_FIELDS = {"train": ("data", "target", "eval"), "gap": ("sim", "real"), "sysid": ("logs",), "bundle": ("run",),
-                "push": ("bundle",)}
+OUTPUT_FIELD = {"capture": "out", "train": "out", "gap": "out", "sysid": "out", "pipeline": "out", "bundle": "bundle"}
+INPUT_FIELDS = {"train": ("data", "target", "eval"), "gap": ("sim", "real"), "sysid": ("logs",),
+                "pipeline": ("pipeline",), "bundle": ("run",), "push": ("bundle",)}
 # defaults of the web panel: outputs in sub-folders of the workdir, sizes that finish quickly on a CPU
 DEFAULTS: dict[str, dict[str, Any]] = {
     "capture": {"out": "datasets/capture", "frames": 32, "width": 160, "height": 120},
     "train": {"data": "datasets/capture", "out": "train/run", "config": "quick"},
     "gap": {"sim": "datasets/capture", "out": "gap/report"},
     "sysid": {"out": "sysid/fit"},
+    "pipeline": {"out": "pipeline/run"},
     "deploy": {"run": "train/run", "onnx": "model/model.onnx", "bundle": "model/bundle.tar"},
 }
 
@@ -65,8 +70,9 @@ class WebPanel:
         workdir.mkdir(parents=True, exist_ok=True)
         self.app = Panel(workdir, python=python, targets_path=targets_file)
         self.workdir = self.app.workdir
-        self.frames: dict[str, JobFrame] = {"capture": self.app.capture, "train": self.app.train,
-                                            "gap": self.app.gap, "sysid": self.app.sysid, "deploy": self.app.deploy}
+        self.pipeline = PipelineFrame(self.app.runner)  # not (yet) a member of Panel: see sim2real.app.pipeline
+        self.frames: dict[str, JobFrame] = {"capture": self.app.capture, "train": self.app.train, "gap": self.app.gap,
+                                            "sysid": self.app.sysid, "pipeline": self.pipeline, "deploy": self.app.deploy}
         for frame, values in DEFAULTS.items():
             self.frames[frame].form.update(values)
         self._outputs: dict[int, Path] = {}
@@ -125,7 +131,7 @@ class WebPanel:
         self.update_form(frame, submitted)
         settings = self.form(frame).require()
         for name in INPUT_FIELDS.get(kind, ()):
-            value = getattr(settings, name, None)
+            value = settings.file() if kind == "pipeline" else getattr(settings, name, None)
             for item in value if isinstance(value, list) else [value] if value else []:
                 input_path(self.workdir, f"{frame}.{name}", item)
         out = None
@@ -141,7 +147,8 @@ class WebPanel:
     def _starter(self, kind: str) -> Callable[[], Job]:
         d = self.app.deploy
         return {"capture": self.app.capture.start, "train": self.app.train.start, "gap": self.app.gap.start,
-                "sysid": self.app.sysid.start, "bundle": d.bundle, "push": d.push, "bench": d.bench}[kind]
+                "sysid": self.app.sysid.start, "pipeline": self.pipeline.start, "bundle": d.bundle, "push": d.push,
+                "bench": d.bench}[kind]
 
     def job(self, ident: int) -> Job:
         for job in self.app.runner.jobs:
