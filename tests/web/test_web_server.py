@@ -83,6 +83,8 @@ def test_loopback_refuses_rebinding_and_cross_site_posts(tmp_path: Path) -> None
             r = c.post("/jobs/sysid", data={"logs": "logs/a.csv\nlogs/b.csv", "params": "body:*/mass"})
             assert "sysid.logs: expected an existing file or folder (got &#39;logs/a.csv&#39;" in r.text
             assert "no calibrated profile yet" in c.post("/sysid/use-calibrated").text
+            r = c.post("/jobs/gap", data={"sim": ".", "real": ".", "out": ""})
+            assert "gap.out: expected an output folder inside the panel" in html.unescape(r.text)
             r = c.post("/jobs/capture", data={"out": "/tmp/elsewhere"})
             assert "capture.out: expected a folder inside the panel's workdir" in html.unescape(r.text)
     finally:

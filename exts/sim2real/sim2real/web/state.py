@@ -136,7 +136,10 @@ class WebPanel:
                 input_path(self.workdir, f"{frame}.{name}", item)
         out = None
         if kind in OUTPUT_FIELD:
-            out = output_path(self.workdir, f"{frame}.{OUTPUT_FIELD[kind]}", getattr(settings, OUTPUT_FIELD[kind]))
+            where, value = f"{frame}.{OUTPUT_FIELD[kind]}", getattr(settings, OUTPUT_FIELD[kind])
+            if not value:  # the command's default folder may lie outside the workdir: the panel names one
+                raise UserError(f"{where}: expected an output folder inside the panel's workdir {self.workdir}")
+            out = output_path(self.workdir, where, value)
             out = out.parent if kind == "bundle" else out
             out.parent.mkdir(parents=True, exist_ok=True)
         job = self._starter(kind)()
