@@ -214,4 +214,5 @@ def test_ctrl_c_stops_with_130_and_keeps_every_finished_frame(tmp_path: Path, wo
     assert report.ok and not report.complete
     assert [p.message for p in report.problems] == [f"incomplete: {report.frames_checked} of 400 frames (re-run the generator)"]
     assert report.frames_checked >= 3
+    assert report.frames_checked == _committed(out)  # every finished frame is indexed, workers' too
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]

@@ -95,12 +95,14 @@ from .control.cli import app as policy_app  # noqa: E402
 from .dataset.cli import app as dataset_app  # noqa: E402
 from .deploy.cli import app as deploy_app  # noqa: E402
 from .gap.cli import app as gap_app  # noqa: E402
+from .meta.cli import app as meta_app  # noqa: E402
 from .generate.cli import app as generate_app  # noqa: E402
 from .pipeline.cli import app as pipeline_app  # noqa: E402
 from .randomize.cli import app as profile_app  # noqa: E402
 from .sim.cli import app as scene_app  # noqa: E402
 from .sysid.cli import app as sysid_app  # noqa: E402
 from .train.cli import app as train_app  # noqa: E402
+from .translate.cli import app as translate_app  # noqa: E402
 from .web.cli import app as web_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
@@ -113,6 +115,8 @@ app.add_typer(train_app)  # `sim2real train`
 app.add_typer(deploy_app)  # `sim2real export`, `sim2real deploy ...`
 app.add_typer(pipeline_app)  # `sim2real run`, `sim2real demo`
 app.add_typer(policy_app, name="policy")
+app.add_typer(meta_app, name="meta")
+app.add_typer(translate_app, name="translate")
 app.add_typer(web_app)  # `sim2real ui`
 
 

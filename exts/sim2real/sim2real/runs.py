@@ -69,3 +69,36 @@ def read_run_info(directory: str | PathLike[str], kind: str | None = None) -> di
     if kind is not None and info.get("kind") != kind:
         raise InputError(f"{directory}: expected a {kind} run, found a {info.get('kind')!r} run")
     return info
+
+
+def claim_run_folder(
+    directory: str | PathLike[str],
+    kind: str,
+    record: Mapping[str, Any],
+    parents: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    config_name: str = "config.json",
+) -> str:
+    """Start or resume the ``kind`` run in ``directory`` whose settings are ``record``: a folder holds one
+    experiment, so a ``config.json`` with other top-level entries is refused (naming them); the run id
+    is kept across resumes. Writes ``config.json`` and ``run.json``; returns the run id."""
+    out = Path(directory)
+    path = out / config_name
+    if path.is_file():
+        try:
+            have = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: unreadable ({exc}); remove the run folder or choose another --out") from None
+        diffs = sorted(k for k in set(have) | set(record) if have.get(k) != record.get(k))
+        if diffs:
+            raise InputError(f"{out}: holds a {kind} run with other {', '.join(diffs)}; expected the same command "
+                             "to resume, or choose another --out")
+    try:
+        run_id = read_run_info(out, kind)["id"]
+    except InputError:
+        run_id = new_run_id(kind)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, dict(record))
+    write_run_info(out, kind, run_id, inputs=record, parents=parents,
+                   extra={"config_hash": content_hash(dict(record)), **(extra or {})})
+    return run_id

@@ -206,6 +206,7 @@ def images(
     kid_subsets: Annotated[int, typer.Option("--kid-subsets")] = 100,
     kid_subset_size: Annotated[int, typer.Option("--kid-subset-size")] = 1000,
     permutations: Annotated[int, typer.Option("--permutations", help="Permutations of the MMD test.")] = 200,
+    translator: Annotated[Path | None, typer.Option("--translator", help="A `translate train` run: also measure the gap after translating the sim images.")] = None,
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:
@@ -221,8 +222,20 @@ def images(
                   kid_subsets, kid_subset_size, permutations, seed, rep)
     data = g.to_dict()
     ps = g.pair_summary()
-    _publish("images", "Reality gap: images", image_sections(g), data,
-             _inputs(sim=sim_dir, real=real_dir, features=extractor.name, seed=seed), out, rep,
+    sections = image_sections(g)
+    if translator is not None:  # the same measures on the translated sim images
+        from ..translate.apply import Translator, translated_image_set
+        from ..translate.sections import translation_section
+
+        tr = Translator(translator)
+        after = image_gap(translated_image_set(open_image_set(sim_dir, max_images, sim_topic), tr),
+                          open_image_set(real_dir, max_images, real_topic), extractor, pair, kid_subsets,
+                          kid_subset_size, permutations, seed, rep)
+        data["translated"] = {"translator": str(tr.path), **after.to_dict()}
+        sections.insert(1, translation_section(g, after, str(tr.path)))
+    _publish("images", "Reality gap: images", sections, data,
+             _inputs(sim=sim_dir, real=real_dir, features=extractor.name, seed=seed,
+                     **({"translator": translator} if translator is not None else {})), out, rep,
              [("KID", f"{g.kid['mean']:.4g} ± {g.kid['std']:.2g}"), ("MMD p-value", f"{g.mmd['p_value']:.3g}"),
               ("colour mean |diff|", f"{g.stats['colour']['mean_abs_diff']:.3g}"),
               ("pairs", f"{ps['n']}" + (f", SSIM mean {ps['ssim_mean']:.3f}" if ps["n"] else ""))], json_out)

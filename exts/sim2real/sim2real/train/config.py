@@ -66,6 +66,15 @@ class AugmentConfig(StrictModel):
     target: bool = False  # also augment the target images the adaptation loss sees
 
 
+class TranslateOption(StrictModel):
+    """Source images passed through a trained sim->target translator (``sim2real translate train``),
+    labels unchanged: a ``share`` of the training images (drawn with the seed) is replaced by its
+    translation, once, when the data are read."""
+
+    run: str  # a translator run folder (or its translator.pt)
+    share: float = Field(1.0, gt=0.0, le=1.0)
+
+
 class TrainConfig(StrictModel):
     task: Task = "segment"
     method: MethodName = "dann"
@@ -92,6 +101,7 @@ class TrainConfig(StrictModel):
     keep_checkpoints: int = Field(0, ge=0)  # 0 keeps every epoch's checkpoint
     model: ModelConfig = Field(default_factory=ModelConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    translate: TranslateOption | None = None  # sim->target translation of the source (image tasks)
 
     @field_validator("resolution")
     @classmethod
@@ -125,6 +135,8 @@ class TrainConfig(StrictModel):
                     f"{len(self.model.widths)} stages)")
         if self.task == "state" and self.depth:
             raise ValueError("depth applies to image tasks only")
+        if self.task == "state" and self.translate is not None:
+            raise ValueError("translate applies to image tasks only")
         return self
 
     @property

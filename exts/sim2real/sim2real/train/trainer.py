@@ -18,7 +18,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +34,7 @@ from ..runs import new_run_id, read_run_info, write_run_info
 from . import data as data_mod
 from . import runfolder as rf
 from .augment import Augment
+from .numerics import denormals_flushed
 from .config import VALIDATOR_SIGN, TrainConfig
 from .methods import Method, dann_alpha, make_method
 from .distributed import Dist
@@ -136,6 +136,10 @@ class Run:
         torch.set_flush_denormal(True)  # see denormals_flushed; run() restores the caller's state
         self._check_config()
         self.data = data_mod.load(cfg, self.req.inputs, self.rep)
+        if cfg.translate is not None:  # sim->target translation of the source images (labels unchanged)
+            from ..translate.augment import translate_source
+
+            self.data.train = translate_source(self.data.train, cfg.translate.run, cfg.translate.share, cfg.seed, self.rep)
         self.task = make_task(cfg, self.data.classes)
         self.norm = self.task.input_norm(self.data.train)
         self.class_weights = self.task.set_class_weights(self.data.train)
@@ -471,22 +475,6 @@ class Run:
             "final": {k: last.get(k) for k in ("validators", "source", "target")},
             "history": self.history,
         }
-
-
-@contextmanager
-def denormals_flushed() -> Iterator[None]:
-    """Flush float denormals to zero while training, then restore the caller's setting.
-
-    Confident predictions give gradients below float32's normal range; on a CPU, arithmetic on such
-    denormals is 10-20x slower (measured: 9 vs 150 images/s). Flushing them is deterministic and
-    changes nothing a model can notice, but it is process-wide CPU state (MXCSR): left on, it breaks
-    code in the same process that relies on IEEE subnormals (numpy, hypothesis, scipy)."""
-    was_on = bool(torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0)
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(was_on)
 
 
 def prefetched(make: Callable[[int], T], steps: Iterable[int], depth: int = PREFETCH) -> Iterator[T]:

@@ -1,0 +1,31 @@
+"""Translation as a training augmentation (``translate = {run = ..., share = ...}`` in ``sim2real train``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..progress import NullReporter, Reporter
+from ..train.sources import ImageData
+from .apply import BATCH, Translator
+
+
+def translate_source(data: ImageData, run: str | Path, share: float, seed: int,
+                     reporter: Reporter | None = None) -> ImageData:
+    """``data`` with a ``share`` of its images (drawn with ``seed``) replaced by their sim->target
+    translation at the training resolution; labels, depth and names unchanged. The fingerprint records
+    the translator, so a run resumed with another translator is refused."""
+    rep = reporter or NullReporter()
+    translator = Translator(run)
+    n = len(data)
+    pick = np.sort(np.random.default_rng([seed, 0x7A]).permutation(n)[: round(share * n)])
+    images = data.images.copy()
+    with rep.task("translate source", total=len(pick), unit="img") as bar:
+        for s in range(0, len(pick), BATCH):
+            idx = pick[s : s + BATCH]
+            images[idx] = translator(data.images[idx])
+            bar.advance(len(idx))
+    fingerprint = {**data.fingerprint, "translated_by": translator.sha256, "translated_share": share}
+    return replace(data, images=images, fingerprint=fingerprint)
