@@ -103,6 +103,7 @@ from .sim.cli import app as scene_app  # noqa: E402
 from .sysid.cli import app as sysid_app  # noqa: E402
 from .train.cli import app as train_app  # noqa: E402
 from .translate.cli import app as translate_app  # noqa: E402
+from .web.cli import app as web_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
 app.add_typer(scene_app, name="scene")
@@ -116,6 +117,7 @@ app.add_typer(pipeline_app)  # `sim2real run`, `sim2real demo`
 app.add_typer(policy_app, name="policy")
 app.add_typer(meta_app, name="meta")
 app.add_typer(translate_app, name="translate")
+app.add_typer(web_app)  # `sim2real ui`
 
 
 def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:

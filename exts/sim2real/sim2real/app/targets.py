@@ -58,6 +58,7 @@ class DeployTarget(StrictModel):
     port: int = Field(22, ge=1, le=65535)
     identity_file: str | None = None  # path of a private key; default: ssh-agent and ~/.ssh keys
     known_hosts: str | None = None  # path; default: ~/.ssh/known_hosts
+    python: str | None = Field(None, min_length=1, max_length=4096, pattern=r"^[^\n\r]+$")  # on the device; default python3
 
     @field_validator("host")
     @classmethod
@@ -92,6 +93,8 @@ class DeployTarget(StrictModel):
             args += ["--identity", str(Path(self.identity_file).expanduser())]
         if self.known_hosts:
             args += ["--known-hosts", str(Path(self.known_hosts).expanduser())]
+        if self.python:  # a device whose numpy/onnxruntime live in a venv
+            args += ["--python", self.python]
         return args
 
 
