@@ -18,6 +18,7 @@ from typing import Any
 
 from .frames import CaptureFrame, DeployFrame, GapFrame, RandomizePreview, SysidFrame, TrainFrame
 from .jobs import JobRunner
+from .pipeline import PipelineFrame
 from .profile_editor import ProfileEditor
 from .targets import TargetsStore
 
@@ -35,11 +36,13 @@ class Panel:
         self.gap = GapFrame(self.runner)
         self.sysid = SysidFrame(self.runner, self.editor)
         self.deploy = DeployFrame(self.runner, self.targets)
+        self.pipeline = PipelineFrame(self.runner)
 
     def snapshot(self) -> dict[str, Any]:
         return {"workdir": str(self.workdir), "profile": self.editor.snapshot(), "preview": self.preview.snapshot(),
                 "capture": self.capture.snapshot(), "train": self.train.snapshot(), "gap": self.gap.snapshot(),
-                "sysid": self.sysid.snapshot(), "deploy": self.deploy.snapshot(), "targets": self.targets.snapshot()}
+                "sysid": self.sysid.snapshot(), "deploy": self.deploy.snapshot(), "pipeline": self.pipeline.snapshot(),
+                "targets": self.targets.snapshot()}
 
     def shutdown(self, timeout: float | None = 30.0) -> None:
         """Cancel running jobs (they keep what they finished) and wait for them to exit."""

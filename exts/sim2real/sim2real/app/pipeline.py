@@ -1,7 +1,6 @@
 """The Pipeline frame: ``sim2real run PIPELINE.toml`` (#13) from a panel, with its stages and report.
 
-A view-model of its own file so that both panels can add it with one line (the web panel does;
-``Panel`` does not hold it yet). The settings name a pipeline file, or a shipped one by name
+``Panel.pipeline`` holds it for both panels (the Kit window has no Pipeline frame yet). The settings name a pipeline file, or a shipped one by name
 (``demo``, ``demo_quick``, ``example`` in ``config/pipelines``), and the run folder; re-running the
 same folder skips finished stages and resumes an interrupted one, as the command does.
 """

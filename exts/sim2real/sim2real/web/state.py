@@ -17,7 +17,6 @@ from typing import Any
 from ..app.frames import JobFrame
 from ..app.jobs import Job
 from ..app.panel import Panel
-from ..app.pipeline import PipelineFrame
 from ..errors import UserError
 from ..paths import config_path
 from . import fields
@@ -70,7 +69,7 @@ class WebPanel:
         workdir.mkdir(parents=True, exist_ok=True)
         self.app = Panel(workdir, python=python, targets_path=targets_file)
         self.workdir = self.app.workdir
-        self.pipeline = PipelineFrame(self.app.runner)  # not (yet) a member of Panel: see sim2real.app.pipeline
+        self.pipeline = self.app.pipeline
         self.frames: dict[str, JobFrame] = {"capture": self.app.capture, "train": self.app.train, "gap": self.app.gap,
                                             "sysid": self.app.sysid, "pipeline": self.pipeline, "deploy": self.app.deploy}
         for frame, values in DEFAULTS.items():
