@@ -16,6 +16,17 @@ KIT_ROOTS = ("omni", "carb", "isaacsim", "pxr")
 KIT_FILES = sorted(EXT.rglob("*.py")) + [REPO / "tools" / "isaac" / "generate.py"]
 
 
+def absolute_imports(path: Path) -> list[str]:
+    """The modules a file imports by absolute name (``import a.b``, ``from a.b import c``)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names.append(node.module or "")
+    return names
+
+
 def kit_symbols(path: Path) -> set[str]:
     """Dotted Kit names a module uses: its imports and the attribute chains on them."""
     tree = ast.parse(path.read_text())
@@ -58,12 +69,8 @@ def test_every_kit_symbol_is_documented_with_its_source() -> None:
 def test_kit_layer_holds_glue_only() -> None:
     """The Kit modules import the core and Kit, nothing the core would own (numpy math lives there)."""
     for path in KIT_FILES:
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
-            for name in names:
-                assert name.split(".")[0] not in ("mujoco", "torch", "scipy"), f"{path}: imports {name}"
+        for name in absolute_imports(path):
+            assert name.split(".")[0] not in ("mujoco", "torch", "scipy"), f"{path}: imports {name}"
 
 
 def test_extension_declares_its_kit_dependencies_and_tests() -> None:

@@ -10,7 +10,7 @@ import re
 import tomllib
 
 from testlib import REPO
-from test_isaac_kit_layer import kit_symbols
+from test_isaac_kit_layer import absolute_imports, kit_symbols
 
 EXT = REPO / "exts" / "sim2real_ui"
 PKG = EXT / "sim2real_ui"
@@ -35,15 +35,11 @@ def test_every_kit_symbol_is_documented_with_its_source() -> None:
 def test_the_panel_holds_glue_only() -> None:
     """Jobs, validation and state belong to sim2real.app: the Kit layer starts no process itself."""
     for path in KIT_FILES:
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
-            for name in names:
-                root = name.split(".")[0]
-                assert root not in ("mujoco", "torch", "scipy", "numpy", "subprocess", "pydantic"), f"{path}: {name}"
-                if root == "sim2real":
-                    assert name.startswith(("sim2real.app", "sim2real.errors", "sim2real.paths")), f"{path}: {name}"
+        for name in absolute_imports(path):
+            root = name.split(".")[0]
+            assert root not in ("mujoco", "torch", "scipy", "numpy", "subprocess", "pydantic"), f"{path}: {name}"
+            if root == "sim2real":
+                assert name.startswith(("sim2real.app", "sim2real.errors", "sim2real.paths")), f"{path}: {name}"
 
 
 def test_extension_declares_its_kit_dependencies_and_tests() -> None:
