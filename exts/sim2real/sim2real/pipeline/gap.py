@@ -102,7 +102,7 @@ def _section(title: str, results: dict[str, dict[str, Any]], before: str | None,
              "adapted model that is deployed). MMD² uses a Gaussian kernel whose bandwidth is the median distance "
              "between the features, so it does not depend on their scale and compares across feature spaces; KID "
              "(cubic polynomial kernel) does depend on it and compares only within one space. A model's features here are "
-             "its pooled encoder bottleneck (one vector per image); DANN aligns the per-location features its "
-             "segmentation head reads, so this gap can grow while the adapted model scores better on the target: "
-             "the target score is the measure of adaptation, this gap shows what else the encoder separates.")
+             "its pooled encoder bottleneck (one vector per image), while DANN aligns per-pixel features, and the "
+             "two rows come from two different models: this gap can grow while the adapted model scores better on "
+             "the target. The target score is the measure of adaptation; this gap shows what else the encoder separates.")
     return sec
