@@ -58,7 +58,7 @@ def test_split_log_cuts_windows_of_the_given_length(ppo_run) -> None:
 def test_progressive_transfer_round_identifies_narrows_finetunes_and_resumes(ppo_run, tmp_path) -> None:
     spec = load_spec(SURROGATE)
     robot = SurrogateRobotInterface(spec, 0.04)
-    opts = TransferOptions(rounds=1, episodes=6, finetune_steps=128, params=str(PARAMS), window_s=0.4,
+    opts = TransferOptions(rounds=1, episodes=8, finetune_steps=128, params=str(PARAMS), window_s=0.4,
                            sysid_iterations=5, safety_start=0.8)
     loop = ProgressiveTransfer(ppo_run, robot, load_safety(SAFETY), opts, tmp_path / "t", truth=robot.truth)
     history = loop.run()
@@ -69,7 +69,8 @@ def test_progressive_transfer_round_identifies_narrows_finetunes_and_resumes(ppo
     assert "calibrated actuator:slide/latency" in profile and "calibrated body:pole/mass" in profile
     result = json.loads((rnd / "sysid" / "result.json").read_text())
     assert {e["key"] for e in result["calibrated"]} == {"body:pole/mass", "joint:hinge/damping",
-                                                         "actuator:slide/latency", "actuator:slide/gear"}
+                                                         "actuator:slide/latency", "actuator:slide/gear",
+                                                         "joint:slider/frictionloss", "joint:slider/damping"}
     finetuned = json.loads((rnd / "policy" / "run.json").read_text())
     assert finetuned["parents"]["init"] == str(ppo_run.resolve())  # fine-tuned from the previous policy
     lines = (tmp_path / "t" / "history.jsonl").read_text().splitlines()
