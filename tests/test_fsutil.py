@@ -80,3 +80,17 @@ def test_second_writer_is_refused_and_lock_dies_with_holder(tmp_path: Path) -> N
 def test_content_hash_is_key_order_independent() -> None:
     assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
+
+
+def test_read_json_names_what_is_missing_and_what_is_corrupt(tmp_path: Path) -> None:
+    from sim2real.errors import InputError, IntegrityError
+    from sim2real.fsutil import read_json
+
+    path = tmp_path / "run.json"
+    with pytest.raises(InputError, match="^not a run$"):
+        read_json(path, "not a run")
+    path.write_text("{broken")
+    with pytest.raises(IntegrityError, match=r"run\.json: unreadable"):
+        read_json(path, "not a run", corrupt=IntegrityError)
+    path.write_text('{"id": 1}')
+    assert read_json(path, "not a run") == {"id": 1}

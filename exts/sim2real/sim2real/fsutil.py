@@ -21,7 +21,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from .errors import LockedError
+from .errors import InputError, LockedError, Sim2RealError
 
 TMP_MARKER = ".tmp-"
 LOCK_NAME = ".sim2real.lock"
@@ -66,6 +66,17 @@ def atomic_write_text(path: str | PathLike[str], text: str, *, fsync: bool = Tru
 def atomic_write_json(path: str | PathLike[str], obj: Any, *, indent: int | None = 2, fsync: bool = True) -> Path:
     text = json.dumps(to_jsonable(obj), indent=indent, sort_keys=True, allow_nan=False) + "\n"
     return atomic_write_text(path, text, fsync=fsync)
+
+
+def read_json(path: str | PathLike[str], missing: str, corrupt: type[Sim2RealError] = InputError) -> Any:
+    """The JSON document at ``path``. A missing file is the user's mistake: ``InputError(missing)``
+    (say what the folder is not); an unreadable or invalid one raises ``corrupt`` naming the file."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(missing) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise corrupt(f"{path}: unreadable ({exc})") from None
 
 
 def fsync_dir(path: str | PathLike[str]) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InputError
-from .fsutil import atomic_write_json, content_hash
+from .fsutil import atomic_write_json, content_hash, read_json
 
 RUN_INFO = "run.json"
 
@@ -59,13 +59,7 @@ def write_run_info(
 
 
 def read_run_info(directory: str | PathLike[str], kind: str | None = None) -> dict[str, Any]:
-    path = Path(directory) / RUN_INFO
-    try:
-        info = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{directory}: not a sim2real run folder (no {RUN_INFO})") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable run info ({exc})") from None
+    info = read_json(Path(directory) / RUN_INFO, f"{directory}: not a sim2real run folder (no {RUN_INFO})")
     if kind is not None and info.get("kind") != kind:
         raise InputError(f"{directory}: expected a {kind} run, found a {info.get('kind')!r} run")
     return info

@@ -17,14 +17,13 @@ commands in actuator units, already clipped to ``[low, high]``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..fsutil import atomic_write_json
+from ..fsutil import atomic_write_json, read_json
 
 FILE = "contract.json"
 
@@ -82,10 +81,5 @@ class Contract:
 
 def load_contract(directory: str | PathLike[str]) -> Contract:
     path = Path(directory) / FILE
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{directory}: no {FILE} (not a trained policy or an export)") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable ({exc})") from None
+    data = read_json(path, f"{directory}: no {FILE} (not a trained policy or an export)")
     return Contract.from_dict(data, str(path))

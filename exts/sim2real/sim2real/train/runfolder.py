@@ -16,7 +16,6 @@ turns uint8 images into the model's input.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import asdict, dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError, IntegrityError
-from ..fsutil import atomic_write_bytes, atomic_write_json
+from ..fsutil import atomic_write_bytes, atomic_write_json, read_json
 from .models import ARCHITECTURES, build
 
 CONFIG, MODEL, METRICS, BEST, BEST_INFO, CHECKPOINTS, TB = (
@@ -92,12 +91,7 @@ def write_spec(run: Path, spec: ModelSpec) -> None:
 
 def read_spec(run: str | PathLike[str]) -> ModelSpec:
     path = Path(run) / MODEL
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{run}: not a sim2real training run (no {MODEL})") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IntegrityError(f"{path}: unreadable ({exc})") from None
+    data = read_json(path, f"{run}: not a sim2real training run (no {MODEL})", corrupt=IntegrityError)
     return ModelSpec.from_dict(data, str(path))
 
 
