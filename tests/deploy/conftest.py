@@ -11,16 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))  # train_helpers: the tiny datasets
 
 from sshd import Sshd, start_sshd  # noqa: E402
-from train_helpers import make_dataset  # noqa: E402
-
-
-TINY = """
-batch_size = 4
-resolution = [32, 24]
-validator_images = 8
-[model]
-widths = [8, 16]
-"""
+from train_helpers import TINY, make_dataset  # noqa: E402
 
 
 @pytest.fixture(scope="session")

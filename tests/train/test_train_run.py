@@ -14,22 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from train_helpers import make_dataset, write_pngs
+from train_helpers import TINY, make_dataset, write_pngs
 
 from sim2real.errors import InputError
 from sim2real.train import runfolder as rf
 from sim2real.train.config import load_config
 from sim2real.train.data import Inputs
 from sim2real.train.trainer import TrainRequest, train
-
-TINY = """
-batch_size = 4
-resolution = [32, 24]
-validator_images = 8
-[model]
-widths = [8, 16]
-"""
-
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

@@ -20,6 +20,15 @@ from sim2real.dataset.writer import DatasetWriter
 
 VERSIONS = {"sim2real": "test", "numpy": np.__version__}
 
+# the smallest segmentation training settings the tests use (seconds per epoch on a CPU)
+TINY = """
+batch_size = 4
+resolution = [32, 24]
+validator_images = 8
+[model]
+widths = [8, 16]
+"""
+
 
 def shift(rgb: np.ndarray) -> np.ndarray:
     """The 'real camera' look: warm cast, compressed contrast, an offset."""

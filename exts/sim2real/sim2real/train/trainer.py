@@ -133,7 +133,6 @@ class Run:
         """Read the data, build everything, resume; returns the last finished epoch."""
         cfg = self.cfg
         torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
-        torch.set_flush_denormal(True)  # see denormals_flushed; run() restores the caller's state
         self._check_config()
         self.data = data_mod.load(cfg, self.req.inputs, self.rep)
         if cfg.translate is not None:  # sim->target translation of the source images (labels unchanged)
