@@ -33,6 +33,7 @@ from ..fsutil import atomic_write_json
 from .adr import AdrState, Change
 from .curriculum import CurriculumState
 from .dists import Uniform
+from .interval import BLOCK, IntervalBlock, firing_row
 from .profile import Profile
 from .sample import Sample
 from .signals import SignalRun
@@ -101,9 +102,32 @@ class Randomizer:
             "step", step_units, signals={s.key for r in self.signals.values() for s in r.own}
         )
         self._plans: dict[tuple[str, float], list[Any]] = {}
+        self._periods = self._interval_periods()
+        self._blocks: dict[int, IntervalBlock] = {}  # the current block of each period
+        self._pending: dict[int, tuple[IntervalBlock, int]] = {}  # firings not yet merged into _latest
         self.episode = -1
         self._phase = 0
         self._latest: dict[str, np.ndarray] = {}
+
+    def _interval_periods(self) -> dict[int, list[TermUnit | GroupUnit]]:
+        """Interval units by period (physics steps between firings). Terms of different periods may
+        not set one value: which one holds would depend on the step."""
+        periods: dict[int, list[TermUnit | GroupUnit]] = {}
+        setters: dict[str, tuple[int, str]] = {}
+        for u in self.units["interval"]:
+            period = int(u.every or 1)
+            periods.setdefault(period, []).append(u)
+            for key in u.keys:
+                other = setters.setdefault(key, (period, u.ident))
+                if other[0] != period:
+                    raise ConfigError(
+                        self.profile.source,
+                        f"{u.ident!r}",
+                        f"every = {other[0]}, the period of the interval term {other[1]!r}, which also "
+                        f"sets {key}",
+                        period,
+                    )
+        return periods
 
     def _resolve(
         self, when: str, units: list[TermUnit | GroupUnit], signals: Collection[str] = ()
@@ -157,6 +181,8 @@ class Randomizer:
             run.start(self.streams, episode, base, run.unit.dist_at(scale), self.n_envs, scale)
             sample.values.update(run.values(0))  # type: ignore[attr-defined]
         # a reset restores the scene's defaults: the last episode's step values no longer hold
+        self._pending.clear()
+        self._blocks.clear()
         keep = self.ops["startup"].keys() | self.ops["frame"].keys()
         self._latest = {k: v for k, v in self._latest.items() if k in keep}
         self._remember(sample)
@@ -165,13 +191,44 @@ class Randomizer:
     def step(self, step: int) -> Sample | None:
         """After physics step ``step`` (1-based since the last reset): interval terms due now and the
         current values of time-varying terms; None when nothing changes at this step."""
+        values: dict[str, np.ndarray] = {}
+        for block, k in self.due(step):
+            values.update(block.row(k))
+        varying = self.varying(step)
+        if varying is not None:
+            values.update(varying.values)
+        if not values:
+            return None
+        ops = {k: self._step_ops[k] for k in values}
+        # (recorded already: due() keeps its firings pending, varying() remembered its sample)
+        return Sample(self.seed, step, "step", self.n_envs, values, ops, {"episode": self.episode})
+
+    def due(self, step: int) -> list[tuple[IntervalBlock, int]]:
+        """The interval terms due after physics step ``step``: (block, row) per period that fires.
+
+        What ``step`` returns for them is ``block.row(row)``; a backend may instead prepare a whole
+        block's writes once (``Backend.prepare_interval``). Either way they count as applied."""
+        if step < 1:
+            raise ValueError(f"expected a physics step index >= 1 since the reset (got {step})")
+        out = []
+        for period, units in self._periods.items():
+            at = firing_row(step, period)
+            if at is None:
+                continue
+            number, k = at
+            block = self._blocks.get(period)
+            if block is None or block.index != number:
+                block = self._blocks[period] = self._draw_block(period, units, number)
+            self._pending.pop(period, None)  # re-inserted last: the newest firing settles last
+            self._pending[period] = (block, k)
+            out.append((block, k))
+        return out
+
+    def varying(self, step: int) -> Sample | None:
+        """The values of the time-varying (signal) terms due after physics step ``step``."""
         if step < 1:
             raise ValueError(f"expected a physics step index >= 1 since the reset (got {step})")
         values: dict[str, np.ndarray] = {}
-        for u in self.units["interval"]:
-            if step % (u.every or 1) != 0:
-                continue
-            self._draw(u, INTERVAL, max(self.episode, 0), step, values)
         if self.episode >= 0:
             for run in self.signals.values():
                 if run.due(step):
@@ -182,6 +239,17 @@ class Randomizer:
         sample = Sample(self.seed, step, "step", self.n_envs, values, ops, {"episode": self.episode})
         self._remember(sample)
         return sample
+
+    def _draw_block(self, period: int, units: list[TermUnit | GroupUnit], number: int) -> IntervalBlock:
+        """``BLOCK`` firings of the period's units at once: each stream fills ``(n_envs * BLOCK, ...)``
+        environment-major, so environment i's firings never depend on how many environments there are."""
+        episode, n = max(self.episode, 0), self.n_envs
+        flat: dict[str, np.ndarray] = {}
+        for u in units:  # later units win a value they share, as at every event
+            self._draw(u, INTERVAL, episode, number, flat, n * BLOCK)
+        values = {k: v.reshape(n, BLOCK, *v.shape[1:]) for k, v in flat.items()}
+        ops = {k: self._step_ops[k] for k in values}
+        return IntervalBlock(self.seed, period, episode, number, n, values, ops)
 
     def frame(self, index: int) -> Sample:
         """Values for rendered frame ``index`` (``when = "frame"``, e.g. image noise and blur)."""
@@ -203,17 +271,20 @@ class Randomizer:
         return sample
 
     def _draw(
-        self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray]
+        self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray],
+        n: int | None = None,
     ) -> None:
+        """``n`` rows per stream (default: one per environment)."""
+        n = self.n_envs if n is None else n
         if isinstance(u, GroupUnit):  # the group applies the phase's scale to its curriculum members
-            u.draw(self.streams, code, index, sub, self.n_envs, self._phase_scale(), out)
+            u.draw(self.streams, code, index, sub, n, self._phase_scale(), out)
             return
         scale = self._phase_scale() if u.ident in self.scaled else 1.0
         if self.adr is not None and u.ident in self.adr.params and code == RESET:
-            u.draw(self.streams, code, index, sub, self.n_envs, Uniform(*self.adr.range(u.ident)), out)
+            u.draw(self.streams, code, index, sub, n, Uniform(*self.adr.range(u.ident)), out)
             self.adr.pin(u.ident, out, u.keys)
         else:
-            u.draw(self.streams, code, index, sub, self.n_envs, u.dist_at(scale), out)
+            u.draw(self.streams, code, index, sub, n, u.dist_at(scale), out)
 
     def _plan(self, when: str) -> list[Any]:
         """The event's draws in order, cached per curriculum scale: plain (key, stream prefix,
@@ -238,7 +309,15 @@ class Randomizer:
         return self.curriculum.scales[self._phase] if self.curriculum is not None else 1.0
 
     def _remember(self, sample: Sample) -> None:
+        self._settle()
         self._latest.update(sample.values)
+
+    def _settle(self) -> None:
+        """Merge the interval firings since the last sample into ``_latest`` (kept as (block, row)
+        until a record needs them: a firing costs no per-key work)."""
+        for block, k in self._pending.values():
+            self._latest.update(block.row(k))
+        self._pending.clear()
 
     # ------------------------------------------------------------------ records
     def record(self, env: int = 0) -> dict[str, Any]:
@@ -246,6 +325,7 @@ class Randomizer:
 
         Datasets store this with every frame: the start-up values, this episode's reset values, the
         step values since, and the last frame's values, merged."""
+        self._settle()
         return Sample(self.seed, 0, "record", self.n_envs, self._latest, {}).record(env)
 
     @property
@@ -289,6 +369,7 @@ class Randomizer:
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise InputError(f"randomizer state does not fit this profile: {exc}") from None
         self.episode = int(state.get("episode", -1))
+        self._blocks.clear()
 
     def save_state(self, directory: str | PathLike[str]) -> Path:
         """Write the curriculum and ADR state into a run folder (atomically)."""
