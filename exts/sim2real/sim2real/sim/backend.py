@@ -95,3 +95,16 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release renderer and simulator resources."""
+
+
+@runtime_checkable
+class PreparesInterval(Protocol):
+    """Optional: a backend that applies interval firings faster a block at a time.
+
+    ``prepare_interval(block, env)`` receives ``BLOCK`` firings of the interval terms of one period
+    (``randomize.interval.IntervalBlock``, from ``Randomizer.due``) and returns ``fire(k)``, which must
+    leave the backend exactly as ``apply(block.sample(k), env)`` would. ``RandomizedSim`` uses it when
+    a backend offers it; the MuJoCo backend turns a block's physics values into one table per model
+    field, so a firing costs a few array stores instead of a Python call per value."""
+
+    def prepare_interval(self, block: Any, env: int = 0) -> Callable[[int], None]: ...

@@ -8,16 +8,19 @@
 * ``render(camera, index)``: the frame's terms (image effects, per-frame jitter), then the Frame.
 
 The callback is registered to fire only every ``step_period`` steps (the gcd of the profile's interval
-and signal periods), so a backend can run the steps in between in one engine call.
+and signal periods), so a backend can run the steps in between in one engine call. A backend that
+``PreparesInterval`` gets interval firings a block at a time (one preparation per ``BLOCK`` firings).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+from ..randomize.interval import IntervalBlock
 from ..randomize.sample import Sample
-from .backend import Backend
+from .backend import Backend, PreparesInterval
 from .frame import Frame
 
 
@@ -39,6 +42,8 @@ class RandomizedSim:
         self.backend, self.randomizer, self.env = backend, randomizer, env
         self.period = step_period(randomizer)
         self.episode = -1
+        self._prepares = isinstance(backend, PreparesInterval)
+        self._prepared: dict[int, tuple[IntervalBlock, Callable[[int], None]]] = {}  # period -> its block's fire
         if self.period is not None:
             backend.add_step_callback(self._on_step, every=self.period)
 
@@ -52,6 +57,7 @@ class RandomizedSim:
         sample = self.randomizer.reset(episode)
         self.backend.apply(sample, self.env)
         self.episode = episode
+        self._prepared.clear()
         return sample
 
     def step(self, n: int = 1) -> None:
@@ -60,9 +66,21 @@ class RandomizedSim:
     def _on_step(self, step: int, time_s: float) -> None:
         if self.episode < 0:
             return  # signals and interval terms start with the first episode
-        sample = self.randomizer.step(step)
+        if not self._prepares:
+            sample = self.randomizer.step(step)
+        else:
+            for block, k in self.randomizer.due(step):
+                self._fire(block)(k)
+            sample = self.randomizer.varying(step)
         if sample is not None:
             self.backend.apply(sample, self.env)
+
+    def _fire(self, block: IntervalBlock) -> Callable[[int], None]:
+        prepared = self._prepared.get(block.period)
+        if prepared is None or prepared[0] is not block:
+            fire = self.backend.prepare_interval(block, self.env)  # type: ignore[attr-defined]
+            prepared = self._prepared[block.period] = (block, fire)
+        return prepared[1]
 
     def render(self, camera: str | None = None, index: int = 0) -> Frame:
         """Apply frame ``index``'s terms, render, and label the Frame with that index."""

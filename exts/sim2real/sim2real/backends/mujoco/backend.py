@@ -24,7 +24,6 @@ samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac L
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +35,7 @@ import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError, UserError
+from ...randomize.interval import IntervalBlock
 from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
 from ...sim.backend import Capabilities, StepCallback
@@ -48,6 +48,7 @@ from .render import FrameRenderer
 from .scene import VISUAL_GROUPS
 from .scene import load as load_scene
 from .snapshot import ModelSnapshot, transplant_changes
+from .tables import FieldTables
 from .world import World
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class MujocoBackend:
         self._mesh_base = {m.name: np.array(m.scale, dtype=float) for m in sc.spec.meshes}
         self._meshes_changed: set[str] = set()
         self._routes = self._routing()
-        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._plans: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
         self._classes = self._class_table()
         self._startup: list[tuple[Sample, int]] = []
         self._reset_state()
@@ -199,9 +200,12 @@ class MujocoBackend:
     def apply(self, sample: Sample, env: int = 0) -> None:
         """Apply environment ``env`` of ``sample``; every value is relative to the loaded defaults."""
         world = self._world()
-        if not 0 <= env < sample.n_envs:
-            raise UserError(f"env: expected 0..{sample.n_envs - 1} for a sample of {sample.n_envs} envs (got {env})")
-        plan = self._plan(tuple(sample.values))
+        _check_env(env, sample.n_envs)
+        self._settle()
+        plan = self._plan(tuple(sample.values), sample.ops)
+        tables = self._tables(plan)
+        if tables is not None:
+            tables.write(tables.tables({k: sample.values[k][env:env + 1] for k in tables.keys}), 0)
         for write in plan.writes:
             write(sample.values, sample.ops, env)
         if plan.sensors:
@@ -216,18 +220,58 @@ class MujocoBackend:
             self._latest[key] = (values, env)
         self._noise_key = (sample.seed, sample.index)
 
+    def prepare_interval(self, block: IntervalBlock, env: int = 0) -> Callable[[int], None]:
+        """Turn a block of interval firings (``Randomizer.due``) into model writes once; returns
+        ``fire(k)``, which applies row ``k`` as ``apply(block.sample(k), env)`` would — the same
+        bytes — with one store per model field for the physics targets."""
+        world = self._world()
+        _check_env(env, block.n_envs)
+        plan = self._plan(tuple(block.values), block.ops)
+        tables = self._tables(plan)
+        if tables is None:
+            return lambda k: self.apply(block.sample(k), env)
+        rows = tables.tables({k: block.values[k][env] for k in tables.keys})
+        rest = [k for k in block.values if k not in tables.keys]
+
+        def fire(k: int) -> None:
+            self._pending.pop(block.period, None)  # superseded: this firing sets the same keys
+            if self._tables(plan) is not tables:  # an object slot changed asset or scale since
+                self.apply(block.sample(k), env)
+                return
+            tables.write(rows, k)
+            if rest:
+                self.apply(block.sample(k, rest), env)  # (refreshes the constants too)
+            else:
+                world.refresh_constants()
+            self._pending[block.period] = (block, k, env)  # inserted last: the newest firing settles last
+
+        return fire
+
+    def _settle(self) -> None:
+        """Record the interval firings applied since the last sample (kept as (block, row) until then:
+        a firing costs no per-key work)."""
+        for block, k, env in self._pending.values():
+            for key, values in block.values.items():
+                self._latest[key] = (values[:, k], env)
+            self._noise_key = (block.seed, block.step(k))
+        self._pending.clear()
+
     def record(self) -> dict[str, Any]:
         """The value of every key applied since the reset (the latest of each): what the world is now."""
+        self._settle()
         out = {}
         for key, (values, env) in self._latest.items():
             v = values[env]
             out[key] = v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v
         return out
 
-    def _plan(self, keys: tuple[str, ...]) -> _Plan:
-        """Where each key goes, validated once per distinct key set (the samples of an event share it).
-        Runs of keys with one physics attribute become one vectorised write."""
-        plan = self._plans.get(keys)
+    def _plan(self, keys: tuple[str, ...], ops: Mapping[str, str]) -> _Plan:
+        """Where each key goes, validated once per distinct key set and operations (the samples of an
+        event share them). Physics keys are written through field tables (``_tables``); so are the
+        bodies of object slots, unless the sample also changes objects (then, in key order: a mass
+        drawn with a new asset belongs to that asset)."""
+        signature = (keys, tuple(ops.get(k, "set") for k in keys))
+        plan = self._plans.get(signature)
         if plan is not None:
             return plan
         entities = self.entities()
@@ -245,18 +289,27 @@ class MujocoBackend:
             if entity not in known:
                 raise UnsupportedError(f"{key}: no {kind} named {entity!r} in {self.scene.path.name}; "
                                        f"known: {', '.join(known) or 'none'}")
-            routed.append((owner, kind, entity, attr, key))
-        writes = []
-        for (owner, kind, attr), group in itertools.groupby(routed, key=lambda r: (r[0], r[1], r[3])):
-            rows = list(group)
-            batch = self.physics.batch(kind, attr, [r[2] for r in rows]) if owner is self.physics else None
-            if batch is not None:
-                writes.append(_batched(batch, [r[4] for r in rows]))
-            else:
-                writes.extend(_single(*row) for row in rows)
-        plan = _Plan(writes, any(r[1] == "sensor" for r in routed))
-        self._plans[keys] = plan
+            routed.append((owner, kind, entity, attr, ops.get(key, "set"), key))
+        objects_change = any(r[0] is self.objects and r[1] != "body" for r in routed)
+        tabular = [r for r in routed if r[0] is self.physics or (r[0] is self.objects and r[1] == "body"
+                                                                  and not objects_change)]
+        writes = [_single(owner, kind, entity, attr, key) for owner, kind, entity, attr, _, key in routed
+                  if (owner, kind, entity, attr, _, key) not in tabular]
+        plan = _Plan(tabular, writes, any(r[1] == "sensor" for r in routed),
+                     any(r[0] is self.objects for r in tabular))
+        self._plans[signature] = plan
         return plan
+
+    def _tables(self, plan: _Plan) -> FieldTables | None:
+        """The plan's field tables, made again when they hold slot bodies and a slot changed asset or scale."""
+        if not plan.tabular:
+            return None
+        generation = self.objects.generation if plan.slot_bound else 0
+        if plan.tables is None or plan.tables[0] != generation:
+            elements = [(key, owner.elements(kind, entity, attr, op, key))
+                        for owner, kind, entity, attr, op, key in plan.tabular]
+            plan.tables = (generation, FieldTables(self._world(), elements))
+        return plan.tables[1]
 
     def _flush(self) -> None:
         rescale = self.objects.needs_recompile()
@@ -326,6 +379,7 @@ class MujocoBackend:
         self.signals.reset(np.zeros(world.model.nu), np.random.default_rng(0))
         self._sync_renderer()
         self._latest: dict[str, tuple[np.ndarray, int]] = {}
+        self._pending: dict[int, tuple[IntervalBlock, int, int]] = {}  # period -> (block, row, env)
         self._noise_key = (0, 0)
         self.clock.reset()
         self._frames = 0
@@ -413,6 +467,7 @@ class MujocoBackend:
     def render(self, camera: str | None = None) -> Frame:
         """Render one Frame from ``camera`` (default: the scene's first camera)."""
         world = self._world()
+        self._settle()  # the image noise is keyed by the latest sample
         cam = self.camera_id(camera)
         cam_name = self.scene.names["mjOBJ_CAMERA"][cam] if cam >= 0 else "free"
         renderer = self._frame_renderer()
@@ -506,8 +561,16 @@ class MujocoBackend:
 
 @dataclass
 class _Plan:
-    writes: list[Callable[[Mapping[str, np.ndarray], Mapping[str, str], int], None]]
+    tabular: list[tuple[Any, str, str, str, str, str]]  # (owner, kind, entity, attr, op, key) written via tables
+    writes: list[Callable[[Mapping[str, np.ndarray], Mapping[str, str], int], None]]  # the others, in key order
     sensors: bool  # the sample sets sensor noise: reseed its generator
+    slot_bound: bool  # tables hold object slots' bodies: they follow the slots' assets and scales
+    tables: tuple[int, FieldTables] | None = None  # (Objects.generation they were made for, tables)
+
+
+def _check_env(env: int, n_envs: int) -> None:
+    if not 0 <= env < n_envs:
+        raise UserError(f"env: expected 0..{n_envs - 1} for a sample of {n_envs} envs (got {env})")
 
 
 def _single(owner: Any, kind: str, entity: str, attr: str, key: str) -> Callable[..., None]:
@@ -515,12 +578,6 @@ def _single(owner: Any, kind: str, entity: str, attr: str, key: str) -> Callable
         value = values[key][env]
         owner.apply(kind, entity, attr, value.item() if isinstance(value, np.generic) else value,
                     ops.get(key, "set"), key)
-    return write
-
-
-def _batched(batch: Callable[..., None], keys: list[str]) -> Callable[..., None]:
-    def write(values: Mapping[str, np.ndarray], ops: Mapping[str, str], env: int) -> None:
-        batch([values[k][env] for k in keys], [ops.get(k, "set") for k in keys], keys)
     return write
 
 

@@ -26,6 +26,7 @@ from ...sim.ops import as_vector, combine, require_set
 from ...sim.rotations import quat_from_rpy
 from ...sim.slots import SlotState
 from .scene import HIDDEN_GROUP, LabelledObject, Slot
+from .tables import Elements, combine_rows, flat_positions, write_value
 from .world import World
 
 TARGETS: dict[str, frozenset[str]] = {
@@ -51,13 +52,18 @@ class Objects:
         self.colour_dirty: set[str] = set()  # the slot's material takes the new asset's colour
         self.mesh_scale: dict[str, float] = {}  # mesh name -> scale currently compiled
         self.on_asset: list = []  # callbacks(slot, asset colour) when a slot's asset changes
+        self.generation = 0  # bumped when a slot's asset or scale changes: what slot-body elements depend on
+        self._elements: dict[tuple[str, str, str, float], list[Elements]] = {}
 
     # ------------------------------------------------------------------ entities
     def entities(self) -> dict[str, list[str]]:
         return {"object": list(self.objects), "scene": ["scene"] if self.slots else []}
 
     def reset(self) -> None:
-        self.state = {s.name: SlotState(s.default_asset) for s in self.slots.values()}
+        defaults = {s.name: SlotState(s.default_asset) for s in self.slots.values()}
+        self.generation += any((st.asset, st.scale) != (defaults[n].asset, defaults[n].scale)
+                               for n, st in self.state.items())
+        self.state = defaults
         for changed in (self.dirty, self.shape_dirty, self.body_dirty, self.pose_dirty, self.colour_dirty):
             changed.clear()
 
@@ -66,7 +72,7 @@ class Objects:
             self._count(value, op, key)
             return
         if kind == "body":
-            self._slot_body(entity, attr, value, op, key)
+            write_value(self.world, self.elements(kind, entity, attr, op, key), value)
             return
         slot = self.slots.get(entity)
         if slot is None:
@@ -80,6 +86,7 @@ class Objects:
                                        f"(got {value!r})")
             if st.asset != str(value):
                 st.asset = str(value)
+                self.generation += 1
                 st.mass = st.com = None  # a body's mass belongs to the asset it was drawn for
                 for changed in (self.dirty, self.shape_dirty, self.body_dirty, self.pose_dirty, self.colour_dirty):
                     changed.add(entity)
@@ -88,9 +95,11 @@ class Objects:
             st.visible = bool(value)
             self.dirty.add(entity)
         elif attr == "scale":
-            st.scale = float(combine(1.0, value, op, key))
-            if st.scale <= 0:
-                raise UnsupportedError(f"{key}: expected a positive scale (got {st.scale:g})")
+            scale = float(combine(1.0, value, op, key))
+            if scale <= 0:
+                raise UnsupportedError(f"{key}: expected a positive scale (got {scale:g})")
+            self.generation += scale != st.scale
+            st.scale = scale
             self.shape_dirty.add(entity)
             self.pose_dirty.add(entity)
         elif attr == "position":
@@ -110,17 +119,36 @@ class Objects:
                 self.state[name].filled = i < count
                 self.dirty.add(name)
 
-    def _slot_body(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
+    def elements(self, kind: str, entity: str, attr: str, op: str, key: str) -> list[Elements]:
+        """What ``body:<slot>/mass|com`` writes into the active asset's body, for the slot's current
+        asset and scale (``generation`` says when those change). The slot remembers the value: it
+        carries over to a new scale (flush's ``_write_mass``)."""
         st = self.state[entity]
-        variant = self.slots[entity].variants[st.asset]
-        d, s = self.world.compiled.__getitem__, st.scale
-        if attr == "mass":
-            st.mass = float(combine(d("body_mass")[variant.body] * s ** 3, value, op, key))
-            if st.mass <= 0:
-                raise UnsupportedError(f"{key}: expected a positive mass (got {st.mass:g} kg)")
-        else:
-            st.com = combine(d("body_ipos")[variant.body] * s, as_vector(value, 3, key), op, key)
-        self.body_dirty.add(entity)
+        found = self._elements.get((key, op, st.asset, st.scale))
+        if found is None:
+            found = self._elements[(key, op, st.asset, st.scale)] = self._slot_elements(entity, attr, op, key)
+        return found
+
+    def _slot_elements(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
+        st = self.state[entity]
+        b = self.slots[entity].variants[st.asset].body
+        c, s, model = self.world.compiled, st.scale, self.world.model
+        if attr == "com":
+            ipos0 = c["body_ipos"][b] * s
+            return [Elements("body_ipos", flat_positions(model.body_ipos, b), lambda v: combine_rows(ipos0, v, op, key),
+                             True, lambda com: setattr(self.state[entity], "com", com.copy()))]
+        mass0, inertia0 = c["body_mass"][b] * s ** 3, c["body_inertia"][b]
+
+        def mass(v: np.ndarray) -> np.ndarray:
+            m = combine_rows(mass0, v, op, key)
+            if (m <= 0).any():
+                raise UnsupportedError(f"{key}: expected a positive mass (got {float(m.min()):g} kg)")
+            return m
+
+        return [Elements("body_mass", flat_positions(model.body_mass, b), mass, True,
+                         lambda m: setattr(self.state[entity], "mass", float(m[0]))),
+                Elements("body_inertia", flat_positions(model.body_inertia, b),
+                         lambda v: inertia0 * (s ** 5 * mass(v) / mass0), True)]
 
     # ------------------------------------------------------------------ writing
     def is_shown(self, name: str) -> bool:

@@ -1,5 +1,7 @@
 """Physics targets: friction, restitution, mass and centre of mass, gravity, joint and actuator
-parameters. Each writes ``op(default, value)`` into the model fields of the named entity.
+parameters. Each (key, op) compiles once into ``Elements`` (tables.py): the model elements it writes
+and ``op(default, value)`` for them, vectorised over rows of samples, so that one formula serves a
+single ``apply`` and a block of interval firings alike.
 
 MuJoCo specifics (also in exts/sim2real/docs/mujoco.md):
 
@@ -27,14 +29,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from typing import Any
 
 import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError
-from ...sim.ops import as_vector, combine
+from .tables import Elements, combine_rows, flat_positions, write_value
 from .world import World
 
 log = logging.getLogger(__name__)
@@ -89,12 +89,17 @@ def _curve(model: mujoco.MjModel, solref: np.ndarray, solimp: np.ndarray) -> np.
 
 def restitution_to_dampratio(e: float, curve: np.ndarray, key: str = "") -> float:
     """Damping ratio whose measured restitution is ``e`` (clipped to the reachable range)."""
+    return float(_dampratios(np.array([e], dtype=float), curve, key)[0])
+
+
+def _dampratios(e: np.ndarray, curve: np.ndarray, key: str) -> np.ndarray:
     lo, hi = float(curve[-1]), float(curve[0])
-    if not lo <= e <= hi and key not in _warned:
+    outside = (e < lo) | (e > hi)
+    if outside.any() and key not in _warned:
         _warned.add(key)
         log.warning("%s: restitution %.3g is outside what MuJoCo's soft contact reaches here (%.3g .. %.3g); "
-                    "clipped", key, e, lo, hi)
-    return float(np.interp(min(max(e, lo), hi), curve[::-1], DAMPRATIOS[::-1]))
+                    "clipped", key, float(e[outside][0]), lo, hi)
+    return np.interp(np.clip(e, lo, hi), curve[::-1], DAMPRATIOS[::-1])
 
 
 def dampratio_to_restitution(zeta: float, curve: np.ndarray) -> float:
@@ -102,7 +107,7 @@ def dampratio_to_restitution(zeta: float, curve: np.ndarray) -> float:
 
 
 class Physics:
-    """Entity tables and writers of the physics targets."""
+    """Entity tables and the model elements each physics target writes."""
 
     def __init__(self, world: World, groups: dict[str, np.ndarray]) -> None:
         """``groups``: extra geom entities (e.g. an object slot → all its geoms)."""
@@ -120,45 +125,22 @@ class Physics:
                       for n, j in self.joints.items()}
         self._by_kind = {"geom": self._geom, "body": self._body, "joint": self._joint, "actuator": self._actuator,
                          "world": self._world}
+        self._compiled: dict[tuple[str, str], list[Elements]] = {}
 
     def entities(self) -> dict[str, list[str]]:
         return {"geom": list(self.geoms), "body": list(self.bodies), "joint": list(self.joints),
                 "actuator": list(self.actuators), "world": ["world"]}
 
     def apply(self, kind: str, entity: str, attr: str, value: object, op: str, key: str) -> None:
-        self._by_kind[kind](entity, attr, value, op, key)
+        """Write one value (``op`` with the loaded default) into the model."""
+        write_value(self.world, self.elements(kind, entity, attr, op, key), value)
 
-    def batch(self, kind: str, attr: str, entities: list[str]) -> Callable[..., None] | None:
-        """One vectorised write for many entities of one elementwise attribute (friction, joint
-        parameters), or None when the attribute is written entity by entity."""
-        model, d = self.world.model, self.world.default
-        if kind == "geom" and attr in _FRICTION_AXIS:
-            groups, axis = [self.geoms[e] for e in entities], _FRICTION_AXIS[attr]
-            field, column = model.geom_friction, d("geom_friction")[:, axis]
-        elif kind == "joint" and attr in _DOF_FIELD:
-            groups, axis = [self._dofs[e] for e in entities], None
-            field, column = getattr(model, _DOF_FIELD[attr]), d(_DOF_FIELD[attr])
-        else:
-            return None
-        ids = np.concatenate(groups)
-        counts = np.array([len(g) for g in groups])
-        default = column[ids]
-        armature = attr == "armature"
-
-        def write(values: list[Any], ops: list[str], keys: list[str]) -> None:
-            if len(set(ops)) != 1:  # mixed operations: one entity at a time
-                for e, v, o, k in zip(entities, values, ops, keys, strict=True):
-                    self.apply(kind, e, attr, v, o, k)
-                return
-            new = np.maximum(combine(default, np.repeat(np.asarray(values, dtype=float), counts), ops[0], keys[0]), 0)
-            if axis is None:
-                field[ids] = new
-            else:
-                field[ids, axis] = new
-            if armature:
-                self.world.const_dirty = True
-
-        return write
+    def elements(self, kind: str, entity: str, attr: str, op: str, key: str) -> list[Elements]:
+        """What ``key`` (``kind:entity/attr``, combined by ``op``) writes; compiled once per key."""
+        found = self._compiled.get((key, op))
+        if found is None:
+            found = self._compiled[(key, op)] = self._by_kind[kind](entity, attr, op, key)
+        return found
 
     def default_value(self, kind: str, entity: str, attr: str) -> float:
         """The loaded default of a scalar physics attribute, in the units a ``set`` writes (system
@@ -182,71 +164,88 @@ class Physics:
         raise UnsupportedError(f"{kind}:{entity}/{attr}: not a scalar physics attribute with a default")
 
     # ------------------------------------------------------------------ per kind
-    def _geom(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
+    def _geom(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         ids, model, d = self.geoms[entity], self.world.model, self.world.default
         if attr in _FRICTION_AXIS:
             axis = _FRICTION_AXIS[attr]
-            model.geom_friction[ids, axis] = np.maximum(combine(d("geom_friction")[ids, axis], value, op, key), 0)
-            return
+            friction0 = d("geom_friction")[ids, axis]
+            return [Elements("geom_friction", flat_positions(model.geom_friction, ids, axis),
+                             lambda v: np.maximum(combine_rows(friction0, v, op, key), 0))]
         solref, solimp = d("geom_solref")[ids], d("geom_solimp")[ids]
         if (solref[:, 0] <= 0).any():
             raise UnsupportedError(f"{key}: geom {entity!r} uses direct solref (stiffness, damping); "
                                    "restitution needs the (timeconst, dampratio) form")
-        for g, ref, imp in zip(ids, solref, solimp, strict=True):
-            curve = _curve(model, ref, imp)
-            e = float(combine(dampratio_to_restitution(float(ref[1]), curve), value, op, key))
-            model.geom_solref[g, 1] = restitution_to_dampratio(e, curve, key)
+        curves = [_curve(model, ref, imp) for ref, imp in zip(solref, solimp, strict=True)]
+        e0 = [dampratio_to_restitution(float(ref[1]), c) for ref, c in zip(solref, curves, strict=True)]
 
-    def _body(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
+        def dampratios(v: np.ndarray) -> np.ndarray:
+            e = combine_rows(e0, v, op, key)
+            return np.stack([_dampratios(e[:, j], c, key) for j, c in enumerate(curves)], axis=1)
+
+        return [Elements("geom_solref", flat_positions(model.geom_solref, ids, 1), dampratios)]
+
+    def _body(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         b, model, d = self.bodies[entity], self.world.model, self.world.default
-        if attr == "mass":
-            mass0 = float(d("body_mass")[b])
-            mass = float(combine(mass0, value, op, key))
-            if mass0 <= 0 or mass <= 0:
-                raise UnsupportedError(f"{key}: expected a positive mass for body {entity!r} "
-                                       f"(default {mass0:g} kg, got {mass:g} kg)")
-            model.body_mass[b] = mass
-            model.body_inertia[b] = d("body_inertia")[b] * (mass / mass0)
-        else:
-            model.body_ipos[b] = combine(d("body_ipos")[b], as_vector(value, 3, key), op, key)
-        self.world.const_dirty = True
+        if attr == "com":
+            ipos0 = d("body_ipos")[b]
+            return [Elements("body_ipos", flat_positions(model.body_ipos, b),
+                             lambda v: combine_rows(ipos0, v, op, key), True)]
+        mass0, inertia0 = float(d("body_mass")[b]), d("body_inertia")[b]
 
-    def _joint(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
+        def mass(v: np.ndarray) -> np.ndarray:
+            m = combine_rows(mass0, v, op, key)
+            if mass0 <= 0 or (m <= 0).any():
+                raise UnsupportedError(f"{key}: expected a positive mass for body {entity!r} "
+                                       f"(default {mass0:g} kg, got {float(m.min()):g} kg)")
+            return m
+
+        # inertia scales with the mass: same shape, uniform density
+        return [Elements("body_mass", flat_positions(model.body_mass, b), mass, True),
+                Elements("body_inertia", flat_positions(model.body_inertia, b),
+                         lambda v: inertia0 * (mass(v) / mass0), True)]
+
+    def _joint(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         model, d = self.world.model, self.world.default
         if attr == "stiffness":
             j = self.joints[entity]
-            model.jnt_stiffness[j] = max(float(combine(d("jnt_stiffness")[j], value, op, key)), 0.0)
-            return
+            stiffness0 = d("jnt_stiffness")[j]
+            return [Elements("jnt_stiffness", flat_positions(model.jnt_stiffness, j),
+                             lambda v: np.maximum(combine_rows(stiffness0, v, op, key), 0.0))]
         dofs, name = self._dofs[entity], _DOF_FIELD[attr]
-        getattr(model, name)[dofs] = np.maximum(combine(d(name)[dofs], value, op, key), 0.0)
-        if attr == "armature":
-            self.world.const_dirty = True
+        dof0 = d(name)[dofs]
+        return [Elements(name, flat_positions(getattr(model, name), dofs),
+                         lambda v: np.maximum(combine_rows(dof0, v, op, key), 0.0), attr == "armature")]
 
-    def _actuator(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
+    def _actuator(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         a, model, d = self.actuators[entity], self.world.model, self.world.default
         gain0, bias0 = d("actuator_gainprm")[a], d("actuator_biasprm")[a]
         affine = model.actuator_biastype[a] == mujoco.mjtBias.mjBIAS_AFFINE
         position_servo = affine and bias0[1] != 0 and bias0[1] == -gain0[0]
         velocity_servo = affine and bias0[1] == 0 and bias0[2] != 0 and bias0[2] == -gain0[0]
+        gain, bias = flat_positions(model.actuator_gainprm, a, 0), flat_positions(model.actuator_biasprm, a, [1, 2])
         if attr == "gear":
-            model.actuator_gear[a, 0] = float(combine(d("actuator_gear")[a, 0], value, op, key))
-            self.world.const_dirty = True
-        elif attr == "kp":
-            kp = float(combine(gain0[0], value, op, key))
-            model.actuator_gainprm[a, 0] = kp
-            if position_servo:
-                model.actuator_biasprm[a, 1] = -kp
-        else:
-            if not affine:
-                raise UnsupportedError(f"{key}: actuator {entity!r} has no velocity feedback (kv needs an "
-                                       "affine bias, e.g. a <position kv=...> or <velocity> actuator)")
-            kv = float(combine(-bias0[2], value, op, key))
-            model.actuator_biasprm[a, 2] = -kv
-            if velocity_servo:
-                model.actuator_gainprm[a, 0] = kv
+            gear0 = d("actuator_gear")[a, 0]
+            return [Elements("actuator_gear", flat_positions(model.actuator_gear, a, 0),
+                             lambda v: combine_rows(gear0, v, op, key), True)]
+        if attr == "kp":  # a position servo's bias holds -kp too
+            def kp(v: np.ndarray) -> np.ndarray:
+                return combine_rows(gain0[0], v, op, key)
 
-    def _world(self, entity: str, attr: str, value: object, op: str, key: str) -> None:
-        self.world.model.opt.gravity[:] = combine(self.world.default("opt.gravity"), as_vector(value, 3, key), op, key)
+            out = [Elements("actuator_gainprm", gain, kp)]
+            return out + [Elements("actuator_biasprm", bias[:1], lambda v: -kp(v))] if position_servo else out
+        if not affine:
+            raise UnsupportedError(f"{key}: actuator {entity!r} has no velocity feedback (kv needs an "
+                                   "affine bias, e.g. a <position kv=...> or <velocity> actuator)")
+
+        def kv(v: np.ndarray) -> np.ndarray:
+            return combine_rows(-bias0[2], v, op, key)
+
+        out = [Elements("actuator_biasprm", bias[1:], lambda v: -kv(v))]
+        return out + [Elements("actuator_gainprm", gain, kv)] if velocity_servo else out
+
+    def _world(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
+        gravity0 = self.world.default("opt.gravity")
+        return [Elements("opt.gravity", np.arange(3), lambda v: combine_rows(gravity0, v, op, key))]
 
 
 def _ndof(joint_type: int) -> int:

@@ -22,8 +22,23 @@ class World:
     const_dirty: bool = False  # mass, inertia, armature or gear changed: recompute derived constants
     forward_dirty: bool = True  # poses changed: recompute kinematics before rendering
 
+    _flat: dict[str, np.ndarray] = field(init=False, default_factory=dict)
+
     def __post_init__(self) -> None:
         self.scratch = mujoco.MjData(self.model)
+
+    def flat(self, path: str) -> np.ndarray:
+        """A flat, writable view of the model field at ``path`` (``body_mass``, ``opt.gravity``)."""
+        view = self._flat.get(path)
+        if view is None:
+            owner = self.model
+            for part in path.split("."):
+                owner = getattr(owner, part)
+            view = owner.reshape(-1)
+            if not np.shares_memory(view, owner):  # reshape copies only non-contiguous arrays
+                raise TypeError(f"model field {path} is not contiguous; it cannot be written through a flat view")
+            self._flat[path] = view
+        return view
 
     def default(self, field_name: str) -> np.ndarray:
         return self.defaults[field_name]
