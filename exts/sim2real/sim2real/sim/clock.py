@@ -25,7 +25,8 @@ class StepClock:
         self.callbacks.append((callback, int(every)))
 
     def remove(self, callback: StepCallback) -> None:
-        self.callbacks = [(c, e) for c, e in self.callbacks if c is not callback]
+        # == rather than is: each access to a bound method (sim._on_step) makes a new object
+        self.callbacks = [(c, e) for c, e in self.callbacks if c != callback]
 
     def reset(self) -> None:
         self.steps, self.time_s = 0, 0.0

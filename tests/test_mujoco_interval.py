@@ -1,0 +1,175 @@
+"""Interval terms through prepared blocks (``MujocoBackend.prepare_interval``, used by RandomizedSim)
+leave the backend exactly as applying each ``Randomizer.step`` sample would: model fields, physical
+state and records, firing after firing, across block boundaries, episodes and slot changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from mujoco_support import make_sample
+from sim2real.backends.mujoco.backend import MujocoBackend
+from sim2real.backends.mujoco.snapshot import ModelSnapshot
+from sim2real.backends.mujoco.tables import Elements, FieldTables
+from sim2real.errors import UnsupportedError
+from sim2real.randomize.interval import BLOCK
+from sim2real.randomize.profile import parse_profile
+from sim2real.randomize.runtime import Randomizer
+from sim2real.sim.driver import RandomizedSim
+
+EVERY = 5
+
+
+def _term(name: str, target: str, **dist: Any) -> dict:
+    return {"name": name, "target": target, "when": "interval", "every": EVERY, **dist}
+
+
+TABLETOP = [
+    _term("friction", "geom:obj_*/friction", dist="uniform", low=0.7, high=1.3),
+    _term("restitution", "geom:table_top/restitution", dist="uniform", low=0.05, high=0.3),
+    _term("mass", "body:obj_*/mass", dist="loguniform", low=0.7, high=1.4),
+    _term("com", "body:obj_*/com", dist="normal", mean=0.0, std=0.002),
+    _term("gravity", "world:gravity", dist="normal", mean=[0.0, 0.0, -9.81], std=0.05),
+    _term("light", "light:key/intensity", dist="uniform", low=0.5, high=1.5),  # not a physics key
+    {"name": "scale", "target": "object:obj_01/scale", "dist": "uniform", "low": 0.8, "high": 1.2},  # reset
+]
+ARM2 = [
+    _term("mass", "body:*_arm/mass", dist="loguniform", low=0.7, high=1.4),
+    _term("com", "body:forearm/com", dist="normal", mean=0.0, std=0.005),
+    _term("damping", "joint:*/damping", dist="loguniform", low=0.5, high=2.0),
+    _term("damping_shoulder", "joint:shoulder/damping", dist="uniform", low=3.0, high=4.0, op="set"),
+    _term("armature", "joint:*/armature", dist="uniform", low=0.8, high=1.2),
+    _term("kp", "actuator:*/kp", dist="uniform", low=0.8, high=1.2),
+    _term("kv", "actuator:*/kv", dist="uniform", low=0.8, high=1.2),
+    _term("gravity", "world:gravity", dist="normal", mean=[0.0, 0.0, -9.81], std=0.05),
+]
+
+
+def _state(b: MujocoBackend) -> tuple[ModelSnapshot, np.ndarray, dict[str, Any]]:
+    return ModelSnapshot(b.model), np.concatenate([b.data.qpos, b.data.qvel]), b.record()
+
+
+def _runs(scene: str, terms: list[dict], episodes: int, firings: int,
+          between: Callable[[MujocoBackend, Randomizer, int], None] | None = None) -> list[list[Any]]:
+    """States after every firing: [0] through RandomizedSim (prepared blocks), [1] by hand
+    (``apply(Randomizer.step(k))`` after each step, the generic path)."""
+    profile = parse_profile({"name": "interval", "terms": terms})
+    out = []
+    for by_hand in (False, True):
+        b = MujocoBackend()
+        b.load(scene, resolution=(32, 24))
+        r = Randomizer(profile, seed=11, entities=b.entities(), dt=b.dt)
+        sim = None if by_hand else RandomizedSim(b, r)
+        states = []
+        for episode in range(episodes):
+            if sim is not None:
+                sim.reset(episode)
+            else:
+                b.reset()
+                b.apply(r.reset(episode))
+            b.set_control(np.full(b.model.nu, 0.2))
+            for f in range(1, firings + 1):
+                if between is not None:
+                    between(b, r, f)
+                if sim is not None:
+                    sim.step(EVERY)
+                else:
+                    for k in range(EVERY * (f - 1) + 1, EVERY * f + 1):
+                        b.step()
+                        s = r.step(k)
+                        if s is not None:
+                            b.apply(s)
+                states.append(_state(b))
+        b.close()
+        out.append(states)
+    return out
+
+
+def _assert_same(runs: list[list[Any]]) -> None:
+    fast, by_hand = runs
+    assert len(fast) == len(by_hand)
+    for i, ((model_a, x_a, rec_a), (model_b, x_b, rec_b)) in enumerate(zip(fast, by_hand, strict=True)):
+        differ = [k for k in model_a.values if not np.array_equal(model_a[k], model_b[k])]
+        assert differ == [], f"firing {i}: model fields differ: {differ}"
+        assert np.array_equal(x_a, x_b), f"firing {i}: state differs"
+        assert rec_a == rec_b, f"firing {i}: records differ"
+
+
+@pytest.mark.parametrize(("scene", "terms"), [("arm2", ARM2), ("tabletop", TABLETOP)])
+def test_prepared_blocks_equal_applying_each_step_sample(scene: str, terms: list[dict]) -> None:
+    runs = _runs(scene, terms, episodes=2, firings=2 * BLOCK + 3)  # three blocks per episode
+    _assert_same(runs)
+    fast = runs[0]
+    masses = {float(state[0]["body_mass"].sum()) for state in fast}
+    assert len(masses) > 2 * BLOCK  # the values change at every firing, and from block to block
+
+
+def test_a_slot_changing_scale_mid_block_is_followed() -> None:
+    """A frame term rescales a slot between firings: the slot's body is another mass, so the
+    prepared tables for it no longer hold; the firing still lands as the generic path lands it."""
+    def rescale(b: MujocoBackend, r: Randomizer, f: int) -> None:
+        if f % 7 == 0:
+            b.apply(make_sample({"object:obj_01/scale": 0.8 + 0.05 * (f // 7)}, event="frame", index=f))
+
+    terms = [t for t in TABLETOP if t["name"] != "scale"]
+    _assert_same(_runs("tabletop", terms, episodes=1, firings=BLOCK + 4, between=rescale))
+
+
+def test_a_mass_drawn_with_a_new_asset_belongs_to_that_asset(tabletop: MujocoBackend) -> None:
+    b = tabletop
+    b.reset(keep_startup=False)
+    slot = b.objects.slots["obj_00"]
+    b.apply(make_sample({"object:obj_00/asset": "sphere", "body:obj_00/mass": 0.42}))
+    assert b.model.body_mass[slot.variants["sphere"].body] == 0.42
+    assert b.model.body_mass[slot.variants["cube"].body] == 0.0
+    b.apply(make_sample({"body:obj_00/mass": 0.5}, {"body:obj_00/mass": "scale"}))  # through the field tables
+    sphere = slot.variants["sphere"].body
+    assert b.model.body_mass[sphere] == b.world.compiled["body_mass"][sphere] * 0.5
+    b.reset(keep_startup=False)
+
+
+def test_field_tables_let_the_later_key_win_an_element(arm2: MujocoBackend) -> None:
+    b = arm2
+    b.reset(keep_startup=False)
+    first = Elements("dof_damping", np.array([0, 1]), lambda v: np.repeat(v.reshape(-1, 1), 2, axis=1))
+    second = Elements("dof_damping", np.array([1]), lambda v: 10 * v.reshape(-1, 1))
+    tables = FieldTables(b.world, [("a", [first]), ("b", [second])])
+    tables.write(tables.tables({"a": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])}), 1)
+    assert b.model.dof_damping.tolist() == [2.0, 40.0]
+    with pytest.raises(UnsupportedError, match="body:upper_arm/mass: expected a positive mass"):
+        b.apply(make_sample({"body:upper_arm/mass": -1.0}))
+    b.reset(keep_startup=False)
+    assert b.world.defaults.differences(b.model) == []
+
+
+@pytest.fixture(scope="module")
+def tabletop() -> Any:
+    b = MujocoBackend()
+    b.load("tabletop", resolution=(32, 24))
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def arm2() -> Any:
+    b = MujocoBackend()
+    b.load("arm2", resolution=(32, 24))
+    yield b
+    b.close()
+
+
+def test_a_closed_randomized_sim_stops_firing(arm2: MujocoBackend) -> None:
+    """close() detaches the step callback (a bound method: each access is a new object)."""
+    b = arm2
+    profile = parse_profile({"name": "close", "terms": ARM2})
+    sim = RandomizedSim(b, Randomizer(profile, seed=1, entities=b.entities(), dt=b.dt))
+    sim.reset(0)
+    sim.step(EVERY)
+    assert b.world.defaults.differences(b.model) != []
+    sim.close()
+    assert b.clock.callbacks == []
+    b.reset(keep_startup=False)
+    b.step(3 * EVERY)
+    assert b.world.defaults.differences(b.model) == []
