@@ -231,7 +231,8 @@ class MujocoBackend:
         if tables is None:
             return lambda k: self.apply(block.sample(k), env)
         rows = tables.tables({k: block.values[k][env] for k in tables.keys})
-        rest = [k for k in block.values if k not in tables.keys]
+        tabulated = set(tables.keys)
+        rest = [k for k in block.values if k not in tabulated]
 
         def fire(k: int) -> None:
             self._pending.pop(block.period, None)  # superseded: this firing sets the same keys
