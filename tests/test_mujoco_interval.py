@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mujoco_support import make_sample
+from mujoco_support import backend_fixture, make_sample
 from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.snapshot import ModelSnapshot
 from sim2real.backends.mujoco.tables import Elements, FieldTables
@@ -20,6 +20,8 @@ from sim2real.randomize.runtime import Randomizer
 from sim2real.sim.driver import RandomizedSim
 
 EVERY = 5
+tabletop = backend_fixture("tabletop", (32, 24))
+arm2 = backend_fixture("arm2", (32, 24))
 
 
 def _term(name: str, target: str, **dist: Any) -> dict:
@@ -142,22 +144,6 @@ def test_field_tables_let_the_later_key_win_an_element(arm2: MujocoBackend) -> N
         b.apply(make_sample({"body:upper_arm/mass": -1.0}))
     b.reset(keep_startup=False)
     assert b.world.defaults.differences(b.model) == []
-
-
-@pytest.fixture(scope="module")
-def tabletop() -> Any:
-    b = MujocoBackend()
-    b.load("tabletop", resolution=(32, 24))
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
-def arm2() -> Any:
-    b = MujocoBackend()
-    b.load("arm2", resolution=(32, 24))
-    yield b
-    b.close()
 
 
 def test_a_closed_randomized_sim_stops_firing(arm2: MujocoBackend) -> None:
