@@ -20,6 +20,10 @@ from sim2real.randomize.runtime import Randomizer
 from sim2real.sim.driver import RandomizedSim
 
 EVERY = 5
+SET_CONST = {"actuator_acc0", "actuator_length0", "body_invweight0", "body_subtreemass", "body_sameframe", "bvh_aabb",
+             "cam_poscom0", "cam_pos0", "cam_mat0", "dof_M0", "dof_invweight0", "dof_length", "geom_sameframe",
+             "light_poscom0", "light_pos0", "light_dir0", "site_sameframe", "stat.meaninertia", "stat.meanmass",
+             "stat.meansize", "stat.extent", "stat.center"}  # fields mj_setConst derives from masses and frames
 tabletop = backend_fixture("tabletop", (32, 24))
 arm2 = backend_fixture("arm2", (32, 24))
 
@@ -159,3 +163,32 @@ def test_a_closed_randomized_sim_stops_firing(arm2: MujocoBackend) -> None:
     b.reset(keep_startup=False)
     b.step(3 * EVERY)
     assert b.world.defaults.differences(b.model) == []
+
+
+def test_one_store_through_the_model_buffer_lands_in_each_field(arm2: MujocoBackend) -> None:
+    """The fields a sample writes are reached through one view of mjModel's buffer (gravity, in the
+    option struct, separately); every value lands in its own field and nowhere else."""
+    b = arm2
+    b.reset(keep_startup=False)
+    before = ModelSnapshot(b.model)
+    values = {"joint:shoulder/damping": 0.25, "joint:elbow/armature": 0.5, "body:forearm/mass": 2.0,
+              "body:upper_arm/com": [0.01, -0.02, 0.03], "actuator:elbow/kp": 3.0, "world:world/gravity": [0, 0, -5.0]}
+    sample = make_sample(values, {k: "set" if k != "body:forearm/mass" else "scale" for k in values})
+    b.apply(sample)
+    plan = b._plan(tuple(sample.values), sample.ops)
+    assert [len(ids) for _, _, ids in b._tables(plan)._stores] == [7, 1]  # the model buffer, then opt.gravity
+    d = b.world.defaults
+    shoulder, elbow = b.physics._dofs["shoulder"][0], b.physics._dofs["elbow"][0]
+    forearm, upper = b.physics.bodies["forearm"], b.physics.bodies["upper_arm"]
+    a = b.physics.actuators["elbow"]
+    assert b.model.dof_damping[shoulder] == 0.25 and b.model.dof_armature[elbow] == 0.5
+    assert b.model.body_mass[forearm] == 2.0 * d["body_mass"][forearm]
+    assert np.allclose(b.model.body_inertia[forearm], 2.0 * d["body_inertia"][forearm], rtol=1e-15)
+    assert b.model.body_ipos[upper].tolist() == [0.01, -0.02, 0.03]
+    assert b.model.actuator_gainprm[a, 0] == 3.0 and b.model.actuator_biasprm[a, 1] == -3.0  # a position servo
+    assert b.model.opt.gravity.tolist() == [0, 0, -5.0]
+    written = {"dof_damping", "dof_armature", "body_mass", "body_inertia", "body_ipos", "actuator_gainprm",
+               "actuator_biasprm", "opt.gravity"}
+    derived = set(before.differences(b.model)) - written
+    assert "body_subtreemass" in derived and derived <= SET_CONST  # nothing else was touched
+    b.reset(keep_startup=False)

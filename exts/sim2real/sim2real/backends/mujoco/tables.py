@@ -71,31 +71,42 @@ class FieldTables:
         for key, elements in keys:
             for el in elements:
                 by_field.setdefault(el.field, []).append((key, el))
-        self._fields: list[tuple[np.ndarray, Any, list[tuple[str, Elements]], np.ndarray | None]] = []
+        self._fields: list[tuple[str, np.ndarray, list[tuple[str, Elements]], np.ndarray | None]] = []
         for name, parts in by_field.items():
             index = np.concatenate([el.index for _, el in parts])
             last = {int(pos): i for i, pos in enumerate(index)}  # the last writer of each element
             order = np.array(sorted(last.values(), key=lambda i: index[i]), dtype=np.intp)
             keep = None if np.array_equal(order, np.arange(len(index))) else order  # None: every column, as is
-            self._fields.append((world.flat(name), _selector(index[order]), parts, keep))
+            self._fields.append((name, index[order], parts, keep))
+        self._stores = self._plan_stores(world)
         self.const = any(el.const for _, elements in keys for el in elements)
         self._remembering = [(key, el) for key, elements in keys for el in elements if el.remember is not None]
 
+    def _plan_stores(self, world: World) -> list[tuple[np.ndarray, Any, list[int]]]:
+        """(target array, where, the fields it holds): one store through the model buffer for the
+        fields that live there (``World.buffer_view``), one per field for the others (``opt.gravity``)."""
+        inside = [i for i, (name, *_) in enumerate(self._fields) if "." not in name]
+        merged = world.buffer_view([self._fields[i][:2] for i in inside]) if len(inside) > 1 else None
+        stores = [(merged[0], merged[1], inside)] if merged is not None else []
+        return stores + [(world.flat(name), _selector(index), [i]) for i, (name, index, *_) in enumerate(self._fields)
+                         if merged is None or i not in inside]
+
     def tables(self, rows: Mapping[str, np.ndarray]) -> Tables:
-        """Every field's new element values per row; ``rows`` maps each key to ``(R, *shape)``."""
+        """Every store's new element values per row; ``rows`` maps each key to ``(R, *shape)``."""
         rows = {key: np.asarray(rows[key], dtype=float) for key in self.keys}
         fields = []
         for _, _, parts, keep in self._fields:
             columns = [el.values(rows[key]) for key, el in parts]
             table = columns[0] if len(columns) == 1 else np.concatenate(columns, axis=1)
-            fields.append(table if keep is None else np.ascontiguousarray(table[:, keep]))
+            fields.append(table if keep is None else table[:, keep])
+        stores = [np.ascontiguousarray(np.concatenate([fields[i] for i in ids], axis=1)) for _, _, ids in self._stores]
         remembered = [(el.remember, el.values(rows[key])) for key, el in self._remembering]
-        return Tables(fields, remembered)  # type: ignore[arg-type]
+        return Tables(stores, remembered)  # type: ignore[arg-type]
 
     def write(self, tables: Tables, k: int) -> None:
         """Store row ``k`` of ``tables`` into the model."""
-        for (flat, where, _, _), table in zip(self._fields, tables.fields, strict=True):
-            flat[where] = table[k]
+        for (target, where, _), table in zip(self._stores, tables.fields, strict=True):
+            target[where] = table[k]
         for remember, values in tables.remembered:
             remember(values[k])
         if self.const:
@@ -104,7 +115,7 @@ class FieldTables:
 
 @dataclass
 class Tables:
-    """A block's rows, per model field, and per remembering element."""
+    """A block's rows, per store (``FieldTables._stores``), and per remembering element."""
 
     fields: list[np.ndarray]
     remembered: list[tuple[Callable[[np.ndarray], None], np.ndarray]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import mujoco
@@ -23,6 +24,7 @@ class World:
     forward_dirty: bool = True  # poses changed: recompute kinematics before rendering
 
     _flat: dict[str, np.ndarray] = field(init=False, default_factory=dict)
+    _span: tuple[int, int] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.scratch = mujoco.MjData(self.model)
@@ -43,9 +45,53 @@ class World:
     def default(self, field_name: str) -> np.ndarray:
         return self.defaults[field_name]
 
+    def buffer_view(self, fields: Sequence[tuple[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:
+        """One float64 view reaching the elements ``(field path, flat positions)`` of several model
+        fields, and their positions in it; None unless all lie in mjModel's single buffer, 8-byte aligned.
+
+        Why: a firing of interval terms writes a few elements of ~10 fields; one fancy store through
+        this view replaces ten numpy calls. MuJoCo allocates every model array in one buffer of
+        ``nbuffer`` bytes; every position is checked (written through the view, read back through its
+        field, restored) before the view is used."""
+        flats = [(self.flat(path), index) for path, index in fields]
+        nbuffer = getattr(self.model, "nbuffer", None)
+        if nbuffer is None or not flats or any(f.dtype != np.float64 for f, _ in flats):
+            return None
+        lo, hi = self._buffer_span()
+        addresses = [f.__array_interface__["data"][0] for f, _ in flats]
+        first = addresses.index(min(addresses))
+        end = max(a + f.nbytes for (f, _), a in zip(flats, addresses, strict=True))
+        if hi - lo > nbuffer or addresses[first] < lo or end > hi or any((a - addresses[first]) % 8 for a in addresses):
+            return None
+        view = np.lib.stride_tricks.as_strided(flats[first][0], shape=((end - addresses[first]) // 8,), strides=(8,))
+        positions = np.concatenate([(a - addresses[first]) // 8 + index
+                                    for (_, index), a in zip(flats, addresses, strict=True)])
+        return (view, positions) if _reaches(view, positions, flats) else None
+
+    def _buffer_span(self) -> tuple[int, int]:
+        """First and last byte of the model's arrays (all of them live in one allocation)."""
+        if self._span is None:
+            arrays = [a for name in dir(self.model) if not name.startswith("_")
+                      and isinstance(a := getattr(self.model, name), np.ndarray) and a.size]
+            starts = [a.__array_interface__["data"][0] for a in arrays]
+            self._span = (min(starts), max(s + a.nbytes for s, a in zip(starts, arrays, strict=True)))
+        return self._span
+
     def refresh_constants(self) -> None:
         """Recompute the fields MuJoCo derives from masses and inertias (``body_subtreemass``,
         ``dof_invweight0``, ``actuator_acc0``, ...) after they changed."""
         if self.const_dirty:
             mujoco.mj_setConst(self.model, self.scratch)
             self.const_dirty = False
+
+
+def _reaches(view: np.ndarray, positions: np.ndarray, flats: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+    """Whether ``view[positions]`` are exactly the fields' elements: read, write a probe, read back."""
+    saved = view[positions].copy()
+    if not np.array_equal(saved, np.concatenate([f[i] for f, i in flats]), equal_nan=True):
+        return False
+    probe = np.arange(1.0, len(positions) + 1.0) / 8.0
+    view[positions] = probe
+    reached = np.array_equal(np.concatenate([f[i] for f, i in flats]), probe)
+    view[positions] = saved  # back to what was there, wherever that is
+    return reached
