@@ -12,7 +12,8 @@ randomized >= 0.95x plain. The three run in alternating blocks of 100 steps so t
 them alike, with the same moving command and an episode reset every ``--episode`` blocks (untimed;
 each episode's first firing draws and prepares a block of 32 firings, so short episodes pay more per
 firing: ``--episode 10`` shows it);
-steps/s are over every block (so the preparation of a block of firings, every 32nd firing, counts),
+steps/s are over every block after the first episode, an uncounted warm-up (so the preparation of a
+block of firings, every 32nd firing, counts; compiling the write plans once per process does not),
 and the callbacks' mean time per firing. Each measurement is repeated with fresh backends
 (``--repeat``): where a process's backends land in memory shifts a run by a few per cent.
 
@@ -155,16 +156,19 @@ def measure(scene: str, profile: Profile, paths: list[str], states: list[list], 
         raise RuntimeError("replay did not reach the randomized run's model: the comparison is void")
     for backend in (plain, replay, randomized):
         backend.close()
-    # throughput over every block (a median would hide the block of 32 firings prepared every 32nd firing)
-    out = {name: EVERY * len(t) / sum(t) for name, t in times.items()}
-    out.update({f"{name} callback": statistics.fmean(t) for name, t in spent.items()})
-    out["steady callback"] = statistics.median(spent["randomized"])  # a firing whose block is ready
+    # throughput over every block (a median would hide the block of 32 firings prepared every 32nd
+    # firing), after the first episode: a warm-up in which every run fills its caches and ours compiles
+    # its write plans (once per process and key set)
+    counted = {name: t[episode:] for name, t in times.items()}
+    out = {name: EVERY * len(t) / sum(t) for name, t in counted.items()}
+    out.update({f"{name} callback": statistics.fmean(t[episode:]) for name, t in spent.items()})
+    out["steady callback"] = statistics.median(spent["randomized"][episode:])  # a firing whose block is ready
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=400, help="blocks of 100 steps per run")
+    parser.add_argument("--blocks", type=int, default=450, help="blocks of 100 steps per run (first episode: warm-up)")
     parser.add_argument("--episode", type=int, default=50,
                         help="blocks per episode (all runs reset together; 50 = 10 s of simulated time)")
     parser.add_argument("--repeat", type=int, default=3, help="measurements with fresh backends (median reported)")
