@@ -26,7 +26,7 @@ from ...sim.ops import as_vector, combine, require_set
 from ...sim.rotations import quat_from_rpy
 from ...sim.slots import SlotState
 from .scene import HIDDEN_GROUP, LabelledObject, Slot
-from .tables import Elements, combine_rows, flat_positions, write_value
+from .tables import Elements, affine, flat_positions, write_value
 from .world import World
 
 TARGETS: dict[str, frozenset[str]] = {
@@ -72,7 +72,7 @@ class Objects:
             self._count(value, op, key)
             return
         if kind == "body":
-            write_value(self.world, self.elements(kind, entity, attr, op, key), value)
+            write_value(self.world, key, self.elements(kind, entity, attr, op, key), value)
             return
         slot = self.slots.get(entity)
         if slot is None:
@@ -134,21 +134,16 @@ class Objects:
         b = self.slots[entity].variants[st.asset].body
         c, s, model = self.world.compiled, st.scale, self.world.model
         if attr == "com":
-            ipos0 = c["body_ipos"][b] * s
-            return [Elements("body_ipos", flat_positions(model.body_ipos, b), lambda v: combine_rows(ipos0, v, op, key),
-                             True, lambda com: setattr(self.state[entity], "com", com.copy()))]
-        mass0, inertia0 = c["body_mass"][b] * s ** 3, c["body_inertia"][b]
-
-        def mass(v: np.ndarray) -> np.ndarray:
-            m = combine_rows(mass0, v, op, key)
-            if (m <= 0).any():
-                raise UnsupportedError(f"{key}: expected a positive mass (got {float(m.min()):g} kg)")
-            return m
-
-        return [Elements("body_mass", flat_positions(model.body_mass, b), mass, True,
-                         lambda m: setattr(self.state[entity], "mass", float(m[0]))),
-                Elements("body_inertia", flat_positions(model.body_inertia, b),
-                         lambda v: inertia0 * (s ** 5 * mass(v) / mass0), True)]
+            return [affine("body_ipos", flat_positions(model.body_ipos, b), c["body_ipos"][b] * s, op, key,
+                           component=[0, 1, 2], const=True,
+                           remember=lambda com: setattr(self.state[entity], "com", com.copy()))]
+        mass0 = c["body_mass"][b] * s ** 3
+        mass = affine("body_mass", flat_positions(model.body_mass, b), mass0, op, key, const=True,
+                      positive=lambda m: f"{key}: expected a positive mass (got {m:g} kg)",
+                      remember=lambda m: setattr(self.state[entity], "mass", float(m[0])))
+        # inertia scales with the mass at the slot's scale (uniform density: s^5 for a mass of s^3)
+        return [mass, mass.derived("body_inertia", flat_positions(model.body_inertia, b),
+                                   c["body_inertia"][b] * s ** 5 / mass0)]
 
     # ------------------------------------------------------------------ writing
     def is_shown(self, name: str) -> bool:

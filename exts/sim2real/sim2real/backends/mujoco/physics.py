@@ -1,7 +1,8 @@
 """Physics targets: friction, restitution, mass and centre of mass, gravity, joint and actuator
-parameters. Each (key, op) compiles once into ``Elements`` (tables.py): the model elements it writes
-and ``op(default, value)`` for them, vectorised over rows of samples, so that one formula serves a
-single ``apply`` and a block of interval firings alike.
+parameters. Each (key, op) compiles once into ``Elements`` (tables.py): the model elements it writes,
+each an affine map of the sampled value (``op(default, value)``; an inertia follows its mass, a
+servo's bias its gain) or a custom one (restitution), so that one description serves a single
+``apply`` and a block of interval firings alike.
 
 MuJoCo specifics (also in exts/sim2real/docs/mujoco.md):
 
@@ -34,7 +35,7 @@ import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError
-from .tables import Elements, combine_rows, flat_positions, write_value
+from .tables import Elements, affine, custom, flat_positions, write_value
 from .world import World
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class Physics:
 
     def apply(self, kind: str, entity: str, attr: str, value: object, op: str, key: str) -> None:
         """Write one value (``op`` with the loaded default) into the model."""
-        write_value(self.world, self.elements(kind, entity, attr, op, key), value)
+        write_value(self.world, key, self.elements(kind, entity, attr, op, key), value)
 
     def elements(self, kind: str, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         """What ``key`` (``kind:entity/attr``, combined by ``op``) writes; compiled once per key."""
@@ -168,84 +169,68 @@ class Physics:
         ids, model, d = self.geoms[entity], self.world.model, self.world.default
         if attr in _FRICTION_AXIS:
             axis = _FRICTION_AXIS[attr]
-            friction0 = d("geom_friction")[ids, axis]
-            return [Elements("geom_friction", flat_positions(model.geom_friction, ids, axis),
-                             lambda v: np.maximum(combine_rows(friction0, v, op, key), 0))]
+            return [affine("geom_friction", flat_positions(model.geom_friction, ids, axis),
+                           d("geom_friction")[ids, axis], op, key, floor=0.0)]
         solref, solimp = d("geom_solref")[ids], d("geom_solimp")[ids]
         if (solref[:, 0] <= 0).any():
             raise UnsupportedError(f"{key}: geom {entity!r} uses direct solref (stiffness, damping); "
                                    "restitution needs the (timeconst, dampratio) form")
         curves = [_curve(model, ref, imp) for ref, imp in zip(solref, solimp, strict=True)]
-        e0 = [dampratio_to_restitution(float(ref[1]), c) for ref, c in zip(solref, curves, strict=True)]
+        e0 = affine("", np.arange(len(ids)), [dampratio_to_restitution(float(ref[1]), c)
+                                              for ref, c in zip(solref, curves, strict=True)], op, key)
 
-        def dampratios(v: np.ndarray) -> np.ndarray:
-            e = combine_rows(e0, v, op, key)
+        def dampratios(v: np.ndarray) -> np.ndarray:  # restitution -> damping ratio: not affine
+            e = e0.values(v)
             return np.stack([_dampratios(e[:, j], c, key) for j, c in enumerate(curves)], axis=1)
 
-        return [Elements("geom_solref", flat_positions(model.geom_solref, ids, 1), dampratios)]
+        return [custom("geom_solref", flat_positions(model.geom_solref, ids, 1), dampratios)]
 
     def _body(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         b, model, d = self.bodies[entity], self.world.model, self.world.default
         if attr == "com":
-            ipos0 = d("body_ipos")[b]
-            return [Elements("body_ipos", flat_positions(model.body_ipos, b),
-                             lambda v: combine_rows(ipos0, v, op, key), True)]
-        mass0, inertia0 = float(d("body_mass")[b]), d("body_inertia")[b]
-
-        def mass(v: np.ndarray) -> np.ndarray:
-            m = combine_rows(mass0, v, op, key)
-            if mass0 <= 0 or (m <= 0).any():
-                raise UnsupportedError(f"{key}: expected a positive mass for body {entity!r} "
-                                       f"(default {mass0:g} kg, got {float(m.min()):g} kg)")
-            return m
-
+            return [affine("body_ipos", flat_positions(model.body_ipos, b), d("body_ipos")[b], op, key,
+                           component=[0, 1, 2], const=True)]
+        mass0 = float(d("body_mass")[b])
+        if mass0 <= 0:
+            raise UnsupportedError(f"{key}: expected a positive mass for body {entity!r} (default {mass0:g} kg)")
+        mass = affine("body_mass", flat_positions(model.body_mass, b), mass0, op, key, const=True,
+                      positive=lambda m: f"{key}: expected a positive mass for body {entity!r} "
+                                         f"(default {mass0:g} kg, got {m:g} kg)")
         # inertia scales with the mass: same shape, uniform density
-        return [Elements("body_mass", flat_positions(model.body_mass, b), mass, True),
-                Elements("body_inertia", flat_positions(model.body_inertia, b),
-                         lambda v: inertia0 * (mass(v) / mass0), True)]
+        return [mass, mass.derived("body_inertia", flat_positions(model.body_inertia, b), d("body_inertia")[b] / mass0)]
 
     def _joint(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         model, d = self.world.model, self.world.default
         if attr == "stiffness":
             j = self.joints[entity]
-            stiffness0 = d("jnt_stiffness")[j]
-            return [Elements("jnt_stiffness", flat_positions(model.jnt_stiffness, j),
-                             lambda v: np.maximum(combine_rows(stiffness0, v, op, key), 0.0))]
+            return [affine("jnt_stiffness", flat_positions(model.jnt_stiffness, j), d("jnt_stiffness")[j], op, key,
+                           floor=0.0)]
         dofs, name = self._dofs[entity], _DOF_FIELD[attr]
-        dof0 = d(name)[dofs]
-        return [Elements(name, flat_positions(getattr(model, name), dofs),
-                         lambda v: np.maximum(combine_rows(dof0, v, op, key), 0.0), attr == "armature")]
+        return [affine(name, flat_positions(getattr(model, name), dofs), d(name)[dofs], op, key, floor=0.0,
+                       const=attr == "armature")]
 
     def _actuator(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
         a, model, d = self.actuators[entity], self.world.model, self.world.default
         gain0, bias0 = d("actuator_gainprm")[a], d("actuator_biasprm")[a]
-        affine = model.actuator_biastype[a] == mujoco.mjtBias.mjBIAS_AFFINE
-        position_servo = affine and bias0[1] != 0 and bias0[1] == -gain0[0]
-        velocity_servo = affine and bias0[1] == 0 and bias0[2] != 0 and bias0[2] == -gain0[0]
+        affine_bias = model.actuator_biastype[a] == mujoco.mjtBias.mjBIAS_AFFINE
+        position_servo = affine_bias and bias0[1] != 0 and bias0[1] == -gain0[0]
+        velocity_servo = affine_bias and bias0[1] == 0 and bias0[2] != 0 and bias0[2] == -gain0[0]
         gain, bias = flat_positions(model.actuator_gainprm, a, 0), flat_positions(model.actuator_biasprm, a, [1, 2])
         if attr == "gear":
-            gear0 = d("actuator_gear")[a, 0]
-            return [Elements("actuator_gear", flat_positions(model.actuator_gear, a, 0),
-                             lambda v: combine_rows(gear0, v, op, key), True)]
+            return [affine("actuator_gear", flat_positions(model.actuator_gear, a, 0), d("actuator_gear")[a, 0], op,
+                           key, const=True)]
         if attr == "kp":  # a position servo's bias holds -kp too
-            def kp(v: np.ndarray) -> np.ndarray:
-                return combine_rows(gain0[0], v, op, key)
-
-            out = [Elements("actuator_gainprm", gain, kp)]
-            return out + [Elements("actuator_biasprm", bias[:1], lambda v: -kp(v))] if position_servo else out
-        if not affine:
+            kp = affine("actuator_gainprm", gain, gain0[0], op, key)
+            return [kp, kp.derived("actuator_biasprm", bias[:1], -1.0)] if position_servo else [kp]
+        if not affine_bias:
             raise UnsupportedError(f"{key}: actuator {entity!r} has no velocity feedback (kv needs an "
                                    "affine bias, e.g. a <position kv=...> or <velocity> actuator)")
-
-        def kv(v: np.ndarray) -> np.ndarray:
-            return combine_rows(-bias0[2], v, op, key)
-
-        out = [Elements("actuator_biasprm", bias[1:], lambda v: -kv(v))]
-        return out + [Elements("actuator_gainprm", gain, kv)] if velocity_servo else out
+        kv = affine("actuator_biasprm", bias[1:], -bias0[2], op, key)  # the bias holds -kv
+        out = [kv.derived("actuator_biasprm", bias[1:], -1.0)]
+        return out + [kv.derived("actuator_gainprm", gain, 1.0)] if velocity_servo else out
 
     def _world(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:
-        gravity0 = self.world.default("opt.gravity")
-        return [Elements("opt.gravity", np.arange(3), lambda v: combine_rows(gravity0, v, op, key))]
+        return [affine("opt.gravity", np.arange(3), self.world.default("opt.gravity"), op, key, component=[0, 1, 2])]
 
 
 def _ndof(joint_type: int) -> int:

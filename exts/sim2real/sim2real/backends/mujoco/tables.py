@@ -1,10 +1,14 @@
-"""Physics writes merged per model field: a row of sampled values becomes one store per field.
+"""Physics writes merged into a few stores: a row of sampled values becomes one numpy store.
 
 Interval terms fire every few physics steps; on a small robot, a hundred steps take a few hundred
 microseconds, so applying a firing key by key (a Python call and a small numpy write each) costs
-more than the randomization is worth. ``FieldTables`` compiles the keys' ``Elements`` (physics.py)
-once, turns a block of firings into one table per field (``tables``) and applies a firing as one
-store per field (``write``). ``apply`` uses the same path with a one-row table, so both give the same
+more than the randomization is worth. Every physics target compiles once into ``Elements``: the model
+elements a key writes, each an affine map of one component of the sampled value,
+``max(scale * value[component] + offset, floor)`` (``set``, ``scale`` and ``add`` of a default are all
+affine; so are inertia following a mass and a servo's bias following its gain), or a ``custom`` map
+when it is not (restitution). ``FieldTables`` stacks the elements of many keys, turns a block of
+firings into tables with a few vectorised operations (``tables``) and applies a firing with one store
+through the model buffer (``write``). ``apply`` uses the same path with one row, so both give the same
 bytes.
 """
 
@@ -17,37 +21,89 @@ from typing import Any
 import numpy as np
 
 from ...errors import UnsupportedError
-from ...sim.ops import combine
 from .world import World
 
 
 @dataclass(frozen=True)
 class Elements:
     """The model elements one key writes: ``field`` (a model field path such as ``body_inertia`` or
-    ``opt.gravity``) at the flat positions ``index``; ``values(rows)`` maps sampled values
-    ``(R, *attribute shape)`` to the elements' new values ``(R, len(index))``, one row per sample."""
+    ``opt.gravity``) at the flat positions ``index``, each
+    ``max(scale * value[component] + offset, floor)`` of the key's sampled value, or ``custom(rows)``:
+    ``(R, components)`` to ``(R, len(index))`` when the map is not affine."""
 
     field: str
     index: np.ndarray
-    values: Callable[[np.ndarray], np.ndarray]
+    component: np.ndarray  # which component of the value each element reads
+    scale: np.ndarray
+    offset: np.ndarray
+    floor: float = -np.inf  # clipped from below (0 for friction, damping, ...)
     const: bool = False  # MuJoCo derives constants from it: mj_setConst after writing
+    positive: Callable[[float], str] | None = None  # the error when an element would be <= 0
     remember: Callable[[np.ndarray], None] | None = None  # told each written row (an applier's own state)
+    custom: Callable[[np.ndarray], np.ndarray] | None = None
+
+    @property
+    def width(self) -> int:
+        """Components of the value it reads."""
+        return int(self.component.max()) + 1
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """New element values for sampled rows ``(R, width)``: ``(R, len(index))``."""
+        if self.custom is not None:
+            return self.custom(rows)
+        out = rows[:, self.component] * self.scale + self.offset
+        if self.floor > -np.inf:
+            np.maximum(out, self.floor, out=out)
+        if self.positive is not None and (out <= 0).any():
+            raise UnsupportedError(self.positive(float(out.min())))
+        return out
+
+    def derived(self, field: str, index: np.ndarray, factor: Any) -> Elements:
+        """Other elements that are ``factor`` times these (inertia following a mass, -kp in a bias)."""
+        n = len(index)
+        return Elements(field, index, np.resize(self.component, n), self.scale * factor, self.offset * factor,
+                        const=self.const)
 
 
-def combine_rows(default: Any, rows: np.ndarray, op: str, key: str) -> np.ndarray:
-    """``op(default, value)`` per row: ``default`` has m elements; a row holds one value for all of
-    them or m values. Returns ``(R, m)``."""
-    d = default if isinstance(default, np.ndarray) and default.ndim == 1 else np.atleast_1d(np.asarray(default, float))
-    v = rows.reshape(len(rows), -1)
-    if v.shape[1] not in (1, d.size):
-        raise UnsupportedError(f"{key}: expected {d.size} values (got {v.shape[1]})")
-    out = combine(d, v, op, key)  # (R, m), or (R, 1) when one value is set on m elements
-    return out if out.shape[1] == d.size else np.repeat(out, d.size, axis=1)
+def affine(field: str, index: np.ndarray, default: Any, op: str, key: str, component: Any = None,
+           **options: Any) -> Elements:
+    """Elements set to ``op(default, value)``: ``set`` → value, ``scale`` → default × value,
+    ``add`` → default + value, for each of ``index`` (``default`` per element or one for all)."""
+    n = len(index)
+    d = np.broadcast_to(np.asarray(default, dtype=float), (n,)).copy()
+    if op == "set":
+        scale, offset = np.ones(n), np.zeros(n)
+    elif op == "scale":
+        scale, offset = d, np.zeros(n)
+    elif op == "add":
+        scale, offset = np.ones(n), d
+    else:
+        raise UnsupportedError(f"{key}: expected an operation among set, scale, add (got {op!r})")
+    comp = np.zeros(n, dtype=np.intp) if component is None else np.asarray(component, dtype=np.intp)
+    return Elements(field, np.asarray(index), comp, scale, offset, **options)
 
 
-def write_value(world: World, elements: Sequence[Elements], value: Any) -> None:
+def custom(field: str, index: np.ndarray, values: Callable[[np.ndarray], np.ndarray], **options: Any) -> Elements:
+    """Elements whose values are not affine in the sampled value (``values``: rows to elements)."""
+    n = len(index)
+    return Elements(field, np.asarray(index), np.zeros(n, dtype=np.intp), np.ones(n), np.zeros(n),
+                    custom=values, **options)
+
+
+def value_rows(rows: Any, width: int, key: str) -> np.ndarray:
+    """A key's sampled rows as ``(R, width)``: one value is used for every component."""
+    v = np.asarray(rows, dtype=float)
+    v = v.reshape(len(v), -1)
+    if v.shape[1] == width:
+        return v
+    if v.shape[1] == 1:
+        return np.repeat(v, width, axis=1)
+    raise UnsupportedError(f"{key}: expected {width} values (got {v.shape[1]})")
+
+
+def write_value(world: World, key: str, elements: Sequence[Elements], value: Any) -> None:
     """Write one sampled value of one key (``apply`` of a single value, outside any plan)."""
-    rows = np.asarray(value, dtype=float)[None]
+    rows = value_rows(np.asarray(value, dtype=float)[None], max(el.width for el in elements), key)
     for el in elements:
         new = el.values(rows)[0]
         world.flat(el.field)[el.index] = new
@@ -62,51 +118,91 @@ def flat_positions(field: np.ndarray, rows: Any, column: Any = None) -> np.ndarr
     return np.atleast_1d(grid[rows] if column is None else grid[rows, column]).reshape(-1)
 
 
+@dataclass
+class _Store:
+    """One numpy store: ``target[where] = row``, the row built from the stacked values ``V`` as
+    ``V[:, source] * scale + offset`` (clipped at ``floor``), then the custom and checked columns."""
+
+    target: np.ndarray
+    where: Any
+    source: np.ndarray
+    scale: np.ndarray
+    offset: np.ndarray
+    floor: np.ndarray | None
+    custom: list[tuple[np.ndarray, np.ndarray, str, Elements]]  # (columns, the elements' own order, key, els)
+    positive: list[tuple[np.ndarray, Callable[[float], str]]]
+
+
 class FieldTables:
     def __init__(self, world: World, keys: Sequence[tuple[str, list[Elements]]]) -> None:
         """``keys``: (key, its elements) in application order; a later key wins an element two write."""
         self.world = world
         self.keys = [key for key, _ in keys]
+        self._width = {key: max(el.width for el in elements) for key, elements in keys}
+        column, start = {}, 0
+        for key in self.keys:
+            column[key], start = start, start + self._width[key]
         by_field: dict[str, list[tuple[str, Elements]]] = {}
         for key, elements in keys:
             for el in elements:
                 by_field.setdefault(el.field, []).append((key, el))
-        self._fields: list[tuple[str, np.ndarray, list[tuple[str, Elements]], np.ndarray | None]] = []
+        fields = []  # (name, positions, [(key, elements, element's column j) per kept column])
         for name, parts in by_field.items():
+            owners = [(key, el, j) for key, el in parts for j in range(len(el.index))]
             index = np.concatenate([el.index for _, el in parts])
             last = {int(pos): i for i, pos in enumerate(index)}  # the last writer of each element
-            order = np.array(sorted(last.values(), key=lambda i: index[i]), dtype=np.intp)
-            keep = None if np.array_equal(order, np.arange(len(index))) else order  # None: every column, as is
-            self._fields.append((name, index[order], parts, keep))
-        self._stores = self._plan_stores(world)
+            order = sorted(last.values(), key=lambda i: index[i])
+            fields.append((name, index[order], [owners[i] for i in order]))
+        self._stores = [self._store(world, [fields[i] for i in ids], column, target, where)
+                        for target, where, ids in _targets(world, fields)]
         self.const = any(el.const for _, elements in keys for el in elements)
         self._remembering = [(key, el) for key, elements in keys for el in elements if el.remember is not None]
 
-    def _plan_stores(self, world: World) -> list[tuple[np.ndarray, Any, list[int]]]:
-        """(target array, where, the fields it holds): one store through the model buffer for the
-        fields that live there (``World.buffer_view``), one per field for the others (``opt.gravity``)."""
-        inside = [i for i, (name, *_) in enumerate(self._fields) if "." not in name]
-        merged = world.buffer_view([self._fields[i][:2] for i in inside]) if len(inside) > 1 else None
-        stores = [(merged[0], merged[1], inside)] if merged is not None else []
-        return stores + [(world.flat(name), _selector(index), [i]) for i, (name, index, *_) in enumerate(self._fields)
-                         if merged is None or i not in inside]
+    @staticmethod
+    def _store(world: World, fields: list, column: dict[str, int], target: np.ndarray, where: Any) -> _Store:
+        owners = [owner for _, _, field_owners in fields for owner in field_owners]
+        source = np.array([column[key] + el.component[j] for key, el, j in owners], dtype=np.intp)
+        scale = np.array([el.scale[j] for _, el, j in owners])
+        offset = np.array([el.offset[j] for _, el, j in owners])
+        floors = np.array([el.floor for _, el, j in owners])
+        custom: dict[int, tuple[list[int], list[int], str, Elements]] = {}
+        positive: dict[int, tuple[list[int], Callable[[float], str]]] = {}
+        for c, (key, el, j) in enumerate(owners):
+            if el.custom is not None:
+                cols, own, _, _ = custom.setdefault(id(el), ([], [], key, el))
+                cols.append(c)
+                own.append(j)
+            if el.positive is not None:
+                positive.setdefault(id(el), ([], el.positive))[0].append(c)
+        for cols, _, _, el in custom.values():  # a custom map is written whole or not at all
+            if len(cols) != len(el.index):
+                raise UnsupportedError(f"{el.field}: an element of a custom map is also written by another key")
+        return _Store(target, where, source, scale, offset, floors if (floors > -np.inf).any() else None,
+                      [(np.array(cols), np.array(own), key, el) for cols, own, key, el in custom.values()],
+                      [(np.array(cols), message) for cols, message in positive.values()])
 
     def tables(self, rows: Mapping[str, np.ndarray]) -> Tables:
-        """Every store's new element values per row; ``rows`` maps each key to ``(R, *shape)``."""
-        rows = {key: np.asarray(rows[key], dtype=float) for key in self.keys}
-        fields = []
-        for _, _, parts, keep in self._fields:
-            columns = [el.values(rows[key]) for key, el in parts]
-            table = columns[0] if len(columns) == 1 else np.concatenate(columns, axis=1)
-            fields.append(table if keep is None else table[:, keep])
-        stores = [np.ascontiguousarray(np.concatenate([fields[i] for i in ids], axis=1)) for _, _, ids in self._stores]
-        remembered = [(el.remember, el.values(rows[key])) for key, el in self._remembering]
-        return Tables(stores, remembered)  # type: ignore[arg-type]
+        """Every store's new values per row; ``rows`` maps each key to ``(R, *shape)``."""
+        stacked = np.concatenate([value_rows(rows[key], self._width[key], key) for key in self.keys], axis=1)
+        out = []
+        for store in self._stores:
+            table = stacked[:, store.source] * store.scale + store.offset
+            if store.floor is not None:
+                np.maximum(table, store.floor, out=table)
+            for cols, own, key, el in store.custom:
+                table[:, cols] = el.values(value_rows(rows[key], self._width[key], key))[:, own]
+            for cols, message in store.positive:
+                if (table[:, cols] <= 0).any():
+                    raise UnsupportedError(message(float(table[:, cols].min())))
+            out.append(table)
+        remembered = [(el.remember, el.values(value_rows(rows[key], self._width[key], key)))
+                      for key, el in self._remembering]
+        return Tables(out, remembered)  # type: ignore[arg-type]
 
     def write(self, tables: Tables, k: int) -> None:
         """Store row ``k`` of ``tables`` into the model."""
-        for (target, where, _), table in zip(self._stores, tables.fields, strict=True):
-            target[where] = table[k]
+        for store, table in zip(self._stores, tables.fields, strict=True):
+            store.target[store.where] = table[k]
         for remember, values in tables.remembered:
             remember(values[k])
         if self.const:
@@ -115,10 +211,20 @@ class FieldTables:
 
 @dataclass
 class Tables:
-    """A block's rows, per store (``FieldTables._stores``), and per remembering element."""
+    """A block's rows, per store, and per remembering element."""
 
     fields: list[np.ndarray]
     remembered: list[tuple[Callable[[np.ndarray], None], np.ndarray]]
+
+
+def _targets(world: World, fields: list) -> list[tuple[np.ndarray, Any, list[int]]]:
+    """(target array, where, the fields it holds): one store through the model buffer for the fields
+    that live there (``World.buffer_view``), one per field for the others (``opt.gravity``)."""
+    inside = [i for i, (name, _, _) in enumerate(fields) if "." not in name]
+    merged = world.buffer_view([(fields[i][0], fields[i][1]) for i in inside]) if len(inside) > 1 else None
+    out = [(merged[0], merged[1], inside)] if merged is not None else []
+    return out + [(world.flat(name), _selector(index), [i]) for i, (name, index, _) in enumerate(fields)
+                  if merged is None or i not in inside]
 
 
 def _selector(index: np.ndarray) -> Any:
@@ -126,3 +232,4 @@ def _selector(index: np.ndarray) -> Any:
     if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
         return slice(int(index[0]), int(index[0]) + len(index))
     return index
+
