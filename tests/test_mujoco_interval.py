@@ -133,6 +133,11 @@ def test_a_mass_drawn_with_a_new_asset_belongs_to_that_asset(tabletop: MujocoBac
     b.apply(make_sample({"body:obj_00/mass": 0.5}, {"body:obj_00/mass": "scale"}))  # through the field tables
     sphere = slot.variants["sphere"].body
     assert b.model.body_mass[sphere] == b.world.compiled["body_mass"][sphere] * 0.5
+    for scale in np.linspace(0.8, 1.2, 20):  # a new scale per episode: compiled elements do not pile up
+        b.apply(make_sample({"object:obj_00/scale": scale}))
+        b.apply(make_sample({"body:obj_00/mass": 0.5}, {"body:obj_00/mass": "scale"}))
+        assert np.isclose(b.model.body_mass[sphere], b.world.compiled["body_mass"][sphere] * scale ** 3 * 0.5)
+    assert len(b.objects._elements) == 2  # (key, op): the latest elements only
     b.reset(keep_startup=False)
 
 

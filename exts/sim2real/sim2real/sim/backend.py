@@ -104,7 +104,7 @@ class PreparesInterval(Protocol):
     ``prepare_interval(block, env)`` receives ``BLOCK`` firings of the interval terms of one period
     (``randomize.interval.IntervalBlock``, from ``Randomizer.due``) and returns ``fire(k)``, which must
     leave the backend exactly as ``apply(block.sample(k), env)`` would. ``RandomizedSim`` uses it when
-    a backend offers it; the MuJoCo backend turns a block's physics values into one table per model
-    field, so a firing costs a few array stores instead of a Python call per value."""
+    a backend offers it; the MuJoCo backend turns a block's physics values into tables, so a firing
+    costs a couple of array stores instead of a Python call per value."""
 
     def prepare_interval(self, block: Any, env: int = 0) -> Callable[[int], None]: ...

@@ -223,7 +223,7 @@ class MujocoBackend:
     def prepare_interval(self, block: IntervalBlock, env: int = 0) -> Callable[[int], None]:
         """Turn a block of interval firings (``Randomizer.due``) into model writes once; returns
         ``fire(k)``, which applies row ``k`` as ``apply(block.sample(k), env)`` would — the same
-        bytes — with one store per model field for the physics targets."""
+        bytes — with one store through the model buffer for the physics targets."""
         world = self._world()
         _check_env(env, block.n_envs)
         plan = self._plan(tuple(block.values), block.ops)

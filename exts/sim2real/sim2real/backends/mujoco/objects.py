@@ -53,7 +53,7 @@ class Objects:
         self.mesh_scale: dict[str, float] = {}  # mesh name -> scale currently compiled
         self.on_asset: list = []  # callbacks(slot, asset colour) when a slot's asset changes
         self.generation = 0  # bumped when a slot's asset or scale changes: what slot-body elements depend on
-        self._elements: dict[tuple[str, str, str, float], list[Elements]] = {}
+        self._elements: dict[tuple[str, str], tuple[tuple[str, float], list[Elements]]] = {}
 
     # ------------------------------------------------------------------ entities
     def entities(self) -> dict[str, list[str]]:
@@ -124,9 +124,10 @@ class Objects:
         asset and scale (``generation`` says when those change). The slot remembers the value: it
         carries over to a new scale (flush's ``_write_mass``)."""
         st = self.state[entity]
-        found = self._elements.get((key, op, st.asset, st.scale))
-        if found is None:
-            found = self._elements[(key, op, st.asset, st.scale)] = self._slot_elements(entity, attr, op, key)
+        made_for, found = self._elements.get((key, op), (None, []))
+        if made_for != (st.asset, st.scale):  # only the latest: scales drawn per episode never repeat
+            found = self._slot_elements(entity, attr, op, key)
+            self._elements[(key, op)] = ((st.asset, st.scale), found)
         return found
 
     def _slot_elements(self, entity: str, attr: str, op: str, key: str) -> list[Elements]:

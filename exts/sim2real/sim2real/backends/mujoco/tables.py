@@ -153,13 +153,13 @@ class FieldTables:
             last = {int(pos): i for i, pos in enumerate(index)}  # the last writer of each element
             order = sorted(last.values(), key=lambda i: index[i])
             fields.append((name, index[order], [owners[i] for i in order]))
-        self._stores = [self._store(world, [fields[i] for i in ids], column, target, where)
+        self._stores = [self._store([fields[i] for i in ids], column, target, where)
                         for target, where, ids in _targets(world, fields)]
         self.const = any(el.const for _, elements in keys for el in elements)
         self._remembering = [(key, el) for key, elements in keys for el in elements if el.remember is not None]
 
     @staticmethod
-    def _store(world: World, fields: list, column: dict[str, int], target: np.ndarray, where: Any) -> _Store:
+    def _store(fields: list, column: dict[str, int], target: np.ndarray, where: Any) -> _Store:
         owners = [owner for _, _, field_owners in fields for owner in field_owners]
         source = np.array([column[key] + el.component[j] for key, el, j in owners], dtype=np.intp)
         scale = np.array([el.scale[j] for _, el, j in owners])
