@@ -197,3 +197,16 @@ def test_one_store_through_the_model_buffer_lands_in_each_field(arm2: MujocoBack
     derived = set(before.differences(b.model)) - written
     assert "body_subtreemass" in derived and derived <= SET_CONST  # nothing else was touched
     b.reset(keep_startup=False)
+
+
+def test_affine_parts_reproduce_combine_bit_for_bit() -> None:
+    from sim2real.sim.ops import affine_parts, combine
+
+    rng = np.random.default_rng(3)
+    default = rng.normal(size=5) * 10.0 ** rng.integers(-6, 6, size=5)
+    values = rng.normal(size=(7, 5)) * 10.0 ** rng.integers(-6, 6, size=(7, 5))
+    for op in ("set", "scale", "add"):
+        scale, offset = affine_parts(default, op, "k")
+        assert np.array_equal(values * scale + offset, combine(default, values, op, "k")), op
+    with pytest.raises(UnsupportedError, match="k: expected an operation among set, scale, add"):
+        affine_parts(default, "mul", "k")

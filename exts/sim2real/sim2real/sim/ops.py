@@ -19,7 +19,24 @@ def combine(default: Any, value: Any, op: str, key: str) -> Any:
         return np.asarray(default, dtype=float) * value
     if op == "add":
         return np.asarray(default, dtype=float) + value
-    raise UnsupportedError(f"{key}: expected an operation among set, scale, add (got {op!r})")
+    raise _unknown(op, key)
+
+
+def affine_parts(default: Any, op: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """``combine`` as ``scale × value + offset`` (same results bit for bit): per-element ``(scale,
+    offset)`` for ``default``, so that many values can be combined in one vectorised expression."""
+    d = np.asarray(default, dtype=float)
+    if op == "set":
+        return np.ones_like(d), np.zeros_like(d)
+    if op == "scale":
+        return d.copy(), np.zeros_like(d)
+    if op == "add":
+        return np.ones_like(d), d.copy()
+    raise _unknown(op, key)
+
+
+def _unknown(op: str, key: str) -> UnsupportedError:
+    return UnsupportedError(f"{key}: expected an operation among set, scale, add (got {op!r})")
 
 
 def require_set(op: str, key: str) -> None:

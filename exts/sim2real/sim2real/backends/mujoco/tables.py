@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import UnsupportedError
+from ...sim.ops import affine_parts
 from .world import World
 
 
@@ -70,15 +71,7 @@ def affine(field: str, index: np.ndarray, default: Any, op: str, key: str, compo
     """Elements set to ``op(default, value)``: ``set`` → value, ``scale`` → default × value,
     ``add`` → default + value, for each of ``index`` (``default`` per element or one for all)."""
     n = len(index)
-    d = np.broadcast_to(np.asarray(default, dtype=float), (n,)).copy()
-    if op == "set":
-        scale, offset = np.ones(n), np.zeros(n)
-    elif op == "scale":
-        scale, offset = d, np.zeros(n)
-    elif op == "add":
-        scale, offset = np.ones(n), d
-    else:
-        raise UnsupportedError(f"{key}: expected an operation among set, scale, add (got {op!r})")
+    scale, offset = affine_parts(np.broadcast_to(np.asarray(default, dtype=float), (n,)), op, key)
     comp = np.zeros(n, dtype=np.intp) if component is None else np.asarray(component, dtype=np.intp)
     return Elements(field, np.asarray(index), comp, scale, offset, **options)
 

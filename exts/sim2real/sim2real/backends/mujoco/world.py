@@ -9,7 +9,7 @@ import mujoco
 import numpy as np
 
 from .scene import Scene
-from .snapshot import ModelSnapshot
+from .snapshot import ModelSnapshot, model_fields
 
 
 @dataclass
@@ -71,10 +71,9 @@ class World:
     def _buffer_span(self) -> tuple[int, int]:
         """First and last byte of the model's arrays (all of them live in one allocation)."""
         if self._span is None:
-            arrays = [a for name in dir(self.model) if not name.startswith("_")
-                      and isinstance(a := getattr(self.model, name), np.ndarray) and a.size]
-            starts = [a.__array_interface__["data"][0] for a in arrays]
-            self._span = (min(starts), max(s + a.nbytes for s, a in zip(starts, arrays, strict=True)))
+            arrays = [getattr(owner, name) for path, owner, name in model_fields(self.model) if "." not in path]
+            starts = [(a.__array_interface__["data"][0], a.nbytes) for a in arrays if a.size]
+            self._span = (min(s for s, _ in starts), max(s + n for s, n in starts))
         return self._span
 
     def refresh_constants(self) -> None:
