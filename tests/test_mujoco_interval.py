@@ -155,6 +155,25 @@ def test_field_tables_let_the_later_key_win_an_element(arm2: MujocoBackend) -> N
     assert b.world.defaults.differences(b.model) == []
 
 
+def test_field_tables_take_rows_of_one_or_every_component_and_name_the_bad_key(arm2: MujocoBackend) -> None:
+    b = arm2
+    b.reset(keep_startup=False)
+    com = affine("body_ipos", np.arange(3), 0.0, "add", "com", component=[0, 1, 2])
+    mass = affine("body_mass", np.array([1]), 1.0, "scale", "mass", positive=lambda m: f"mass: {m:g}")
+    gain = affine("actuator_gainprm", np.array([0]), 1.0, "scale", "gain", positive=lambda g: f"gain: {g:g}")
+    tables = FieldTables(b.world, [("com", [com]), ("mass", [mass]), ("gain", [gain])])
+    one = {"com": np.array([0.5, 0.25]), "mass": np.array([2.0, 3.0]), "gain": np.array([1.0, 1.0])}
+    each = {**one, "com": np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])}
+    for rows, expected in ((one, [0.25, 0.25, 0.25]), (each, [4.0, 5.0, 6.0])):
+        tables.write(tables.tables(rows), 1)
+        assert b.model.body_ipos.reshape(-1)[:3].tolist() == expected
+    with pytest.raises(UnsupportedError, match="com: expected 3 values \\(got 2\\)"):
+        tables.tables({**one, "com": np.ones((2, 2))})
+    with pytest.raises(UnsupportedError, match="^gain: -1$"):  # the failing key, not the first checked
+        tables.tables({**one, "gain": np.array([1.0, -1.0])})
+    b.reset(keep_startup=False)
+
+
 def test_a_closed_randomized_sim_stops_firing(arm2: MujocoBackend) -> None:
     """close() detaches the step callback (a bound method: each access is a new object)."""
     b = arm2

@@ -233,10 +233,11 @@ class MujocoBackend:
         rows = tables.tables({k: block.values[k][env] for k in tables.keys})
         tabulated = set(tables.keys)
         rest = [k for k in block.values if k not in tabulated]
+        generation = self.objects.generation
 
         def fire(k: int) -> None:
             self._pending.pop(block.period, None)  # superseded: this firing sets the same keys
-            if self._tables(plan) is not tables:  # an object slot changed asset or scale since
+            if plan.slot_bound and self.objects.generation != generation:  # a slot changed asset or scale
                 self.apply(block.sample(k), env)
                 return
             tables.write(rows, k)
@@ -271,7 +272,7 @@ class MujocoBackend:
         event share them). Physics keys are written through field tables (``_tables``); so are the
         bodies of object slots, unless the sample also changes objects (then, in key order: a mass
         drawn with a new asset belongs to that asset)."""
-        signature = (keys, tuple(ops.get(k, "set") for k in keys))
+        signature = (keys, tuple([ops.get(k, "set") for k in keys]))
         plan = self._plans.get(signature)
         if plan is not None:
             return plan

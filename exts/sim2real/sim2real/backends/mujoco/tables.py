@@ -111,19 +111,13 @@ def flat_positions(field: np.ndarray, rows: Any, column: Any = None) -> np.ndarr
     return np.atleast_1d(grid[rows] if column is None else grid[rows, column]).reshape(-1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Store:
-    """One numpy store: ``target[where] = row``, the row built from the stacked values ``V`` as
-    ``V[:, source] * scale + offset`` (clipped at ``floor``), then the custom and checked columns."""
+    """One numpy store, ``target[where] = row``, fed by columns ``columns`` of the stacked table."""
 
     target: np.ndarray
     where: Any
-    source: np.ndarray
-    scale: np.ndarray
-    offset: np.ndarray
-    floor: np.ndarray | None
-    custom: list[tuple[np.ndarray, np.ndarray, str, Elements]]  # (columns, the elements' own order, key, els)
-    positive: list[tuple[np.ndarray, Callable[[float], str]]]
+    columns: slice
 
 
 class FieldTables:
@@ -135,6 +129,8 @@ class FieldTables:
         column, start = {}, 0
         for key in self.keys:
             column[key], start = start, start + self._width[key]
+        self._columns = [(key, column[key], column[key] + self._width[key]) for key in self.keys]
+        self._values_width = start
         by_field: dict[str, list[tuple[str, Elements]]] = {}
         for key, elements in keys:
             for el in elements:
@@ -146,51 +142,49 @@ class FieldTables:
             last = {int(pos): i for i, pos in enumerate(index)}  # the last writer of each element
             order = sorted(last.values(), key=lambda i: index[i])
             fields.append((name, index[order], [owners[i] for i in order]))
-        self._stores = [self._store([fields[i] for i in ids], column, target, where)
-                        for target, where, ids in _targets(world, fields)]
+        # every store's elements side by side: a block becomes tables with one gather for all of them
+        owners, self._stores = [], []
+        for target, where, ids in _targets(world, fields):
+            held = [owner for i in ids for owner in fields[i][2]]
+            self._stores.append(_Store(target, where, slice(len(owners), len(owners) + len(held))))
+            owners += held
+        self._source = np.array([column[key] + el.component[j] for key, el, j in owners], dtype=np.intp)
+        self._scale = np.array([el.scale[j] for _, el, j in owners])
+        self._offset = np.array([el.offset[j] for _, el, j in owners])
+        floors = np.array([el.floor for _, el, _ in owners])
+        self._floor = floors if (floors > -np.inf).any() else None
+        self._custom, self._positive = _custom_columns(owners), _positive_columns(owners)
         self.const = any(el.const for _, elements in keys for el in elements)
         self._remembering = [(key, el) for key, elements in keys for el in elements if el.remember is not None]
 
-    @staticmethod
-    def _store(fields: list, column: dict[str, int], target: np.ndarray, where: Any) -> _Store:
-        owners = [owner for _, _, field_owners in fields for owner in field_owners]
-        source = np.array([column[key] + el.component[j] for key, el, j in owners], dtype=np.intp)
-        scale = np.array([el.scale[j] for _, el, j in owners])
-        offset = np.array([el.offset[j] for _, el, j in owners])
-        floors = np.array([el.floor for _, el, j in owners])
-        custom: dict[int, tuple[list[int], list[int], str, Elements]] = {}
-        positive: dict[int, tuple[list[int], Callable[[float], str]]] = {}
-        for c, (key, el, j) in enumerate(owners):
-            if el.custom is not None:
-                cols, own, _, _ = custom.setdefault(id(el), ([], [], key, el))
-                cols.append(c)
-                own.append(j)
-            if el.positive is not None:
-                positive.setdefault(id(el), ([], el.positive))[0].append(c)
-        for cols, _, _, el in custom.values():  # a custom map is written whole or not at all
-            if len(cols) != len(el.index):
-                raise UnsupportedError(f"{el.field}: an element of a custom map is also written by another key")
-        return _Store(target, where, source, scale, offset, floors if (floors > -np.inf).any() else None,
-                      [(np.array(cols), np.array(own), key, el) for cols, own, key, el in custom.values()],
-                      [(np.array(cols), message) for cols, message in positive.values()])
+    def _stacked(self, rows: Mapping[str, Any]) -> np.ndarray:
+        """The keys' sampled rows side by side, ``(R, total width)``; one value fills every component."""
+        out = np.empty((len(rows[self.keys[0]]), self._values_width))
+        columns = out.T  # (width, R): rows (R,), (R, 1) and (R, width) of a key all fill its columns
+        for key, a, b in self._columns:
+            v = rows[key]
+            try:
+                columns[a:b] = v.T
+            except (AttributeError, ValueError):  # not an array of R rows of 1 or width values
+                out[:, a:b] = value_rows(v, b - a, key)  # (raises the key's own error)
+        return out
 
     def tables(self, rows: Mapping[str, np.ndarray]) -> Tables:
         """Every store's new values per row; ``rows`` maps each key to ``(R, *shape)``."""
-        stacked = np.concatenate([value_rows(rows[key], self._width[key], key) for key in self.keys], axis=1)
-        out = []
-        for store in self._stores:
-            table = stacked[:, store.source] * store.scale + store.offset
-            if store.floor is not None:
-                np.maximum(table, store.floor, out=table)
-            for cols, own, key, el in store.custom:
-                table[:, cols] = el.values(value_rows(rows[key], self._width[key], key))[:, own]
-            for cols, message in store.positive:
+        table = self._stacked(rows)[:, self._source]
+        table *= self._scale
+        table += self._offset
+        if self._floor is not None:
+            np.maximum(table, self._floor, out=table)
+        for cols, own, key, el in self._custom:
+            table[:, cols] = el.values(value_rows(rows[key], self._width[key], key))[:, own]
+        if self._positive is not None and (table[:, self._positive[0]] <= 0).any():
+            for cols, message in self._positive[1]:
                 if (table[:, cols] <= 0).any():
                     raise UnsupportedError(message(float(table[:, cols].min())))
-            out.append(table)
         remembered = [(el.remember, el.values(value_rows(rows[key], self._width[key], key)))
                       for key, el in self._remembering]
-        return Tables(out, remembered)  # type: ignore[arg-type]
+        return Tables([table[:, store.columns] for store in self._stores], remembered)
 
     def write(self, tables: Tables, k: int) -> None:
         """Store row ``k`` of ``tables`` into the model."""
@@ -200,6 +194,32 @@ class FieldTables:
             remember(values[k])
         if self.const:
             self.world.const_dirty = True
+
+
+def _custom_columns(owners: list) -> list[tuple[np.ndarray, np.ndarray, str, Elements]]:
+    """(columns, the elements' own order, key, elements) of each custom map among the stacked columns."""
+    custom: dict[int, tuple[list[int], list[int], str, Elements]] = {}
+    for c, (key, el, j) in enumerate(owners):
+        if el.custom is not None:
+            cols, own, _, _ = custom.setdefault(id(el), ([], [], key, el))
+            cols.append(c)
+            own.append(j)
+    for cols, _, _, el in custom.values():  # a custom map is written whole or not at all
+        if len(cols) != len(el.index):
+            raise UnsupportedError(f"{el.field}: an element of a custom map is also written by another key")
+    return [(np.array(cols), np.array(own), key, el) for cols, own, key, el in custom.values()]
+
+
+def _positive_columns(owners: list) -> tuple[np.ndarray, list[tuple[np.ndarray, Callable[[float], str]]]] | None:
+    """The columns that must stay positive (checked at once), and each group's error; None if none."""
+    positive: dict[int, tuple[list[int], Callable[[float], str]]] = {}
+    for c, (_, el, _) in enumerate(owners):
+        if el.positive is not None:
+            positive.setdefault(id(el), ([], el.positive))[0].append(c)
+    if not positive:
+        return None
+    groups = [(np.array(cols), message) for cols, message in positive.values()]
+    return np.concatenate([cols for cols, _ in groups]), groups
 
 
 @dataclass
