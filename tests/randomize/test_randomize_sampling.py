@@ -236,6 +236,20 @@ def test_a_later_term_overrides_an_earlier_one_for_the_values_both_set() -> None
     assert not randomizer(profile(general, {**special, "when": "frame"})).overridden
 
 
+def test_a_later_interval_term_overrides_an_earlier_one_in_every_firing() -> None:
+    general = uniform("light:*/intensity", 0.5, 1.5, name="all", when="interval", every=4)
+    special = {"name": "key", "target": "light:key/intensity", "dist": "uniform", "low": 3.0, "high": 4.0,
+               "when": "interval", "every": 4}
+    r, alone = randomizer(profile(general, special)), randomizer(profile(general))
+    r.reset(0)
+    alone.reset(0)
+    for step in (4, 8, 400):
+        s, a = r.step(step), alone.step(step)
+        assert np.all((s.values["light:key/intensity"] >= 3.0) & (s.values["light:key/intensity"] <= 4.0))
+        assert np.array_equal(s.values["light:fill/intensity"], a.values["light:fill/intensity"])
+    assert r.overridden == [("interval", "light:key/intensity", "key", "all")]
+
+
 def test_overriding_signal_and_adr_terms_and_interval_conflicts() -> None:
     flicker = uniform(
         "light:*/intensity",

@@ -101,7 +101,7 @@ class Randomizer:
         self._step_ops = self._resolve(
             "step", step_units, signals={s.key for r in self.signals.values() for s in r.own}
         )
-        self._plans: dict[tuple[str, float], list[Any]] = {}
+        self._plans: dict[tuple[str, int | None, float], list[Any]] = {}
         self._periods = self._interval_periods()
         self._blocks: dict[int, IntervalBlock] = {}  # the current block of each period
         self._pending: dict[int, tuple[IntervalBlock, int]] = {}  # firings not yet merged into _latest
@@ -211,14 +211,14 @@ class Randomizer:
         if step < 1:
             raise ValueError(f"expected a physics step index >= 1 since the reset (got {step})")
         out = []
-        for period, units in self._periods.items():
+        for period in self._periods:
             at = firing_row(step, period)
             if at is None:
                 continue
             number, k = at
             block = self._blocks.get(period)
             if block is None or block.index != number:
-                block = self._blocks[period] = self._draw_block(period, units, number)
+                block = self._blocks[period] = self._draw_block(period, number)
             self._pending.pop(period, None)  # re-inserted last: the newest firing settles last
             self._pending[period] = (block, k)
             out.append((block, k))
@@ -240,13 +240,12 @@ class Randomizer:
         self._remember(sample)
         return sample
 
-    def _draw_block(self, period: int, units: list[TermUnit | GroupUnit], number: int) -> IntervalBlock:
+    def _draw_block(self, period: int, number: int) -> IntervalBlock:
         """``BLOCK`` firings of the period's units at once: each stream fills ``(n_envs * BLOCK, ...)``
         environment-major, so environment i's firings never depend on how many environments there are."""
         episode, n = max(self.episode, 0), self.n_envs
         flat: dict[str, np.ndarray] = {}
-        for u in units:  # later units win a value they share, as at every event
-            self._draw(u, INTERVAL, episode, number, flat, n * BLOCK)
+        self._fill(self._plan("interval", period), INTERVAL, episode, number, n * BLOCK, flat)
         values = {k: v.reshape(n, BLOCK, *v.shape[1:]) for k, v in flat.items()}
         ops = {k: self._step_ops[k] for k in values}
         return IntervalBlock(self.seed, period, episode, number, n, values, ops)
@@ -257,18 +256,21 @@ class Randomizer:
 
     def _sample(self, when: str, index: int, sub: int, meta: dict[str, Any]) -> Sample:
         values: dict[str, np.ndarray] = {}
-        code = _CODES[when]
-        generator, n = self.streams.generator, self.n_envs
-        for item in self._plan(when):  # the hot loop: one keyed stream per (term, entity)
-            if item.__class__ is tuple:
-                key, prefix, dist = item
-                values[key] = dist.draw(generator(prefix, code, index, sub), n)
-            else:
-                self._draw(item, code, index, sub, values)
+        self._fill(self._plan(when), _CODES[when], index, sub, self.n_envs, values)
         sample = Sample(self.seed, index, when, self.n_envs, values, self.ops[when], meta)
         if when != "reset":
             self._remember(sample)
         return sample
+
+    def _fill(self, plan: list[Any], code: int, index: int, sub: int, n: int, out: dict[str, np.ndarray]) -> None:
+        """Draw a plan's values, ``n`` rows per stream (the hot loop: one keyed stream per (term, entity))."""
+        generator = self.streams.generator
+        for item in plan:
+            if item.__class__ is tuple:
+                key, prefix, dist = item
+                out[key] = dist.draw(generator(prefix, code, index, sub), n)
+            else:
+                self._draw(item, code, index, sub, out, n)
 
     def _draw(
         self, u: TermUnit | GroupUnit, code: int, index: int, sub: int, out: dict[str, np.ndarray],
@@ -286,23 +288,23 @@ class Randomizer:
         else:
             u.draw(self.streams, code, index, sub, n, u.dist_at(scale), out)
 
-    def _plan(self, when: str) -> list[Any]:
-        """The event's draws in order, cached per curriculum scale: plain (key, stream prefix,
-        distribution) tuples for terms — only the keys no later term overrides — and whole units
-        for groups and ADR terms."""
+    def _plan(self, when: str, period: int | None = None) -> list[Any]:
+        """The event's draws in order (interval: one period's), cached per curriculum scale: plain
+        (key, stream prefix, distribution) tuples for terms — only the keys no later term overrides —
+        and whole units for groups and ADR terms."""
         scale = self._phase_scale()
-        plan = self._plans.get((when, scale))
+        plan = self._plans.get((when, period, scale))
         if plan is None:
             plan = []
             owner = self._owner[when]
             adr = set(self.adr.names) if self.adr is not None and when == "reset" else set()
-            for u in self.units[when]:
+            for u in self.units[when] if period is None else self._periods[period]:
                 if isinstance(u, GroupUnit) or u.ident in adr:
                     plan.append(u)
                 else:
                     dist = u.dist_at(scale if u.ident in self.scaled else 1.0)
                     plan.extend((s.key, s.prefix, dist) for s in u.streams if owner[s.key] is u)
-            self._plans[(when, scale)] = plan
+            self._plans[(when, period, scale)] = plan
         return plan
 
     def _phase_scale(self) -> float:

@@ -43,6 +43,7 @@ class RandomizedSim:
         self.period = step_period(randomizer)
         self.episode = -1
         self._prepares = isinstance(backend, PreparesInterval)
+        self._varies = bool(randomizer.signals)  # any time-varying terms (else no signal work per firing)
         self._prepared: dict[int, tuple[IntervalBlock, Callable[[int], None]]] = {}  # period -> its block's fire
         if self.period is not None:
             backend.add_step_callback(self._on_step, every=self.period)
@@ -71,7 +72,7 @@ class RandomizedSim:
         else:
             for block, k in self.randomizer.due(step):
                 self._fire(block)(k)
-            sample = self.randomizer.varying(step)
+            sample = self.randomizer.varying(step) if self._varies else None
         if sample is not None:
             self.backend.apply(sample, self.env)
 
