@@ -10,7 +10,7 @@ against the barest way to the same model; replay vs plain is what the randomized
 MuJoCo (changed masses and contacts make the solver work harder) plus the copies. Target (issue #4):
 randomized >= 0.95x plain. The three run in alternating blocks of 100 steps so that machine load hits
 them alike, with the same moving command and an episode reset every ``--episode`` blocks (untimed;
-each episode's first firing draws and prepares a block of 32 firings, so short episodes pay more per
+each episode's first firing draws and prepares a block of 64 firings, so short episodes pay more per
 firing: ``--episode 10`` shows it);
 steps/s are over every block after the first episode, an uncounted warm-up (so the preparation of a
 block of firings, every 32nd firing, counts; compiling the write plans once per process does not),
@@ -156,7 +156,7 @@ def measure(scene: str, profile: Profile, paths: list[str], states: list[list], 
         raise RuntimeError("replay did not reach the randomized run's model: the comparison is void")
     for backend in (plain, replay, randomized):
         backend.close()
-    # throughput over every block (a median would hide the block of 32 firings prepared every 32nd
+    # throughput over every block (a median would hide the block of 64 firings prepared every 64th
     # firing), after the first episode: a warm-up in which every run fills its caches and ours compiles
     # its write plans (once per process and key set)
     counted = {name: t[episode:] for name, t in times.items()}
