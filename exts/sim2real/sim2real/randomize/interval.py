@@ -2,11 +2,12 @@
 
 An interval term fires every ``every`` physics steps. Re-keying a stream and drawing from it cost a few
 microseconds whatever the number of values — as much as a hundred physics steps of a small arm — so
-each (term, entity) stream draws ``BLOCK`` firings at once: firing ``f`` of an episode (after physics step ``f * every``, ``f >= 1``) is row
-``(f - 1) % BLOCK`` of block ``(f - 1) // BLOCK``, whose stream is keyed by (episode, block). ``BLOCK``
-is part of the sampling format: changing it changes every interval value. 64 covers a typical episode
-(10 s at 500 Hz firing every 100 steps: 50 firings) with one block; memory is ``n_envs * BLOCK`` values
-per (term, entity), 2 MiB per scalar attribute with 4096 environments.
+each (term, entity) stream draws ``BLOCK`` firings at once: firing ``f`` of an episode (after physics
+step ``f * every``, ``f >= 1``) is row ``(f - 1) % BLOCK`` of block ``(f - 1) // BLOCK``, whose stream
+is keyed by (episode, block). ``BLOCK`` is part of the sampling format: changing it changes every
+interval value. 64 covers a typical episode (10 s at 500 Hz firing every 100 steps: 50 firings) with
+one block; memory is ``n_envs * BLOCK`` values per (term, entity), 2 MiB per scalar attribute with
+4096 environments.
 
 The terms of one period share a block, so a backend can turn the values of ``BLOCK`` firings into
 model writes at once and then apply one firing with a few stores (``prepare_interval`` in
