@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sim2real.gap.trajectory import NS_PER_S
+from sim2real.trajectory.series import NS_PER_S
 from sim2real.sysid.analytic import simulate
 from sim2real.sysid.excite import ExcitationSpec, excitation
 from sim2real.sysid.logs import RobotLog, make_log, write_log

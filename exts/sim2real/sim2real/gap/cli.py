@@ -94,7 +94,7 @@ def _pick_topics(sim: Path, real: Path | None, sim_topic: str | None, real_topic
                  defaults: tuple[str, str] | None = None) -> tuple[Path, Path, str | None, str | None]:
     """One bag holding both sides (REAL omitted) or two inputs."""
     from ..errors import InputError
-    from .readers import bag_topics, is_bag
+    from ..trajectory.readers import bag_topics, is_bag
 
     if real is not None:
         return sim, real, sim_topic, real_topic
@@ -128,7 +128,7 @@ def trajectories(
 ) -> None:
     """Compare a simulated and a real trajectory: metrics per channel, delay, DTW, gap score, report."""
     from .metrics import trajectory_gap
-    from .readers import read_trajectory
+    from ..trajectory.readers import read_trajectory
     from .sections import trajectory_sections
 
     rep = reporter(progress)
@@ -167,9 +167,9 @@ def poses(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Validate real poses against simulated ones: position and orientation errors, accuracy, report."""
-    from .align import start_offset_s
+    from ..trajectory.align import start_offset_s
     from .poses import PoseThresholds, PoseTrack, validate_poses
-    from .readers import read_trajectory
+    from ..trajectory.readers import read_trajectory
     from .sections import pose_sections
 
     rep = reporter(progress)
@@ -211,9 +211,9 @@ def images(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Compare a sim and a real image set: KID/MMD on features, colour, frequency, SSIM/NCC per pair."""
-    from .features import extractor_from_spec
+    from ..train.features import extractor_from_spec
     from .image_gap import image_gap
-    from .images import open_image_set
+    from ..dataset.imagesets import open_image_set
     from .sections import image_sections
 
     rep = reporter(progress)
@@ -280,7 +280,8 @@ def live(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Validate poses live on a robot (ROS 2 with rclpy); writes the report when stopped."""
-    from .live import require_rclpy, run_live
+    from ..trajectory.rclpy_guard import require_rclpy
+    from .live import run_live
     from .poses import PoseThresholds
     from .sections import pose_sections
 

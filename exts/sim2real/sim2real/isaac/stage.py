@@ -37,7 +37,7 @@ from ..randomize.sample import Sample
 from ..randomize.targets import CATALOGUE, split_key
 from ..sim.backend import Capabilities, StepCallback
 from ..sim.clock import StepClock
-from ..sim.effects import NEUTRAL, ImageEffects, effect_rng
+from ..backends.effects import NEUTRAL, ImageEffects, effect_rng
 from ..sim.frame import Frame, Pose
 from ..sim.ops import combine
 from .buckets import FrictionBuckets

@@ -98,8 +98,8 @@ def simulate(
 ) -> None:
     """Replay a command file on a SURROGATE robot (or the nominal model) and write its log."""
     from ..errors import UserError
-    from ..sim.surrogate import SurrogateSpec, load_spec
     from .logs import read_log, write_log
+    from .surrogate import SurrogateSpec, load_spec, open_surrogate
 
     if surrogate is not None:
         spec = load_spec(surrogate)
@@ -112,8 +112,6 @@ def simulate(
     from ..sim.registry import backend_class
 
     backend_class("mujoco")
-    from ..backends.mujoco.surrogate import open_surrogate
-
     robot = open_surrogate(spec)
     try:
         lg = robot.run(read_log(commands))

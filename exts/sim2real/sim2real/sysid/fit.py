@@ -31,7 +31,8 @@ from .logs import RobotLog, read_log, to_model_units
 from .optimize import OPTIMIZERS, FitResult, fit
 from .params import Param, parse_params, resolve_params
 from .problem import Problem, Run, default_channels, prepare_run
-from .simulator import Simulator, open_simulator
+from ..sim.rollout import Simulator
+from .simulator import open_simulator
 from .uncertainty import Uncertainty, jacobian_intervals, population_intervals
 from .validate import Validation, summary, validate, validate_one_step
 

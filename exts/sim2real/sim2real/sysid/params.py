@@ -31,7 +31,7 @@ from ..config import StrictModel, load_model
 from ..errors import ConfigError, InputError
 from ..randomize.schema import Name, Num, Pair
 from ..randomize.targets import attribute, parse_target, resolved_key
-from .simulator import Simulator
+from ..sim.rollout import Simulator
 
 Route = Literal["model", "command", "output"]
 COMMAND_ATTRS = {("actuator", "latency"), ("actuator", "gain_error")}

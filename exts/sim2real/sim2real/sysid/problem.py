@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..gap.trajectory import NS_PER_S
+from ..trajectory.series import NS_PER_S
 from ..sim.wrappers import MAX_LATENCY, delay_commands
 from .logs import RobotLog
 from .params import Param
-from .simulator import Channel, ParamValues, Simulator
+from ..sim.rollout import Channel, ParamValues, Simulator
 
 log = logging.getLogger(__name__)
 

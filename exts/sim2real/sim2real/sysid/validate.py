@@ -1,4 +1,4 @@
-"""Held-out validation against measurements the fit never saw, with ``sim2real.gap.metrics`` (RMSE,
+"""Held-out validation against measurements the fit never saw, with ``sim2real.trajectory.measures`` (RMSE,
 NRMSE, VAF) per channel:
 
 * open loop: the simulator before and after calibration, each held-out row simulated from the start of
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..gap.metrics import nrmse, rmse, vaf_pct
+from ..trajectory.measures import nrmse, rmse, vaf_pct
 from .problem import Problem, Run
 
 OneStep = Callable[[Run], tuple[np.ndarray, np.ndarray]]  # run -> (simulated, simulated + residual), rows 1..N-1

@@ -7,7 +7,7 @@ area resize; masks and depth nearest) and kept in memory as uint8 (a 10,000-fram
 * source (labelled, synthetic): a sim2real dataset (``segment``: RGB + semantic masks [+ depth];
   ``classify``: one crop per visible object instance, labelled with its class) or, for ``classify``,
   a folder of class sub-folders;
-* target (unlabelled): anything ``sim2real.gap.images.open_image_set`` reads: an image folder, a
+* target (unlabelled): anything ``sim2real.dataset.imagesets.open_image_set`` reads: an image folder, a
   sim2real dataset (its RGB only; ``classify``: crops at its boxes, which stand for the detector's
   regions at deployment) or an image topic of a ROS bag;
 * evaluation (labelled target, metrics only): a sim2real dataset, a folder ``images/`` + ``masks/``
@@ -289,7 +289,7 @@ def read_image_set(path: Path, size: tuple[int, int], depth: bool = False, topic
     All images must have one size (a camera gives one; mixed sizes mean mixed sources). With
     ``classes`` the class sub-folders become labels. ``depth``: the folder's ``depth/`` PNGs.
     """
-    from ..gap.images import open_image_set
+    from ..dataset.imagesets import open_image_set
 
     root = Path(path)
     structured = root.is_dir() and (root / IMAGES_DIR).is_dir()

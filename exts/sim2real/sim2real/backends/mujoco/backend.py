@@ -11,7 +11,7 @@ object, scene          objects.Objects (library assets in slots, pose, scale, vi
 camera                 cameras.Cameras
 geom, body, joint,     physics.Physics (body mass/com of object slots: objects.Objects)
 actuator, world
-actuator latency and   signals.Signals (sim.wrappers and sim.effects, outside the model)
+actuator latency and   signals.Signals (sim.wrappers and backends.effects, outside the model)
 gain_error, sensor,
 image
 =====================  ================================================================
@@ -40,7 +40,7 @@ from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
 from ...sim.backend import Capabilities, StepCallback
 from ...sim.clock import StepClock
-from ...sim.effects import effect_rng
+from ..effects import effect_rng
 from ...sim.frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
 from . import cameras, objects, physics, signals, visuals

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError, NotInstalledError
 from . import rosmsg
-from .trajectory import Trajectory, stamps_from_sec_nanosec, stamps_from_seconds
+from .series import Trajectory, stamps_from_sec_nanosec, stamps_from_seconds
 
 log = logging.getLogger(__name__)
 

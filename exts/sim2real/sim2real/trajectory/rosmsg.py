@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .trajectory import NS_PER_S
+from .series import NS_PER_S
 
 POSE_CHANNELS = ["x", "y", "z", "qw", "qx", "qy", "qz"]
 POSE_UNITS = ["m", "m", "m", "", "", "", ""]

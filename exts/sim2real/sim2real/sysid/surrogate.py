@@ -17,15 +17,15 @@ What makes it differ from the nominal model (``SurrogateSpec``, TOML):
 It runs at a control rate: ``reset(command)``, then per control tick ``read()`` (measurements now),
 ``send(command)``, ``advance()`` (the physics steps of one tick). ``run`` replays a command file and
 returns a log in the documented format (``sim2real.sysid.logs``). The engine part (how channels are
-read, how friction is applied) is given by ``Plant``; ``sim2real.backends.mujoco.surrogate`` builds one.
+read, how friction is applied) is given by a ``sim.plant.Plant``; ``sim2real.backends.mujoco.plant`` builds
+one (``open_surrogate``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,10 @@ from pydantic import Field, PrivateAttr, StrictInt, StrictStr
 
 from ..config import StrictModel, load_model
 from ..errors import InputError
-from ..gap.trajectory import NS_PER_S
+from ..trajectory.series import NS_PER_S
 from ..randomize.schema import Num
-from .backend import Backend
-from .wrappers import SensorNoise
+from ..sim.plant import FrictionSpec, Plant
+from ..sim.wrappers import SensorNoise
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +47,6 @@ class ChannelNoise(StrictModel):
     channels: StrictStr = "*"  # pattern over log channel names
     std: Num = Field(0.0, ge=0)  # white noise, channel units
     bias: Num = 0.0  # constant offset, channel units
-
-
-class FrictionSpec(StrictModel):
-    """Unmodelled joint friction: ``-(coulomb + stribeck·exp(-(v/v_s)²))·tanh(v/v_eps) - viscous·v``."""
-
-    joints: StrictStr = "*"
-    coulomb: Num = Field(0.0, ge=0)  # N·m (hinge) or N (slide)
-    stribeck: Num = Field(0.0, ge=0)  # extra breakaway friction at rest
-    stribeck_velocity: Num = Field(0.1, gt=0)  # rad/s or m/s
-    viscous: Num = Field(0.0, ge=0)  # N·m·s/rad or N·s/m
-    smoothing_velocity: Num = Field(0.01, gt=0)  # below this speed friction fades to 0 (no chatter)
 
 
 class SurrogateSpec(StrictModel):
@@ -86,22 +75,6 @@ def load_spec(path: str | PathLike[str]) -> SurrogateSpec:
     spec = load_model(path, SurrogateSpec)
     spec._base_dir = Path(path).resolve().parent
     return spec
-
-
-@dataclass
-class Plant:
-    """The engine's part: a backend plus how to read named channels and add unmodelled friction."""
-
-    backend: Backend
-    channels: list[str]
-    units: list[str]
-    read: Callable[[], np.ndarray]  # every channel now (after the backend's sensor noise and bias)
-    add_friction: Callable[[FrictionSpec], None]  # install friction between physics steps
-    reset: Callable[[], None]  # defaults restored, state at rest, nothing applied (start-up samples too)
-    actuators: list[str]
-    command_units: list[str]
-    perturb: Callable[[np.ndarray, np.ndarray], None] | None = None  # offsets added to 1-dof joint positions, velocities
-    joint_sizes: tuple[int, int] = (0, 0)  # sizes of the two vectors perturb takes
 
 
 class SurrogateRobot:
@@ -175,7 +148,7 @@ class SurrogateRobot:
     def run(self, commands: Any, episode: int = 0) -> Any:
         """Replay a command file (a ``RobotLog`` at a uniform rate that is a whole number of physics
         steps) from the initial state; returns the log of what was sent and measured."""
-        from ..sysid.logs import make_log
+        from .logs import make_log
 
         cmd = commands.commands.select(self.actuators) if set(self.actuators) <= set(commands.actuators) else None
         if cmd is None:
@@ -198,3 +171,11 @@ class SurrogateRobot:
         stamps = start + np.round(ticks * self.dt * NS_PER_S).astype(np.int64)
         return make_log(stamps, cmd.values, self.actuators, self.plant.command_units, np.array(rows),
                         self.plant.channels, self.plant.units, source=f"surrogate {self.spec.scene}")
+
+
+def open_surrogate(spec: SurrogateSpec, backend: Any = None) -> SurrogateRobot:
+    """A surrogate robot on ``spec.scene`` with the MuJoCo plant (a new ``MujocoBackend`` unless one with
+    that scene is given)."""
+    from ..backends.mujoco.plant import mujoco_plant
+
+    return SurrogateRobot(mujoco_plant(spec.scene, backend), spec)

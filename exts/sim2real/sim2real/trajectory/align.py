@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InputError
-from .trajectory import NS_PER_S, Trajectory, common_channels
+from .series import NS_PER_S, Trajectory, common_channels
 
 Clock = Literal["real", "sim"] | float
 GAP_FACTOR = 10.0  # default max_gap_s = GAP_FACTOR x the median sample period of the interpolated side

@@ -1,5 +1,6 @@
-"""The MuJoCo part of the SURROGATE robot (``sim2real.sim.surrogate``): reading named channels from the
-backend, and unmodelled joint friction applied through ``qfrc_applied`` between physics steps.
+"""The MuJoCo plant of the SURROGATE robot (``sim2real.sysid.surrogate``, ``sim.plant.Plant``): reading
+named channels from the backend, and unmodelled joint friction applied through ``qfrc_applied`` between
+physics steps. ``sysid.surrogate.open_surrogate`` puts a robot on it::
 
     robot = open_surrogate(load_spec("data/sysid/arm2_surrogate.toml"))
     log = robot.run(read_log("commands.csv"))
@@ -14,7 +15,7 @@ import mujoco
 import numpy as np
 
 from ...errors import InputError
-from ...sim.surrogate import FrictionSpec, Plant, SurrogateRobot, SurrogateSpec
+from ...sim.plant import FrictionSpec, Plant
 from .backend import MujocoBackend
 from .channels import channel_sources, channel_table, command_unit
 
@@ -22,12 +23,12 @@ from .channels import channel_sources, channel_table, command_unit
 _ONE_DOF = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
 
 
-def open_surrogate(spec: SurrogateSpec, backend: MujocoBackend | None = None) -> SurrogateRobot:
-    """A surrogate robot on ``spec.scene`` (a new backend unless one with that scene is given)."""
+def mujoco_plant(scene: str, backend: MujocoBackend | None = None) -> Plant:
+    """The plant of ``scene`` (a new backend unless one with that scene is given)."""
     if backend is None:
         backend = MujocoBackend()
-        backend.load(spec.scene, resolution=(64, 64))
-    return SurrogateRobot(plant(backend), spec)
+        backend.load(scene, resolution=(64, 64))
+    return plant(backend)
 
 
 def plant(backend: MujocoBackend) -> Plant:
