@@ -26,7 +26,7 @@ def generate(request: GenerateRequest, reporter: Reporter | None = None, *,
     ``source_factory`` renders in this process with a frame source built for the resolved request
     (the Isaac Sim script passes its Kit frame source); ``select`` keeps only the frame indices this
     run owns (one shard of a multi-GPU run). ``--backend isaac`` outside Isaac Sim launches Isaac Sim's
-    Python on ``tools/isaac/generate.py`` (``sim2real.backends.isaac``)."""
+    Python on ``tools/isaac/generate.py`` (``sim2real.generate.isaac_launcher``)."""
     reporter = reporter or NullReporter()
     if request.backend == "isaac" and source_factory is None:
         from ..sim.registry import create

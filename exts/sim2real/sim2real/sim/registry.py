@@ -29,7 +29,7 @@ REGISTRY: dict[str, BackendEntry] = {
     # Isaac Sim may be a binary install outside this Python: the launcher looks for it (ISAAC_SIM_PATH or an
     # importable isaacsim) and raises NotInstalledError with this hint itself.
     "isaac": BackendEntry(
-        "sim2real.backends.isaac:IsaacLauncher",
+        "sim2real.generate.isaac_launcher:IsaacLauncher",
         "Isaac Sim 5.1 (pip install 'isaacsim[all,extscache]==5.1.0' --extra-index-url https://pypi.nvidia.com, "
         "or set ISAAC_SIM_PATH to a binary install); see README 'Inside Isaac Sim'",
         versions=("isaacsim",),

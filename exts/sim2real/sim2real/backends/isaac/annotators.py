@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..sim.frame import Frame, Instance, Pose
-from ..sim.labels import instance_boxes, pose_in_camera
+from ...errors import InputError
+from ...sim.frame import Frame, Instance, Pose
+from ...sim.labels import instance_boxes, pose_in_camera
 
 log = logging.getLogger(__name__)
 

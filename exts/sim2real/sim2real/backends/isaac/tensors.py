@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import UnsupportedError
-from ..sim.ops import as_vector, combine
+from ...errors import UnsupportedError
+from ...sim.ops import as_vector, combine
 from .buckets import FrictionBuckets
 
 TARGETS = frozenset({("geom", "friction"), ("geom", "static_friction"), ("geom", "dynamic_friction"),

@@ -1,4 +1,4 @@
-"""``IsaacStage``: an Isaac Sim stage seen through the ``Backend`` protocol, so that the one driver
+"""``IsaacBackend``: an Isaac Sim stage seen through the ``Backend`` protocol, so that the one driver
 (``sim.driver.RandomizedSim``) fires a profile's terms there exactly as it does on MuJoCo.
 
 The Kit layer (``exts/sim2real_isaac``) owns the stage, the timeline and the Replicator graph; it
@@ -32,16 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-from ..randomize.sample import Sample
-from ..randomize.targets import CATALOGUE, split_key
-from ..sim.backend import Capabilities, StepCallback
-from ..sim.clock import StepClock
-from ..backends.effects import NEUTRAL, ImageEffects, effect_rng
-from ..sim.frame import Frame, Pose
-from ..sim.ops import combine
+from ...errors import UserError
+from ...randomize.sample import Sample
+from ...randomize.targets import CATALOGUE, split_key
+from ...sim.backend import Capabilities, StepCallback
+from ...sim.clock import StepClock
+from ...sim.frame import Frame, Pose
+from ...sim.ops import combine
+from ..effects import NEUTRAL, ImageEffects, effect_rng
 from .buckets import FrictionBuckets
-from .frames import SceneObject, frame_from_annotators
+from .annotators import SceneObject, frame_from_annotators
 from .steps import step_dt
 from .tensors import TARGETS as TENSOR_TARGETS
 from .tensors import TensorPhysics
@@ -52,12 +52,12 @@ IMAGE_TARGETS = frozenset((a.kind, a.name) for a in CATALOGUE if a.kind == "imag
 
 
 def isaac_targets() -> frozenset[tuple[str, str]]:
-    from ..usd.scene import TARGETS
+    from ...usd.scene import TARGETS
 
     return TARGETS | IMAGE_TARGETS
 
 
-class IsaacStage:
+class IsaacBackend:
     name = "isaac"
 
     def __init__(self, stage: Any, *, dt: float | None = None, env_roots: Sequence[str] | None = None,
@@ -65,8 +65,8 @@ class IsaacStage:
         """``stage``: a ``pxr.Usd.Stage`` (in Kit: ``omni.usd.get_context().get_stage()``); ``dt``: the
         physics step (s; default: the stage's physics scene's); ``resolution``: (width, height) of the
         render products."""
-        from ..usd.physics import physics_dt
-        from ..usd.scene import UsdScene
+        from ...usd.physics import physics_dt
+        from ...usd.scene import UsdScene
 
         dt = physics_dt(stage) if dt is None else dt
         if not dt > 0:
@@ -220,7 +220,7 @@ class IsaacStage:
                 elif attr == "com" and com is not None:
                     out[(kind, entity, attr, env)] = com
             elif entity in self.scene.table.names.get("body", {}):
-                from ..usd.entities import colliders  # pxr: only once a stage exists
+                from ...usd.entities import colliders  # pxr: only once a stage exists
 
                 shapes = colliders(ctx.prim("geom", entity, env))
                 if shapes:

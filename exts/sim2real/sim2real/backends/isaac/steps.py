@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..errors import UnsupportedError
+from ...errors import UnsupportedError
 
 Subscription = Literal["world", "simulation_manager"]
 

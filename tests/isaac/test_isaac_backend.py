@@ -1,4 +1,4 @@
-"""IsaacStage: the tabletop USD stage driven by the one driver (RandomizedSim) as the Kit layer drives it:
+"""IsaacBackend: the tabletop USD stage driven by the one driver (RandomizedSim) as the Kit layer drives it:
 terms on their schedule from physics-step callbacks, physics through USD before the simulation starts
 and through (stand-in) tensor views while it runs, frames labelled and randomized."""
 
@@ -15,7 +15,7 @@ pytest.importorskip("pxr")
 
 from sim2real.dataset.basic import camera_params  # noqa: E402
 from sim2real.errors import UnsupportedError  # noqa: E402
-from sim2real.isaac.stage import IsaacStage, required_targets  # noqa: E402
+from sim2real.backends.isaac.backend import IsaacBackend, required_targets  # noqa: E402
 from sim2real.randomize.profile import load_profile  # noqa: E402
 from sim2real.randomize.runtime import Randomizer  # noqa: E402
 from sim2real.sim.driver import RandomizedSim  # noqa: E402
@@ -89,7 +89,7 @@ def profile(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _driver(profile, seed: int = 0):  # type: ignore[no-untyped-def]
     stage = open_stage(REPO / "data" / "scenes" / "tabletop.usda")
-    backend = IsaacStage(stage, resolution=(16, 12))
+    backend = IsaacBackend(stage, resolution=(16, 12))
     randomizer = Randomizer(profile, seed, backend.entities(), n_envs=backend.n_envs, dt=backend.dt)
     backend.capabilities.require("isaac", required_targets(randomizer))
     return stage, backend, RandomizedSim(backend, randomizer, env=None)
@@ -190,7 +190,7 @@ def test_profiles_asking_for_what_isaac_cannot_apply_are_refused(tmp_path: Path)
     path.write_text('version = 1\n[[terms]]\ntarget = "geom:table_top/torsional_friction"\ndist = "constant"\n'
                     'value = 1.0\n')
     stage = open_stage(REPO / "data" / "scenes" / "tabletop.usda")
-    backend = IsaacStage(stage)
+    backend = IsaacBackend(stage)
     randomizer = Randomizer(load_profile(path), 0, backend.entities(), dt=backend.dt)
     with pytest.raises(UnsupportedError, match=r"isaac backend cannot apply geom:\*/torsional_friction"):
         backend.capabilities.require("isaac", required_targets(randomizer))

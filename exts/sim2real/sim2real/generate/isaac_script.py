@@ -60,7 +60,7 @@ def request_from_args(args: argparse.Namespace) -> Any:
     """The ``GenerateRequest`` the arguments describe (one-line ``UserError`` for bad values)."""
     from ..cli_common import parse_resolution
     from ..dataset.encode import Outputs
-    from ..generate.request import GenerateRequest
+    from .request import GenerateRequest
 
     if args.workers != 1:
         raise UserError("--workers: one Isaac Sim process renders; run one process per GPU with --gpu, "
