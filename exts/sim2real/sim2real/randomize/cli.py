@@ -30,7 +30,9 @@ def _entities(profile: Any, entities: Path | None, scene: str | None, backend: s
     if entities is not None:
         return ent.load_entities(entities), str(entities)
     if scene is not None:
-        return ent.scene_entities(scene, backend), f"scene {scene}"
+        from ..sim.registry import scene_entities
+
+        return scene_entities(scene, backend), f"scene {scene}"
     return ent.placeholder_entities(profile), "stand-ins from the selectors (no --entities or --scene)"
 
 
@@ -45,7 +47,8 @@ def validate(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a profile; exit 2 with one line naming file, term and key if anything is wrong."""
-    from .entities import backend_capabilities, check_capabilities
+    from ..sim.registry import backend_capabilities
+    from .entities import check_capabilities
     from .profile import load_profile
     from .runtime import Randomizer
 

@@ -9,44 +9,16 @@ can do is declared in ``Capabilities``. ``sim.driver.RandomizedSim`` wires a Ran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import UnsupportedError
-from ..randomize.sample import Sample
+from ..randomize.sample import Capabilities, Sample
 from .frame import Frame
 
 StepCallback = Callable[[int, float], None]  # (physics step index since reset, simulated time in s)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a backend can do. ``targets`` holds the (kind, attribute) pairs ``apply`` accepts."""
-
-    targets: frozenset[tuple[str, str]]
-    rgb: bool = True
-    depth: bool = False
-    segmentation: bool = False
-    boxes: bool = False
-    physics: bool = True
-    max_envs: int = 1
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def supports(self, kind: str, attribute: str) -> bool:
-        return (kind, attribute) in self.targets
-
-    def require(self, backend: str, wanted: Iterable[tuple[str, str]], source: str = "profile") -> None:
-        """Raise one clear error listing what is supported if any wanted target is not."""
-        missing = sorted({f"{k}:*/{a}" for k, a in wanted if (k, a) not in self.targets})
-        if missing:
-            supported = ", ".join(sorted(f"{k}/{a}" for k, a in self.targets))
-            raise UnsupportedError(
-                f"{source}: the {backend} backend cannot apply {', '.join(missing)}; it supports: {supported}"
-            )
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import NotInstalledError, UserError
+from ..randomize.sample import Capabilities
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,26 @@ def backend_class(name: str) -> Any:
 
 def create(name: str, **kwargs: Any) -> Any:
     return backend_class(name)(**kwargs)
+
+
+def scene_entities(scene: str, backend: str = "mujoco") -> dict[str, list[str]]:
+    """Load ``scene`` with a registered backend and return its entity names."""
+    sim = create(backend)
+    try:
+        sim.load(scene, resolution=(64, 48))
+        return {k: list(v) for k, v in sim.entities().items()}
+    finally:
+        sim.close()
+
+
+def backend_capabilities(backend: str) -> Capabilities:
+    """A registered backend's capabilities, read without loading a scene."""
+    cls = backend_class(backend)
+    caps = getattr(cls, "capabilities", None)
+    if isinstance(caps, Capabilities):
+        return caps
+    sim = cls()
+    try:
+        return sim.capabilities
+    finally:
+        sim.close()

@@ -50,11 +50,17 @@ PREFETCH = 2  # batches assembled ahead of the model
 AUGMENT_SEED_OFFSET = 0x5EED
 
 
+SourceTransform = Callable[[Any, Reporter], Any]  # the source ImageData -> the ImageData trained on
+
+
 @dataclass
 class TrainRequest:
     config: TrainConfig
     inputs: data_mod.Inputs
     out: Path
+    # what ``config.translate`` asks for, handed in by the caller (training never imports a translator):
+    # ``sim2real.translate.augment.source_translation(config)``
+    translate_source: SourceTransform | None = None
 
 
 class LRSchedule:
@@ -134,11 +140,12 @@ class Run:
         cfg = self.cfg
         torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
         self._check_config()
+        if cfg.translate is not None and self.req.translate_source is None:
+            raise UnsupportedError("translate: this caller gave training no translator; pass TrainRequest("
+                                   "translate_source=sim2real.translate.augment.source_translation(config))")
         self.data = data_mod.load(cfg, self.req.inputs, self.rep)
-        if cfg.translate is not None:  # sim->target translation of the source images (labels unchanged)
-            from ..translate.augment import translate_source
-
-            self.data.train = translate_source(self.data.train, cfg.translate.run, cfg.translate.share, cfg.seed, self.rep)
+        if self.req.translate_source is not None:  # sim->target translation of the source (labels unchanged)
+            self.data.train = self.req.translate_source(self.data.train, self.rep)
         self.task = make_task(cfg, self.data.classes)
         self.norm = self.task.input_norm(self.data.train)
         self.class_weights = self.task.set_class_weights(self.data.train)

@@ -35,7 +35,8 @@ import numpy as np
 from ...errors import UserError
 from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
-from ...sim.backend import Capabilities, StepCallback
+from ...randomize.sample import Capabilities
+from ...sim.backend import StepCallback
 from ...sim.clock import StepClock
 from ...sim.frame import Frame, Pose
 from ...sim.ops import combine
@@ -73,8 +74,7 @@ class IsaacBackend:
             raise UserError(f"dt: expected a positive physics step (got {dt} s)")
         self.scene = UsdScene(stage, env_roots=env_roots, resolution=resolution)
         self.capabilities = Capabilities(targets=isaac_targets(), rgb=True, depth=True, segmentation=True,
-                                         boxes=True, physics=True, max_envs=self.scene.n_envs,
-                                         extras={"engine": "isaac", "control": False})
+                                         boxes=True, physics=True, max_envs=self.scene.n_envs)
         self.clock = StepClock()
         self.buckets = buckets or FrictionBuckets()
         self.tensors: TensorPhysics | None = None

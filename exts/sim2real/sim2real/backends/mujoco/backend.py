@@ -38,7 +38,8 @@ from ...errors import UnsupportedError, UserError
 from ...randomize.interval import IntervalBlock
 from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
-from ...sim.backend import Capabilities, StepCallback
+from ...randomize.sample import Capabilities
+from ...sim.backend import StepCallback
 from ...sim.clock import StepClock
 from ..effects import effect_rng
 from ...sim.frame import Frame, Instance, Pose
@@ -68,7 +69,7 @@ class MujocoBackend:
     name = "mujoco"
     capabilities = Capabilities(
         targets=_supported(), rgb=True, depth=True, segmentation=True, boxes=True, physics=True, max_envs=1,
-        extras={"occlusion": True, "engine": "mujoco", "control": True},
+        occlusion=True, control=True,
     )
 
     def __init__(self) -> None:
