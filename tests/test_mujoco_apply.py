@@ -416,7 +416,7 @@ def test_startup_samples_survive_resets(arm: MujocoBackend) -> None:
     arm.apply(make_sample({"joint:shoulder/damping": 4.0}, {"joint:shoulder/damping": "scale"}))
     arm.reset()
     assert np.isclose(arm.model.dof_damping[1], 0.2) and np.isclose(arm.model.dof_damping[0], 0.05)
-    arm.reset(keep_startup=False)
+    arm.restore_defaults()
     assert arm.world.defaults.differences(arm.model) == []
 
 

@@ -29,7 +29,7 @@ from sim2real.randomize import dists
 from sim2real.randomize.entities import load_entities
 from sim2real.randomize.profile import load_profile, parse_profile
 from sim2real.randomize.runtime import Randomizer
-from sim2real.randomize.units import GroupUnit, TermUnit
+from sim2real.randomize.resolved import ResolvedGroup, ResolvedTerm
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,10 +85,10 @@ def bare(dist: dists.Dist, rng: np.random.Generator, size: tuple[int, ...]) -> n
 def bare_plan(r: Randomizer) -> list[tuple[dists.Dist, tuple[int, ...]]]:
     """One bare call per unit: all of a term's entities in one (n, E, *shape) array."""
     plan = []
-    for u in r.units["reset"]:
-        if isinstance(u, TermUnit):
+    for u in r.resolved.units["reset"]:
+        if isinstance(u, ResolvedTerm):
             plan.append((u.dist, (r.n_envs, len(u.streams), *u.attr.shape)))
-        elif isinstance(u, GroupUnit):
+        elif isinstance(u, ResolvedGroup):
             for m in u.members.values():
                 if m.dist is not None:
                     plan.append((m.dist, (r.n_envs, len(m.streams), *m.attr.shape)))

@@ -4,7 +4,8 @@ A backend loads a scene, reports the entities a profile can target, applies samp
 defaults captured at load, steps physics (firing physics-step callbacks), takes actuator commands,
 renders Frames, and restores every default on ``reset`` (then re-applies the start-up samples:
 ``when = "startup"`` values last for the scene's lifetime, as Isaac Lab's start-up events do). What it
-can do is declared in ``Capabilities``. ``sim.driver.RandomizedSim`` wires a Randomizer to it.
+can do is declared in ``Capabilities``. ``sim.driver.RandomizedSim`` wires a Randomizer to it; what a
+backend applied since its reset (start-up samples to replay, the latest values) is ``sim.record.AppliedRecord``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ class Backend(Protocol):
     def entities(self) -> dict[str, list[str]]:
         """Entity names per target kind (``{"light": ["key", "fill"], ...}``), in a stable order."""
 
-    def apply(self, sample: Sample, env: int = 0) -> None:
-        """Apply environment ``env`` of ``sample``, each value relative to the captured default."""
+    def apply(self, sample: Sample, env: int | None = None) -> None:
+        """Apply ``sample``, each value relative to the captured default: row ``env`` of it (None: each of
+        the backend's environments its own row; a one-environment backend takes row 0)."""
+
+    def record(self, env: int = 0) -> dict[str, Any]:
+        """The latest value of every key applied to environment ``env`` since the reset, flat and
+        JSON-ready: the randomization record stored with each frame."""
 
     def reset(self) -> None:
         """Restore every captured default exactly, reset the physical state, then re-apply the
@@ -71,12 +77,13 @@ class Backend(Protocol):
 
 @runtime_checkable
 class PreparesInterval(Protocol):
-    """Optional: a backend that applies interval firings faster a block at a time.
+    """Optional: a backend that applies interval firings faster a chunk at a time.
 
-    ``prepare_interval(block, env)`` receives ``BLOCK`` firings of the interval terms of one period
-    (``randomize.interval.IntervalBlock``, from ``Randomizer.due``) and returns ``fire(k)``, which must
-    leave the backend exactly as ``apply(block.sample(k), env)`` would. ``RandomizedSim`` uses it when
-    a backend offers it; the MuJoCo backend turns a block's physics values into tables, so a firing
-    costs a couple of array stores instead of a Python call per value."""
+    ``prepare_interval(chunk, env)`` receives consecutive firings of the interval terms of one period
+    (``randomize.interval.IntervalChunk``, from ``sim.schedule.IntervalSchedule``) and returns ``fire(k)``,
+    which must leave the backend exactly as ``apply(chunk.sample(k), env)`` would (recording the firing
+    with ``AppliedRecord.fired``). ``RandomizedSim`` uses it when a backend offers it; the MuJoCo backend
+    turns a chunk's physics values into tables, so a firing costs a couple of array stores instead of a
+    Python call per value."""
 
-    def prepare_interval(self, block: Any, env: int = 0) -> Callable[[int], None]: ...
+    def prepare_interval(self, chunk: Any, env: int | None = None) -> Callable[[int], None]: ...

@@ -38,6 +38,7 @@ from ...randomize.targets import CATALOGUE, split_key
 from ...randomize.sample import Capabilities
 from ...sim.backend import StepCallback
 from ...sim.clock import StepClock
+from ...sim.record import AppliedRecord
 from ...sim.frame import Frame, Pose
 from ...sim.ops import combine
 from ..effects import NEUTRAL, ImageEffects, effect_rng
@@ -79,11 +80,9 @@ class IsaacBackend:
         self.buckets = buckets or FrictionBuckets()
         self.tensors: TensorPhysics | None = None
         self._dt = float(dt)
-        self._startup: list[Sample] = []
+        self.applied = AppliedRecord(self.scene.n_envs)  # start-up samples to replay, the latest values
         self._usd_physics: set[tuple[str, str, str, int]] = set()  # physics keys USD holds since the reset
         self._effects: dict[tuple[str, int], dict[str, float]] = {}
-        self._latest: dict[str, np.ndarray] = {}
-        self._noise_seed = 0
 
     @property
     def dt(self) -> float:
@@ -126,10 +125,7 @@ class IsaacBackend:
                 self.tensors.apply(kind, entity, attr, value, sample.ops.get(key, "set"), key, e)  # type: ignore[union-attr]
         if self.tensors is not None:
             self.tensors.flush()
-        self._noise_seed = sample.seed
-        if sample.event == "startup" and sample not in self._startup:
-            self._startup.append(sample)
-        self._latest.update(sample.values)
+        self.applied.applied(sample, env)
 
     def _apply_effects(self, sample: Sample, env: int) -> None:
         for key, values in sample.values.items():
@@ -154,15 +150,15 @@ class IsaacBackend:
                                                                      "time_s": self.clock.time_s})
         effects = self.image_effects(camera, env)
         if not effects.neutral:
-            rng = effect_rng(self._noise_seed, index, camera, env)
+            rng = effect_rng(self.applied.last[0], index, camera, env)
             frame.rgb = effects.apply_rgb(frame.rgb, rng)
             if frame.depth is not None:
                 frame.depth = effects.apply_depth(frame.depth, rng)
         return frame
 
     def record(self, env: int = 0) -> dict[str, Any]:
-        """Every value applied since the reset (the latest of each), as a flat JSON-ready record."""
-        return Sample(0, 0, "record", max(self.n_envs, 1), self._latest, {}).record(env)
+        """Every value applied to environment ``env`` since the reset (the latest of each), flat and JSON-ready."""
+        return self.applied.record(env)
 
     # ------------------------------------------------------------------ reset and stepping
     def reset(self) -> None:
@@ -172,10 +168,9 @@ class IsaacBackend:
             self.tensors.restore()
         self._usd_physics.clear()
         self._effects.clear()
-        self._latest = {}
         self.clock.reset()
-        for sample in self._startup:
-            self.apply(sample)
+        for sample, env in self.applied.reset():
+            self.apply(sample, env)
 
     def add_step_callback(self, callback: StepCallback, every: int = 1) -> None:
         self.clock.add(callback, every)

@@ -35,12 +35,13 @@ import mujoco
 import numpy as np
 
 from ...errors import UnsupportedError, UserError
-from ...randomize.interval import IntervalBlock
+from ...randomize.interval import IntervalChunk
 from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
 from ...randomize.sample import Capabilities
 from ...sim.backend import StepCallback
 from ...sim.clock import StepClock
+from ...sim.record import AppliedRecord
 from ..effects import effect_rng
 from ...sim.frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
@@ -146,7 +147,7 @@ class MujocoBackend:
         self._routes = self._routing()
         self._plans: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
         self._classes = self._class_table()
-        self._startup: list[tuple[Sample, int]] = []
+        self.applied = AppliedRecord()  # start-up samples to replay, the latest value of every key
         self._reset_state()
         log.info("loaded %s: %d bodies, %d geoms, %d object slots", sc.path, model.nbody, model.ngeom, len(sc.slots))
 
@@ -198,11 +199,12 @@ class MujocoBackend:
         return self._world().scene.actuator_names()
 
     # ------------------------------------------------------------------ applying
-    def apply(self, sample: Sample, env: int = 0) -> None:
-        """Apply environment ``env`` of ``sample``; every value is relative to the loaded defaults."""
+    def apply(self, sample: Sample, env: int | None = None) -> None:
+        """Apply environment ``env`` of ``sample`` (None: 0, this backend's one environment); every value is
+        relative to the loaded defaults."""
         world = self._world()
+        env = 0 if env is None else env
         _check_env(env, sample.n_envs)
-        self._settle()
         plan = self._plan(tuple(sample.values), sample.ops)
         tables = self._tables(plan)
         if tables is not None:
@@ -215,58 +217,43 @@ class MujocoBackend:
         world.refresh_constants()
         if not self.signals.pipe.delays:
             world.data.ctrl[:] = self.signals.pipe.current()
-        if sample.event == "startup" and (sample, env) not in self._startup:
-            self._startup.append((sample, env))
-        for key, values in sample.values.items():  # turned into a JSON-ready record when a frame needs it
-            self._latest[key] = (values, env)
-        self._noise_key = (sample.seed, sample.index)
+        self.applied.applied(sample, env)
 
-    def prepare_interval(self, block: IntervalBlock, env: int = 0) -> Callable[[int], None]:
-        """Turn a block of interval firings (``Randomizer.due``) into model writes once; returns
-        ``fire(k)``, which applies row ``k`` as ``apply(block.sample(k), env)`` would — the same
+    def prepare_interval(self, chunk: IntervalChunk, env: int | None = None) -> Callable[[int], None]:
+        """Turn a chunk of interval firings (``sim.schedule.IntervalSchedule``) into model writes once;
+        returns ``fire(k)``, which applies row ``k`` as ``apply(chunk.sample(k), env)`` would — the same
         bytes — with one store through the model buffer for the physics targets."""
         world = self._world()
-        _check_env(env, block.n_envs)
-        plan = self._plan(tuple(block.values), block.ops)
+        env = 0 if env is None else env
+        _check_env(env, chunk.n_envs)
+        plan = self._plan(tuple(chunk.values), chunk.ops)
         tables = self._tables(plan)
         if tables is None:
-            return lambda k: self.apply(block.sample(k), env)
-        rows = tables.tables({k: block.values[k][env] for k in tables.keys})
+            return lambda k: self.apply(chunk.sample(k), env)
+        rows = tables.tables({k: chunk.values[k][env] for k in tables.keys})
         tabulated = set(tables.keys)
-        rest = [k for k in block.values if k not in tabulated]
+        rest = [k for k in chunk.values if k not in tabulated]
         generation = self.objects.generation
 
         def fire(k: int) -> None:
-            self._pending.pop(block.period, None)  # superseded: this firing sets the same keys
             if plan.slot_bound and self.objects.generation != generation:  # a slot changed asset or scale
-                self.apply(block.sample(k), env)
+                self.apply(chunk.sample(k), env)
                 return
             tables.write(rows, k)
             if rest:
-                self.apply(block.sample(k, rest), env)  # (refreshes the constants too)
+                self.apply(chunk.sample(k, rest), env)  # (refreshes the constants too)
             else:
                 world.refresh_constants()
-            self._pending[block.period] = (block, k, env)  # inserted last: the newest firing settles last
+            self.applied.fired(chunk, k, env)
 
         return fire
 
-    def _settle(self) -> None:
-        """Record the interval firings applied since the last sample (kept as (block, row) until then:
-        a firing costs no per-key work)."""
-        for block, k, env in self._pending.values():
-            for key, values in block.values.items():
-                self._latest[key] = (values[:, k], env)
-            self._noise_key = (block.seed, block.step(k))
-        self._pending.clear()
-
-    def record(self) -> dict[str, Any]:
-        """The value of every key applied since the reset (the latest of each): what the world is now."""
-        self._settle()
-        out = {}
-        for key, (values, env) in self._latest.items():
-            v = values[env]
-            out[key] = v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v
-        return out
+    def record(self, env: int = 0) -> dict[str, Any]:
+        """The value of every key applied since the reset (the latest of each): what the world is now
+        (``env``: 0, this backend's one environment)."""
+        if env != 0:
+            raise UserError(f"env: the mujoco backend simulates one environment, 0 (got {env})")
+        return self.applied.record(0)
 
     def _plan(self, keys: tuple[str, ...], ops: Mapping[str, str]) -> _Plan:
         """Where each key goes, validated once per distinct key set and operations (the samples of an
@@ -355,12 +342,9 @@ class MujocoBackend:
         self.materials.textures_changed.clear()
 
     # ------------------------------------------------------------------ reset
-    def reset(self, keep_startup: bool = True) -> None:
-        """Restore every default exactly, reset the physical state, re-apply the start-up samples
-        (``keep_startup=False`` forgets them: the scene is back to exactly what was loaded)."""
+    def reset(self) -> None:
+        """Restore every default exactly, reset the physical state, re-apply the start-up samples."""
         world = self._world()
-        if not keep_startup:
-            self._startup = []
         world.defaults.restore(world.model)
         if self._meshes_changed:
             for mesh in self._meshes_changed:
@@ -372,8 +356,13 @@ class MujocoBackend:
         for part in (self.objects, self.lights, self.materials, self.cameras):
             part.reset()
         self._reset_state()
-        for sample, env in self._startup:
+        for sample, env in self.applied.reset():
             self.apply(sample, env)
+
+    def restore_defaults(self) -> None:
+        """Back to exactly what was loaded: ``reset`` after forgetting the start-up samples."""
+        self.applied.forget_startup()
+        self.reset()
 
     def _reset_state(self) -> None:
         world = self._world()
@@ -381,9 +370,6 @@ class MujocoBackend:
         mujoco.mj_forward(world.model, world.data)
         self.signals.reset(np.zeros(world.model.nu), np.random.default_rng(0))
         self._sync_renderer()
-        self._latest: dict[str, tuple[np.ndarray, int]] = {}
-        self._pending: dict[int, tuple[IntervalBlock, int, int]] = {}  # period -> (block, row, env)
-        self._noise_key = (0, 0)
         self.clock.reset()
         self._frames = 0
         world.forward_dirty = False
@@ -470,7 +456,6 @@ class MujocoBackend:
     def render(self, camera: str | None = None) -> Frame:
         """Render one Frame from ``camera`` (default: the scene's first camera)."""
         world = self._world()
-        self._settle()  # the image noise is keyed by the latest sample
         cam = self.camera_id(camera)
         cam_name = self.scene.names["mjOBJ_CAMERA"][cam] if cam >= 0 else "free"
         renderer = self._frame_renderer()
@@ -508,7 +493,8 @@ class MujocoBackend:
         rgb, depth = passes.rgb, passes.depth
         effect = self.signals.effects.get(cam_name)
         if effect is not None and not effect.neutral:
-            rng = effect_rng(self._noise_key[0], self._noise_key[1], cam_name, self._frames)
+            seed, index = self.applied.last  # the image noise is keyed by the latest sample
+            rng = effect_rng(seed, index, cam_name, self._frames)
             rgb, depth = effect.apply_rgb(rgb, rng), effect.apply_depth(depth, rng)
         labels = {0: "background", **{v: k for k, v in self._classes.items()}}
         extent = model.stat.extent

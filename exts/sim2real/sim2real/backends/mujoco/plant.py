@@ -48,7 +48,7 @@ def plant(backend: MujocoBackend) -> Plant:
         backend.add_step_callback(joint_friction(backend, spec), every=1)
 
     def reset() -> None:
-        backend.reset(keep_startup=False)
+        backend.restore_defaults()
 
     one_dof = [j for j in range(model.njnt) if int(model.jnt_type[j]) in _ONE_DOF]
     qadr, vadr = model.jnt_qposadr[one_dof], model.jnt_dofadr[one_dof]

@@ -1,6 +1,6 @@
 """A profile resolved against a scene's entities: the units the sampler draws.
 
-A ``TermUnit`` is one term expanded over the entities its selector matches; a ``GroupUnit`` is a
+A ``ResolvedTerm`` is one term expanded over the entities its selector matches; a ``ResolvedGroup`` is a
 group of members sampled jointly. Each (unit, entity) pair owns a keyed stream (streams.py), so a
 unit's values never depend on another unit, and an entity's values never depend on the others.
 """
@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import dists
+from .draws import dist_width, width
 from .schema import Group, Member, Signal, Term
 from .streams import Streams
 from .targets import SINGLETONS, Attribute, Target
@@ -59,7 +60,7 @@ def _streams(streams: Streams, ident: str, target: Target, names: list[str]) -> 
 
 
 @dataclass
-class TermUnit:
+class ResolvedTerm:
     ident: str
     attr: Attribute
     op: str
@@ -82,21 +83,17 @@ class TermUnit:
             d = self._scaled[scale] = self.dist.scaled(scale)
         return d
 
-    def draw(
-        self,
-        streams: Streams,
-        code: int,
-        index: int,
-        sub: int,
-        n: int,
-        dist: dists.Dist,
-        out: dict[str, np.ndarray],
-    ) -> None:
+    def draw(self, draws: Any, dist: dists.Dist, out: dict[str, np.ndarray]) -> None:
+        """Each entity's values from ``draws`` (``draws.KeyedDraws`` or ``draws.FiringDraws``)."""
         for s in self.streams:
-            out[s.key] = dist.draw(streams.generator(s.prefix, code, index, sub), n)
+            out[s.key] = draws.values(s.prefix, dist)
+
+    def uniform_streams(self) -> list[tuple[Any, int]]:
+        """(stream prefix, uniforms per environment) of a draw by inverse CDF (interval firings)."""
+        return [(s.prefix, dist_width(self.dist)) for s in self.streams]
 
 
-def term_unit(
+def resolve_term(
     term: Term,
     i: int,
     target: Target,
@@ -104,13 +101,13 @@ def term_unit(
     streams: Streams,
     entities: Mapping[str, Sequence[str]],
     source: Any,
-) -> TermUnit | None:
+) -> ResolvedTerm | None:
     """The term resolved against ``entities``; None for an optional term that matches nothing."""
     if term.optional and not target.match(entity_names(entities, target.kind)):
         return None
     names = resolve(target, entities, source, f"terms[{i}] {term.id!r}")
     attr = target.attribute
-    return TermUnit(
+    return ResolvedTerm(
         term.id,
         attr,
         term.op_for(attr),
@@ -123,7 +120,7 @@ def term_unit(
 
 
 @dataclass
-class MemberPlan:
+class ResolvedMember:
     name: str
     ident: str
     attr: Attribute
@@ -133,7 +130,7 @@ class MemberPlan:
     streams: list[Stream]
 
 
-class GroupUnit:
+class ResolvedGroup:
     """Members drawn jointly: constrained members top-down, then free ones, then derived ones.
 
     A constraint ``a <= b`` is met exactly by conditional inverse-CDF sampling: ``b`` is drawn from
@@ -155,7 +152,7 @@ class GroupUnit:
         targets = checked.targets
         self.ident = group.name
         self.when, self.every = group.when, group.every
-        self.members: dict[str, MemberPlan] = {}
+        self.members: dict[str, ResolvedMember] = {}
         for m, member in enumerate(group.members):
             ident = f"{group.name}/{member.name}"
             target = targets[ident]
@@ -163,7 +160,7 @@ class GroupUnit:
                 target, entities, source, f"groups[{g}] {group.name!r}.members[{m}] {member.name!r}"
             )
             dist = None if member.derive is not None else member.compile(target.attribute)
-            self.members[member.name] = MemberPlan(
+            self.members[member.name] = ResolvedMember(
                 member.name,
                 ident,
                 target.attribute,
@@ -217,27 +214,27 @@ class GroupUnit:
             self._floors[scale] = floors(self.constrained, self.edges, compiled)
         return self._floors[scale]
 
-    def draw(
-        self,
-        streams: Streams,
-        code: int,
-        index: int,
-        sub: int,
-        n: int,
-        scale: float,
-        out: dict[str, np.ndarray],
-    ) -> None:
+    def uniform_streams(self) -> list[tuple[Any, int]]:
+        """(stream prefix, uniforms per environment) of every member stream that draws (interval firings)."""
+        out = []
+        for name, p in self.members.items():
+            if name in self.constrained:
+                out += [(s.prefix, width(p.attr.shape)) for s in p.streams]
+            elif p.dist is None and p.spec.derive.noise_std > 0:  # type: ignore[union-attr]
+                out += [(s.prefix, 2 * width(p.attr.shape)) for s in p.streams]  # normals: two uniforms each
+            elif p.dist is not None:
+                out += [(s.prefix, dist_width(p.dist)) for s in p.streams]
+        return out
+
+    def draw(self, draws: Any, scale: float, out: dict[str, np.ndarray]) -> None:
+        """Every member's values from ``draws`` (``draws.KeyedDraws`` or ``draws.FiringDraws``), ``draws.rows``
+        per stream, with the curriculum's ``scale`` on its curriculum members."""
+        n = draws.rows
         values: dict[str, np.ndarray] = {}  # member -> (n, E, *shape)
         lows = self.floors_at(scale) if self.constrained else {}
         for name in self.constrained:
             plan, dist = self.members[name], self._dist(name, scale)
-            u = np.stack(
-                [
-                    streams.generator(s.prefix, code, index, sub).random((n, *plan.attr.shape))
-                    for s in plan.streams
-                ],
-                axis=1,
-            )
+            u = np.stack([draws.uniform(s.prefix, plan.attr.shape) for s in plan.streams], axis=1)
             high = np.asarray(dist.high, dtype=np.float64)  # type: ignore[attr-defined]
             for lower, upper in self.edges:
                 if lower == name:
@@ -249,9 +246,7 @@ class GroupUnit:
             values[name] = dist.at(u, low, high)  # type: ignore[attr-defined]
         for name in self.free:
             plan, dist = self.members[name], self._dist(name, scale)
-            values[name] = np.stack(
-                [dist.draw(streams.generator(s.prefix, code, index, sub), n) for s in plan.streams], axis=1
-            )
+            values[name] = np.stack([draws.values(s.prefix, dist) for s in plan.streams], axis=1)
         for name in self.derived:
             plan = self.members[name]
             d = plan.spec.derive
@@ -260,13 +255,7 @@ class GroupUnit:
             if v.shape[1] != len(plan.streams):
                 v = np.broadcast_to(v, (n, len(plan.streams), *v.shape[2:]))
             if d.noise_std > 0:
-                noise = np.stack(
-                    [
-                        streams.generator(s.prefix, code, index, sub).standard_normal((n, *plan.attr.shape))
-                        for s in plan.streams
-                    ],
-                    axis=1,
-                )
+                noise = np.stack([draws.normal(s.prefix, plan.attr.shape) for s in plan.streams], axis=1)
                 v = v + d.noise_std * noise.reshape(v.shape)
             if d.clip is not None:
                 v = np.clip(v, d.clip[0], d.clip[1])
