@@ -29,11 +29,11 @@ def start_app(args):  # type: ignore[no-untyped-def]
     try:
         from isaacsim import SimulationApp
     except ImportError:
-        from sim2real.generate.isaac_launcher import install_hint
+        from sim2real.generate.isaac_launcher import INSTALL_HINT
         from sim2real.errors import NotInstalledError
 
         raise NotInstalledError("Isaac Sim (isaacsim; run this script with Isaac Sim's python.sh)",
-                                install_hint()) from None
+                                INSTALL_HINT) from None
 
     return SimulationApp(launch_config(args), experience=str(experience(args)))
 

@@ -26,12 +26,12 @@ def generate(request: GenerateRequest, reporter: Reporter | None = None, *,
     ``source_factory`` renders in this process with a frame source built for the resolved request
     (the Isaac Sim script passes its Kit frame source); ``select`` keeps only the frame indices this
     run owns (one shard of a multi-GPU run). ``--backend isaac`` outside Isaac Sim launches Isaac Sim's
-    Python on ``tools/isaac/generate.py`` (``sim2real.generate.isaac_launcher``)."""
+    Python on ``tools/isaac/generate.py`` (``generate.isaac_launcher``)."""
     reporter = reporter or NullReporter()
     if request.backend == "isaac" and source_factory is None:
-        from ..sim.registry import create
+        from .isaac_launcher import IsaacLauncher
 
-        return create("isaac").generate(request, reporter)
+        return IsaacLauncher().generate(request, reporter)
     runtime: dict[str, Any] = {"executor": request.executor, "workers": request.workers, "threads": request.threads}
     if request.num_shards > 1:  # one of several independent runs: its own part, merged afterwards
         k, n, per = request.shard_index, request.num_shards, request.frames_per_shard

@@ -39,10 +39,9 @@ SCRIPT = Path("tools") / "isaac" / "generate.py"
 STOP_GRACE_S = 20.0  # Kit needs a moment to shut down after SIGINT
 
 
-def install_hint() -> str:
-    from ..sim.registry import REGISTRY
+INSTALL_HINT = ("Isaac Sim 5.1 (pip install 'isaacsim[all,extscache]==5.1.0' --extra-index-url https://pypi.nvidia.com, "
+                "or set ISAAC_SIM_PATH to a binary install); see README 'Inside Isaac Sim'")
 
-    return REGISTRY["isaac"].install
 
 
 def isaac_python(environ: Mapping[str, str] | None = None) -> list[str] | None:
@@ -172,14 +171,14 @@ def _stop(workers: list[_Worker]) -> None:
 
 
 class IsaacLauncher:
-    """The ``isaac`` entry of the backend registry: a launcher, since Isaac Sim runs in its own process."""
+    """What ``sim2real generate --backend isaac`` runs outside Isaac Sim: Isaac Sim renders in its own process."""
 
     name = "isaac"
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         python = isaac_python(environ)
         if python is None:
-            raise NotInstalledError("the isaac backend (isaacsim)", install_hint())
+            raise NotInstalledError("Isaac Sim (isaacsim)", INSTALL_HINT)
         self.python = python
 
     def load(self, *args: Any, **kwargs: Any) -> None:

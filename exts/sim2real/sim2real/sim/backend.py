@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
+import inspect
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -87,3 +88,35 @@ class PreparesInterval(Protocol):
     Python call per value."""
 
     def prepare_interval(self, chunk: Any, env: int | None = None) -> Callable[[int], None]: ...
+
+
+def conformance(cls: type) -> list[str]:
+    """How the class ``cls`` departs from the ``Backend`` protocol, checked on the class alone (no
+    instance, no scene): every method with the protocol's parameters (names, kinds, defaults) — extra
+    keyword-only options only where the protocol takes ``**options`` — ``dt`` a property, ``name`` a
+    string. Each backend's contract tests assert this is empty."""
+    problems = [] if isinstance(getattr(cls, "name", None), str) else ["name: expected a class attribute str"]
+    for member in ("load", "entities", "apply", "record", "reset", "step", "add_step_callback",
+                   "remove_step_callback", "set_control", "render", "state", "close"):
+        mine = getattr(cls, member, None)
+        if not callable(mine):
+            problems.append(f"{member}: missing")
+            continue
+        problems += _signature_problems(member, inspect.signature(getattr(Backend, member)), inspect.signature(mine))
+    if not isinstance(inspect.getattr_static(cls, "dt", None), property):
+        problems.append("dt: expected a property (the physics step, s)")
+    return problems
+
+
+def _signature_problems(member: str, wanted: inspect.Signature, got: inspect.Signature) -> list[str]:
+    want = [p for p in wanted.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    have = [p for p in got.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    takes_options = any(p.kind is p.VAR_KEYWORD for p in wanted.parameters.values())
+    extra = [p for p in have[len(want):] if takes_options and p.kind is p.KEYWORD_ONLY and p.default is not p.empty]
+    shape = [(p.name, p.kind, p.default) for p in want]
+    if [(p.name, p.kind, p.default) for p in have[:len(want)]] != shape or len(have) - len(extra) != len(want):
+        return [f"{member}{got}: expected {member}{wanted}"]
+    if takes_options != any(p.kind is p.VAR_KEYWORD for p in got.parameters.values()):
+        return [f"{member}{got}: expected {member}{wanted} (**options)"]
+    return []
+

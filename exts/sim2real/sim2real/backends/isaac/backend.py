@@ -27,16 +27,20 @@ and all environments reset together.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import UserError
+from ...errors import UnsupportedError, UserError
+from ...paths import data_path
 from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
 from ...randomize.sample import Capabilities
-from ...sim.backend import StepCallback
+from ...sim.backend import Backend, StepCallback
 from ...sim.clock import StepClock
 from ...sim.record import AppliedRecord
 from ...sim.frame import Frame, Pose
@@ -59,49 +63,91 @@ def isaac_targets() -> frozenset[tuple[str, str]]:
     return TARGETS | IMAGE_TARGETS
 
 
+def _capabilities(n_envs: int) -> Capabilities:
+    return Capabilities(targets=isaac_targets(), rgb=True, depth=True, segmentation=True, boxes=True, physics=True,
+                        max_envs=n_envs)
+
+
 class IsaacBackend:
     name = "isaac"
 
-    def __init__(self, stage: Any, *, dt: float | None = None, env_roots: Sequence[str] | None = None,
+    def __init__(self, stage: Any = None, *, dt: float | None = None, env_roots: Sequence[str] | None = None,
                  resolution: tuple[int, int] = (640, 480), buckets: FrictionBuckets | None = None) -> None:
-        """``stage``: a ``pxr.Usd.Stage`` (in Kit: ``omni.usd.get_context().get_stage()``); ``dt``: the
-        physics step (s; default: the stage's physics scene's); ``resolution``: (width, height) of the
-        render products."""
+        """``stage``: a ``pxr.Usd.Stage`` to attach now (in Kit: ``omni.usd.get_context().get_stage()``), or
+        None to ``load`` a USD file later; the other arguments as ``attach``'s."""
+        self.clock = StepClock()
+        self.buckets = buckets or FrictionBuckets()
+        self.tensors: TensorPhysics | None = None
+        self.scene: Any = None
+        self._dt = math.nan
+        self.capabilities = _capabilities(1)
+        self.applied = AppliedRecord()  # start-up samples to replay, the latest values
+        self._usd_physics: set[tuple[str, str, str, int]] = set()  # physics keys USD holds since the reset
+        self._effects: dict[tuple[str, int], dict[str, float]] = {}
+        if stage is not None:
+            self.attach(stage, dt=dt, env_roots=env_roots, resolution=resolution)
+
+    def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
+             **options: Any) -> None:
+        """Open a USD stage (a path, or a shipped scene name: ``tabletop`` is data/scenes/tabletop.usda) and
+        attach it; ``options``: ``dt`` and ``env_roots`` as ``attach`` takes them."""
+        from ...usd.scene import open_stage
+
+        unknown = sorted(set(options) - {"dt", "env_roots"})
+        if unknown:
+            raise UserError(f"isaac backend: unknown load options {unknown}; known: resolution, dt, env_roots")
+        path = Path(scene)
+        if not path.suffix and not path.exists():
+            path = data_path("scenes", f"{scene}.usda")
+        self.attach(open_stage(path), resolution=resolution, **options)
+
+    def attach(self, stage: Any, *, dt: float | None = None, env_roots: Sequence[str] | None = None,
+               resolution: tuple[int, int] = (640, 480)) -> None:
+        """Drive ``stage`` (a ``pxr.Usd.Stage``): ``dt`` is the physics step (s; default: the stage's physics
+        scene's); ``env_roots`` the root prims of cloned environments (default: the stage is one);
+        ``resolution`` the (width, height) of the render products."""
         from ...usd.physics import physics_dt
         from ...usd.scene import UsdScene
 
         dt = physics_dt(stage) if dt is None else dt
         if not dt > 0:
             raise UserError(f"dt: expected a positive physics step (got {dt} s)")
+        self.close()
         self.scene = UsdScene(stage, env_roots=env_roots, resolution=resolution)
-        self.capabilities = Capabilities(targets=isaac_targets(), rgb=True, depth=True, segmentation=True,
-                                         boxes=True, physics=True, max_envs=self.scene.n_envs)
-        self.clock = StepClock()
-        self.buckets = buckets or FrictionBuckets()
-        self.tensors: TensorPhysics | None = None
+        self.capabilities = _capabilities(self.scene.n_envs)
+        self.applied = AppliedRecord(self.scene.n_envs)
         self._dt = float(dt)
-        self.applied = AppliedRecord(self.scene.n_envs)  # start-up samples to replay, the latest values
-        self._usd_physics: set[tuple[str, str, str, int]] = set()  # physics keys USD holds since the reset
-        self._effects: dict[tuple[str, int], dict[str, float]] = {}
+        self._usd_physics.clear()
+        self._effects.clear()
+        self.clock.reset()
 
     @property
     def dt(self) -> float:
+        """The physics step, seconds (NaN before a stage is attached)."""
         return self._dt
 
     @property
     def n_envs(self) -> int:
-        return self.scene.n_envs
+        return self._scene().n_envs
+
+    def _scene(self) -> Any:
+        if self.scene is None:
+            raise UserError("isaac backend: no stage attached; call load(scene) or attach(stage) first")
+        return self.scene
 
     @property
     def simulating(self) -> bool:
         return self.tensors is not None
 
     def entities(self) -> dict[str, list[str]]:
-        return self.scene.entities()
+        return self._scene().entities()
 
     # ------------------------------------------------------------------ applying
     def apply(self, sample: Sample, env: int | None = None) -> None:
-        """Apply environment ``env`` of ``sample`` (every environment of the stage when None)."""
+        """Apply row ``env`` of ``sample`` to environment ``env`` of the stage (None: each environment its
+        own row)."""
+        if env is not None and not 0 <= env < min(self.n_envs, sample.n_envs):
+            raise UserError(f"env: expected 0..{min(self.n_envs, sample.n_envs) - 1} (got {env})")
         envs = range(min(self.n_envs, sample.n_envs)) if env is None else [env]
         usd_keys: list[str] = []
         tensor_keys: list[tuple[str, str, str, str]] = []
@@ -163,7 +209,7 @@ class IsaacBackend:
     # ------------------------------------------------------------------ reset and stepping
     def reset(self) -> None:
         """Restore the stage and the physics defaults, then re-apply the start-up samples."""
-        self.scene.restore()
+        self._scene().restore()
         if self.tensors is not None:
             self.tensors.restore()
         self._usd_physics.clear()
@@ -222,9 +268,24 @@ class IsaacBackend:
                     out[(kind, entity, attr, env)] = physics.material_default(shapes[0])
         return out
 
+    def render(self, camera: str | None = None) -> Frame:
+        """Isaac Sim renders with Replicator inside Kit: its annotators become Frames through ``make_frame``."""
+        raise UnsupportedError("isaac: frames come from Replicator's annotators inside Isaac Sim; "
+                               "make_frame(annotators, camera=..., index=...) turns them into a Frame")
+
+    def set_control(self, ctrl: Mapping[str, float] | Sequence[float] | np.ndarray) -> None:
+        raise UnsupportedError("isaac: actuators are commanded through Isaac Sim's articulation views "
+                               "(capabilities.control is False)")
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The clock only (``time``, s; ``step``): joint state lives in PhysX, read through Isaac Sim's views."""
+        return {"time": np.array(self.clock.time_s), "step": np.array(self.clock.steps)}
+
     def close(self) -> None:
         self.tensors = None
-        self.scene.close()
+        if self.scene is not None:
+            self.scene.close()
+            self.scene = None
 
 
 def required_targets(randomizer: Any) -> set[tuple[str, str]]:
@@ -236,3 +297,9 @@ def required_targets(randomizer: Any) -> set[tuple[str, str]]:
             kind, _, attr = split_key(key)
             out.add((kind, attr))
     return out
+
+
+if TYPE_CHECKING:  # a type checker verifies the protocol as well (pytest: sim.backend.conformance)
+    def _is_a_backend(backend: IsaacBackend) -> Backend:
+        return backend
+

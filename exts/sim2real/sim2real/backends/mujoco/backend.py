@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import mujoco
 import numpy as np
@@ -39,7 +39,7 @@ from ...randomize.interval import IntervalChunk
 from ...randomize.sample import Sample
 from ...randomize.targets import CATALOGUE, split_key
 from ...randomize.sample import Capabilities
-from ...sim.backend import StepCallback
+from ...sim.backend import Backend, StepCallback
 from ...sim.clock import StepClock
 from ...sim.record import AppliedRecord
 from ..effects import effect_rng
@@ -593,3 +593,9 @@ def _projected_rect(model: mujoco.MjModel, data: mujoco.MjData, geoms: np.ndarra
     x0, y0 = max(0, math.floor(u.min() - 1)), max(0, math.floor(v.min() - 1))
     x1, y1 = min(width, math.ceil(u.max() + 2)), min(height, math.ceil(v.max() + 2))
     return (x0, y0, x1, y1)
+
+
+if TYPE_CHECKING:  # a type checker verifies the protocol as well (pytest: sim.backend.conformance)
+    def _is_a_backend(backend: MujocoBackend) -> Backend:
+        return backend
+
