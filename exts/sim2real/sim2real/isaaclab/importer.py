@@ -92,6 +92,7 @@ def _translate(
     params = _with_defaults(term, where)
     func = FUNCS[term.func]
     roles = [r for r in mapping.ROLES if r.func == term.func]
+    _check_axes(term, params, roles, where)
     op = FROM_ISAACLAB_OP[_choice(params, "operation", FROM_ISAACLAB_OP, where)] if func.operation else None
     dist = (
         FROM_ISAACLAB_DIST[_choice(params, "distribution", FROM_ISAACLAB_DIST, where)]
@@ -122,7 +123,6 @@ def _translate(
             )
             continue
         found.append((role, value, role_op))
-    _check_axes(term, params, roles, where)
     member_names = term.name.split("__")
     out_terms = []
     for i, (role, value, role_op) in enumerate(found):
