@@ -185,3 +185,27 @@ def test_the_export_names_round_trip_through_the_double_underscore_join() -> Non
         {"name": "joint spin", "target": "joint:*/velocity", "dist": "uniform", "low": -1.0, "high": 1.0}]})
     out = export_profile(p, Options())
     assert [t.name for t in out.terms or []] == ["joint_offsets__joint_spin"]
+
+
+def test_root_reset_velocities_and_gaussians_with_a_fixed_component(tmp_path: Path) -> None:
+    path = _module(tmp_path, (
+        '    reset_base = EventTerm(func=mdp.reset_root_state_uniform, mode="reset", params={"pose_range": {}, '
+        '"velocity_range": {"x": (-0.5, 0.5), "yaw": (0.0, 0.0)}, "asset_cfg": SceneEntityCfg("cube")})\n'
+        '    still = EventTerm(func=mdp.reset_root_state_uniform, mode="reset", params={"pose_range": {"x": (0.0, '
+        '0.0)}, "velocity_range": {"x": (0.0, 0.0)}})\n'
+        '    gravity = EventTerm(func=mdp.randomize_physics_scene_gravity, mode="reset", params={'
+        '"gravity_distribution_params": ([0.0, 0.0, 0.0], [0.0, 0.0, 0.4]), "operation": "add", '
+        '"distribution": "gaussian"})\n'))
+    p = import_module(path).profile
+    assert p is not None
+    terms = {t.id: t for t in p.terms}
+    assert set(terms) == {"reset_base", "gravity"}  # `still` offsets nothing: no term
+    assert terms["reset_base"].target == "object:cube/velocity" and terms["reset_base"].high[0] == 0.5
+    g = terms["gravity"]
+    assert g.dist == "normal" and g.std == [0.0, 0.0, 0.4] and g.op == "add"
+    draws = Randomizer(p, 0, {"object": ["cube"]}, n_envs=200).reset(0).values["world:world/gravity"]
+    assert np.all(draws[:, :2] == 0.0) and draws[:, 2].std() > 0.2  # a std-0 component stays at its mean
+    from sim2real.randomize.profile import parse_profile
+
+    with pytest.raises(ConfigError, match="std"):
+        parse_profile({"terms": [{"target": "world:gravity", "dist": "normal", "mean": 0.0, "std": [0, 0, 0]}]})

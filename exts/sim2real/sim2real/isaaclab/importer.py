@@ -63,6 +63,8 @@ def import_module(
                 )
             out.skipped.append(Left(item.term.name, item.term.func, reason))
             continue
+        if item.error is not None:
+            raise item.error
         terms += _translate(item, where, asset, physics_dt, out)
     data = {
         "version": 1,
@@ -232,9 +234,9 @@ def _role_value(role: Role, params: dict[str, Any], used: set[str], neutral: dic
         return None  # friction: static and dynamic ranges differ, so they are two terms
     value: Any = values[0]
     if role.shape == "axes":
-        if not any(a in value for a in role.axes):
-            return None
-        ranges = [value.get(a, (0.0, 0.0)) for a in role.axes]
+        ranges = [tuple(value.get(a, (0.0, 0.0))) for a in role.axes]
+        if all(r == (0.0, 0.0) for r in ranges) and role.ops == {"add"}:
+            return None  # no offset on any of its axes: a no-op
         value = ([r[0] for r in ranges], [r[1] for r in ranges])
     elif role.params[0] in neutral and tuple(value) == tuple(neutral[role.params[0]]):
         return None
@@ -246,8 +248,6 @@ def _check_axes(term: IsaacTerm, params: dict[str, Any], roles: list[Role], wher
     """Isaac Lab ignores a range dict's unknown keys silently; a typo there is a mistake."""
     for param in {r.params[0] for r in roles if r.shape == "axes"}:
         axes = [a for r in roles if r.params[0] == param for a in r.axes]
-        if param == "velocity_range" and term.func == "reset_root_state_uniform":
-            axes = list(mapping.XYZ + mapping.RPY)
         extra = sorted(set(params.get(param) or {}) - set(axes))
         if extra:
             raise ConfigError(

@@ -251,6 +251,19 @@ ROLES: tuple[Role, ...] = (
         UNIFORM,
     ),
     Role(
+        "object",
+        "velocity",
+        "reset_root_state_uniform",
+        ("velocity_range",),
+        "axes",
+        XYZ + RPY,
+        frozenset({"add"}),
+        UNIFORM,
+        _STATE,
+        note="Isaac Lab adds it to the default root velocity, sim2real to the current one (the same right "
+        "after a reset)",
+    ),  # after push_by_setting_velocity: what the export picks for an object velocity
+    Role(
         "body",
         "force",
         "apply_external_force_torque",

@@ -42,6 +42,7 @@ class ReadTerm:
     module: str  # the dotted module the function was taken from ("" when unknown)
     extras: dict[str, Any] = field(default_factory=dict)  # is_global_time, min_step_count_between_reset
     sources: dict[str, str] = field(default_factory=dict)
+    error: ConfigError | None = None  # params that could not be read (the importer raises it unless it skips)
 
 
 @dataclass
@@ -147,7 +148,11 @@ class _Reader:
         func, module = self._func(kw["func"], where)
         mode = self.value(kw["mode"], f"{where}.mode")
         params_node = kw.get("params")
-        params, sources = ({}, {}) if params_node is None else self._params(params_node, f"{where}.params")
+        error = None
+        try:
+            params, sources = ({}, {}) if params_node is None else self._params(params_node, f"{where}.params")
+        except ConfigError as exc:  # a term we skip anyway (a task's own function) may hold anything
+            params, sources, error = {}, {}, exc
         interval = (
             self.value(kw["interval_range_s"], f"{where}.interval_range_s")
             if "interval_range_s" in kw
@@ -157,7 +162,7 @@ class _Reader:
         term = IsaacTerm(
             name, func, str(mode), params, tuple(interval) if interval else None, line=call.lineno
         )
-        return ReadTerm(term, module, extras, sources)
+        return ReadTerm(term, module, extras, sources, error)
 
     def _func(self, node: ast.expr, where: str) -> tuple[str, str]:
         """(function name, module it comes from): ``mdp.X`` / ``isaaclab.envs.mdp.X`` / an imported ``X``."""
