@@ -200,3 +200,17 @@ def test_the_shipped_table_is_what_isaaclab_source_says() -> None:
                            "--check"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["same"] == {"functions": True, "classes": True, "modules": True}
+
+
+def test_the_documentation_has_every_mapping_row_and_what_does_not_map() -> None:
+    doc = (REPO / "exts" / "sim2real" / "docs" / "isaaclab.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    for role in mapping.ROLES:
+        target = "`world:gravity`" if role.kind == "world" else f"`{role.kind}:*/{role.attr}`"
+        assert any(row.startswith(f"| {target} | {'/'.join(sorted(role.ops))} |") and f"`{role.func}`" in row
+                   and all(f"`{p}`" in row for p in role.params) for row in rows), role
+    for key in mapping.NOT_EXPRESSIBLE:
+        kind, _, attr = key.partition(":")
+        assert (f"`{kind}:*/{attr}`" in doc or f"{kind}:*/" in doc and f"`{attr}`" in doc) if attr else \
+            f"`{kind}:" in doc, key
+    assert "Isaac Lab 2.3.2" in doc and "v2.3.2" in doc and "Isaac Sim 5.1" in doc

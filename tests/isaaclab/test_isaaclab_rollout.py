@@ -71,7 +71,8 @@ def test_the_log_is_the_trajectory_format(commands: np.ndarray, tmp_path: Path) 
     assert np.all(np.diff(traj.stamp_ns) == 10_000_000)  # exact 10 ms, sec + nanosec joined
     np.testing.assert_array_equal(traj.select(["qw", "qx", "qy", "qz"]).values[0], [1.0, 0.0, 0.0, 0.0])
     episodes = [read_trajectory(tmp_path / "rollout" / f"env1_ep{i}.csv") for i in (0, 1)]
-    assert [len(e) for e in episodes] == [200, len(commands) - 200]  # env 1's episode ended after step 199
+    # env 1's episode ended at step 199: Isaac Lab has already reset it, so that state starts episode 1
+    assert [len(e) for e in episodes] == [199, len(commands) - 199]
 
 
 def test_parquet_and_one_writer_per_folder(commands: np.ndarray, tmp_path: Path) -> None:

@@ -66,7 +66,9 @@ class RolloutLog:
 
     def record(self, time_s: float, joint_pos: Any, joint_vel: Any, *, joint_pos_target: Any = None,
                root_pose_w: Any = None, dones: Any = None) -> None:
-        """One step of every environment; ``dones`` (``terminated | truncated``) ends episodes after it."""
+        """The state after one ``env.step`` of every environment. ``dones`` is that step's
+        ``terminated | truncated``: Isaac Lab resets those environments inside ``step``, so their
+        state here is the first of a new episode (it starts a new file)."""
         pos, vel = to_numpy(joint_pos), to_numpy(joint_vel)
         parts = [pos, vel]
         if joint_pos_target is not None:
@@ -77,9 +79,11 @@ class RolloutLog:
         stamp = self.start_ns + round(float(time_s) * NS_PER_S)
         done = to_numpy(dones).astype(bool).reshape(-1) if dones is not None else None
         for e in self.envs:
-            self._rows[e].append(np.concatenate([[stamp // NS_PER_S, stamp % NS_PER_S]] + [p[e] for p in parts]))
-            if done is not None and done[e]:
+            if done is not None and done[e]:  # Isaac Lab has reset it inside step: this state starts a new one
                 self._finish(e)
+            self._rows[e].append(
+                np.concatenate([[stamp // NS_PER_S, stamp % NS_PER_S]] + [p[e] for p in parts])
+            )
 
     def _check(self, parts: list[np.ndarray], commands: bool, pose: bool) -> None:
         n_envs, n_joints = parts[0].shape if parts[0].ndim == 2 else (0, 0)
