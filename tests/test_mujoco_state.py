@@ -30,14 +30,20 @@ def test_joint_state_offsets_scale_set_and_clamp_to_the_range() -> None:
     model = b.model
     j = model.joint("elbow").id
     lo, hi = model.jnt_range[j]
-    values = _apply(b, {"target": "joint:*/position", "dist": "uniform", "low": 0.1, "high": 0.2},
-                    {"target": "joint:elbow/velocity", "dist": "constant", "value": -0.7, "op": "set"})
+    values = _apply(
+        b,
+        {"target": "joint:*/position", "dist": "uniform", "low": 0.1, "high": 0.2},
+        {"target": "joint:elbow/velocity", "dist": "constant", "value": -0.7, "op": "set"},
+    )
     assert b.data.qpos[model.jnt_qposadr[model.joint("shoulder").id]] == values["joint:shoulder/position"][0]
     assert b.data.qvel[model.jnt_dofadr[j]] == -0.7
     _apply(b, {"target": "joint:elbow/position", "dist": "constant", "value": 3.0, "op": "scale"})
     # scale acts on the current position (not the load default, 0, which any factor keeps at 0)
-    expected = min(max(3.0 * values["joint:elbow/position"][0], lo), hi) if model.jnt_limited[j] else \
-        3.0 * values["joint:elbow/position"][0]
+    expected = (
+        min(max(3.0 * values["joint:elbow/position"][0], lo), hi)
+        if model.jnt_limited[j]
+        else 3.0 * values["joint:elbow/position"][0]
+    )
     assert b.data.qpos[model.jnt_qposadr[j]] == pytest.approx(expected)
     _apply(b, {"target": "joint:elbow/position", "dist": "constant", "value": 100.0, "op": "set"})
     if model.jnt_limited[j]:
@@ -65,23 +71,38 @@ def test_a_push_adds_a_world_frame_velocity_to_the_current_one() -> None:
     b = MujocoBackend()
     b.load("tabletop")
     obj = b.objects.objects["obj_01"]
-    _apply(b, {"target": "object:obj_01/orientation", "dist": "constant", "value": [0.0, np.pi / 2, 0.0], "op": "set"},
-           {"target": "object:obj_01/velocity", "dist": "constant", "value": [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]})
-    _apply(b, {"target": "object:obj_01/velocity", "dist": "constant", "value": [0.5, 0.0, 0.0, 0.0, 0.0, 1.0]})
+    _apply(
+        b,
+        {
+            "target": "object:obj_01/orientation",
+            "dist": "constant",
+            "value": [0.0, np.pi / 2, 0.0],
+            "op": "set",
+        },
+        {"target": "object:obj_01/velocity", "dist": "constant", "value": [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]},
+    )
+    _apply(
+        b, {"target": "object:obj_01/velocity", "dist": "constant", "value": [0.5, 0.0, 0.0, 0.0, 0.0, 1.0]}
+    )
     joint = next(j for j in range(b.model.njnt) if b.model.jnt_bodyid[j] == obj.body)
     dof, adr = b.model.jnt_dofadr[joint], b.model.jnt_qposadr[joint]
     rot = np.zeros(9)
-    mujoco.mju_quat2Mat(rot, b.data.qpos[adr + 3:adr + 7])  # MuJoCo keeps a free joint's spin in the body frame
-    np.testing.assert_allclose(b.data.qvel[dof:dof + 3], [0.5, 0.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(rot.reshape(3, 3) @ b.data.qvel[dof + 3:dof + 6], [0.0, 0.0, 2.0], atol=1e-9)
-    np.testing.assert_allclose(b.data.qvel[dof + 3:dof + 6], [-2.0, 0.0, 0.0], atol=1e-6)  # pitched 90°
+    mujoco.mju_quat2Mat(
+        rot, b.data.qpos[adr + 3 : adr + 7]
+    )  # MuJoCo keeps a free joint's spin in the body frame
+    np.testing.assert_allclose(b.data.qvel[dof : dof + 3], [0.5, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(rot.reshape(3, 3) @ b.data.qvel[dof + 3 : dof + 6], [0.0, 0.0, 2.0], atol=1e-9)
+    np.testing.assert_allclose(b.data.qvel[dof + 3 : dof + 6], [-2.0, 0.0, 0.0], atol=1e-6)  # pitched 90°
 
 
 def test_state_targets_refuse_joints_and_bodies_they_cannot_move() -> None:
     b = MujocoBackend()
     b.load("tabletop")
-    free = next(b.model.joint(j).name for j in range(b.model.njnt)
-                if b.model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE and b.model.joint(j).name)
+    free = next(
+        b.model.joint(j).name
+        for j in range(b.model.njnt)
+        if b.model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE and b.model.joint(j).name
+    )
     with pytest.raises(UnsupportedError, match="free or ball joint"):
         _apply(b, {"target": f"joint:{free}/position", "dist": "constant", "value": 0.1})
     arm = _arm()

@@ -35,7 +35,24 @@ def mypy(modules: list[Path], folder: Path, calls: bool = True) -> subprocess.Co
             path = folder / f"{module.stem}_calls.py"
             path.write_text(calls_source(module))
             files.append(str(path))
-    cmd = [sys.executable, "-m", "mypy", "--strict", "--no-site-packages", "--no-incremental",
-           "--cache-dir", str(folder / ".mypy_cache"), "--python-version", "3.11", *files]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=folder,
-                          env={"MYPYPATH": str(stubs), "PATH": "/usr/bin:/bin"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--strict",
+        "--no-site-packages",
+        "--no-incremental",
+        "--cache-dir",
+        str(folder / ".mypy_cache"),
+        "--python-version",
+        "3.11",
+        *files,
+    ]
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=folder,
+        env={"MYPYPATH": str(stubs), "PATH": "/usr/bin:/bin"},
+    )

@@ -67,16 +67,21 @@ def test_exported_names_exist_in_isaaclab_and_the_module_type_checks(name: str, 
 def test_the_type_check_fails_on_a_wrong_name_or_value(tmp_path: Path) -> None:
     module, _ = export_shipped("arm2", tmp_path)
     text = module.read_text()
-    bad = {"name": text.replace('"damping_distribution_params"', '"damping_params"'),
-           "value": text.replace('"operation": "scale"', '"operation": "scaled"', 1),
-           "field": text.replace('mode="reset"', 'mode="reset", interval_s=(1.0, 1.0)', 1)}
+    bad = {
+        "name": text.replace('"damping_distribution_params"', '"damping_params"'),
+        "value": text.replace('"operation": "scale"', '"operation": "scaled"', 1),
+        "field": text.replace('mode="reset"', 'mode="reset", interval_s=(1.0, 1.0)', 1),
+    }
     for kind, source in bad.items():
         path = tmp_path / f"bad_{kind}.py"
         path.write_text(source)
         proc = mypy([path], tmp_path, calls=kind != "field")  # (the reader refuses the unknown field too)
         assert proc.returncode == 1, kind
-        expected = {"name": 'Unexpected keyword argument "damping_params"', "value": "Literal['scaled']",
-                    "field": 'Unexpected keyword argument "interval_s" for "EventTermCfg"'}[kind]
+        expected = {
+            "name": 'Unexpected keyword argument "damping_params"',
+            "value": "Literal['scaled']",
+            "field": 'Unexpected keyword argument "interval_s" for "EventTermCfg"',
+        }[kind]
         assert expected in proc.stdout, (kind, proc.stdout)
 
 
@@ -126,13 +131,41 @@ def test_merged_terms_neutral_fills_and_interval_seconds() -> None:
     p = _profile(
         {"name": "jpos", "target": "joint:*/position", "dist": "uniform", "low": -0.1, "high": 0.1},
         {"name": "jvel", "target": "joint:*/velocity", "dist": "uniform", "low": -0.5, "high": 0.5},
-        {"name": "kick", "target": "joint:elbow/position", "dist": "uniform", "low": 0.9, "high": 1.1, "op": "scale"},
-        {"name": "force", "target": "body:forearm/force", "dist": "uniform", "low": -3.0, "high": 3.0,
-         "when": "interval", "every": 250},
-        {"name": "grip", "target": "geom:finger*/friction", "dist": "uniform", "low": 0.8, "high": 1.2, "op": "set",
-         "when": "startup"},
-        {"name": "push", "target": "object:cube/velocity", "dist": "uniform", "low": [-1, 0, 0, 0, 0, 0],
-         "high": [1, 0, 0, 0, 0, 0.5], "when": "interval", "every": 500},
+        {
+            "name": "kick",
+            "target": "joint:elbow/position",
+            "dist": "uniform",
+            "low": 0.9,
+            "high": 1.1,
+            "op": "scale",
+        },
+        {
+            "name": "force",
+            "target": "body:forearm/force",
+            "dist": "uniform",
+            "low": -3.0,
+            "high": 3.0,
+            "when": "interval",
+            "every": 250,
+        },
+        {
+            "name": "grip",
+            "target": "geom:finger*/friction",
+            "dist": "uniform",
+            "low": 0.8,
+            "high": 1.2,
+            "op": "set",
+            "when": "startup",
+        },
+        {
+            "name": "push",
+            "target": "object:cube/velocity",
+            "dist": "uniform",
+            "low": [-1, 0, 0, 0, 0, 0],
+            "high": [1, 0, 0, 0, 0, 0.5],
+            "when": "interval",
+            "every": 500,
+        },
     )
     with pytest.raises(ConfigError, match="--physics-dt"):
         export_profile(p)  # type: ignore[arg-type]
@@ -150,54 +183,89 @@ def test_merged_terms_neutral_fills_and_interval_seconds() -> None:
     material = by["grip"]
     assert material.func == "randomize_rigid_body_material" and material.mode == "startup"
     assert material.params["static_friction_range"] == material.params["dynamic_friction_range"] == (0.8, 1.2)
-    assert material.params["make_consistent"] is True and material.params["num_buckets"] == mapping.NUM_BUCKETS
+    assert (
+        material.params["make_consistent"] is True and material.params["num_buckets"] == mapping.NUM_BUCKETS
+    )
     assert material.params["restitution_range"] == (0.0, 0.0)  # PhysX's default, listed as an approximation
     assert any(a.term == "grip" and "restitution_range" in a.reason for a in out.approximations)
     push = by["push"]
     assert push.func == "push_by_setting_velocity" and push.interval_range_s == (2.0, 2.0)
-    assert push.params["velocity_range"]["x"] == (-1.0, 1.0) and push.params["velocity_range"]["yaw"] == (0.0, 0.5)
+    assert push.params["velocity_range"]["x"] == (-1.0, 1.0) and push.params["velocity_range"]["yaw"] == (
+        0.0,
+        0.5,
+    )
 
 
 def test_calibrated_profiles_export_with_the_truncnormal_policy(tmp_path: Path) -> None:
     base = load_profile(PROFILES / "arm2.toml")
-    calibrated = base.calibrated({"actuator:elbow/kp": (41.0, 38.0, 44.0), "joint:shoulder/armature": (0.02, 0.01, 0.03),
-                                  "joint:elbow/damping": (0.3, 0.2, 0.4)})
+    calibrated = base.calibrated(
+        {
+            "actuator:elbow/kp": (41.0, 38.0, 44.0),
+            "joint:shoulder/armature": (0.02, 0.01, 0.03),
+            "joint:elbow/damping": (0.3, 0.2, 0.4),
+        }
+    )
     out = export_profile(calibrated, Options(physics_dt=0.002))
     by = {t.name: t for t in out.terms or []}
     kp = by["calibrated_actuator_elbow_kp"]
     assert kp.func == "randomize_actuator_gains" and kp.params["operation"] == "abs"
-    assert kp.params["stiffness_distribution_params"] == (38.0, 44.0) and kp.params["distribution"] == "uniform"
+    assert (
+        kp.params["stiffness_distribution_params"] == (38.0, 44.0) and kp.params["distribution"] == "uniform"
+    )
     assert kp.params["asset_cfg"].joint_names == ("elbow",)
-    assert any(a.term == "calibrated actuator:elbow/kp" and "uniform on its interval" in a.reason
-               for a in out.approximations)
-    assert any(s.term == "calibrated joint:elbow/damping" and "passive joint damping" in s.reason for s in out.skipped)
+    assert any(
+        a.term == "calibrated actuator:elbow/kp" and "uniform on its interval" in a.reason
+        for a in out.approximations
+    )
+    assert any(
+        s.term == "calibrated joint:elbow/damping" and "passive joint damping" in s.reason
+        for s in out.skipped
+    )
     gaussian = export_profile(calibrated, Options(physics_dt=0.002, truncnormal="gaussian"))
     kp = {t.name: t for t in gaussian.terms or []}["calibrated_actuator_elbow_kp"]
-    assert kp.params["stiffness_distribution_params"] == (41.0, 1.5) and kp.params["distribution"] == "gaussian"
+    assert (
+        kp.params["stiffness_distribution_params"] == (41.0, 1.5) and kp.params["distribution"] == "gaussian"
+    )
 
 
 def test_cli_export_writes_the_module_and_refuses_bad_options(tmp_path: Path, run_cli) -> None:
     out = tmp_path / "events.py"
-    proc = run_cli("profile", "export", str(PROFILES / "arm2.toml"), "--to", "isaaclab", "-o", str(out), "--json")
+    proc = run_cli(
+        "profile", "export", str(PROFILES / "arm2.toml"), "--to", "isaaclab", "-o", str(out), "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert set(summary["terms"]) == {"joint_armature", "joint_frictionloss", "actuator_kp", "actuator_kv",
-                                     "link_mass", "gravity"}
+    assert set(summary["terms"]) == {
+        "joint_armature",
+        "joint_frictionloss",
+        "actuator_kp",
+        "actuator_kv",
+        "link_mass",
+        "gravity",
+    }
     assert summary["terms"]["actuator_kv"]["func"] == "randomize_actuator_gains"
     assert out.exists() and "class EventCfg:" in out.read_text()
-    for args, message in ((["--to", "mujoco"], "--to: expected isaaclab"),
-                          (["--truncnormal", "clipped"], "--truncnormal: expected uniform or gaussian")):
+    for args, message in (
+        (["--to", "mujoco"], "--to: expected isaaclab"),
+        (["--truncnormal", "clipped"], "--truncnormal: expected uniform or gaussian"),
+    ):
         proc = run_cli("profile", "export", str(PROFILES / "arm2.toml"), "-o", str(tmp_path / "x.py"), *args)
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.skipif(not os.environ.get("SIM2REAL_ISAACLAB_SOURCE"),
-                    reason="set SIM2REAL_ISAACLAB_SOURCE to an Isaac Lab source tree (or unpacked isaaclab wheel)")
+@pytest.mark.skipif(
+    not os.environ.get("SIM2REAL_ISAACLAB_SOURCE"),
+    reason="set SIM2REAL_ISAACLAB_SOURCE to an Isaac Lab source tree (or unpacked isaaclab wheel)",
+)
 def test_the_shipped_table_is_what_isaaclab_source_says() -> None:
     """names.json regenerated from a real Isaac Lab tree is the shipped one (tools/isaaclab/make_names.py)."""
     script = REPO / "tools" / "isaaclab" / "make_names.py"
-    proc = subprocess.run([sys.executable, str(script), "--source", os.environ["SIM2REAL_ISAACLAB_SOURCE"],
-                           "--check"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--source", os.environ["SIM2REAL_ISAACLAB_SOURCE"], "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["same"] == {"functions": True, "classes": True, "modules": True}
 
@@ -207,10 +275,17 @@ def test_the_documentation_has_every_mapping_row_and_what_does_not_map() -> None
     rows = [line for line in doc.splitlines() if line.startswith("| `")]
     for role in mapping.ROLES:
         target = "`world:gravity`" if role.kind == "world" else f"`{role.kind}:*/{role.attr}`"
-        assert any(row.startswith(f"| {target} | {'/'.join(sorted(role.ops))} |") and f"`{role.func}`" in row
-                   and all(f"`{p}`" in row for p in role.params) for row in rows), role
+        assert any(
+            row.startswith(f"| {target} | {'/'.join(sorted(role.ops))} |")
+            and f"`{role.func}`" in row
+            and all(f"`{p}`" in row for p in role.params)
+            for row in rows
+        ), role
     for key in mapping.NOT_EXPRESSIBLE:
         kind, _, attr = key.partition(":")
-        assert (f"`{kind}:*/{attr}`" in doc or f"{kind}:*/" in doc and f"`{attr}`" in doc) if attr else \
-            f"`{kind}:" in doc, key
+        assert (
+            (f"`{kind}:*/{attr}`" in doc or f"{kind}:*/" in doc and f"`{attr}`" in doc)
+            if attr
+            else f"`{kind}:" in doc
+        ), key
     assert "Isaac Lab 2.3.2" in doc and "v2.3.2" in doc and "Isaac Sim 5.1" in doc

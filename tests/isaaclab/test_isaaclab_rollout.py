@@ -28,8 +28,24 @@ def commands(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     from testlib import cli
 
     path = tmp_path_factory.mktemp("excite") / "cmd.csv"
-    proc = cli("sysid", "excite", "--model", "arm2", "--duration", "4", "--amplitude", "0.6,0.8", "--max-velocity",
-               "4,6", "--band", "0.2,4", "--seed", "5", "--out", str(path))
+    proc = cli(
+        "sysid",
+        "excite",
+        "--model",
+        "arm2",
+        "--duration",
+        "4",
+        "--amplitude",
+        "0.6,0.8",
+        "--max-velocity",
+        "4,6",
+        "--band",
+        "0.2,4",
+        "--seed",
+        "5",
+        "--out",
+        str(path),
+    )
     assert proc.returncode == 0, proc.stderr
     traj = read_trajectory(path)
     return traj.select(["cmd.shoulder", "cmd.elbow"]).values  # 100 Hz
@@ -53,8 +69,14 @@ def _rollout(commands: np.ndarray, out: Path, fmt: str = "csv", done_at: int | N
             pos = torch.tensor(np.stack([b.data.qpos.copy() for b in envs]), dtype=torch.float64)
             vel = torch.tensor(np.stack([b.data.qvel.copy() for b in envs]), dtype=torch.float64)
             dones = torch.tensor([False, k == done_at])
-            log.record(k * 0.01, pos, vel, joint_pos_target=torch.tensor(np.stack([u, u])), root_pose_w=root,
-                       dones=dones)
+            log.record(
+                k * 0.01,
+                pos,
+                vel,
+                joint_pos_target=torch.tensor(np.stack([u, u])),
+                root_pose_w=root,
+                dones=dones,
+            )
             for b in envs:
                 b.set_control(u)
                 b.step(5)
@@ -80,9 +102,8 @@ def test_parquet_and_one_writer_per_folder(commands: np.ndarray, tmp_path: Path)
     files = _rollout(commands[:50], tmp_path / "pq", fmt="parquet")
     traj = read_trajectory(files[0])
     assert len(traj) == 50 and "elbow.velocity" in traj.channels
-    with RolloutLog(tmp_path / "busy", ["a"]):
-        with pytest.raises(LockedError):
-            RolloutLog(tmp_path / "busy", ["a"])
+    with RolloutLog(tmp_path / "busy", ["a"]), pytest.raises(LockedError):
+        RolloutLog(tmp_path / "busy", ["a"])
     with RolloutLog(tmp_path / "shape", ["a", "b"]) as log, pytest.raises(UserError, match="num_envs, 2"):
         log.record(0.0, torch.zeros(1, 3), torch.zeros(1, 3))
 
@@ -90,17 +111,49 @@ def test_parquet_and_one_writer_per_folder(commands: np.ndarray, tmp_path: Path)
 def test_gap_trajectories_and_sysid_take_the_logs(commands: np.ndarray, tmp_path: Path, run_cli) -> None:
     files = _rollout(commands, tmp_path / "rollout")
     heavy, nominal = (str(tmp_path / "rollout" / f"env{e}_ep0.csv") for e in (0, 1))
-    proc = run_cli("gap", "trajectories", nominal, heavy, "--out", str(tmp_path / "gap"), "--json",
-                   "--channels", "shoulder.position,elbow.position")
+    proc = run_cli(
+        "gap",
+        "trajectories",
+        nominal,
+        heavy,
+        "--out",
+        str(tmp_path / "gap"),
+        "--json",
+        "--channels",
+        "shoulder.position,elbow.position",
+    )
     assert proc.returncode == 0, proc.stderr
     gap = json.loads(proc.stdout)
-    proc = run_cli("gap", "trajectories", nominal, nominal, "--out", str(tmp_path / "gap0"), "--json",
-                   "--channels", "shoulder.position,elbow.position")
+    proc = run_cli(
+        "gap",
+        "trajectories",
+        nominal,
+        nominal,
+        "--out",
+        str(tmp_path / "gap0"),
+        "--json",
+        "--channels",
+        "shoulder.position,elbow.position",
+    )
     same = json.loads(proc.stdout)
     assert _rmse(gap) > 1e-3 and _rmse(same) < 1e-12, (gap, same)
     out = tmp_path / "fit"
-    proc = run_cli("sysid", "fit", "--model", "arm2", "--log", heavy, "--params", "body:upper_arm/mass",
-                   "--out", str(out), "--json", "--progress", "none", timeout=600)
+    proc = run_cli(
+        "sysid",
+        "fit",
+        "--model",
+        "arm2",
+        "--log",
+        heavy,
+        "--params",
+        "body:upper_arm/mass",
+        "--out",
+        str(out),
+        "--json",
+        "--progress",
+        "none",
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["parameters"]["body:upper_arm/mass"] == pytest.approx(HEAVIER, rel=0.01)

@@ -103,28 +103,7 @@ def _translate(
     )
     timing = _timing(term, where, physics_dt, out)
     _notes(term, params, out)
-    found: list[tuple[Role, Any, str]] = []
-    used: set[str] = set()
-    neutral = (
-        func.neutral if term.func != "randomize_rigid_body_material" else {}
-    )  # a material's are not no-ops
-    for role in roles:
-        value = _role_value(role, params, used, neutral)
-        if value is None:
-            continue
-        role_op = op or next(iter(role.ops))  # without an ``operation`` parameter a role has one op
-        if role_op not in role.ops or dist not in role.dists:
-            out.skipped.append(
-                Left(
-                    term.name,
-                    f"{role.kind}/{role.attr}",
-                    f"op {role_op}, {dist}: sim2real's "
-                    f"{role.kind}/{role.attr} maps to {role.func} only with op "
-                    f"{'/'.join(sorted(role.ops))}, {'/'.join(sorted(role.dists))}",
-                )
-            )
-            continue
-        found.append((role, value, role_op))
+    found = _found(term, params, roles, op, dist, out)
     member_names = term.name.split("__")
     out_terms = []
     for i, (role, value, role_op) in enumerate(found):
@@ -146,6 +125,36 @@ def _translate(
         if role.note:
             out.approximations.append(Left(name, term.func, role.note))
     return out_terms
+
+
+def _found(
+    term: IsaacTerm, params: dict[str, Any], roles: list[Role], op: str | None, dist: str, out: Translation
+) -> list[tuple[Role, Any, str]]:
+    """(role, value, our op) for every role of the function the term gives a value for."""
+    func = FUNCS[term.func]
+    found: list[tuple[Role, Any, str]] = []
+    used: set[str] = set()
+    neutral = (
+        func.neutral if term.func != "randomize_rigid_body_material" else {}
+    )  # a material's are no no-ops
+    for role in roles:
+        value = _role_value(role, params, used, neutral)
+        if value is None:
+            continue
+        role_op = op or next(iter(role.ops))  # without an ``operation`` parameter a role has one op
+        if role_op not in role.ops or dist not in role.dists:
+            out.skipped.append(
+                Left(
+                    term.name,
+                    f"{role.kind}/{role.attr}",
+                    f"op {role_op}, {dist}: sim2real's "
+                    f"{role.kind}/{role.attr} maps to {role.func} only with op "
+                    f"{'/'.join(sorted(role.ops))}, {'/'.join(sorted(role.dists))}",
+                )
+            )
+            continue
+        found.append((role, value, role_op))
+    return found
 
 
 def _with_defaults(term: IsaacTerm, where: str) -> dict[str, Any]:

@@ -150,7 +150,9 @@ class _Reader:
         params_node = kw.get("params")
         error = None
         try:
-            params, sources = ({}, {}) if params_node is None else self._params(params_node, f"{where}.params")
+            params, sources = (
+                ({}, {}) if params_node is None else self._params(params_node, f"{where}.params")
+            )
         except ConfigError as exc:  # a term we skip anyway (a task's own function) may hold anything
             params, sources, error = {}, {}, exc
         interval = (

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -50,12 +50,21 @@ def to_numpy(x: Any) -> np.ndarray:
 class RolloutLog:
     """Record ``(time, joint state[, command][, root pose])`` per step; see the module docstring."""
 
-    def __init__(self, out_dir: str | Path, joint_names: Sequence[str], *, envs: Sequence[int] = (0,),
-                 fmt: str = "csv", start_ns: int = 0) -> None:
+    def __init__(
+        self,
+        out_dir: str | Path,
+        joint_names: Sequence[str],
+        *,
+        envs: Sequence[int] = (0,),
+        fmt: str = "csv",
+        start_ns: int = 0,
+    ) -> None:
         if fmt not in ("csv", "parquet"):
             raise UserError(f"fmt: expected csv or parquet (got {fmt!r})")
         if not joint_names or len(set(joint_names)) != len(joint_names):
-            raise UserError(f"joint_names: expected distinct names, one per joint column (got {list(joint_names)})")
+            raise UserError(
+                f"joint_names: expected distinct names, one per joint column (got {list(joint_names)})"
+            )
         self.out_dir, self.fmt, self.start_ns = Path(out_dir), fmt, int(start_ns)
         self.joint_names, self.envs = list(joint_names), [int(e) for e in envs]
         self._lock = DirLock(self.out_dir, "logging an Isaac Lab rollout").acquire()
@@ -64,8 +73,16 @@ class RolloutLog:
         self._columns: list[str] | None = None
         self.written: list[Path] = []
 
-    def record(self, time_s: float, joint_pos: Any, joint_vel: Any, *, joint_pos_target: Any = None,
-               root_pose_w: Any = None, dones: Any = None) -> None:
+    def record(
+        self,
+        time_s: float,
+        joint_pos: Any,
+        joint_vel: Any,
+        *,
+        joint_pos_target: Any = None,
+        root_pose_w: Any = None,
+        dones: Any = None,
+    ) -> None:
         """The state after one ``env.step`` of every environment. ``dones`` is that step's
         ``terminated | truncated``: Isaac Lab resets those environments inside ``step``, so their
         state here is the first of a new episode (it starts a new file)."""
@@ -79,7 +96,9 @@ class RolloutLog:
         stamp = self.start_ns + round(float(time_s) * NS_PER_S)
         done = to_numpy(dones).astype(bool).reshape(-1) if dones is not None else None
         for e in self.envs:
-            if done is not None and done[e]:  # Isaac Lab has reset it inside step: this state starts a new one
+            if (
+                done is not None and done[e]
+            ):  # Isaac Lab has reset it inside step: this state starts a new one
                 self._finish(e)
             self._rows[e].append(
                 np.concatenate([[stamp // NS_PER_S, stamp % NS_PER_S]] + [p[e] for p in parts])
@@ -88,18 +107,26 @@ class RolloutLog:
     def _check(self, parts: list[np.ndarray], commands: bool, pose: bool) -> None:
         n_envs, n_joints = parts[0].shape if parts[0].ndim == 2 else (0, 0)
         shapes_ok = all(p.shape == (n_envs, n_joints) for p in parts[: 2 + commands]) and (
-            not pose or parts[-1].shape == (n_envs, 7))
+            not pose or parts[-1].shape == (n_envs, 7)
+        )
         if not shapes_ok or n_joints != len(self.joint_names) or max(self.envs) >= n_envs:
-            raise UserError(f"expected joint tensors of shape (num_envs, {len(self.joint_names)}) and a root pose of "
-                            f"shape (num_envs, 7) with num_envs > {max(self.envs)} (got {[p.shape for p in parts]})")
-        columns = ["sec", "nanosec"] + [f"{j}.position" for j in self.joint_names] + [
-            f"{j}.velocity" for j in self.joint_names]
+            raise UserError(
+                f"expected joint tensors of shape (num_envs, {len(self.joint_names)}) and a root pose of "
+                f"shape (num_envs, 7) with num_envs > {max(self.envs)} (got {[p.shape for p in parts]})"
+            )
+        columns = (
+            ["sec", "nanosec"]
+            + [f"{j}.position" for j in self.joint_names]
+            + [f"{j}.velocity" for j in self.joint_names]
+        )
         columns += [f"cmd.{j}" for j in self.joint_names] if commands else []
         columns += list(POSE) if pose else []
         if self._columns is None:
             self._columns = columns
         elif columns != self._columns:
-            raise UserError("record: expected the same tensors at every step (commands and pose given or not alike)")
+            raise UserError(
+                "record: expected the same tensors at every step (commands and pose given or not alike)"
+            )
 
     def _finish(self, env: int) -> None:
         rows = self._rows[env]
@@ -126,7 +153,7 @@ class RolloutLog:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
-            raise NotInstalledError("writing Parquet needs pyarrow: pip install 'sim2real[logs]'") from None
+            raise NotInstalledError("pyarrow (to write Parquet)", "pip install 'sim2real[logs]'") from None
         arrays = [pa.array(table[:, 0].astype(np.int64)), pa.array(table[:, 1].astype(np.int64))]
         arrays += [pa.array(table[:, i]) for i in range(2, table.shape[1])]
         sink = pa.BufferOutputStream()
@@ -143,9 +170,10 @@ class RolloutLog:
             self._lock.release()
         return self.written
 
-    def __enter__(self) -> RolloutLog:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
