@@ -200,7 +200,7 @@ def _entities(role: Role, spec: _Spec, opts: Options, out: Translation) -> list[
                     spec.name,
                     spec.target.text,
                     "an object pattern names several assets; Isaac "
-                    "Lab's SceneEntityCfg names one: give the scene's entities to expand it",
+                    "Lab's SceneEntityCfg names one: give the scene's entities (--entities or --scene) to expand it",
                 )
             )
             return []
