@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..sim.frame import Frame
+from ..sim.rendered_frame import Frame
 from .layout import Layout
 from .png import encode_png
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..fsutil import to_jsonable
-from ..sim.frame import Frame
+from ..sim.rendered_frame import Frame
 from . import basic
 from .layout import Layout
 from .png import DEFAULT_LEVEL, encode_png

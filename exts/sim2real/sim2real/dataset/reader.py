@@ -1,7 +1,7 @@
 """Reading a dataset: iterate frames or pick one by position or frame index. numpy only, no torch.
 
     ds = Dataset("runs/tabletop")
-    len(ds); frame = ds[0]                 # a sim2real.sim.frame.Frame
+    len(ds); frame = ds[0]                 # a sim2real.sim.rendered_frame.Frame
     for frame in ds.iter(channels=("rgb", "semantic")): ...
     ds.record(12)                          # the JSON record of frame 12 (boxes, poses, sample, files)
 
@@ -20,7 +20,7 @@ from typing import Any, overload
 import numpy as np
 
 from ..errors import InputError, IntegrityError
-from ..sim.frame import Frame, Instance, Pose
+from ..sim.rendered_frame import Frame, Instance, Pose
 from .decode import decode
 from .layout import Layout
 from .manifest import Manifest, load_manifest

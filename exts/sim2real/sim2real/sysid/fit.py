@@ -320,14 +320,14 @@ def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter |
 
 def report_sections(outcome: Outcome) -> list[Any]:
     """The report's sections: summary, parameters and calibrated ranges, validation, residuals, convergence."""
-    from . import sections
+    from .report_sections import (convergence_section, noise_section, one_step_section, parameter_section,
+                                  summary_section, validation_section)
 
-    out = [sections.summary_section(outcome.summary, outcome.result, len(outcome.params)),
-           sections.parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty, outcome.estimates,
-                                      outcome.options.safety),
-           sections.validation_section(outcome.validations, outcome.summary, outcome.units)]
+    out = [summary_section(outcome.summary, outcome.result, len(outcome.params)),
+           parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty, outcome.estimates,
+                             outcome.options.safety),
+           validation_section(outcome.validations, outcome.summary, outcome.units)]
     if outcome.one_step:
-        out.append(sections.one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
-    out += [sections.noise_section(outcome.channels, outcome.units, outcome.uncertainty),
-            sections.convergence_section(outcome.result)]
+        out.append(one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
+    out += [noise_section(outcome.channels, outcome.units, outcome.uncertainty), convergence_section(outcome.result)]
     return out

@@ -45,7 +45,7 @@ from ...randomize.interval import IntervalChunk
 from ...randomize.sample import Capabilities, Sample
 from ...sim.backend import Backend, StepCallback
 from ...sim.clock import StepClock
-from ...sim.frame import Frame
+from ...sim.rendered_frame import Frame
 from ...sim.record import AppliedRecord
 from .camera_frames import CameraFrames
 from .loader import Appliers, check_attachable, load_appliers

@@ -14,7 +14,7 @@ import mujoco
 import numpy as np
 
 from ...errors import UserError
-from ...sim.frame import Frame, Instance, Pose
+from ...sim.rendered_frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
 from ..effects import effect_rng
 from .loader import Appliers
