@@ -48,11 +48,8 @@ class ExportOptions:
     checkpoint: CheckpointOpt = None
 
     def request(self, run: Path, precision: str) -> Any:
-        from ..errors import UserError
         from .prepare import ExportRequest
 
-        if self.eval_count < 1 or self.calib_count < 1:
-            raise UserError("--eval-count/--calib-count: expected positive numbers of samples")
         return ExportRequest(run, _precisions(precision), self.eval_set, self.eval_count, self.calib_count,
                              self.calib_method, self.checkpoint)
 
@@ -101,18 +98,12 @@ def export_cmd(
 ) -> None:
     """Export a trained model to ONNX (metadata inside, dynamic batch, checked, parity with PyTorch);
     optionally INT8 (static QDQ) and FP16, each scored and timed against FP32."""
-    from ..fsutil import atomic_write_json
-    from .prepare import build_models
+    from .prepare import export_models
 
     req = options.request(run, precision)
-    stem = onnx.name[: -len(".onnx")] if onnx.name.endswith(".onnx") else onnx.name
-    paths = {p: onnx if p == "fp32" else onnx.with_name(f"{stem}.{p}.onnx") for p in req.precisions}
     rep = reporter(progress)
-    built = build_models(req, paths, rep)
-    summary = built.summary()
-    report = onnx.with_name(f"{stem}.export.json")
-    atomic_write_json(report, summary)
-    summary["report"] = str(report)
+    built, summary = export_models(req, onnx, rep)
+    report = summary["report"]
     rep.result(summary)
     if json_out:
         print_json(summary)

@@ -288,6 +288,20 @@ def _neural(problem: Problem, x: np.ndarray, seed: int, reporter: Reporter) -> t
     return model, one_step
 
 
+def identify_into(opts: FitOptions, out: Path, reporter: Reporter | None = None,
+                  run_id: str | None = None) -> tuple[Outcome, dict[str, Path]]:
+    """``identify`` with its checkpoint and every output file in the folder ``out`` (locked while it
+    runs; a cut run resumes from the checkpoint), recorded as run ``run_id`` (default: a new id).
+    Returns the outcome and the files written."""
+    from ..fsutil import locked_dir
+    from ..runs import new_run_id
+
+    opts.check()
+    with locked_dir(out, purpose="sysid fit"):
+        outcome = identify(opts, reporter, checkpoint=out / CHECKPOINT)
+        return outcome, write_outputs(outcome, out, run_id or new_run_id("sysid"), reporter)
+
+
 def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter | None = None,
                   sections: list[Any] | None = None) -> dict[str, Path]:
     """Write every output file into ``out`` (the caller holds its writer lock). ``sections``: the
