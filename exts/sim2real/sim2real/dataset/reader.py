@@ -21,8 +21,7 @@ import numpy as np
 
 from ..errors import InputError, IntegrityError
 from ..sim.rendered_frame import Frame, Instance, Pose
-from .decode import decode
-from .layout import Layout
+from .layouts import decode, get_layout
 from .manifest import Manifest, load_manifest
 from .store import read_shard_index, shard_dir
 
@@ -33,7 +32,7 @@ class Dataset(Sequence[Frame]):
     def __init__(self, directory: str | PathLike[str]) -> None:
         self.directory = Path(directory)
         self.manifest: Manifest = load_manifest(self.directory)
-        self.layout = Layout(self.manifest.spec.outputs.layout)
+        self.layout = get_layout(self.manifest.spec.outputs.layout)
         self.indices = self._committed_indices()
 
     def _committed_indices(self) -> np.ndarray:
