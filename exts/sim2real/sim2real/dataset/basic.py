@@ -37,6 +37,7 @@ import numpy as np
 
 from ..sim.rendered_frame import Frame
 from .files import Decoder, EncodedFile, json_bytes, load_npy, npy_bytes
+from .layout import FileNames
 from .png import decode_png, encode_png
 
 BBOX_2D_DTYPE = np.dtype(
@@ -49,21 +50,14 @@ DEFAULT_NEAR_FAR_M = (0.01, 100.0)
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
-class BasicLayout:
+class BasicLayout(FileNames):
     """BasicWriter's file names (``{stem}_{index:04d}.{ext}``) and encodings, plus our record
     ``sim2real_frame_{index:04d}.json``."""
 
     name = "basic"
-
-    def record(self, index: int) -> str:
-        return f"sim2real_frame_{index:04d}.json"
-
-    def file(self, index: int, stem: str, ext: str) -> str:
-        return f"{stem}_{index:04d}.{ext}"
-
-    def frame_of(self, filename: str) -> int | None:
-        match = _FILE.match(filename)
-        return int(match.group(1)) if match else None
+    record_format = "sim2real_frame_{index:04d}.json"
+    file_format = "{stem}_{index:04d}.{ext}"
+    pattern = re.compile(r"^[a-z0-9_]+?_(\d+)\.[a-z0-9]+$")
 
     def encode(self, frame: Frame, index: int, png_level: int, depth_npy: bool) -> list[EncodedFile]:
         """Every BasicWriter file of ``frame`` (``depth_npy`` does not apply: depth is always .npy)."""
@@ -267,5 +261,4 @@ def _palette_ids(record: dict[str, Any], channel: str) -> list[int]:
     return [inst["id"] for inst in record["instances"]]
 
 
-_FILE = re.compile(r"^[a-z0-9_]+?_(\d+)\.[a-z0-9]+$")
 BASIC = BasicLayout()

@@ -15,6 +15,7 @@ Two layouts for the frame files are registered (``layouts.py``; a new one implem
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -66,3 +67,22 @@ class Layout(Protocol):
     def frame_of(self, filename: str) -> int | None: ...
 
     def encode(self, frame: Frame, index: int, png_level: int, depth_npy: bool) -> list[EncodedFile]: ...
+
+
+class FileNames:
+    """``record``, ``file`` and ``frame_of`` from two format strings (fields ``index``, ``stem``,
+    ``ext``) and the pattern whose first group reads the index back: how both shipped layouts name files."""
+
+    record_format = ""
+    file_format = ""
+    pattern = re.compile("$^")
+
+    def record(self, index: int) -> str:
+        return self.record_format.format(index=index)
+
+    def file(self, index: int, stem: str, ext: str) -> str:
+        return self.file_format.format(index=index, stem=stem, ext=ext)
+
+    def frame_of(self, filename: str) -> int | None:
+        match = self.pattern.match(filename)
+        return int(match.group(1)) if match else None

@@ -9,24 +9,17 @@ import numpy as np
 
 from ..sim.rendered_frame import Frame
 from .files import Decoder, EncodedFile, load_npy, npy_bytes
+from .layout import FileNames
 from .png import decode_png, encode_png
 
 DEPTH_MM_MAX = 65535  # the largest depth (mm) a 16-bit PNG holds; farther is stored as 0 (no measurement)
-_FILE = re.compile(r"^(\d+)\.[a-z_]+(?:\.[a-z0-9]+)?$")
 
 
-class NativeLayout:
+class NativeLayout(FileNames):
     name = "native"
-
-    def record(self, index: int) -> str:
-        return f"{index:06d}.json"
-
-    def file(self, index: int, stem: str, ext: str) -> str:
-        return f"{index:06d}.{stem}.{ext}"
-
-    def frame_of(self, filename: str) -> int | None:
-        match = _FILE.match(filename)
-        return int(match.group(1)) if match else None
+    record_format = "{index:06d}.json"
+    file_format = "{index:06d}.{stem}.{ext}"
+    pattern = re.compile(r"^(\d+)\.[a-z_]+(?:\.[a-z0-9]+)?$")
 
     def encode(self, frame: Frame, index: int, png_level: int, depth_npy: bool) -> list[EncodedFile]:
         level = png_level
