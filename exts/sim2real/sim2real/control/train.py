@@ -41,7 +41,7 @@ from .. import checksums
 from ..errors import ConfigError, InputError, IntegrityError
 from ..fsutil import atomic_write_json, atomic_write_text, content_hash, locked_dir
 from ..progress import NullReporter, Reporter
-from ..randomize.profile import Profile, load_profile
+from ..randomize.profile import Profile, load_profile, require_randomization
 from .config import TrainConfig
 from .contract import Contract, Signal
 from .envs import make_env
@@ -172,7 +172,7 @@ class _Trainer:
     def __init__(self, cfg: TrainConfig, out: Path, reporter: Reporter, init: str | None) -> None:
         self.cfg, self.out, self.reporter, self.init = cfg, out, reporter, init
         path = cfg.profile_path()
-        self.profile = load_profile(path) if path is not None else None
+        self.profile = require_randomization(load_profile(path)) if path is not None else None
         self.key = content_hash(run_inputs(cfg, self.profile, init))
         self.sim = build_env(cfg, cfg.seed, self.profile)
         self.returns: deque[float] = deque(maxlen=RECENT)
