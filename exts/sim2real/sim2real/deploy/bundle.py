@@ -25,7 +25,6 @@ import json
 import logging
 import shutil
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from ..errors import InputError, IntegrityError
 from ..fsutil import atomic_write_json, sha256_file, to_jsonable
 from ..progress import NullReporter, Reporter
 from ..runs import content_id
+from ..scratch import scratch_dir
 from .edge import PROTOCOL
 from .edge import archive as tar_archive
 from .edge import bundle as layout
@@ -70,8 +70,7 @@ def make_bundle(req: ExportRequest, out: Path, reporter: Reporter | None = None)
 
     reporter = reporter or NullReporter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.tmp-", dir=out.parent) as tmp:
-        root = Path(tmp)
+    with scratch_dir(f".{out.name}.tmp-", out.parent) as root:  # a killed build's is removed by the next
         (root / layout.MODELS_DIR).mkdir()
         built = build_models(req, {p: root / layout.model_file(p) for p in req.precisions}, reporter)
         spec = built.spec
