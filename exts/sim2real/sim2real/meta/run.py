@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def load_tasks(path: Path) -> tuple[list[TaskData], dict[str, list[str]]]:
             physics = json.loads(str(z["physics"]))
             tasks = [TaskData(i, physics[i], z[f"x_{i}"], z[f"y_{i}"]) for i in range(len(physics))]
             return tasks, json.loads(str(z["names"]))
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:  # BadZipFile: a CRC mismatch
         raise InputError(f"{path}: unreadable task file ({exc}); delete it to rebuild the tasks") from None
 
 
