@@ -8,21 +8,11 @@ import json
 import logging
 
 import pytest
-from control_helpers import PENDULUM
+from control_helpers import PENDULUM, Interrupt
 from sim2real.control.config import config_from
 from sim2real.control.policy import Policy
 from sim2real.control.train import train
 from sim2real.errors import IntegrityError
-from sim2real.progress import Reporter
-
-
-class _Interrupt(Reporter):
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def metric(self, series, step, values, echo=False) -> None:
-        if step >= self.at:
-            raise KeyboardInterrupt
 
 
 def _flip(path) -> None:
@@ -35,7 +25,7 @@ def test_changed_policy_files_are_not_loaded(tmp_path, caplog) -> None:
     cfg = config_from({"env": PENDULUM, "steps": 512, "normalize": True, "checkpoint_every": 10000,
                        "hyperparameters": {"n_steps": 128, "batch_size": 64, "n_epochs": 1}})
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "run", _Interrupt(200))
+        train(cfg, tmp_path / "run", Interrupt(200))
     info = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
     folder = tmp_path / "run" / info["folder"]
     assert (folder / "model.zip.sha256").is_file() and (folder / "vecnormalize.pkl.sha256").is_file()

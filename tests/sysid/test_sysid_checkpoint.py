@@ -66,3 +66,13 @@ def test_residual_model_is_checked_and_never_unpickles_code(tmp_path: Path) -> N
     flip_stored_byte(path)
     with pytest.raises(IntegrityError, match="residual.pt: sha256"):
         ResidualModel.load(path)
+
+
+def test_one_log_splits_by_time() -> None:
+    """With a single log the residual's validation rows are its last ones (``Segment`` has no
+    ``measured``: this raised AttributeError, so ``--residual`` on one log crashed)."""
+    from sim2real.sysid.neural import Segment, _split
+
+    seg = Segment(np.zeros((10, 1)), np.arange(20.0).reshape(10, 2), np.zeros((10, 2)))
+    (train,), (val,) = _split([seg], 0.3)
+    assert len(train.commands) == 7 and np.array_equal(val.outputs, seg.outputs[7:])

@@ -60,10 +60,10 @@ def write_bytes(path: str | PathLike[str], data: bytes, *, fsync: bool = True) -
     ``fsync=False`` for files rewritten very often (a kill still leaves a checked pair)."""
     path = Path(path)
     digest = hashlib.sha256(data).hexdigest()
-    previous = None
+    previous: str | None = None
     if path.exists():
         with contextlib.suppress(IntegrityError):
-            previous = (_recorded(path) or [None])[0]
+            previous = next(iter(_recorded(path) or []), None)
     atomic_write_text(sidecar(path), _sidecar_text(path, digest, previous), fsync=fsync)
     atomic_write_bytes(path, data, fsync=fsync)
     return path

@@ -118,7 +118,7 @@ def _split(segments: Sequence[Segment], val_fraction: float) -> tuple[list[Segme
         return list(segments[:-1]), [segments[-1]]
     train, val = [], []
     for s in segments:
-        cut = int(len(s.measured) * (1 - val_fraction))
+        cut = int(len(s.commands) * (1 - val_fraction))
         train.append(Segment(s.commands[:cut], s.outputs[:cut], s.target[:cut]))
         val.append(Segment(s.commands[cut:], s.outputs[cut:], s.target[cut:]))
     return train, val
