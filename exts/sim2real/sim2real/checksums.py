@@ -66,6 +66,8 @@ def write_bytes(path: str | PathLike[str], data: bytes, *, fsync: bool = True) -
             previous = next(iter(_recorded(path) or []), None)
     atomic_write_text(sidecar(path), _sidecar_text(path, digest, previous), fsync=fsync)
     atomic_write_bytes(path, data, fsync=fsync)
+    if previous is not None and previous != digest:  # replaced: the old version is no longer accepted
+        atomic_write_text(sidecar(path), _sidecar_text(path, digest), fsync=fsync)
     return path
 
 
