@@ -119,6 +119,8 @@ def create_app(panel: WebPanel) -> FastAPI:
 
     @app.post("/forms/{frame}", response_class=HTMLResponse)
     async def form_update(request: Request, frame: str) -> HTMLResponse:
+        if frame not in FRAMES:
+            return HTMLResponse("not found", status_code=404)
         panel.update_form(frame, await request.form())
         return _form_fragment(templates, request, panel, frame)
 
