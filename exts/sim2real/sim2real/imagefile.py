@@ -59,6 +59,7 @@ def load_image(source: str | PathLike[str] | bytes, name: str | None = None, mod
     """
     from PIL import Image
 
+    stream: io.BytesIO | Path
     if isinstance(source, bytes):
         where, stream = name or "image data", io.BytesIO(source)
         size = len(source)
