@@ -49,10 +49,10 @@ def validate(
     """Check a profile; exit 2 with one line naming file, term and key if anything is wrong."""
     from ..sim.registry import backend_capabilities
     from .entities import check_capabilities
-    from .profile import load_profile
+    from .profile import load_profile, require_randomization
     from .runtime import Randomizer
 
-    p = load_profile(profile)
+    p = require_randomization(load_profile(profile))
     if backend is not None:
         check_capabilities(p, backend_capabilities(backend), backend)
     if entities is not None or scene is not None:

@@ -245,6 +245,15 @@ def load_profile(path: str | PathLike[str]) -> Profile:
     return parse_profile(read_toml(path), source=path)
 
 
+def require_randomization(profile: Profile) -> Profile:
+    """``profile`` if it randomizes something: an empty one (no terms, no groups) validates as a
+    document, but a dataset or a training run made with it would silently not be randomized."""
+    if not profile.terms and not profile.groups:
+        raise ConfigError(profile.source or profile.name, "terms", "at least one [[terms]] or [[groups]] entry (an "
+                          "empty profile randomizes nothing: every frame or episode is the scene as it is)")
+    return profile
+
+
 def save_profile(profile: Profile, path: str | PathLike[str]) -> Path:
     """Write ``profile`` as TOML (atomically); relative folders are rewritten to stay valid there."""
     import tomli_w
@@ -308,4 +317,4 @@ def _named_key(loc: tuple[Any, ...], data: Any) -> str | None:
     return f"{head}.{rest}" if rest and not rest.startswith("[") else head + rest
 
 
-__all__ = ["Profile", "load_profile", "parse_profile", "save_profile", "schema"]
+__all__ = ["Profile", "load_profile", "parse_profile", "require_randomization", "save_profile", "schema"]

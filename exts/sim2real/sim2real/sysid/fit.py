@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UserError
-from ..fsutil import atomic_write_json, content_hash, sha256_file
+from .. import checksums
+from ..errors import InputError, IntegrityError, UserError
+from ..fsutil import atomic_write_json, canonical_json, content_hash, sha256_file
 from ..progress import NullReporter, Reporter
 from .calibrate import Estimate, calibrated_profile, estimates
 from .logs import RobotLog, read_log, to_model_units
@@ -208,8 +209,8 @@ def _identify(opts: FitOptions, reporter: Reporter, checkpoint: Path | None, sim
         def progress(iteration: int, cost: float, x: np.ndarray) -> None:
             # checkpoint first: whoever sees the progress event may interrupt us right after it
             if checkpoint is not None:
-                atomic_write_json(checkpoint, {"inputs": key, "iteration": (resumed or 0) + iteration,
-                                               "cost": cost, "x": x.tolist()}, fsync=False)
+                state = {"inputs": key, "iteration": (resumed or 0) + iteration, "cost": cost, "x": x.tolist()}
+                checksums.write_bytes(checkpoint, (canonical_json(state) + "\n").encode(), fsync=False)
             task.update(done=min(iteration, opts.max_iter), cost=f"{cost:.6g}")
             reporter.metric("fit", iteration, {"cost": cost})
 
@@ -240,7 +241,11 @@ def _resume(checkpoint: Path | None, key: str, problem: Problem) -> tuple[np.nda
     if checkpoint is None or not checkpoint.is_file():
         return None, None
     try:
+        checksums.verify(checkpoint)  # a changed digit of x still parses: it would be resumed from
         saved = json.loads(checkpoint.read_text())
+    except IntegrityError as exc:
+        log.warning("%s; starting the fit again", exc)
+        return None, None
     except (OSError, json.JSONDecodeError):
         return None, None
     if saved.get("inputs") != key or len(saved.get("x", [])) != len(problem.x0):

@@ -31,8 +31,8 @@ class Views:
         return self.templates.TemplateResponse(request, name, {"nav": NAV, "page": page_key,
                                                                "workdir": self.panel.workdir, **ctx})
 
-    def fragment(self, request: Request, name: str, ctx: dict[str, Any]) -> HTMLResponse:
-        return self.templates.TemplateResponse(request, name, ctx)
+    def fragment(self, request: Request, name: str, ctx: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        return self.templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
     def form(self, request: Request, frame: str) -> HTMLResponse:
         """A frame's settings form as it stands (values, errors, the actions it starts)."""

@@ -16,6 +16,8 @@ router = APIRouter()
 
 @router.post("/forms/{frame}", response_class=HTMLResponse)
 async def form_update(request: Request, frame: str, views: ViewsDep) -> HTMLResponse:
+    if frame not in FRAMES:
+        return HTMLResponse("not found", status_code=404)
     views.panel.update_form(frame, await request.form())
     return views.form(request, frame)
 
