@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,10 +52,22 @@ class FitResult:
     seconds: float
     history: list[float]  # cost after each iteration / generation
     population: tuple[np.ndarray, np.ndarray] | None = None  # (evaluated vectors, their costs): CMA-ES
+    stage_iterations: list[int] = field(default_factory=list)  # iterations of each stage (fit.py's two)
+    resumed_from: int | None = None  # the checkpoint's iteration this run started from
 
     def to_dict(self) -> dict[str, object]:
         return {"method": self.method, "success": self.success, "message": self.message, "cost": self.cost,
-                "iterations": self.iterations, "rollouts": self.rollouts, "seconds": self.seconds}
+                "iterations": self.iterations, "stage_iterations": self.stage_iterations or [self.iterations],
+                "rollouts": self.rollouts, "seconds": self.seconds}
+
+
+def merged(stages: Sequence[FitResult], resumed_from: int | None = None) -> FitResult:
+    """Consecutive fits of one problem as one result: the last one's estimate, everyone's work."""
+    last = stages[-1]
+    return FitResult(last.x, last.cost, last.method, last.success, last.message, sum(s.iterations for s in stages),
+                     sum(s.rollouts for s in stages), sum(s.seconds for s in stages),
+                     [c for s in stages for c in s.history], last.population, [s.iterations for s in stages],
+                     resumed_from)
 
 
 def fit(problem: Problem, optimizer: str = "lsq", max_iter: int = 100, seed: int = 0,

@@ -1,15 +1,26 @@
-"""Confidence intervals of identified parameters.
+"""Confidence intervals of identified parameters (exts/sim2real/docs/sysid.md, "Uncertainty").
 
-``jacobian_intervals`` (default): the linearised covariance at the optimum, as
-``mujoco.sysid.calculate_intervals`` computes it (``Σ = s² (JᵀJ)⁻¹``, Student-t quantile, directions
-the data do not constrain give infinite intervals), with two corrections its TODO names or ignores:
+The estimate is weighted least squares: each channel's residuals are divided by that channel's noise
+level, estimated from its residuals at a first fit (``channel_noise``; fit.py refits with them).
 
-* noise per channel: each channel's residual variance is estimated on its own (a position sensor and
-  a velocity sensor are not equally noisy), and the Jacobian's rows are weighted by it;
-* correlated residuals: model error and filtered sensors make consecutive residuals alike, so there is
-  less information than rows. Each channel's rows are discounted by the AR(1) factor
-  ``(1 + ρ) / (1 - ρ)`` (ρ: lag-1 autocorrelation of its residuals), which widens the intervals
-  honestly when the fit is limited by model error rather than by noise.
+``jacobian_intervals`` (default): the sandwich covariance of that estimator,
+
+    Σ = H⁻¹ S H⁻¹,   H = JᵀJ,   S = Σ_logs Σ_|l|≤L k(l) Σ_t g_t g_{t-l}ᵀ,   g_t = Σ_c J_tc r_tc,
+
+from the weighted Jacobian ``J`` and residuals ``r`` at the estimate. ``g_t`` is the score of one
+sample row (every channel of that instant together, so noise two channels share — a velocity
+differentiated from the position — is counted once). With white noise at the estimated levels,
+``S ≈ H`` and Σ is the textbook ``s² (JᵀJ)⁻¹`` (``mujoco.sysid.calculate_intervals``); with residuals
+correlated in time (filtered or differentiated sensors, model error) ``S`` grows by their long-run
+variance and the intervals widen. ``k``: Bartlett weights ``1 - |l| / (L + 1)`` (Newey & West 1987:
+Σ stays positive semi-definite); ``L``: Andrews' (1991) AR(1) plug-in bandwidth, per log; logs are
+independent. ``n / (n - p)`` small-sample factor, Student-t quantile.
+
+Why not ``(JᵀWJ)⁻¹`` with per-channel noise weights ``W`` alone: that is the covariance of the estimator
+*weighted by W*. Estimates weighted otherwise (by each channel's spread, as a first fit is) scatter
+several times wider on a robot whose channels are unequally noisy (issue #29: 5 of 21 truths outside
+their 95 % intervals); the sandwich is the covariance of the estimator actually used, whatever its
+weights.
 
 ``population_intervals`` (CMA-ES): the projection of the joint confidence region
 ``SSR(x) - SSR* <= s² p F(p, n - p)`` onto each parameter, from the vectors CMA-ES evaluated:
@@ -19,12 +30,14 @@ wide as the population reached, so they are a lower bound when the search conver
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-MAX_RHO = 0.995
+MAX_RHO = 0.99  # AR(1) coefficients are clipped here for the bandwidth (Andrews' rule diverges at 1)
 ZERO_EIGEN = 1e-12  # eigenvalues below this fraction of the largest are treated as zero
+MIN_NOISE = 1e-9  # floor of a channel's noise level, relative to its spread (noise-free logs)
 
 
 @dataclass
@@ -35,13 +48,14 @@ class Uncertainty:
     std: np.ndarray  # (P,)
     covariance: np.ndarray  # (P, P)
     noise_std: np.ndarray  # (C,) residual standard deviation per channel, channel units
-    inflation: np.ndarray  # (C,) autocorrelation discount per channel (1 = white residuals)
+    inflation: np.ndarray  # (C,) long-run variance / variance of each channel's residuals (1 = white)
     dof: float
+    bandwidth: int = 0  # largest Bartlett lag used (samples)
 
     def head(self, n: int) -> Uncertainty:
         """The first ``n`` parameters (the marginal of a Gaussian is its sub-covariance)."""
         return Uncertainty(self.method, self.level, self.half_width[:n], self.std[:n], self.covariance[:n, :n],
-                           self.noise_std, self.inflation, self.dof)
+                           self.noise_std, self.inflation, self.dof, self.bandwidth)
 
     @property
     def correlation(self) -> np.ndarray:
@@ -56,54 +70,90 @@ def _t_quantile(dof: float, level: float) -> float:
     return float(stdtrit(max(dof, 1.0), 0.5 + level / 2))
 
 
-def channel_noise(r: np.ndarray, channel: np.ndarray, n_channels: int, n_params: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel: residual variance (weighted units; dof-corrected) and AR(1) inflation factor."""
-    var, kappa = np.ones(n_channels), np.ones(n_channels)
+def channel_noise(r: np.ndarray, channel: np.ndarray, n_channels: int, n_params: int) -> np.ndarray:
+    """Each channel's residual standard deviation (units of ``r``; dof-corrected), floored at
+    ``MIN_NOISE`` so noise-free logs keep finite weights."""
     correction = r.size / max(r.size - n_params, 1)
-    for c in range(n_channels):
-        rc = r[channel == c]
-        var[c] = max(float(np.mean(rc**2)) * correction, 1e-300)
-        if rc.size > 2 and rc.std() > 0:
-            rho = float(np.corrcoef(rc[:-1], rc[1:])[0, 1])
-            rho = min(max(rho, 0.0), MAX_RHO) if np.isfinite(rho) else 0.0
-            kappa[c] = (1 + rho) / (1 - rho)
-    return var, kappa
+    var = np.array([np.mean(r[channel == c] ** 2) if np.any(channel == c) else 1.0 for c in range(n_channels)])
+    return np.sqrt(np.maximum(var * correction, MIN_NOISE**2))
 
 
-def jacobian_intervals(J: np.ndarray, r: np.ndarray, channel: np.ndarray, scale: np.ndarray,
+def bartlett_bandwidth(g: np.ndarray) -> int:
+    """Andrews' (1991) AR(1) plug-in lag for the Bartlett kernel over the columns of ``g`` ``(T, P)``:
+    ``L = 1.1447 (α T)^(1/3)``, ``α = Σ 4ρ²σ⁴ / ((1-ρ)⁶(1+ρ)²) / Σ σ⁴ / (1-ρ)⁴``, at most ``T / 2``."""
+    T = len(g)
+    if T < 4:
+        return 0
+    x0, x1 = g[:-1], g[1:]
+    denom = np.einsum("tp,tp->p", x0, x0)
+    live = denom > 0
+    if not live.any():
+        return 0
+    rho = np.clip(np.einsum("tp,tp->p", x0[:, live], x1[:, live]) / denom[live], -MAX_RHO, MAX_RHO)
+    s4 = np.mean((x1[:, live] - rho * x0[:, live]) ** 2, axis=0) ** 2
+    alpha = np.sum(4 * rho**2 * s4 / ((1 - rho) ** 6 * (1 + rho) ** 2)) / np.sum(s4 / (1 - rho) ** 4)
+    return int(min(1.1447 * (alpha * T) ** (1 / 3), T // 2))
+
+
+def long_run(g: np.ndarray, lags: int) -> np.ndarray:
+    """``Σ_|l|≤L (1 - |l|/(L+1)) Σ_t g_t g_{t-l}ᵀ`` of ``g`` ``(T, P)`` (Newey-West)."""
+    S = g.T @ g
+    for lag in range(1, lags + 1):
+        G = g[lag:].T @ g[:-lag]
+        S += (1 - lag / (lags + 1)) * (G + G.T)
+    return S
+
+
+def _inflation(rc: np.ndarray, lags: int) -> float:
+    """Long-run variance over variance of one residual series (Bartlett, ``lags``)."""
+    v = float(rc @ rc)
+    if v <= 0 or lags == 0:
+        return 1.0
+    acf = [float(rc[lag:] @ rc[:-lag]) / v for lag in range(1, min(lags, len(rc) - 1) + 1)]
+    return max(1.0 + 2 * sum((1 - (i + 1) / (lags + 1)) * a for i, a in enumerate(acf)), 1e-3)
+
+
+def jacobian_intervals(J: np.ndarray, r: np.ndarray, blocks: Sequence[tuple[int, int]], scale: np.ndarray,
                        level: float = 0.95) -> Uncertainty:
-    """Intervals from the weighted Jacobian ``J`` (M, P) and residuals ``r`` (M,) at the optimum;
-    ``channel`` (M,) says which channel each residual belongs to, ``scale`` (C,) the weights used."""
+    """Sandwich intervals from the weighted Jacobian ``J`` (M, P) and residuals ``r`` (M,) at the
+    estimate. ``blocks``: each log's residual rows ``(start, stop)``, sample-major (all channels of a
+    sample, then the next sample); ``scale`` (C,): the channel weights used (divisors, channel units)."""
     n_channels, p = len(scale), J.shape[1]
-    var, kappa = channel_noise(r, channel, n_channels, p)
-    w = 1.0 / np.sqrt(var * kappa)[channel]
-    Jw = J * w[:, None]
-    H = Jw.T @ Jw
-    cov = _inverse(H)
-    counts = np.bincount(channel, minlength=n_channels)
-    dof = float(np.sum(counts / kappa)) - p
-    std = np.sqrt(np.diag(cov))
-    return Uncertainty("jacobian", level, _t_quantile(dof, level) * std, std, cov,
-                       np.sqrt(var) * scale, kappa, dof)
+    S = np.zeros((p, p))
+    lags, series = 0, []
+    for start, stop in blocks:
+        rr = r[start:stop].reshape(-1, n_channels)  # (T, C)
+        g = np.einsum("tc,tcp->tp", rr, J[start:stop].reshape(len(rr), n_channels, p))
+        lag = bartlett_bandwidth(g)
+        S += long_run(g, lag)
+        lags = max(lags, lag)
+        series.append((rr, lag))
+    Hinv, weak = _pseudo_inverse(J.T @ J)
+    n = r.size
+    cov = Hinv @ S @ Hinv * (n / max(n - p, 1))
+    cov[weak, weak] = np.inf
+    std = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    inflation = np.array([np.mean([_inflation(rr[:, c], lag) for rr, lag in series]) for c in range(n_channels)])
+    rms = np.sqrt(np.mean(np.concatenate([rr for rr, _ in series]) ** 2, axis=0))
+    dof = float(n - p)
+    return Uncertainty("jacobian", level, _t_quantile(dof, level) * std, std, cov, rms * scale, inflation, dof, lags)
 
 
-def _inverse(H: np.ndarray) -> np.ndarray:
-    """``H⁻¹`` through its eigen-decomposition; a parameter touched by a (numerically) zero eigenvalue
-    gets an infinite variance (it is not identifiable from these logs)."""
+def _pseudo_inverse(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``H⁻¹`` through its eigen-decomposition, and which parameters a (numerically) zero eigenvalue
+    touches: those are not identifiable from these logs (infinite variance)."""
     lam, V = np.linalg.eigh(H)
     top = float(lam.max()) if lam.size else 0.0
     zero = lam <= ZERO_EIGEN * max(top, 1e-300)
     inv = np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, lam))
-    cov = (V * inv) @ V.T
     weak = np.abs(V[:, zero]).max(axis=1) > 1e-8 if zero.any() else np.zeros(len(lam), bool)
-    cov[weak, weak] = np.inf
-    return cov
+    return (V * inv) @ V.T, weak
 
 
 def population_intervals(X: np.ndarray, costs: np.ndarray, x_best: np.ndarray, jacobian: Uncertainty,
                          n_residuals: int) -> Uncertainty | None:
     """Simultaneous intervals from CMA-ES's evaluated vectors (None when fewer than p + 1 of them fall
-    inside the confidence region). ``jacobian`` supplies the noise levels and the discount."""
+    inside the confidence region). ``jacobian`` supplies the noise levels and the long-run factor."""
     from scipy.stats import f as f_dist
 
     p = X.shape[1]
@@ -116,4 +166,4 @@ def population_intervals(X: np.ndarray, costs: np.ndarray, x_best: np.ndarray, j
     half = np.abs(inside - x_best).max(axis=0)
     cov = np.cov(inside, rowvar=False).reshape(p, p)
     return Uncertainty("population", jacobian.level, half, np.sqrt(np.diag(cov)), cov, jacobian.noise_std,
-                       jacobian.inflation, jacobian.dof)
+                       jacobian.inflation, jacobian.dof, jacobian.bandwidth)
