@@ -239,12 +239,18 @@ def _identify(opts: FitOptions, reporter: Reporter, checkpoint: Path | None, sim
 
 @dataclass
 class Saved:
-    """A checkpoint: the stage and iteration it was written at, the vector, the second stage's weights."""
+    """A checkpoint: where the fit was (stage, iterations done in it), its vector, the costs so far and
+    the second stage's channel weights."""
 
     stage: int
-    iteration: int
+    stage_iteration: int
     x: np.ndarray
+    history: list[float]
     noise: np.ndarray | None
+
+    @property
+    def iteration(self) -> int:
+        return len(self.history)
 
 
 def _resume(checkpoint: Path | None, key: str, problem: Problem) -> Saved | None:
@@ -255,8 +261,8 @@ def _resume(checkpoint: Path | None, key: str, problem: Problem) -> Saved | None
         if saved.get("inputs") != key or len(saved.get("x", [])) != len(problem.x0):
             return None  # another problem's checkpoint: start afresh (it is overwritten)
         noise = saved.get("noise")
-        return Saved(int(saved.get("stage", 1)), int(saved.get("iteration", 0)), np.array(saved["x"], dtype=float),
-                     None if noise is None else np.array(noise, dtype=float))
+        return Saved(int(saved["stage"]), int(saved["stage_iteration"]), np.array(saved["x"], dtype=float),
+                     [float(c) for c in saved["history"]], None if noise is None else np.array(noise, dtype=float))
     except (OSError, json.JSONDecodeError, TypeError, ValueError, KeyError):
         return None
 
@@ -264,37 +270,46 @@ def _resume(checkpoint: Path | None, key: str, problem: Problem) -> Saved | None
 def _fit_stages(problem: Problem, opts: FitOptions, reporter: Reporter, checkpoint: Path | None) -> FitResult:
     """Fit with channels weighted by their spread, then refit with each weighted by its noise level
     (from the first fit's residuals): weighted least squares, what ``uncertainty`` assumes. Every
-    iteration is checkpointed with its stage; a rerun resumes in the stage it stopped in."""
-    key = content_hash(opts.inputs())
+    iteration is checkpointed; a rerun resumes in the stage and at the iteration it stopped at (with
+    ``lsq`` on exactly the same path: the vector is the optimiser's whole state)."""
+    # the iteration budget is not part of the problem: a rerun with a larger --max-iter goes on
+    key = content_hash({k: v for k, v in opts.inputs().items() if k != "max_iter"})
     saved = _resume(checkpoint, key, problem)
+    resumed = saved.iteration if saved is not None else None
     if saved is not None:
-        reporter.message(f"resuming from the checkpoint of iteration {saved.iteration}")
-    done = saved.iteration if saved is not None else 0
-    noise = saved.noise if saved is not None else None
+        reporter.message(f"resuming from the checkpoint of iteration {resumed}")
+    state = saved or Saved(1, 0, problem.x0, [], None)  # updated as the fit goes
     stages = []
     with reporter.task("fit", total=opts.max_iter, unit="iteration") as task:
-        def progress(stage: int) -> Progress:
-            def report(iteration: int, cost: float, x: np.ndarray) -> None:
-                # checkpoint first: whoever sees the progress event may interrupt us right after it
-                if checkpoint is not None:
-                    atomic_write_json(checkpoint, {
-                        "inputs": key, "stage": stage, "iteration": done + iteration, "cost": cost, "x": x.tolist(),
-                        "noise": None if noise is None else noise.tolist()}, fsync=False)
-                task.update(done=min(iteration, opts.max_iter), cost=f"{cost:.6g}")
-                reporter.metric("fit", done + iteration, {"cost": cost, "stage": stage})
-            return report
+        def progress(iteration: int, cost: float, x: np.ndarray) -> None:
+            state.history.append(cost)
+            # checkpoint first: whoever sees the progress event may interrupt us right after it
+            if checkpoint is not None:
+                atomic_write_json(checkpoint, {
+                    "inputs": key, "iteration": state.iteration, "cost": cost, "stage": state.stage,
+                    "stage_iteration": state.stage_iteration + iteration, "x": x.tolist(), "history": state.history,
+                    "noise": None if state.noise is None else state.noise.tolist()}, fsync=False)
+            task.update(done=min(state.stage_iteration + iteration, opts.max_iter), cost=f"{cost:.6g}")
+            reporter.metric("fit", state.iteration, {"cost": cost, "stage": state.stage})
 
-        x = saved.x if saved is not None else None
-        if saved is None or saved.stage == 1:
-            stages.append(fit(problem, opts.optimizer, opts.max_iter, opts.seed, x, progress(1), scan=saved is None))
-            x, done = stages[-1].x, done + stages[-1].iterations
-            r = problem.residuals(x[None])[0]
-            noise = channel_noise(r, problem.channel_of_residual(), len(problem.channels), len(x))
-        problem.weigh_by_noise(noise)
-        if not stages or noise.max() > NOISE_RATIO * noise.min():  # equal weights: the first fit is the weighted one
+        if state.stage == 1:
+            stages.append(fit(problem, opts.optimizer, opts.max_iter - state.stage_iteration, opts.seed,
+                              None if saved is None else state.x, progress, scan=saved is None))
+            r = problem.residuals(stages[-1].x[None])[0]
+            state.noise = channel_noise(r, problem.channel_of_residual(), len(problem.channels), len(state.x))
+            state.stage, state.stage_iteration, state.x = 2, 0, stages[-1].x
+        first = state.iteration - state.stage_iteration  # iterations of the first stage
+        problem.weigh_by_noise(state.noise)
+        refit = not stages or state.noise.max() > NOISE_RATIO * state.noise.min()  # else: the first fit is weighted
+        if refit:
             reporter.message("refitting with each channel weighted by its noise level")
-            stages.append(fit(problem, opts.optimizer, opts.max_iter, opts.seed, x, progress(2), scan=False))
-    return merged(stages, saved.iteration if saved is not None else None)
+            stages.append(fit(problem, opts.optimizer, opts.max_iter - state.stage_iteration, opts.seed, state.x,
+                              progress, scan=False))
+    result = merged(stages, resumed)
+    result.history = list(state.history) or result.history
+    result.iterations = state.iteration
+    result.stage_iterations = [first, state.iteration - first] if refit else [first]
+    return result
 
 
 def _intervals(problem: Problem, result: FitResult, opts: FitOptions) -> Uncertainty:

@@ -95,7 +95,7 @@ def bartlett_bandwidth(g: np.ndarray) -> int:
     return int(min(1.1447 * (alpha * T) ** (1 / 3), T // 2))
 
 
-def long_run(g: np.ndarray, lags: int) -> np.ndarray:
+def newey_west(g: np.ndarray, lags: int) -> np.ndarray:
     """``Σ_|l|≤L (1 - |l|/(L+1)) Σ_t g_t g_{t-l}ᵀ`` of ``g`` ``(T, P)`` (Newey-West)."""
     S = g.T @ g
     for lag in range(1, lags + 1):
@@ -104,13 +104,31 @@ def long_run(g: np.ndarray, lags: int) -> np.ndarray:
     return S
 
 
-def _inflation(rc: np.ndarray, lags: int) -> float:
-    """Long-run variance over variance of one residual series (Bartlett, ``lags``)."""
-    v = float(rc @ rc)
-    if v <= 0 or lags == 0:
+def long_run(g: np.ndarray) -> tuple[np.ndarray, int]:
+    """The long-run sum of squares of the scores ``g`` ``(T, P)`` and the lag used: prewhitened with a
+    VAR(1) (Andrews & Monahan 1992), Newey-West on the innovations with Andrews' bandwidth, recoloured.
+    Without prewhitening, kernel estimates fall well short for strongly autocorrelated scores
+    (AR(1) noise with ρ = 0.8: 85 % coverage of nominal 95 %)."""
+    if len(g) < 4 * g.shape[1]:  # too few samples for a VAR(1): plain Newey-West
+        lag = bartlett_bandwidth(g)
+        return newey_west(g, lag), lag
+    A, *_ = np.linalg.lstsq(g[:-1], g[1:], rcond=None)  # g_t ≈ g_{t-1} A
+    radius = float(np.max(np.abs(np.linalg.eigvals(A)))) if A.size else 0.0
+    if radius > MAX_RHO:  # keep the recolouring finite (Andrews & Monahan bound it the same way)
+        A *= MAX_RHO / radius
+    e = g[1:] - g[:-1] @ A
+    lag = bartlett_bandwidth(e)
+    recolour = np.linalg.inv(np.eye(len(A)) - A.T)
+    return recolour @ newey_west(e, lag) @ recolour.T, lag
+
+
+def _inflation(rc: np.ndarray) -> float:
+    """Long-run variance over variance of one residual series as an AR(1): ``(1 + ρ) / (1 - ρ)``."""
+    v = float(rc[:-1] @ rc[:-1])
+    if v <= 0 or len(rc) < 3:
         return 1.0
-    acf = [float(rc[lag:] @ rc[:-lag]) / v for lag in range(1, min(lags, len(rc) - 1) + 1)]
-    return max(1.0 + 2 * sum((1 - (i + 1) / (lags + 1)) * a for i, a in enumerate(acf)), 1e-3)
+    rho = float(np.clip(rc[1:] @ rc[:-1] / v, -MAX_RHO, MAX_RHO))
+    return (1 + rho) / (1 - rho)
 
 
 def jacobian_intervals(J: np.ndarray, r: np.ndarray, blocks: Sequence[tuple[int, int]], scale: np.ndarray,
@@ -124,17 +142,17 @@ def jacobian_intervals(J: np.ndarray, r: np.ndarray, blocks: Sequence[tuple[int,
     for start, stop in blocks:
         rr = r[start:stop].reshape(-1, n_channels)  # (T, C)
         g = np.einsum("tc,tcp->tp", rr, J[start:stop].reshape(len(rr), n_channels, p))
-        lag = bartlett_bandwidth(g)
-        S += long_run(g, lag)
+        block, lag = long_run(g)
+        S += block
         lags = max(lags, lag)
-        series.append((rr, lag))
+        series.append(rr)
     Hinv, weak = _pseudo_inverse(J.T @ J)
     n = r.size
     cov = Hinv @ S @ Hinv * (n / max(n - p, 1))
     cov[weak, weak] = np.inf
     std = np.sqrt(np.maximum(np.diag(cov), 0.0))
-    inflation = np.array([np.mean([_inflation(rr[:, c], lag) for rr, lag in series]) for c in range(n_channels)])
-    rms = np.sqrt(np.mean(np.concatenate([rr for rr, _ in series]) ** 2, axis=0))
+    inflation = np.array([np.mean([_inflation(rr[:, c]) for rr in series]) for c in range(n_channels)])
+    rms = np.sqrt(np.mean(np.concatenate(series) ** 2, axis=0))
     dof = float(n - p)
     return Uncertainty("jacobian", level, _t_quantile(dof, level) * std, std, cov, rms * scale, inflation, dof, lags)
 
