@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sim2real.errors import InputError
+from sim2real.errors import InputError, UserError
 from sim2real.progress import NullReporter
 from sim2real.randomize.profile import load_profile
 from sim2real.randomize.runtime import Randomizer
@@ -126,3 +126,6 @@ def test_bad_inputs_are_one_line(arm2_sim, arm2_clean_logs, tmp_path: Path) -> N
     with pytest.raises(InputError, match=r"expected commands cmd.<actuator> for shoulder, elbow \(missing: elbow; "
                                          r"unknown: wrist\)"):
         identify(FitOptions("arm2", [renamed], ARM2_PARAMS), sim=arm2_sim)
+    # a profile range narrower than the confidence interval would leave out values the data support
+    with pytest.raises(UserError, match=r"--safety: expected a factor >= 1 on the confidence half-width \(got 0.5\)"):
+        identify(FitOptions("arm2", arm2_clean_logs, ARM2_PARAMS, safety=0.5), sim=arm2_sim)

@@ -209,7 +209,7 @@ def fit_cmd(
     intervals: Annotated[str, typer.Option("--intervals", help="jacobian, or population (with --optimizer cma).")] = "jacobian",
     initial_state: Annotated[str, typer.Option("--initial-state", help="fit (each log's initial joint state fitted too) or measured.")] = "fit",
     level: Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")] = 0.95,
-    safety: Annotated[float, typer.Option("--safety", help="Profile range = estimate ± safety × half-width.")] = 2.0,
+    safety: Annotated[float, typer.Option("--safety", help="Profile range = estimate ± safety × half-width (>= 1).")] = 2.0,
     profile: Annotated[Path | None, typer.Option("--profile", help="Base randomization profile to calibrate.")] = None,
     residual: Annotated[bool, typer.Option("--residual", help="Also train the neural residual model (torch).")] = False,
     seed: Annotated[int, typer.Option("--seed")] = 0,

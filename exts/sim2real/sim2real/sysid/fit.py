@@ -74,8 +74,8 @@ class FitOptions:
             raise UserError("--intervals population needs --optimizer cma (it uses the CMA-ES population)")
         if not 0 < self.level < 1:
             raise UserError(f"--level: expected a confidence level in (0, 1) (got {self.level})")
-        if self.safety <= 0:
-            raise UserError(f"--safety: expected a positive factor (got {self.safety})")
+        if not self.safety >= 1:  # a range narrower than the interval would leave out values the data support
+            raise UserError(f"--safety: expected a factor >= 1 on the confidence half-width (got {self.safety})")
         if not 0 <= self.holdout_fraction < 0.9:
             raise UserError(f"--holdout-fraction: expected 0 <= f < 0.9 (got {self.holdout_fraction})")
         if self.initial_state not in ("fit", "measured"):
