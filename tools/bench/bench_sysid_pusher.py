@@ -9,18 +9,21 @@ unmodified model (``pkg:gymnasium/envs/mujoco/assets/pusher_v5.xml``).
 
 Per seed: two 10 s multisine logs fitted jointly, a chirp held out; excitation, truth and noise all
 depend on the seed. Printed per seed and parameter: truth, estimate, relative error, the 95 %
-half-width and whether the interval covers the truth; the calibrated latency range; the wall time of
-``identify`` (reading the logs, fit, intervals, validation); held-out RMSE after / before (mean and
-worst channel). Then the coverage over every (seed, parameter) pair, for sim2real's intervals and for
-the textbook ``s² (JᵀJ)⁻¹`` intervals (``mujoco.sysid.calculate_intervals``'s formula: one noise
-variance for all residuals, white) computed here from the same Jacobian, side by side.
+half-width and whether the interval covers the truth; the calibrated latency range and how many
+latency terms the profile got; the wall time of ``identify`` (reading the logs, both fit stages,
+intervals, held-out validation, the calibrated profile); held-out RMSE after / before (mean and worst
+channel). The same for the baseline (its wall time: reading the logs, the delay scan, the fit, its
+intervals; no validation). Then, over every (seed, parameter) pair: the coverage of the 95 %
+intervals and how the errors spread in standard errors (1 when the intervals are calibrated, below 1
+when they are merely wide), per parameter and in all; ``--markdown`` prints the tables of
+docs/sysid.md. The two run one after the other on each seed (interleaved), on the same logs.
 
 Cases (``--case``): ``white`` (1 mrad, 10 mrad/s independent Gaussian noise), ``differentiated``
 (velocities are finite differences of the noisy 1 mrad encoder, as many drivers publish them: their
 noise is autocorrelated and correlated with the positions'). The load average is printed with the
 figures (other jobs share the cores).
 
-    .venv/bin/python tools/bench/bench_sysid_pusher.py [--seeds 5] [--case white|differentiated]
+    .venv/bin/python tools/bench/bench_sysid_pusher.py [--seeds 5] [--case white|differentiated] [--markdown]
 """
 
 from __future__ import annotations
@@ -285,16 +288,53 @@ def print_seed(r: dict) -> None:
         print(f"  {k:38s} {t:7.4f} | {cells[0]} | {cells[1]}")
 
 
-def coverage(results: list[dict], who: str) -> tuple[int, int]:
-    pairs = [(r[who]["x"][k], r[who]["half"][k], t) for r in results for k, t in r["truth"].items()
-             if np.isfinite(r[who]["half"][k])]
-    return sum(abs(v - t) <= h for v, h, t in pairs), len(pairs)
+def pairs(results: list[dict], who: str, key: str | None = None) -> list[tuple[float, float, float]]:
+    """(estimate, half-width, truth) of every (seed, parameter) pair with a finite interval."""
+    return [(r[who]["x"][k], r[who]["half"][k], t) for r in results for k, t in r["truth"].items()
+            if np.isfinite(r[who]["half"][k]) and key in (None, k)]
+
+
+def coverage(results: list[dict], who: str, key: str | None = None) -> tuple[int, int, float]:
+    """Truths inside their 95 % interval, pairs, and the spread of the errors in standard errors
+    (half-width / 1.96: thousands of degrees of freedom)."""
+    ps = pairs(results, who, key)
+    z = [(v - t) / (h / 1.96) for v, h, t in ps if h > 0]
+    return sum(abs(v - t) <= h for v, h, t in ps), len(ps), float(np.sqrt(np.mean(np.square(z)))) if z else float("nan")
+
+
+def markdown(results: list[dict]) -> None:
+    """The per-seed and per-parameter tables of docs/sysid.md."""
+    print("\n| seed | delay | sim2real worst error | covered | latency range (terms) | held-out RMSE ratio mean / worst "
+          "channel | wall time | baseline worst error | covered | baseline wall time |\n|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        o, b = r["ours"], r["baseline"]
+        cells = []
+        for who in (o, b):
+            err = max(abs(who["x"][k] - t) / t for k, t in r["truth"].items())
+            hit, n, _ = coverage([r], "ours" if who is o else "baseline")
+            cells.append((f"{100 * err:.2f} %", f"{hit}/{n}"))
+        lo, hi = o["latency_range"]
+        print(f"| {r['seed']} | {r['truth']['actuator:*/latency']:g} | {cells[0][0]} | {cells[0][1]} | "
+              f"{lo:g}..{hi:g} ({o['latency_terms']}) | {o['ratio']:.3f} / {o['ratio_max']:.3f} | {o['seconds']:.1f} s | "
+              f"{cells[1][0]} | {cells[1][1]} | {b['seconds']:.1f} s |")
+    print("\n| parameter | sim2real median / worst error | covered | errors in std. errors (rms) | baseline median / worst "
+          "error | covered |\n|---|---|---|---|---|---|")
+    for k in results[0]["truth"]:
+        cells = []
+        for who in ("ours", "baseline"):
+            errors = [abs(r[who]["x"][k] - r["truth"][k]) / r["truth"][k] for r in results]
+            hit, n, z = coverage(results, who, k)
+            cells.append(f"{100 * np.median(errors):.3f} / {100 * max(errors):.3f} % | " + (f"{hit}/{n}" if n else "—"))
+            if who == "ours":
+                cells.append(f"{z:.2f}")
+        print(f"| `{k}` | " + " | ".join(cells) + " |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--case", choices=("white", "differentiated", "clean"), default="white")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables of docs/sysid.md")
     args = parser.parse_args()
     print(f"pusher_v5.xml, case {args.case}, {args.seeds} seeds; load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
@@ -305,16 +345,19 @@ def main() -> int:
             print_seed(results[-1])
     print()
     for who in ("ours", "baseline"):
-        hit, n = coverage(results, who)
+        hit, n, z = coverage(results, who)
         errors = [abs(r[who]["x"][k] - t) / t for r in results for k, t in r["truth"].items()]
         seconds = [r[who]["seconds"] for r in results]
-        print(f"{'sim2real' if who == 'ours' else 'baseline':9s}: 95 % intervals cover {hit}/{n} = {hit / n:.0%}; "
-              f"relative error median {100 * np.median(errors):.3f} %, worst {100 * max(errors):.3f} %; wall time "
-              f"min / median / max {min(seconds):.1f} / {np.median(seconds):.1f} / {max(seconds):.1f} s")
-    ratio = np.median([r["ours"]["seconds"] / r["baseline"]["seconds"] for r in results])
-    print(f"wall time sim2real / baseline, median over seeds: {ratio:.2f}x; load average after: "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    hit, n = coverage(results, "ours")
+        print(f"{'sim2real' if who == 'ours' else 'baseline':9s}: 95 % intervals cover {hit}/{n} = {hit / n:.0%} "
+              f"(errors spread {z:.2f} standard errors); relative error median {100 * np.median(errors):.3f} %, "
+              f"worst {100 * max(errors):.3f} %; wall time min / median / max {min(seconds):.1f} / "
+              f"{np.median(seconds):.1f} / {max(seconds):.1f} s")
+    ratios = [r["ours"]["seconds"] / r["baseline"]["seconds"] for r in results]
+    print(f"wall time sim2real / baseline per seed: min / median / max {min(ratios):.2f} / {np.median(ratios):.2f} / "
+          f"{max(ratios):.2f}x; load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if args.markdown:
+        markdown(results)
+    hit, n, _ = coverage(results, "ours")
     return 0 if hit >= 0.9 * n else 1
 
 

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.json"
 NOISE_RATIO = 1.05  # channels whose noise levels differ less are weighted alike already
+FD_STEP = 1e-6  # relative finite-difference step of the Jacobians (Problem.jacobian's default)
+ROUGH = 0.5  # forward and backward differences this far apart (relative): the cost is not smooth there
 
 
 @dataclass
@@ -314,8 +316,9 @@ def _fit_stages(problem: Problem, opts: FitOptions, reporter: Reporter, checkpoi
 
 def _intervals(problem: Problem, result: FitResult, opts: FitOptions) -> Uncertainty:
     r = problem.residuals(result.x[None])[0]
-    J = problem.jacobian(result.x, r)
+    J, rough = _checked_jacobian(problem, result.x, r)
     unc = jacobian_intervals(J, r, problem.blocks, problem.scale, opts.level)
+    unc.non_smooth = rough
     if opts.intervals == "population" and result.population is not None:
         pop = population_intervals(*result.population, result.x, unc, r.size)
         if pop is None:
@@ -323,6 +326,28 @@ def _intervals(problem: Problem, result: FitResult, opts: FitOptions) -> Uncerta
         else:
             unc = pop
     return unc.head(problem.n_params)  # initial-state offsets are nuisance: marginalised out
+
+
+def _checked_jacobian(problem: Problem, x: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Jacobian the intervals use: forward differences checked against backward ones (one more
+    batch of rollouts). A column whose two differ by more than ``ROUGH`` of the smaller is a cost that
+    jumps within a step of the estimate (a joint-limit impact, a contact or a stick-slip transition
+    flipping): its smaller side is used (the side without the jump; wider intervals, never narrower
+    than the data support) and a warning names the parameters, since no local linearisation
+    describes such a cost. Returns the Jacobian and which columns were rough."""
+    forward = problem.jacobian(x, r)
+    backward = problem.jacobian(x, r, rel_step=-FD_STEP)
+    nf, nb = np.linalg.norm(forward, axis=0), np.linalg.norm(backward, axis=0)
+    rough = np.linalg.norm(forward - backward, axis=0) > ROUGH * np.minimum(nf, nb)
+    rough &= np.maximum(nf, nb) > 0
+    J = np.where(rough & (nb < nf), backward, forward)
+    names = [p.name for p, bad in zip(problem.params, rough[:problem.n_params], strict=True) if bad]
+    if names:
+        log.warning("the cost jumps within a finite-difference step of the estimate in %s (a joint limit, a contact "
+                    "or stick-slip flips there): intervals from the smoother side, and local intervals may not "
+                    "describe such a cost; excite within the joints' ranges or try --optimizer cma "
+                    "--intervals population", ", ".join(names))
+    return J, rough
 
 
 def _neural(problem: Problem, x: np.ndarray, seed: int, reporter: Reporter) -> tuple[Any, Any]:

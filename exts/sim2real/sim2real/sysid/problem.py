@@ -316,9 +316,9 @@ class Problem:
         return 0.5 * np.einsum("km,km->k", r, r)
 
     def jacobian(self, x: np.ndarray, r0: np.ndarray | None = None, rel_step: float = 1e-6) -> np.ndarray:
-        """``(M, len(x))`` Jacobian of the weighted residuals: forward differences for parameters that
-        need a rollout (all perturbed vectors in one batch; an initial-state offset only re-runs its own
-        log), exact columns for sensor biases."""
+        """``(M, len(x))`` Jacobian of the weighted residuals: forward differences (backward with a
+        negative ``rel_step``) for parameters that need a rollout (all perturbed vectors in one batch; an
+        initial-state offset only re-runs its own log), exact columns for sensor biases."""
         x = np.asarray(x, dtype=float)
         if r0 is None:
             r0 = self.residuals(x[None])[0]
@@ -341,7 +341,7 @@ class Problem:
     def _perturbed(self, x: np.ndarray, columns: list[int], rel_step: float) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.bounds
         h = np.array([rel_step * max(abs(x[i]), 1.0, 1e-3 * (hi[i] - lo[i])) for i in columns])
-        h = np.where(x[columns] + h > hi[columns], -h, h)  # step inward at an upper bound
+        h = np.where((x[columns] + h > hi[columns]) | (x[columns] + h < lo[columns]), -h, h)  # inward at a bound
         X = np.repeat(x[None], len(columns), axis=0)
         X[np.arange(len(columns)), columns] += h
         return X, h

@@ -17,6 +17,7 @@ from .validate import WORSE, Validation
 
 RATIO_BANDS = (0.2, 0.5)  # held-out RMSE after / before: good below 0.2 (the acceptance bar), warn below 0.5
 STRONG_CORRELATION = 0.9
+MODEL_ERROR_DISCOUNT = 19.0  # (1 + ρ) / (1 - ρ) at ρ = 0.9: residuals that are mostly model error
 MAX_PLOTTED_RUNS = 4
 
 
@@ -65,6 +66,14 @@ def parameter_section(params: Sequence[Param], x0: np.ndarray, x: np.ndarray, un
     sec.text(f"Estimates in each parameter's own terms (a factor on the model's value for `scale`), with "
              f"{level} confidence half-widths ({unc.method}; dof {unc.dof:.0f}).")
     sec.table(["parameter", "unit", "op", "start", "estimate", f"± ({level})", "relative", "bounds"], rows)
+    flags = unc.non_smooth if unc.non_smooth is not None else np.zeros(len(params), bool)
+    rough = [p.name for p, bad in zip(params, flags, strict=True) if bad]
+    if rough:
+        sec.assessment(Assessment(
+            "The cost is not smooth at the estimate: " + ", ".join(rough), "warn",
+            "a finite-difference step forward and one backward disagree (a joint-limit impact, a contact or stick-slip "
+            "flips there); the intervals use the smoother side, but no local linearisation describes such a cost: "
+            "excite within the joints' ranges, or try --optimizer cma --intervals population"))
     sec.text(f"The calibrated profile's terms: range = estimate ± {safety:g} × half-width, clipped to what the "
              "attribute can take (whole physics steps for a latency: those inside the range). A tied parameter is "
              "one term with one draw for all its entities (shared).")
@@ -88,6 +97,12 @@ def noise_section(channels: Sequence[str], units: Sequence[str], unc: Uncertaint
              "dominates, intervals widened accordingly).")
     sec.table(["channel", "unit", "residual std", "discount"],
               [[c, u, float(s), float(k)] for c, u, s, k in zip(channels, units, unc.noise_std, unc.inflation, strict=True)])
+    correlated = [c for c, k in zip(channels, unc.inflation, strict=True) if k >= MODEL_ERROR_DISCOUNT]
+    if correlated:
+        sec.assessment(Assessment(
+            "Residuals strongly correlated in time on " + ", ".join(correlated), "warn",
+            f"lag-1 autocorrelation of 0.9 or more (discount >= {MODEL_ERROR_DISCOUNT:g}): model error, or a heavily "
+            "filtered sensor; the intervals account for correlated noise, not for the bias model error causes"))
     return sec
 
 

@@ -12,9 +12,12 @@ sample row (every channel of that instant together, so noise two channels share 
 differentiated from the position — is counted once). With white noise at the estimated levels,
 ``S ≈ H`` and Σ is the textbook ``s² (JᵀJ)⁻¹`` (``mujoco.sysid.calculate_intervals``); with residuals
 correlated in time (filtered or differentiated sensors, model error) ``S`` grows by their long-run
-variance and the intervals widen. ``k``: Bartlett weights ``1 - |l| / (L + 1)`` (Newey & West 1987:
-Σ stays positive semi-definite); ``L``: Andrews' (1991) AR(1) plug-in bandwidth, per log; logs are
-independent. ``n / (n - p)`` small-sample factor, Student-t quantile.
+variance and the intervals widen. Per log (logs are independent), prewhitened (Andrews & Monahan
+1992): a VAR(1) fitted to the scores, Bartlett weights ``k(l) = 1 - |l| / (L + 1)`` (Newey & West
+1987: Σ stays positive semi-definite) with Andrews' (1991) AR(1) plug-in bandwidth ``L`` on its
+innovations, recoloured by ``(I - A)⁻¹``; a kernel alone falls short on strongly autocorrelated scores.
+``n / (n - p)`` small-sample factor, Student-t quantile. Measured coverage: tests/sysid/test_sysid_coverage.py
+(mass-spring-damper, white and AR(1) noise), tools/bench/bench_sysid_pusher.py (gymnasium's pusher).
 
 Why not ``(JᵀWJ)⁻¹`` with per-channel noise weights ``W`` alone: that is the covariance of the estimator
 *weighted by W*. Estimates weighted otherwise (by each channel's spread, as a first fit is) scatter
@@ -36,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_RHO = 0.99  # AR(1) coefficients are clipped here for the bandwidth (Andrews' rule diverges at 1)
-ZERO_EIGEN = 1e-12  # eigenvalues below this fraction of the largest are treated as zero
+ZERO_EIGEN = 1e-12  # eigenvalues of the correlation form below this fraction of the largest are zero
 MIN_NOISE = 1e-9  # floor of a channel's noise level, relative to its spread (noise-free logs)
 
 
@@ -51,11 +54,13 @@ class Uncertainty:
     inflation: np.ndarray  # (C,) long-run variance / variance of each channel's residuals (1 = white)
     dof: float
     bandwidth: int = 0  # largest Bartlett lag used (samples)
+    non_smooth: np.ndarray | None = None  # (P,) bool: the cost jumps within a finite-difference step here
 
     def head(self, n: int) -> Uncertainty:
         """The first ``n`` parameters (the marginal of a Gaussian is its sub-covariance)."""
+        rough = None if self.non_smooth is None else self.non_smooth[:n]
         return Uncertainty(self.method, self.level, self.half_width[:n], self.std[:n], self.covariance[:n, :n],
-                           self.noise_std, self.inflation, self.dof, self.bandwidth)
+                           self.noise_std, self.inflation, self.dof, self.bandwidth, rough)
 
     @property
     def correlation(self) -> np.ndarray:
@@ -158,14 +163,19 @@ def jacobian_intervals(J: np.ndarray, r: np.ndarray, blocks: Sequence[tuple[int,
 
 
 def _pseudo_inverse(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``H⁻¹`` through its eigen-decomposition, and which parameters a (numerically) zero eigenvalue
-    touches: those are not identifiable from these logs (infinite variance)."""
-    lam, V = np.linalg.eigh(H)
-    top = float(lam.max()) if lam.size else 0.0
-    zero = lam <= ZERO_EIGEN * max(top, 1e-300)
+    """``H⁻¹`` through the eigen-decomposition of its correlation form ``D⁻¹ H D⁻¹`` (``D²``: its
+    diagonal), and which parameters a (numerically) zero eigenvalue touches: those are not
+    identifiable from these logs (infinite variance). The correlation form makes the test blind to
+    the parameters' scales: one column a million times larger than the others (a finite difference
+    across a joint-limit impact) no longer makes every other eigenvalue look like zero."""
+    d = np.sqrt(np.maximum(np.diag(H), 0.0))
+    live = d > 0
+    s = np.where(live, 1.0 / np.where(live, d, 1.0), 0.0)
+    lam, V = np.linalg.eigh(H * np.outer(s, s))  # unit diagonal; a dead column is a zero row
+    zero = lam <= ZERO_EIGEN * max(float(lam.max()) if lam.size else 0.0, 1e-300)
     inv = np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, lam))
     weak = np.abs(V[:, zero]).max(axis=1) > 1e-8 if zero.any() else np.zeros(len(lam), bool)
-    return (V * inv) @ V.T, weak
+    return s[:, None] * ((V * inv) @ V.T) * s[None, :], weak | ~live
 
 
 def population_intervals(X: np.ndarray, costs: np.ndarray, x_best: np.ndarray, jacobian: Uncertainty,
