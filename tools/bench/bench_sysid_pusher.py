@@ -248,7 +248,20 @@ def ours(fit_logs: list[Path], held: Path) -> dict:
             "seconds": seconds, "latency_range": (latency.low, latency.high), "latency_terms": sum(
                 "latency" in t.target for t in o.profile.terms),
             "ratio": o.summary["rmse_ratio_mean"], "ratio_max": o.summary["rmse_ratio_max"],
-            "iterations": o.result.iterations}
+            "iterations": o.result.iterations, "flags": report_flags(o)}
+
+
+def report_flags(o: object) -> str:
+    """What the report warns about the intervals: parameters where the cost jumps beside the estimate,
+    channels whose residuals are strongly autocorrelated (model error)."""
+    from sim2real.sysid.sections import MODEL_ERROR_DISCOUNT
+
+    u = o.uncertainty  # type: ignore[attr-defined]
+    rough = int(np.sum(u.non_smooth)) if u.non_smooth is not None else 0
+    correlated = [c for c, k in zip(o.channels, u.inflation, strict=True)  # type: ignore[attr-defined]
+                  if k >= MODEL_ERROR_DISCOUNT]
+    return ", ".join(([f"{rough} not smooth"] if rough else []) + ([f"correlated: {', '.join(correlated)}"] if correlated
+                                                                   else [])) or "—"
 
 
 def run_seed(seed: int, case: str, folder: Path) -> dict:
@@ -276,7 +289,7 @@ def print_seed(r: dict) -> None:
     print(f"\nseed {r['seed']}: sim2real {o['seconds']:.1f} s ({o['iterations']} iterations), baseline "
           f"{b['seconds']:.1f} s; held-out RMSE after / before: mean {o['ratio']:.3f}, worst channel "
           f"{o['ratio_max']:.3f}; calibrated latency range {o['latency_range'][0]:g}..{o['latency_range'][1]:g} "
-          f"steps in {o['latency_terms']} term(s)")
+          f"steps in {o['latency_terms']} term(s); report flags: {o['flags']}")
     print(f"  {'parameter':38s} {'truth':>7s} | {'sim2real':>8s} {'error':>7s} {'± 95%':>8s} in | "
           f"{'baseline':>8s} {'error':>7s} {'± 95%':>8s} in")
     for k, t in r["truth"].items():
@@ -305,7 +318,8 @@ def coverage(results: list[dict], who: str, key: str | None = None) -> tuple[int
 def markdown(results: list[dict]) -> None:
     """The per-seed and per-parameter tables of docs/sysid.md."""
     print("\n| seed | delay | sim2real worst error | covered | latency range (terms) | held-out RMSE ratio mean / worst "
-          "channel | wall time | baseline worst error | covered | baseline wall time |\n|---|---|---|---|---|---|---|---|---|---|")
+          "channel | report flags | wall time | baseline worst error | covered | baseline wall time |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         o, b = r["ours"], r["baseline"]
         cells = []
@@ -315,7 +329,8 @@ def markdown(results: list[dict]) -> None:
             cells.append((f"{100 * err:.2f} %", f"{hit}/{n}"))
         lo, hi = o["latency_range"]
         print(f"| {r['seed']} | {r['truth']['actuator:*/latency']:g} | {cells[0][0]} | {cells[0][1]} | "
-              f"{lo:g}..{hi:g} ({o['latency_terms']}) | {o['ratio']:.3f} / {o['ratio_max']:.3f} | {o['seconds']:.1f} s | "
+              f"{lo:g}..{hi:g} ({o['latency_terms']}) | {o['ratio']:.3f} / {o['ratio_max']:.3f} | {o['flags']} | "
+              f"{o['seconds']:.1f} s | "
               f"{cells[1][0]} | {cells[1][1]} | {b['seconds']:.1f} s |")
     print("\n| parameter | sim2real median / worst error | covered | errors in std. errors (rms) | baseline median / worst "
           "error | covered |\n|---|---|---|---|---|---|")
