@@ -6,7 +6,7 @@ the estimates' errors over their standard errors spread like a unit normal.
 
 Before issue #29 they covered 59 % and 64 % (the covariance was that of a fit weighted by the noise
 levels, while the fit was weighted by the channels' spread); Newey-West without prewhitening covers
-about 85 % in the second case."""
+88 % in the second case, its errors spreading 1.25 standard errors (measured at the commits before)."""
 
 from __future__ import annotations
 

@@ -113,7 +113,7 @@ def long_run(g: np.ndarray) -> tuple[np.ndarray, int]:
     """The long-run sum of squares of the scores ``g`` ``(T, P)`` and the lag used: prewhitened with a
     VAR(1) (Andrews & Monahan 1992), Newey-West on the innovations with Andrews' bandwidth, recoloured.
     Without prewhitening, kernel estimates fall well short for strongly autocorrelated scores
-    (AR(1) noise with ρ = 0.8: 85 % coverage of nominal 95 %)."""
+    (AR(1) noise with ρ = 0.8: 88 % coverage of nominal 95 %, errors spread 1.25 standard errors)."""
     if len(g) < 4 * g.shape[1]:  # too few samples for a VAR(1): plain Newey-West
         lag = bartlett_bandwidth(g)
         return newey_west(g, lag), lag
