@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -50,11 +49,8 @@ IDS = ["bundle-0123456789abcdef", "../../escaped", f"{OUT}/escaped", "", ".", ".
        "x" * 300, "a\x00b", ["x"], 3, None, "-rf", "engines"]
 FILES = "files"
 SETTINGS = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-# The fixes these tests need (issue 22 items 1-3: release ids are names, no links, one-line refusals)
-# come with ``s2r_edge.archive`` (branch i22b). Until that is merged they must fail here (strict):
-# the known attacks below are the proof that they see what main lets through.
-NEEDS_I22B = pytest.mark.xfail(importlib.util.find_spec("sim2real.deploy.edge.archive") is None, strict=True,
-                               reason="needs issue 22 items 1-3 (branch i22b: sim2real.deploy.edge.archive)")
+# The known attacks below (symlink chain, absolute id, entry without size, cut archive) are always run
+# as explicit examples: before issue 22's fixes each of them wrote outside the root or gave a traceback.
 
 SAFE_PARTS = ["a", "b", "models", "runner", "eval", "x" * 100, "b.json"]
 safe_paths = st.lists(st.sampled_from(SAFE_PARTS), min_size=1, max_size=3).map("/".join)  # names a bundle may hold
@@ -271,7 +267,6 @@ NO_SIZE = {"extra": [], "first": [], "edits": [("entry-pop", "size")], "seal": T
 CUT = {"extra": [], "first": [], "edits": [], "seal": True, "damage": ("cut", 0.5), "drop": []}
 
 
-@NEEDS_I22B
 @settings(SETTINGS, max_examples=150)
 @given(recipes())
 @example(CHAIN)  # the known attacks always run: issue 22 items 1-3
@@ -322,7 +317,6 @@ def activate_over_ssh(sshd: Any, known: Path, root: Path, archive: Path) -> tupl
 
 
 @pytest.mark.ssh
-@NEEDS_I22B
 @settings(SETTINGS, max_examples=8)
 @given(recipes())
 @example(CHAIN)

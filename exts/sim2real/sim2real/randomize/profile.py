@@ -10,7 +10,7 @@ writes TOML atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -137,12 +137,15 @@ class Profile(StrictModel):
             term["low"], term["high"] = _plain(low), _plain(high)
         return self.edited(data)
 
-    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal") -> Profile:
+    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal",
+                   ops: Mapping[str, str] | None = None, shared: Collection[str] = ()) -> Profile:
         """Centre values on identified ones: ``{key: (nominal, low, high)}`` (numbers or vectors).
 
         A key naming a term re-centres that term (in its op's units). A key that is a target
-        (``joint:elbow/damping``) appends a term named ``calibrated <target>`` that *sets* the value;
-        as the last term it overrides broader terms for those entities (later terms win).
+        (``joint:elbow/damping``, ``actuator:*/latency``) appends a term named ``calibrated <target>``
+        that *sets* the value (or applies ``ops[key]``: ``scale``, ``add``); as the last term it
+        overrides broader terms for those entities (later terms win). A key in ``shared`` gets one
+        draw for all the entities it selects (``shared = true``: a tied parameter stays tied).
         ``dist``: ``"truncnormal"`` (mean = nominal, std = (high - low) / 4, within [low, high]) or
         ``"uniform"`` on [low, high]; an interval of zero width gives a constant. Whole-number
         attributes (``actuator/latency``) always get a uniform range of whole numbers.
@@ -184,9 +187,8 @@ class Profile(StrictModel):
                     term.pop(k, None)
                 term.update(fields)
             else:
-                data.setdefault("terms", []).append(
-                    {"name": f"calibrated {key}", "target": key, "op": "set", **fields}
-                )
+                term = {"name": f"calibrated {key}", "target": key, "op": (ops or {}).get(key, "set"), **fields}
+                data.setdefault("terms", []).append({**term, "shared": True} if key in shared else term)
         return self.edited(data)
 
     def narrowed(self, scale: float, names: list[str] | None = None) -> Profile:
