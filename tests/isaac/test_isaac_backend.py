@@ -197,3 +197,20 @@ def test_profiles_asking_for_what_isaac_cannot_apply_are_refused(tmp_path: Path)
     # the shipped profile's optional joint/actuator terms match nothing here and are not required
     shipped = Randomizer(load_profile(REPO / "config/profiles/tabletop.toml"), 0, backend.entities(), dt=backend.dt)
     backend.capabilities.require("isaac", required_targets(shipped))
+
+
+def test_the_backend_follows_the_physx_simulation_view(profile) -> None:  # type: ignore[no-untyped-def]
+    """What the Kit layer hands over on physics-ready / stop: a new view re-attaches (defaults read again),
+    the same view is kept, an invalidated or missing one detaches (physics through USD again)."""
+    _, backend, sim = _driver(profile)
+    sim.start()
+    assert backend.sync_view(None, float3) == "kept" and backend.tensors is None  # not simulating yet
+    first = StandInSimulationView()
+    assert backend.sync_view(first, float3) == "attached"
+    tensors = backend.tensors
+    assert backend.sync_view(first, float3) == "kept" and backend.tensors is tensors and len(first.views) == 1
+    first.is_valid = False  # a stop invalidates it (SimulationManager._on_stop)
+    assert backend.sync_view(first, float3) == "detached" and backend.tensors is None
+    second = StandInSimulationView()  # the next play creates a new one
+    assert backend.sync_view(second, float3) == "attached" and backend.tensors is not tensors
+    assert backend.sync_view(None, float3) == "detached"

@@ -78,6 +78,7 @@ class IsaacBackend:
         self.clock = StepClock()
         self.buckets = buckets or FrictionBuckets()
         self.tensors: TensorPhysics | None = None
+        self._sim_view: Any = None  # the PhysX simulation view the tensors were made from
         self.scene: Any = None
         self._dt = math.nan
         self.capabilities = _capabilities(1)
@@ -245,6 +246,23 @@ class IsaacBackend:
     def detach_tensors(self) -> None:
         """The simulation stopped: its views are invalid; physics goes through USD again."""
         self.tensors = None
+        self._sim_view = None
+
+    def sync_view(self, sim_view: Any, float3: Callable[[float, float, float], Any]) -> str:
+        """Follow Isaac Sim's PhysX simulation view (``SimulationManager.get_physics_sim_view()``, recreated on
+        every play): ``"attached"`` to a new valid view (its buffers are the defaults, so call this when physics
+        is ready, not from inside a step), ``"detached"`` when there is none or it was invalidated (a stop),
+        ``"kept"`` when it is the view already in use."""
+        valid = sim_view is not None and bool(getattr(sim_view, "is_valid", True))
+        if valid and sim_view is self._sim_view and self.tensors is not None:
+            return "kept"
+        if not valid:
+            was = self.tensors is not None
+            self.detach_tensors()
+            return "detached" if was else "kept"
+        self.attach_tensors(sim_view, float3)
+        self._sim_view = sim_view
+        return "attached"
 
     def _usd_defaults(self) -> dict[tuple[str, str, str, int], Any]:
         """Authored defaults of the physics values the USD path wrote before the simulation started
@@ -282,7 +300,7 @@ class IsaacBackend:
         return {"time": np.array(self.clock.time_s), "step": np.array(self.clock.steps)}
 
     def close(self) -> None:
-        self.tensors = None
+        self.detach_tensors()
         if self.scene is not None:
             self.scene.close()
             self.scene = None
