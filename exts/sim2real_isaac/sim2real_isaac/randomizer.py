@@ -60,7 +60,6 @@ class Sim2RealRandomizer:
         self.backend: IsaacBackend | None = None
         self.randomizer: Randomizer | None = None
         self.driver: RandomizedSim | None = None
-        self.frame_index: int | None = None  # the frame whose terms are applied now
         self._world: Any = None
         self._callback_ids: list[int] = []
 
@@ -135,7 +134,6 @@ class Sim2RealRandomizer:
         """Apply frame ``index``'s terms (per-frame jitter, sensor effects)."""
         sample = self.randomizer.frame(index)  # type: ignore[union-attr]
         self.backend.apply(sample)  # type: ignore[union-attr]
-        self.frame_index = index
         return sample
 
     def prepare(self, index: int) -> None:

@@ -124,3 +124,12 @@ class Cameras:
             set_attr(cam.GetPrim(), "horizontalApertureOffset", Sdf.ValueTypeNames.Float, -dx * per_px)
             set_attr(cam.GetPrim(), "verticalApertureOffset", Sdf.ValueTypeNames.Float, dy * per_px)
 
+
+
+def render_product_camera(stage: Usd.Stage, render_product: str) -> str | None:
+    """The camera prim a render product shows: the target of its ``camera`` relationship (what Replicator's
+    ``WriterRegistry.attach`` reads for a writer's ``render_products:camera``), None when it has none."""
+    prim = stage.GetPrimAtPath(str(render_product))
+    relationship = prim.GetRelationship("camera") if prim else None
+    targets = relationship.GetTargets() if relationship else []
+    return str(targets[0]) if targets else None

@@ -48,6 +48,7 @@ from ...sim.ops import combine
 from ..effects import NEUTRAL, ImageEffects, effect_rng
 from .buckets import FrictionBuckets
 from .annotators import SceneObject, frame_from_annotators
+from .capture import FrameState
 from .steps import step_dt
 from .tensors import TARGETS as TENSOR_TARGETS
 from .tensors import TensorPhysics
@@ -185,23 +186,35 @@ class IsaacBackend:
         """The sensor effects of ``camera`` in environment ``env`` now (neutral when none were sampled)."""
         return ImageEffects.from_values(self._effects.get((camera, env), {}))
 
-    def make_frame(self, annotators: Mapping[str, Any], *, camera: str, index: int, env: int = 0) -> Frame:
-        """The Frame of one render product's annotator outputs (``frames.py``), labelled with the objects
-        shown now, carrying the current randomization record, with the camera's sensor effects applied
-        (noise drawn from ``effect_rng(seed, index, camera)``: the same frame gets the same noise)."""
+    def frame_state(self, env: int = 0) -> FrameState:
+        """What a frame of environment ``env`` shows now besides its pixels (taken when it is captured)."""
         classes = {name: i + 1 for i, name in enumerate(self.scene.class_names())}
-        objects = [SceneObject(o["name"], o["path"], o["instance_id"], o["class"],
-                               Pose(o["position"], o["quat_wxyz"])) for o in self.scene.labelled_objects(env)]
-        frame = frame_from_annotators(annotators, objects=objects, classes=classes, camera=camera, index=index,
-                                      sample=self.record(env), meta={"step": self.clock.steps,
-                                                                     "time_s": self.clock.time_s})
-        effects = self.image_effects(camera, env)
+        objects = tuple(SceneObject(o["name"], o["path"], o["instance_id"], o["class"],
+                                    Pose(o["position"], o["quat_wxyz"])) for o in self.scene.labelled_objects(env))
+        effects = {camera: self.image_effects(camera, env) for camera in self.entities().get("camera", [])}
+        return FrameState(objects, classes, self.record(env), effects, self.applied.last[0],
+                          {"step": self.clock.steps, "time_s": self.clock.time_s})
+
+    def make_frame(self, annotators: Mapping[str, Any], *, camera: str, index: int, env: int = 0,
+                   state: FrameState | None = None) -> Frame:
+        """The Frame of one render product's annotator outputs (``annotators.py``), labelled with the objects
+        of ``state`` (default: shown now), carrying its randomization record, with the camera's sensor effects
+        applied (noise drawn from ``effect_rng(seed, index, camera)``: the same frame gets the same noise)."""
+        state = state or self.frame_state(env)
+        frame = frame_from_annotators(annotators, objects=state.objects, classes=state.classes, camera=camera,
+                                      index=index, sample=dict(state.record), meta=dict(state.meta))
+        effects = state.effects.get(camera) or ImageEffects()
         if not effects.neutral:
-            rng = effect_rng(self.applied.last[0], index, camera, env)
+            rng = effect_rng(state.seed, index, camera, env)
             frame.rgb = effects.apply_rgb(frame.rgb, rng)
             if frame.depth is not None:
                 frame.depth = effects.apply_depth(frame.depth, rng)
         return frame
+
+    def camera_paths(self) -> dict[tuple[str, int], str]:
+        """(camera entity, environment) -> its prim path: what a render product's camera is matched against."""
+        return {(name, env): str(self.scene.ctx.path("camera", name, env))
+                for name in self.entities().get("camera", []) for env in range(self.n_envs)}
 
     def record(self, env: int = 0) -> dict[str, Any]:
         """Every value applied to environment ``env`` since the reset (the latest of each), flat and JSON-ready."""
