@@ -302,3 +302,22 @@ def test_cloned_environments_get_their_own_values() -> None:
     scene.apply(s, 0)
     assert attr(stage, "/physicsScene", "physics:gravityMagnitude") == pytest.approx(100.0)
     assert Gf  # (pxr imported for the module)
+
+
+def test_labels_are_written_alike_without_the_usdsemantics_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenUSD 24.05 (usd-core 24.5) has no UsdSemantics; Isaac Sim 5.1's 24.05 build and 24.08+ have it.
+    Both paths author the same layer, and class_labels reads it back without the module."""
+    from pxr import Usd
+
+    from sim2real.usd import semantics
+    from sim2real.usd.entities import class_labels
+
+    layers = []
+    for module in (semantics.UsdSemantics, None):
+        monkeypatch.setattr(semantics, "UsdSemantics", module)
+        stage = Usd.Stage.CreateInMemory()
+        prim = stage.DefinePrim("/World/mug", "Xform")
+        semantics.set_class_labels(prim, ["mug"])
+        assert class_labels(prim) == ["mug"]
+        layers.append(stage.GetRootLayer().ExportToString())
+    assert layers[0] == layers[1]

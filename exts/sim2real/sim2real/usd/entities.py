@@ -34,7 +34,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pxr import Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdSemantics, UsdShade
+from pxr import Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
 
 from .layer import SCRATCH_ROOT
 
@@ -42,12 +42,20 @@ log = logging.getLogger(__name__)
 
 ASSET_VARIANT_SET = "asset"
 CLASS_TAXONOMY = "class"
+# UsdSemantics.LabelsAPI by its schema and attribute names: the module exists in OpenUSD 24.08+ and in
+# Isaac Sim 5.1's own 24.05 build, not in OpenUSD 24.05 (usd-core 24.5), so it is read without it
+LABELS_API = "SemanticsLabelsAPI"
+
+
+def labels_attribute(taxonomy: str) -> str:
+    return f"semantics:labels:{taxonomy}"
 
 
 def class_labels(prim: Usd.Prim) -> list[str]:
     """The prim's own ``class`` labels (``UsdSemantics.LabelsAPI``, else the older ``SemanticsAPI``)."""
-    if prim.HasAPI(UsdSemantics.LabelsAPI, CLASS_TAXONOMY):
-        value = UsdSemantics.LabelsAPI(prim, CLASS_TAXONOMY).GetLabelsAttr().Get()
+    # the composed apiSchemas: GetAppliedSchemas() leaves out schemas this pxr does not register
+    if f"{LABELS_API}:{CLASS_TAXONOMY}" in prim.GetPrimTypeInfo().GetAppliedAPISchemas():
+        value = prim.GetAttribute(labels_attribute(CLASS_TAXONOMY)).Get()
         return [str(v) for v in value or []]
     for attr in prim.GetAttributes():  # Semantics.SemanticsAPI: semantic:<inst>:params:semanticType/Data
         name = attr.GetName()
