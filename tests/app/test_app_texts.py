@@ -50,3 +50,8 @@ def test_last_metrics_of_a_training_job() -> None:
     series.add("epoch", 2, {"loss": 0.25})
     assert texts.last_metrics(SimpleNamespace(series=series)) == "loss=0.25"
     assert texts.last_metrics(None) == ""
+
+
+def test_a_combo_without_a_blank_item() -> None:
+    assert texts.combo_options(("isaac", "mujoco"), blank=False) == ["isaac", "mujoco"]
+    assert texts.combo_index("mujoco", ("isaac", "mujoco"), blank=False) == 1

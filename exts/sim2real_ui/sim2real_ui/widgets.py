@@ -78,8 +78,9 @@ def error_label(identifier: str, refresher: Refresher, message: Callable[[], str
 
 
 def form_field(form: Any, field: str, label: str, refresher: Refresher, kind: str = "string",
-               choices: Sequence[str] = (), tooltip: str = "") -> None:
-    """One settings field: label, editor of ``kind`` (string, int, float, bool, combo), error text."""
+               choices: Sequence[str] = (), tooltip: str = "", blank: bool = True) -> None:
+    """One settings field: label, editor of ``kind`` (string, int, float, bool, combo; ``blank``: the combo
+    offers "" for the command's default), error text."""
     value = form.values.get(field)
     name = ident(form.name, field)
     with ui.HStack(height=0, spacing=4):
@@ -89,8 +90,8 @@ def form_field(form: Any, field: str, label: str, refresher: Refresher, kind: st
             ui.CheckBox(model=model, identifier=name, width=20)
             model.add_value_changed_fn(lambda m: form.set(field, m.as_bool))
         elif kind == "combo":
-            options = texts.combo_options(choices)
-            box = ui.ComboBox(texts.combo_index(value, choices), *options, identifier=name)
+            options = texts.combo_options(choices, blank)
+            box = ui.ComboBox(texts.combo_index(value, choices, blank), *options, identifier=name)
             box.model.add_item_changed_fn(
                 lambda m, _item: form.set(field, options[m.get_item_value_model().as_int]))
         elif kind == "list":  # comma-separated text <-> a list of strings

@@ -116,10 +116,12 @@ class Sim2RealWindow:
                 form_field(c.form, "width", "Width (px)", r, "int")
                 form_field(c.form, "height", "Height (px)", r, "int")
                 form_field(c.form, "camera", "Camera", r)
+                form_field(c.form, "backend", "Backend", r, "combo", ("isaac", "mujoco"), blank=False,
+                           tooltip="isaac: Isaac Sim's headless script renders; mujoco: the embedded backend")
                 form_field(c.form, "workers", "Renderers", r, "int")
                 form_field(c.form, "layout", "Layout", r, "combo", ("native", "basic"))
                 form_field(c.form, "depth_npy", "Depth as .npy", r, "bool")
-                button("Start capture", "capture.start", c.start)
+                button("Start capture", "capture.start", lambda: c.start(scene=self.preview.stage_file()))
                 job_status(c, "capture", r)
                 image = ui.Image("", identifier="capture.sample", height=160)
                 r.add(lambda: setattr(image, "source_url", c.state()["sample_image"] or ""))

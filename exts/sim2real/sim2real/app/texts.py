@@ -17,13 +17,13 @@ def join_list(values: Iterable[Any] | None) -> str:
     return ", ".join(str(v) for v in values or [])
 
 
-def combo_options(choices: Iterable[str]) -> list[str]:
-    """A combo box's items: "" first, meaning "the command's default"."""
-    return ["", *choices]
+def combo_options(choices: Iterable[str], blank: bool = True) -> list[str]:
+    """A combo box's items: with ``blank``, "" first, meaning "the command's default"."""
+    return ["", *choices] if blank else list(choices)
 
 
-def combo_index(value: Any, choices: Iterable[str]) -> int:
-    options = combo_options(choices)
+def combo_index(value: Any, choices: Iterable[str], blank: bool = True) -> int:
+    options = combo_options(choices, blank)
     return options.index(value) if value in options else 0
 
 
