@@ -49,7 +49,8 @@ $(USD24_STAMP): tools/setup/usd24.sh tools/setup/usd24-requirements.txt exts/sim
 	@touch $@
 
 test-usd24: setup-test $(USD24_STAMP)
-	PYTHONPATH=exts/sim2real $(USD24)/bin/python -m pytest $(USD24_TESTS) $(PYTEST_ARGS)
+	PYTHONPATH=exts/sim2real SIM2REAL_CONVERTER_PYTHON=$(BIN)/python \
+		$(USD24)/bin/python -m pytest $(USD24_TESTS) $(PYTEST_ARGS)
 
 bench: setup-test
 	$(BIN)/python tools/bench/run_all.py

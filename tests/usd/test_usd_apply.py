@@ -202,8 +202,12 @@ def test_scaling_a_mass_that_is_not_authored_is_refused() -> None:
     stage = Usd.Stage.CreateInMemory()
     UsdGeom.Cube.Define(stage, "/Box")
     UsdPhysics.RigidBodyAPI.Apply(stage.GetPrimAtPath("/Box"))
-    with pytest.raises(UnsupportedError, match="no authored physics:mass to scale"):
+    with pytest.raises(UnsupportedError, match="'Box' has no physics:mass and no collider to take a mass from"):
         UsdScene(stage).apply(sample({"body:Box/mass": 2.0}, {"body:Box/mass": "scale"}))
+    UsdPhysics.CollisionAPI.Apply(stage.GetPrimAtPath("/Box"))  # PhysX's default density: not assumed
+    with pytest.raises(UnsupportedError, match="collider /Box of body 'Box' has neither physics:mass nor "
+                                               "physics:density"):
+        UsdScene(stage).apply(sample({"body:Box/mass": 2.0}, {"body:Box/mass": "add"}))
     scene = UsdScene(stage)
     scene.apply(sample({"body:Box/mass": 2.0}))
     assert attr(stage, "/Box", "physics:mass") == pytest.approx(2.0)

@@ -94,13 +94,14 @@ class Cameras:
         self.dirty[prim.GetPath()] = prim
 
     def flush(self) -> None:
-        for path, prim in self.dirty.items():
+        dirty, self.dirty = self.dirty, {}  # a refused write leaves nothing half-pending
+        for path, prim in dirty.items():
             p = self.params[path]
+            prim = self.ctx.writable(prim)
             if POSE & p.keys():
                 self._write_pose(prim, p)
             if {"fovy", "principal_offset"} & p.keys():
                 self._write_intrinsics(UsdGeom.Camera(prim), p)
-        self.dirty.clear()
 
     def _write_pose(self, prim: Usd.Prim, p: dict[str, Any]) -> None:
         orbit0 = self._orbit0(prim)

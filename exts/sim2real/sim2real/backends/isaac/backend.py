@@ -82,6 +82,7 @@ class IsaacBackend:
         self._sim_view: Any = None  # the PhysX simulation view the tensors were made from
         self.scene: Any = None
         self._dt = math.nan
+        self.step_rate: Any = None  # usd.steprate.StepRate of the attached stage
         self.capabilities = _capabilities(1)
         self.applied = AppliedRecord()  # start-up samples to replay, the latest values
         self._usd_physics: set[tuple[str, str, str, int]] = set()  # physics keys USD holds since the reset
@@ -105,20 +106,25 @@ class IsaacBackend:
 
     def attach(self, stage: Any, *, dt: float | None = None, env_roots: Sequence[str] | None = None,
                resolution: tuple[int, int] = (640, 480)) -> None:
-        """Drive ``stage`` (a ``pxr.Usd.Stage``): ``dt`` is the physics step (s; default: the stage's physics
-        scene's); ``env_roots`` the root prims of cloned environments (default: the stage is one);
-        ``resolution`` the (width, height) of the render products."""
-        from ...usd.physics import physics_dt
+        """Drive ``stage`` (a ``pxr.Usd.Stage``): ``dt`` is the physics step (s; inside Kit, what Isaac Sim
+        steps at; default: the stage's, ``usd.steprate``); ``env_roots`` the root prims of cloned environments
+        (default: the stage is one); ``resolution`` the (width, height) of the render products."""
         from ...usd.scene import UsdScene
+        from ...usd.steprate import StepRate, step_rate
 
-        dt = physics_dt(stage) if dt is None else dt
-        if not dt > 0:
-            raise UserError(f"dt: expected a positive physics step (got {dt} s)")
+        rate = step_rate(stage)
+        if dt is not None:
+            rate = StepRate(float(dt), "Isaac Sim (the World or SimulationManager)", rate.others)
+        if not rate.dt > 0:
+            raise UserError(f"dt: expected a positive physics step (got {rate.dt} s)")
         self.close()
         self.scene = UsdScene(stage, env_roots=env_roots, resolution=resolution)
+        self.step_rate = rate
+        if rate.differs():
+            self.scene.ctx.notice("physics:step", f"physics step: {rate.describe()}")
         self.capabilities = _capabilities(self.scene.n_envs)
         self.applied = AppliedRecord(self.scene.n_envs)
-        self._dt = float(dt)
+        self._dt = rate.dt
         self._usd_physics.clear()
         self._effects.clear()
         self.clock.reset()
@@ -143,6 +149,15 @@ class IsaacBackend:
 
     def entities(self) -> dict[str, list[str]]:
         return self._scene().entities()
+
+    def describe(self) -> dict[str, Any]:
+        """What ``sim2real scene info`` shows beyond the entities: the physics step and where it came from,
+        the entities named by their paths (their names are shared), and what is written differently here."""
+        scene, rate = self._scene(), self.step_rate
+        return {"physics_step": {"dt_s": rate.dt, "source": rate.source, "others_s": dict(rate.others),
+                                 "text": rate.describe()},
+                "renamed": {k: dict(v) for k, v in scene.table.renamed.items()},
+                "notices": list(scene.ctx.notices.values())}
 
     # ------------------------------------------------------------------ applying
     def apply(self, sample: Sample, env: int | None = None) -> None:
@@ -253,7 +268,7 @@ class IsaacBackend:
                   for name in self.scene.table.names.get("body", {})}
         gravity = self.scene.physics.gravity_default() if "world" in self.scene.table.names else (0.0, 0.0, -9.81)
         self.tensors = TensorPhysics(sim_view, bodies, gravity=gravity, float3=float3, buckets=self.buckets,
-                                     overrides=self._usd_defaults())
+                                     overrides=self.scene.physics.authored_defaults(self._usd_physics))
         return self.tensors
 
     def detach_tensors(self) -> None:
@@ -276,28 +291,6 @@ class IsaacBackend:
         self.attach_tensors(sim_view, float3)
         self._sim_view = sim_view
         return "attached"
-
-    def _usd_defaults(self) -> dict[tuple[str, str, str, int], Any]:
-        """Authored defaults of the physics values the USD path wrote before the simulation started
-        (what PhysX parsed includes them; the tensor path must start from the authored ones)."""
-        out: dict[tuple[str, str, str, int], Any] = {}
-        physics, ctx = self.scene.physics, self.scene.ctx
-        for kind, entity, attr, env in sorted(self._usd_physics):
-            if kind == "world":
-                out[(kind, entity, attr, env)] = physics.gravity_default()
-            elif kind == "body":
-                mass, inertia, com = physics.mass_default(ctx.prim("body", entity, env))
-                if attr == "mass" and mass > 0:
-                    out[(kind, entity, attr, env)] = (mass, inertia)
-                elif attr == "com" and com is not None:
-                    out[(kind, entity, attr, env)] = com
-            elif entity in self.scene.table.names.get("body", {}):
-                from ...usd.entities import colliders  # pxr: only once a stage exists
-
-                shapes = colliders(ctx.prim("geom", entity, env))
-                if shapes:
-                    out[(kind, entity, attr, env)] = physics.material_default(shapes[0])
-        return out
 
     def render(self, camera: str | None = None) -> Frame:
         """Isaac Sim renders with Replicator inside Kit: its annotators become Frames through ``make_frame``."""
