@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import NotInstalledError, UserError
 from ..fsutil import DirLock, atomic_write_bytes, atomic_write_text
-from ..gap.trajectory import NS_PER_S
+from ..trajectory.series import NS_PER_S
 
 log = logging.getLogger(__name__)
 POSE = ("x", "y", "z", "qw", "qx", "qy", "qz")
