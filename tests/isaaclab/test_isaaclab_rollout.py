@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from sim2real.errors import LockedError, UserError
-from sim2real.gap.readers import read_trajectory
+from sim2real.trajectory.readers import read_trajectory
 from sim2real.isaaclab.rollout import RolloutLog
 from sim2real.randomize.profile import parse_profile
 from sim2real.randomize.runtime import Randomizer
