@@ -221,6 +221,13 @@ def test_calibrated_profiles_export_with_the_truncnormal_policy(tmp_path: Path) 
         s.term == "calibrated joint:elbow/damping" and "passive joint damping" in s.reason
         for s in out.skipped
     )
+    # a tied parameter (one draw for both actuators) would become independent draws: listed, not exported
+    tied = base.calibrated({"actuator:*/kp": (1.1, 1.05, 1.15)}, ops={"actuator:*/kp": "scale"},
+                           shared={"actuator:*/kp"})
+    out = export_profile(tied, Options(physics_dt=0.002))
+    assert "calibrated_actuator___kp" not in {t.name for t in out.terms or []}
+    assert any(s.term == "calibrated actuator:*/kp" and "Isaac Lab draws each independently" in s.reason
+               for s in out.skipped)
     gaussian = export_profile(calibrated, Options(physics_dt=0.002, truncnormal="gaussian"))
     kp = {t.name: t for t in gaussian.terms or []}["calibrated_actuator_elbow_kp"]
     assert (

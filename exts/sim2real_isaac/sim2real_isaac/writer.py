@@ -39,7 +39,7 @@ from sim2real.dataset.encode import Outputs
 from sim2real.dataset.writer import DatasetWriter
 from sim2real.errors import UserError
 from sim2real.generate.request import GenerateRequest, resolve
-from sim2real.sim.frame import Frame
+from sim2real.sim.rendered_frame import Frame
 from sim2real.usd.cameras import render_product_camera
 
 from . import services

@@ -5,7 +5,7 @@ Settings (``[settings]`` of extension.toml, or ``--/exts/sim2real_ui/...`` on th
 interpreter of the ``sim2real`` jobs, e.g. a venv with sim2real's training extras; default: Isaac Sim's own
 Python, ``python.sh`` of the install, seeing the packages Kit sees), ``targets`` (the deploy targets file;
 default ``~/.config/sim2real/targets.toml``), ``profile`` (opened at start). Captures run Isaac Sim's headless
-script with the isaac backend by default (``sim2real.app.frames.CaptureFrame``).
+script with the isaac backend by default (``sim2real.app.stage_views.CaptureFrame``).
 """
 
 from __future__ import annotations

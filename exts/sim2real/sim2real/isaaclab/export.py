@@ -120,6 +120,8 @@ def _specs(profile: Profile, opts: Options, out: Translation) -> list[_Spec]:
     for ident, spec, when, every, varies in items:
         target = profile.checked.targets[ident]
         reason = _unsupported(target, when, spec.dist)
+        if getattr(spec, "shared", None):  # group members have no such field
+            reason = "one draw shared by every entity it selects (a tied parameter): Isaac Lab draws each independently"
         if reason:
             out.skipped.append(Left(ident, spec.target, reason))
             continue

@@ -19,7 +19,8 @@ from .draws import dist_width, width
 from .schema import Group, Member, Signal, Term
 from .streams import Streams
 from .targets import SINGLETONS, Attribute, Target
-from .validate import Checked, floors
+from .check_context import Checked
+from .group_checks import floors
 
 
 def entity_names(entities: Mapping[str, Sequence[str]], kind: str) -> list[str]:
@@ -55,8 +56,10 @@ class Stream:
     prefix: Any
 
 
-def _streams(streams: Streams, ident: str, target: Target, names: list[str]) -> list[Stream]:
-    return [Stream(e, target.key(e), streams.prefix(ident, e)) for e in names]
+def _streams(streams: Streams, ident: str, target: Target, names: list[str], shared: bool = False) -> list[Stream]:
+    """One stream per entity; ``shared``: every entity keyed alike (an entity name is never empty), so each
+    draws the same values — interval blocks, signals and ADR included, with no code of their own."""
+    return [Stream(e, target.key(e), streams.prefix(ident, "" if shared else e)) for e in names]
 
 
 @dataclass
@@ -112,7 +115,7 @@ def resolve_term(
         attr,
         term.op_for(attr),
         term.compile(attr, files),
-        _streams(streams, term.id, target, names),
+        _streams(streams, term.id, target, names, bool(term.shared)),
         term.when,
         term.every,
         term.signal,
