@@ -5,11 +5,15 @@ refused; resume and repeats; which camera a render product shows."""
 
 from __future__ import annotations
 
+from fractions import Fraction as F
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
 from sim2real.backends.isaac.capture import (CaptureError, FrameRecords, FrameState, PendingFrames, camera_of,
-                                             reference_seconds)
-from sim2real.errors import InputError, UserError
+                                             frame_time, reference_time)
+from sim2real.errors import InputError, RenderError, UserError
 
 
 def _state(i: int) -> FrameState:
@@ -23,19 +27,19 @@ def _indices(pairs: list) -> list[tuple[int, str]]:  # type: ignore[type-arg]
 def test_asynchronous_deliveries_take_the_record_of_their_own_frame() -> None:
     """The timeline advances 1/60 s per step; frame 0 arrives only after frame 1 was captured."""
     records = FrameRecords()
-    assert records.captured(0, 1 / 60, _state(0)) == []
-    assert records.captured(1, 2 / 60, _state(1)) == []  # frame 0 still in flight: nothing to pair
-    assert _indices(records.delivered(1 / 60, "pixels 0")) == [(0, "pixels 0")]
-    (capture, _), = records.delivered(2 / 60, "pixels 1")
+    assert records.captured(0, F(1, 60), _state(0)) == []
+    assert records.captured(1, F(2, 60), _state(1)) == []  # frame 0 still in flight: nothing to pair
+    assert _indices(records.delivered(F(1, 60), "pixels 0")) == [(0, "pixels 0")]
+    (capture, _), = records.delivered(F(2, 60), "pixels 1")
     assert capture.index == 1 and capture.state.record == {"light:key/intensity": 1.0}
     records.finish()
 
 
 def test_a_delivery_during_the_step_waits_for_its_capture() -> None:
     records = FrameRecords()
-    assert records.delivered(0.5, "pixels 7") == []  # synchronous render: written before step() returned
-    assert _indices(records.captured(7, 0.5, _state(7))) == [(7, "pixels 7")]
-    assert _indices(records.delivered(0.5, "again")) == [(7, "again")]  # a repeat: the sink drops it
+    assert records.delivered(F(1, 2), "pixels 7") == []  # synchronous render: written before step() returned
+    assert _indices(records.captured(7, F(1, 2), _state(7))) == [(7, "pixels 7")]
+    assert _indices(records.delivered(F(1, 2), "again")) == [(7, "again")]  # a repeat: the sink drops it
     records.finish()
 
 
@@ -44,27 +48,27 @@ def test_a_stopped_timeline_needs_each_frame_delivered_and_retired() -> None:
     refused rather than guessed."""
     records = FrameRecords()
     for i in range(3):
-        records.delivered(0.0, f"pixels {i}")  # rendered during frame i's step
-        assert _indices(records.captured(i, 0.0, _state(i))) == [(i, f"pixels {i}")]
+        records.delivered(F(0), f"pixels {i}")  # rendered during frame i's step
+        assert _indices(records.captured(i, F(0), _state(i))) == [(i, f"pixels {i}")]
         records.retire(i)
-    records.captured(3, 0.0, _state(3))
+    records.captured(3, F(0), _state(3))
     with pytest.raises(UserError, match="frames 3 and 4 were both captured at 0 s before Replicator delivered "
                                         "frame 3.*wait_until_complete"):
-        records.captured(4, 0.0, _state(4))
+        records.captured(4, F(0), _state(4))
     with pytest.raises(CaptureError, match="frame 3: retired before Replicator delivered it"):
         records.retire(3)
 
 
 def test_unmatched_deliveries_and_undelivered_captures_are_refused() -> None:
     records = FrameRecords(max_waiting=2)
-    records.delivered(1.0, "a")
+    records.delivered(F(1), "a")
     with pytest.raises(CaptureError, match=r"frames at 1 s that no capture matches \(captured: none\)"):
         records.finish()
-    records.delivered(2.0, "b")
+    records.delivered(F(2), "b")
     with pytest.raises(CaptureError, match="delivered 3 frames that no capture matches .*capture on play off"):
-        records.delivered(3.0, "c")
+        records.delivered(F(3), "c")
     lonely = FrameRecords()
-    lonely.captured(5, 0.25, _state(5))
+    lonely.captured(5, F(1, 4), _state(5))
     with pytest.raises(CaptureError, match="frames 5 were captured but Replicator delivered no data"):
         lonely.finish()
 
@@ -72,17 +76,45 @@ def test_unmatched_deliveries_and_undelivered_captures_are_refused() -> None:
 def test_only_recent_delivered_captures_are_remembered() -> None:
     records = FrameRecords(max_kept=3)
     for i in range(10):
-        records.captured(i, i / 60, _state(i))
-        records.delivered(i / 60, i)
-    assert records.delivered(9 / 60, "late repeat")  # still known
-    assert records.delivered(0.0, "very late") == []  # forgotten: it waits and is refused at the end
+        records.captured(i, F(i, 60), _state(i))
+        records.delivered(F(i, 60), i)
+    assert records.delivered(F(9, 60), "late repeat")  # still known
+    assert records.delivered(F(0), "very late") == []  # forgotten: it waits and is refused at the end
+
+
+def test_frames_are_keyed_by_exact_rational_time() -> None:
+    """Replicator compares reference times as reduced fractions: (2, 120) is the frame captured at 1/60 s,
+    and two frame times a tenth of a microsecond apart are two frames (a rounded float key merged them)."""
+    records = FrameRecords()
+    records.captured(0, F(1, 60), _state(0))
+    later = F(1, 60) + F(1, 10**7)
+    records.captured(1, later, _state(1))
+    (capture, _), = records.delivered(reference_time({"reference_time": (2, 120)}), "pixels 0")
+    assert capture.index == 0
+    (capture, _), = records.delivered(reference_time({"reference_time": (later.numerator * 3, later.denominator * 3)}), "pixels 1")
+    assert capture.index == 1
+    records.finish()
 
 
 def test_reference_time_of_writer_data() -> None:
-    assert reference_seconds({"reference_time": (3, 60)}) == pytest.approx(0.05)
-    for bad in ({}, {"reference_time": (1, 0)}, {"reference_time": "now"}):
-        with pytest.raises(InputError, match="expected reference_time = \\(numerator, denominator\\)"):
-            reference_seconds(bad)
+    assert reference_time({"reference_time": (3, 60)}) == F(1, 20)
+    assert reference_time({"reference_time": (np.int64(5), np.uint64(300))}) == F(1, 60)  # OmniGraph's int64/uint64
+    for bad in ({}, {"reference_time": (1, 0)}, {"reference_time": (-1, 60)}, {"reference_time": "now"},
+                {"reference_time": 3}, {"reference_time": (1.5, 60)}, {"reference_time": (True, 60)}):
+        with pytest.raises(InputError, match="expected reference_time = \\(numerator >= 0, denominator > 0\\)"):
+            reference_time(bad)
+
+
+def test_the_capture_clock_is_the_rational_frame_time() -> None:
+    """The simulation manager's get_current_time() (a RationalTime: numerator, denominator) is the key; the
+    timeline's float time only when it is kInvalidRationalTime, read back as the fraction it stands for."""
+    rational = SimpleNamespace(numerator=7, denominator=60)
+    assert frame_time(rational, 99.0) == F(7, 60)
+    for invalid in (SimpleNamespace(numerator=-1, denominator=0), SimpleNamespace(numerator=0, denominator=0), None):
+        assert frame_time(invalid, 60001 / 60) == F(60001, 60)
+        assert frame_time(invalid, 0.0) == F(0)
+        with pytest.raises(RenderError, match="the frame time is unavailable .*start the timeline"):
+            frame_time(invalid, float("nan"))
 
 
 def test_resume_and_repeated_frames() -> None:

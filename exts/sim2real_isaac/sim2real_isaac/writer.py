@@ -34,7 +34,7 @@ from omni.replicator.core import AnnotatorRegistry, Writer
 
 import sim2real
 from sim2real.backends.isaac.annotators import ANNOTATORS, by_render_product
-from sim2real.backends.isaac.capture import FrameRecords, PendingFrames, camera_of, reference_seconds
+from sim2real.backends.isaac.capture import FrameRecords, PendingFrames, camera_of, frame_time, reference_time
 from sim2real.dataset.encode import Outputs
 from sim2real.dataset.writer import DatasetWriter
 from sim2real.errors import UserError
@@ -63,6 +63,7 @@ class Sim2RealWriter(Writer):
         self.camera = camera
         self.coco = coco
         self.records = FrameRecords()
+        self._clock: Any = None  # the simulation manager interface, acquired on the first capture
         self._cameras: dict[str, tuple[str, int]] = {}  # render product (path and name) -> (camera, env)
         self._dataset: DatasetWriter | None = None
         self._pending = PendingFrames([])
@@ -113,8 +114,15 @@ class Sim2RealWriter(Writer):
         """Frame ``index`` was just captured (``rep.orchestrator.step`` returned): its records are taken now."""
         envs = sorted({env for _, env in self._cameras.values()}) or [0]
         state = {env: self.randomizer.backend.frame_state(env) for env in envs}
-        time_s = omni.timeline.get_timeline_interface().get_current_time()
-        self._emit(self.records.captured(index, time_s, state))
+        self._emit(self.records.captured(index, self._frame_time(), state))
+
+    def _frame_time(self) -> Any:
+        """The Fabric frame time now: the clock of ``data["reference_time"]`` (``capture.frame_time``)."""
+        if self._clock is None:
+            from isaacsim.core.simulation_manager import _simulation_manager
+
+            self._clock = _simulation_manager.acquire_simulation_manager_interface()
+        return frame_time(self._clock.get_current_time(), omni.timeline.get_timeline_interface().get_current_time())
 
     def capture(self, index: int, **step: Any) -> None:
         """Prepare frame ``index`` (reset + frame terms), render it (``rep.orchestrator.step(**step)``), register it."""
@@ -132,7 +140,7 @@ class Sim2RealWriter(Writer):
         self.records.retire(index)
 
     def write(self, data: dict) -> None:
-        self._emit(self.records.delivered(reference_seconds(data), data))
+        self._emit(self.records.delivered(reference_time(data), data))
 
     def _emit(self, pairs: list[tuple[Any, dict]]) -> None:
         for capture, data in pairs:

@@ -5,9 +5,22 @@ Replicator may render asynchronously: the writer can receive frame ``i``'s annot
 stage was already prepared for frame ``i + 1``, so "the randomizer's current record" is not the frame's.
 The state a frame shows besides its pixels (``FrameState``: the record, the labelled objects and their
 poses, the sensor effects) is therefore taken when the frame is *captured* (right after
-``rep.orchestrator.step`` returns, when nothing was prepared since), keyed by the timeline time it was
-captured at; a delivered frame takes the state captured at its ``data["reference_time"]``, the time
-Replicator's ``Writer._write`` schedules writes by (``omni.replicator.core`` ``scripts/writers.py``).
+``rep.orchestrator.step`` returns, when nothing was prepared since), keyed by the frame time it was
+captured at; a delivered frame takes the state captured at its ``data["reference_time"]``.
+
+Which clock, and what equality (Isaac Sim 5.1 source): ``data["reference_time"]`` is the writer node's
+``referenceTimeNumerator/Denominator``, fed by a ``RationalTimeSyncGate`` from Replicator's
+``ReadFabricTime`` node: the Fabric frame time, an ``omni::fabric::RationalTime`` (int64 numerator,
+uint64 denominator). Replicator's own ``Writer._write`` compares it exactly, as a reduced fraction
+(``get_reduced_ref_time``), with the times its trigger scheduled. The capture side reads the same clock:
+the simulation manager's ``get_current_time()`` returns "the current frame time from StageReaderWriter's
+getFrameTime()" as a ``RationalTime`` (``isaacsim.core.simulation_manager``
+``TimeSampleStorage.cpp`` ``getCurrentTime``; the pairing of a render's reference time with that clock is
+Isaac Sim's own, ``isaacsim.sensors.camera`` ``camera.py`` and ``isaacsim.core.nodes``
+``tests/test_annotators.py``). So times are keyed as exact ``Fraction``s (``frame_time``), never rounded
+floats: 1/60 s and a float near it are different keys. Only when that clock is unavailable (it returns
+``kInvalidRationalTime``) is the timeline's float time used, as the nearest fraction with a denominator up
+to ``MAX_DENOMINATOR`` (exact for the frame rates a stage uses: ``k/60`` comes back as ``k/60``).
 ``FrameRecords`` matches the two in either order (a synchronous render delivers during the step, before
 the capture is registered):
 
@@ -23,6 +36,9 @@ the capture is registered):
 from __future__ import annotations
 
 import logging
+import math
+import numbers
+import operator
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +51,7 @@ from .annotators import SceneObject
 
 log = logging.getLogger(__name__)
 
-TIME_RESOLUTION_S = 1e-6  # capture and reference times closer than this are the same frame time
+MAX_DENOMINATOR = 1_000_000  # a float frame time is read as the nearest fraction with a denominator up to this
 MAX_WAITING = 8  # deliveries held for a capture not registered yet (each holds a frame's images)
 MAX_KEPT = 64  # delivered captures remembered (a late repeat of one of them is recognised as such)
 
@@ -59,24 +75,49 @@ class FrameState:
 @dataclass
 class Captured:
     index: int
-    time_s: float
+    time: Fraction  # the frame time (s), exact
     state: Any  # what the caller took at capture (Sim2RealWriter: a FrameState per environment)
     delivered: bool = False
 
 
-def reference_seconds(data: Mapping[str, Any]) -> float:
-    """The time (s) of the frame a writer's ``data`` holds: ``data["reference_time"]`` = (numerator,
-    denominator), as ``Writer._write`` reads it."""
-    ref = data.get("reference_time")
+def _rational(value: Any) -> Fraction | None:
+    """``value`` as an exact fraction: a (numerator, denominator) pair, a ``RationalTime``-like object, an int;
+    None for an invalid one (``kInvalidRationalTime``: a negative numerator or a zero denominator)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    pair = (value.numerator, value.denominator) if hasattr(value, "denominator") else value
     try:
-        numerator, denominator = (int(v) for v in ref)  # type: ignore[union-attr]
-        return float(Fraction(numerator, denominator))
-    except (TypeError, ValueError, ZeroDivisionError):
-        raise InputError(f"writer data: expected reference_time = (numerator, denominator), got {ref!r}") from None
+        numerator, denominator = pair
+        if isinstance(numerator, bool) or isinstance(denominator, bool):
+            return None
+        numerator, denominator = operator.index(numerator), operator.index(denominator)
+    except (TypeError, ValueError):
+        return None
+    return Fraction(numerator, denominator) if numerator >= 0 and denominator > 0 else None
 
 
-def _key(seconds: float) -> int:
-    return round(float(seconds) / TIME_RESOLUTION_S)
+def frame_time(rational: Any, fallback_s: float | None = None) -> Fraction:
+    """The frame time to key a capture by: ``rational`` (the simulation manager's ``get_current_time()``)
+    when it is a valid rational time, else ``fallback_s`` (the timeline's float time) as the nearest fraction
+    with a denominator up to ``MAX_DENOMINATOR``."""
+    exact = _rational(rational)
+    if exact is not None:
+        return exact
+    if fallback_s is None or not math.isfinite(fallback_s) or fallback_s < 0:
+        raise RenderError(f"capture: the frame time is unavailable (simulation manager: {rational!r}, timeline: "
+                          f"{fallback_s!r}); start the timeline before capturing")
+    return Fraction(fallback_s).limit_denominator(MAX_DENOMINATOR)
+
+
+def reference_time(data: Mapping[str, Any]) -> Fraction:
+    """The frame time of a writer's ``data``: ``data["reference_time"]`` = (numerator, denominator), exact."""
+    ref = data.get("reference_time")
+    exact = None if isinstance(ref, (str, bytes)) else _rational(ref)
+    if exact is None or isinstance(ref, numbers.Integral):
+        raise InputError(f"writer data: expected reference_time = (numerator >= 0, denominator > 0), got {ref!r}")
+    return exact
 
 
 class FrameRecords:
@@ -86,31 +127,32 @@ class FrameRecords:
     def __init__(self, max_waiting: int = MAX_WAITING, max_kept: int = MAX_KEPT) -> None:
         self.max_waiting = max_waiting
         self.max_kept = max_kept
-        self._captured: dict[int, Captured] = {}  # time key -> the latest capture at that time
-        self._waiting: dict[int, list[Any]] = {}  # time key -> payloads delivered before their capture
+        self._captured: dict[Fraction, Captured] = {}  # frame time -> the latest capture at that time
+        self._waiting: dict[Fraction, list[Any]] = {}  # frame time -> payloads delivered before their capture
         self._lock = threading.Lock()
 
-    def captured(self, index: int, time_s: float, state: Any) -> list[tuple[Captured, Any]]:
-        """Frame ``index`` was captured at timeline time ``time_s`` (s) showing ``state``."""
-        key = _key(time_s)
+    def captured(self, index: int, time: Fraction, state: Any) -> list[tuple[Captured, Any]]:
+        """Frame ``index`` was captured at frame time ``time`` (s, exact: ``frame_time``) showing ``state``."""
+        key = Fraction(time)
         with self._lock:
             previous = self._captured.get(key)
             if previous is not None and not previous.delivered and previous.index != index:
-                raise UserError(f"frames {previous.index} and {index} were both captured at {time_s:.6g} s before "
+                raise UserError(f"frames {previous.index} and {index} were both captured at {_seconds(key)} before "
                                 f"Replicator delivered frame {previous.index}, so their records cannot be told "
                                 "apart: advance the timeline between captures (orchestrator.step delta_time > 0) "
                                 "or wait for each frame (orchestrator.wait_until_complete) before the next")
-            capture = Captured(index, float(time_s), state)
+            capture = Captured(index, key, state)
             self._captured.pop(key, None)
             self._captured[key] = capture  # newest last
             for old in [k for k, c in self._captured.items() if c.delivered][:-self.max_kept or None]:
                 del self._captured[old]
             return self._pair(key, capture, self._waiting.pop(key, []))
 
-    def delivered(self, time_s: float, payload: Any) -> list[tuple[Captured, Any]]:
-        """Replicator delivered ``payload`` for the frame at ``time_s`` (s): paired with the capture at that
-        time (again, if it was delivered before: the sink drops the repeat), else held until it comes."""
-        key = _key(time_s)
+    def delivered(self, time: Fraction, payload: Any) -> list[tuple[Captured, Any]]:
+        """Replicator delivered ``payload`` for the frame at ``time`` (``reference_time``): paired with the
+        capture at exactly that time (again, if it was delivered before: the sink drops the repeat), else held
+        until it comes."""
+        key = Fraction(time)
         with self._lock:
             capture = self._captured.get(key)
             if capture is not None:
@@ -134,7 +176,7 @@ class FrameRecords:
                     del self._captured[key]
 
     @staticmethod
-    def _pair(key: int, capture: Captured, payloads: list[Any]) -> list[tuple[Captured, Any]]:
+    def _pair(key: Fraction, capture: Captured, payloads: list[Any]) -> list[tuple[Captured, Any]]:
         if payloads:
             capture.delivered = True
         return [(capture, p) for p in payloads]
@@ -151,11 +193,17 @@ class FrameRecords:
                                    "no data for them (wait with orchestrator.wait_until_complete before finishing)")
 
     def _times(self) -> str:
-        return ", ".join(f"{k * TIME_RESOLUTION_S:.6g} s" for k in sorted(self._waiting)) or "none"
+        return ", ".join(_seconds(k) for k in sorted(self._waiting)) or "none"
 
     def _captured_times(self) -> str:
-        caps = sorted(self._captured.values(), key=lambda c: c.time_s)
-        return ", ".join(f"frame {c.index} at {c.time_s:.6g} s" for c in caps[-4:]) or "none"
+        caps = sorted(self._captured.values(), key=lambda c: c.time)
+        return ", ".join(f"frame {c.index} at {_seconds(c.time)}" for c in caps[-4:]) or "none"
+
+
+def _seconds(time: Fraction) -> str:
+    """A frame time for a message: seconds, and the exact fraction when the float would hide it."""
+    text = f"{float(time):.6g} s"
+    return text if Fraction(float(f"{float(time):.6g}")) == time else f"{text} ({time})"
 
 
 class PendingFrames:
