@@ -91,7 +91,8 @@ def test_frames_are_keyed_by_exact_rational_time() -> None:
     records.captured(1, later, _state(1))
     (capture, _), = records.delivered(reference_time({"reference_time": (2, 120)}), "pixels 0")
     assert capture.index == 0
-    (capture, _), = records.delivered(reference_time({"reference_time": (later.numerator * 3, later.denominator * 3)}), "pixels 1")
+    unreduced = {"reference_time": (later.numerator * 3, later.denominator * 3)}
+    (capture, _), = records.delivered(reference_time(unreduced), "pixels 1")
     assert capture.index == 1
     records.finish()
 

@@ -156,6 +156,30 @@ def test_gymnasium_bodies_weigh_what_mujoco_computes_and_shared_names_become_pat
     assert "left_foot" in humanoid.entities()["body"]
 
 
+def test_a_centre_of_mass_nobody_authored_is_the_one_physx_and_mujoco_compute(gym_stages: dict[str, Path]) -> None:
+    """No body of the converted models authors physics:centerOfMass (PhysX computes it from the colliders):
+    ``add`` starts from the mass-weighted collider centroids, which are MuJoCo's own body_ipos."""
+    for name, path in gym_stages.items():
+        scene = UsdScene(Usd.Stage.Open(str(path)))
+        model = mujoco.MjModel.from_xml_path(str(GYM_ASSETS / f"{name}.xml"))
+        for body in scene.table.names["body"]:
+            prim = scene.ctx.prim("body", body, 0)
+            assert not UsdPhysics.MassAPI(prim).GetCenterOfMassAttr().HasAuthoredValue()
+            if prim.GetName() != "Body":
+                com = scene.physics._collider_com(prim, f"body:{body}/com")
+                assert com == pytest.approx(model.body(prim.GetName()).ipos, abs=1e-9), (name, body)
+    scene = UsdScene(Usd.Stage.Open(str(gym_stages["humanoid"])))
+    torso = scene.ctx.prim("body", "torso", 0)
+    scene.apply(sample({"body:torso/com": [0.0, 0.0, 0.01]}, {"body:torso/com": "add"}))
+    reference = mujoco.MjModel.from_xml_path(str(GYM_ASSETS / "humanoid.xml")).body("torso").ipos  # three geoms
+    assert np.array(UsdPhysics.MassAPI(torso).GetCenterOfMassAttr().Get()) == pytest.approx(
+        reference + [0.0, 0.0, 0.01], abs=1e-6)
+    assert any("PhysX computes from its colliders" in n for n in scene.ctx.notices.values())
+    # the tensor path's default once the simulation runs: the unrandomized one, not the draw just authored
+    (default,) = scene.physics.authored_defaults({("body", "torso", "com", 0)}).values()
+    assert default == pytest.approx(reference, abs=1e-9)
+
+
 def test_the_step_rate_says_where_it_came_from(gym_stages: dict[str, Path], tmp_path: Path) -> None:
     rate = step_rate(Usd.Stage.Open(str(gym_stages["ant"])))
     assert rate.dt == pytest.approx(1 / 60) and "physxScene:timeStepsPerSecond unauthored" in rate.source
@@ -293,9 +317,10 @@ high = 0.02
 op = "add"
 [[terms]]
 target = "body:aux_2.Body/com"
-dist = "constant"
-value = [0.0, 0.0, 0.01]
-op = "set"
+dist = "uniform"
+low = [0.0, 0.0, -0.01]
+high = [0.0, 0.0, 0.01]
+op = "add"
 [[terms]]
 target = "world:gravity"
 dist = "uniform"

@@ -12,7 +12,9 @@
   is scaled by the same factor (the body keeps its density distribution). A body whose mass comes from
   its colliders' densities (no ``physics:mass``: mujoco-usd-converter's stages) is scaled through those
   densities, or for ``add`` given the mass density x volume yields plus the sampled value (``mass.py``).
-* ``body:<e>/com``: ``physics:centerOfMass`` (body frame, metres; ``add`` needs an authored one).
+* ``body:<e>/com``: ``physics:centerOfMass`` (body frame, metres). Without an authored one, ``add`` and
+  ``scale`` start from the centre of mass PhysX computes from the colliders (``mass.collider_com``) and
+  author the result, with a one-time notice.
 * ``world:gravity``: the ``UsdPhysics.Scene``'s ``physics:gravityDirection`` and
   ``physics:gravityMagnitude``; the default of an unauthored scene is 9.81 m/s² down the stage's up axis.
 
@@ -31,7 +33,7 @@ from ..sim.ops import as_vector, combine
 from .context import Context, set_attr
 from .entities import colliders
 from .layer import SCRATCH_ROOT
-from .mass import collider_masses, density_mass
+from .mass import collider_com, collider_masses, density_mass
 
 TARGETS = {
     "geom": frozenset({"friction", "static_friction", "dynamic_friction", "restitution"}),
@@ -124,7 +126,8 @@ class Physics:
     def authored_defaults(self, keys: set[tuple[str, str, str, int]]) -> dict[tuple[str, str, str, int], Any]:
         """The authored values of the physics keys (kind, entity, attribute, env) this applier wrote: what a
         tensor path must start from once PhysX parsed the stage (its first reading holds the randomized ones).
-        A mass from densities has no authored value: PhysX's own reading is right then."""
+        A mass from densities has no authored value: PhysX's own reading is right then. A centre of mass
+        nobody authored is PhysX's, from the colliders, when sim2real can compute it."""
         out: dict[tuple[str, str, str, int], Any] = {}
         ctx = self.ctx
         for kind, entity, attr, env in sorted(keys):
@@ -134,8 +137,10 @@ class Physics:
                 mass, inertia, com = self.mass_default(ctx.prim("body", entity, env))
                 if attr == "mass" and mass > 0:
                     out[(kind, entity, attr, env)] = (mass, inertia)
-                elif attr == "com" and com is not None:
-                    out[(kind, entity, attr, env)] = com
+                elif attr == "com":
+                    com = com if com is not None else self._unauthored_com(ctx.prim("body", entity, env))
+                    if com is not None:
+                        out[(kind, entity, attr, env)] = com
             elif entity in ctx.table.names.get("body", {}):
                 shapes = colliders(ctx.prim("geom", entity, env))
                 if shapes:
@@ -183,8 +188,7 @@ class Physics:
                 api.CreateDiagonalInertiaAttr().Set(Gf.Vec3f(*(inertia0 * (mass / mass0))))
         else:
             if com0 is None and op != "set":
-                raise UnsupportedError(f"{key}: body {body.GetName()!r} has no authored physics:centerOfMass "
-                                       f"to {op}; use op = \"set\"")
+                com0 = self._collider_com(body, key)
             com = combine(np.zeros(3) if com0 is None else com0, as_vector(value, 3, key), op, key)
             api.CreateCenterOfMassAttr().Set(Gf.Vec3f(*(com / self.ctx.meters_per_unit)))
 
@@ -212,6 +216,21 @@ class Physics:
                         f"computed from its colliders' physics:density x volume ({mass:.6g} kg) and the new one "
                         "authored")
         return mass
+
+    def _unauthored_com(self, body: Usd.Prim) -> np.ndarray | None:
+        try:
+            key = f"body:{body.GetName()}/com"
+            return collider_com(body, self._masses(body, key), self.ctx.default, key) * self.ctx.meters_per_unit
+        except UnsupportedError:
+            return None  # PhysX's own reading then
+
+    def _collider_com(self, body: Usd.Prim, key: str) -> np.ndarray:
+        """A body's centre of mass (m) when none is authored: PhysX's, from its colliders."""
+        com = collider_com(body, self._masses(body, key), self.ctx.default, key) * self.ctx.meters_per_unit
+        self.ctx.notice(f"{body.GetPath()}:com", f"{key}: body {body.GetName()!r} has no physics:centerOfMass: it "
+                        f"starts from the one PhysX computes from its colliders (mass-weighted centroids, "
+                        f"{np.array2string(com, precision=6)} m) and the new one is authored")
+        return com
 
     def flush(self) -> None:
         dirty, self.dirty = sorted(self.dirty), set()  # a refused write leaves nothing half-pending
