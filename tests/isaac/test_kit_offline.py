@@ -56,6 +56,31 @@ def test_the_archive_is_exactly_the_pins_for_every_platform() -> None:
     assert len(compiled) == 3 and all(any(p in w for w in compiled) for p in PLATFORMS), compiled
 
 
+def _kit_wheels():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kit_wheels", REPO / "tools/setup/kit_wheels.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_the_archive_holds_only_what_the_kit_side_needs(tmp_path: Path) -> None:
+    """The pins are the dependency closure of what the Kit side imports, on some Isaac Sim 5.1 platform:
+    colorama only because typer needs it on Windows; a wheel nothing needs shows up as one."""
+    kit_wheels = _kit_wheels()
+    assert {n.replace("-", "_") for n in kit_wheels.closure(ARCHIVE)} == set(_pins())
+    for wheel in ARCHIVE.glob("*.whl"):
+        if not wheel.name.startswith("typer-"):
+            (tmp_path / wheel.name).symlink_to(wheel)
+    without_typer = kit_wheels.closure(tmp_path)  # typer's own requirements are then unknown
+    assert {"shellingham", "annotated-doc", "colorama"}.isdisjoint(without_typer) and "typer" in without_typer
+    windows = kit_wheels.MARKER_ENVIRONMENTS[2]
+    assert windows["platform_system"] == "Windows"
+    kit_wheels.MARKER_ENVIRONMENTS[:] = kit_wheels.MARKER_ENVIRONMENTS[:2]  # Linux only: colorama is not needed
+    assert "colorama" not in kit_wheels.closure(ARCHIVE)
+
+
 def _isolated_site(tmp: Path) -> Path:
     """A folder with only numpy and PIL of this interpreter (what Kit's own pip archive brings)."""
     site = tmp / "isaac_ships"
