@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tomli_w
 from usd_helpers import flat, sample
 
 pytest.importorskip("pxr")
@@ -197,147 +198,38 @@ def test_the_step_rate_says_where_it_came_from(gym_stages: dict[str, Path], tmp_
     assert "aux_1.Body" in info["renamed"]["body"] and any("newton" in n for n in info["notices"])
 
 
-PROFILE = """
-version = 1
-name = "gymnasium-ant"
-
-[[terms]]
-target = "light:key/intensity"
-dist = "uniform"
-low = 0.5
-high = 1.5
-[[terms]]
-target = "light:*/color"
-dist = "uniform"
-low = [0.8, 0.8, 0.8]
-high = [1.0, 1.0, 1.0]
-[[terms]]
-target = "light:key/temperature"
-dist = "uniform"
-low = 4000.0
-high = 7000.0
-[[terms]]
-target = "light:dome/exposure"
-dist = "uniform"
-low = -1.0
-high = 1.0
-[[terms]]
-target = "light:key/direction"
-dist = "constant"
-value = [0.2, 0.1, -1.0]
-[[terms]]
-target = "light:key/shadows"
-dist = "constant"
-value = false
-[[terms]]
-target = "material:MatPlane/base_color"
-dist = "uniform"
-low = [0.1, 0.1, 0.1]
-high = [0.9, 0.9, 0.9]
-[[terms]]
-target = "material:MatPlane/roughness"
-dist = "uniform"
-low = 0.2
-high = 0.8
-[[terms]]
-target = "material:MatPlane/metallic"
-dist = "uniform"
-low = 0.0
-high = 0.5
-[[terms]]
-target = "material:MatPlane/specular"
-dist = "uniform"
-low = 0.2
-high = 0.8
-[[terms]]
-target = "material:MatPlane/texture"
-dist = "choice"
-folder = "TEXTURES"
-[[terms]]
-target = "material:MatPlane/texture_scale"
-dist = "uniform"
-low = [2.0, 2.0]
-high = [3.0, 3.0]
-[[terms]]
-target = "object:torso/position"
-dist = "uniform"
-low = [-0.1, -0.1, 0.0]
-high = [0.1, 0.1, 0.0]
-[[terms]]
-target = "object:torso/orientation"
-dist = "uniform"
-low = [0.0, 0.0, -0.5]
-high = [0.0, 0.0, 0.5]
-[[terms]]
-target = "object:torso/scale"
-dist = "uniform"
-low = 0.9
-high = 1.1
-[[terms]]
-target = "camera:main/azimuth"
-dist = "uniform"
-low = -0.3
-high = 0.3
-[[terms]]
-target = "camera:main/distance"
-dist = "uniform"
-low = 3.0
-high = 4.0
-[[terms]]
-target = "camera:main/fovy"
-dist = "uniform"
-low = 40.0
-high = 60.0
-[[terms]]
-target = "camera:main/principal_offset"
-dist = "uniform"
-low = [-2.0, -2.0]
-high = [2.0, 2.0]
-[[terms]]
-target = "geom:floor/friction"
-dist = "uniform"
-low = 0.5
-high = 1.5
-[[terms]]
-target = "geom:aux_1.Body/restitution"
-dist = "uniform"
-low = 0.0
-high = 0.3
-[[terms]]
-target = "body:torso/mass"
-dist = "uniform"
-low = 1.5
-high = 2.0
-op = "scale"
-[[terms]]
-target = "body:aux_1.Body/mass"
-dist = "uniform"
-low = 0.01
-high = 0.02
-op = "add"
-[[terms]]
-target = "body:aux_2.Body/com"
-dist = "uniform"
-low = [0.0, 0.0, -0.01]
-high = [0.0, 0.0, 0.01]
-op = "add"
-[[terms]]
-target = "world:gravity"
-dist = "uniform"
-low = [0.0, 0.0, -10.0]
-high = [0.0, 0.0, -9.0]
-[[terms]]
-target = "image:main/noise_std"
-dist = "uniform"
-low = 0.01
-high = 0.02
-when = "frame"
-[[terms]]
-target = "image:main/brightness"
-dist = "uniform"
-low = 0.8
-high = 1.2
-"""
+# every category: (target, the rest of its [[terms]] table)
+TERMS = [
+    ("light:key/intensity", {"dist": "uniform", "low": 0.5, "high": 1.5}),
+    ("light:*/color", {"dist": "uniform", "low": [0.8, 0.8, 0.8], "high": [1.0, 1.0, 1.0]}),
+    ("light:key/temperature", {"dist": "uniform", "low": 4000.0, "high": 7000.0}),
+    ("light:dome/exposure", {"dist": "uniform", "low": -1.0, "high": 1.0}),
+    ("light:key/direction", {"dist": "constant", "value": [0.2, 0.1, -1.0]}),
+    ("light:key/shadows", {"dist": "constant", "value": False}),
+    ("material:MatPlane/base_color", {"dist": "uniform", "low": [0.1, 0.1, 0.1], "high": [0.9, 0.9, 0.9]}),
+    ("material:MatPlane/roughness", {"dist": "uniform", "low": 0.2, "high": 0.8}),
+    ("material:MatPlane/metallic", {"dist": "uniform", "low": 0.0, "high": 0.5}),
+    ("material:MatPlane/specular", {"dist": "uniform", "low": 0.2, "high": 0.8}),
+    ("material:MatPlane/texture", {"dist": "choice", "folder": "TEXTURES"}),
+    ("material:MatPlane/texture_scale", {"dist": "uniform", "low": [2.0, 2.0], "high": [3.0, 3.0]}),
+    ("object:torso/position", {"dist": "uniform", "low": [-0.1, -0.1, 0.0], "high": [0.1, 0.1, 0.0]}),
+    ("object:torso/orientation", {"dist": "uniform", "low": [0.0, 0.0, -0.5], "high": [0.0, 0.0, 0.5]}),
+    ("object:torso/scale", {"dist": "uniform", "low": 0.9, "high": 1.1}),
+    ("camera:main/azimuth", {"dist": "uniform", "low": -0.3, "high": 0.3}),
+    ("camera:main/distance", {"dist": "uniform", "low": 3.0, "high": 4.0}),
+    ("camera:main/fovy", {"dist": "uniform", "low": 40.0, "high": 60.0}),
+    ("camera:main/principal_offset", {"dist": "uniform", "low": [-2.0, -2.0], "high": [2.0, 2.0]}),
+    ("geom:floor/friction", {"dist": "uniform", "low": 0.5, "high": 1.5}),
+    ("geom:aux_1.Body/restitution", {"dist": "uniform", "low": 0.0, "high": 0.3}),
+    ("body:torso/mass", {"dist": "uniform", "low": 1.5, "high": 2.0, "op": "scale"}),
+    ("body:aux_1.Body/mass", {"dist": "uniform", "low": 0.01, "high": 0.02, "op": "add"}),
+    ("body:aux_2.Body/com", {"dist": "uniform", "low": [0.0, 0.0, -0.01], "high": [0.0, 0.0, 0.01], "op": "add"}),
+    ("world:gravity", {"dist": "uniform", "low": [0.0, 0.0, -10.0], "high": [0.0, 0.0, -9.0]}),
+    ("image:main/noise_std", {"dist": "uniform", "low": 0.01, "high": 0.02, "when": "frame"}),
+    ("image:main/brightness", {"dist": "uniform", "low": 0.8, "high": 1.2}),
+]
+PROFILE = tomli_w.dumps({"version": 1, "name": "gymnasium-ant",
+                         "terms": [{"target": target, **spec} for target, spec in TERMS]})
 
 
 def test_connected_inputs_of_an_instanced_material_are_written_where_they_are_read(gym_stages: dict[str, Path]) -> None:
