@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..config import StrictModel
 
@@ -30,10 +30,18 @@ class CaptureSettings(StrictModel):
     width: int = Field(640, ge=16, le=8192)  # pixels
     height: int = Field(480, ge=16, le=8192)
     camera: str = "main"
-    backend: str = "mujoco"
+    backend: Literal["isaac", "mujoco"] = "mujoco"  # the panel inside Isaac Sim starts with "isaac"
     workers: int = Field(1, ge=1, le=256)
     layout: Literal["native", "basic"] = "native"
     depth_npy: bool = False
+
+    @field_validator("workers")
+    @classmethod
+    def _one_isaac_process(cls, workers: int, info: ValidationInfo) -> int:
+        if info.data.get("backend") == "isaac" and workers != 1:
+            raise ValueError("1 with the isaac backend: the panel starts one Isaac Sim process (for several GPUs "
+                             "run sim2real generate --backend isaac --workers N)")
+        return workers
 
     def args(self, profile: str) -> list[str]:
         return ["generate", "--profile", profile, "--frames", str(self.frames), "--out", self.out,
