@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..report import Section
-from .plots import epoch_curves
+from ..report.plots import epoch_curves
 from .stage_sections import fmt, image_grid, metric_name
 from .stage import Context
 

@@ -58,19 +58,32 @@ def train(
     if not main:
         return
     result = {"out": str(out), "epochs_done": summary["epochs_done"], "best": summary["best"],
+              "shipped": summary.get("shipped"), "report": str(out / "report.html"),
               **{k: v for k, v in (summary["final"] or {}).items() if v}}
     rep.result(result)
     if json_out:
         print_json(result)
     elif progress != "json":
-        best = summary["best"]
-        line = f"{out}: {summary['epochs_done']} epochs of {cfg.method} ({cfg.task})"
-        if best:
-            line += f"; best.pt = epoch {best['epoch']} by {best['validator']} ({best['value']:.4g})"
-        target_score = (summary["final"] or {}).get("target")
-        if target_score:
-            line += f"; target {summary['metric']} {target_score[summary['metric']]:.4f}"
-        console().print(line)
+        console().print(summary_line(summary, out, cfg.method, cfg.task), soft_wrap=True)
+
+
+def summary_line(summary: dict, out: Path, method: str, task: str) -> str:
+    """What the run ships, labelled: best.pt's epoch and its own scores, then the last epoch's (they
+    differ whenever the validator picked an earlier epoch)."""
+    metric, best = summary["metric"], summary["best"]
+    line = f"{out}: {summary['epochs_done']} epochs of {method} ({task})"
+    if best:
+        line += (f"; shipped best.pt = epoch {best['epoch']} by {best['validator']} ({best['value']:.4g})"
+                 + _scores(summary.get("shipped"), metric))
+    if summary["epochs_done"] and (not best or best["epoch"] != summary["epochs_done"]):
+        line += f"; last epoch {summary['epochs_done']}" + _scores(summary["final"], metric)
+    return line
+
+
+def _scores(scores: dict | None, metric: str) -> str:
+    parts = [f"{side} {metric} {scores[side][metric]:.4f}" for side in ("target", "source")
+             if scores and scores.get(side) and scores[side].get(metric) is not None]
+    return (": " + ", ".join(parts)) if parts else ""
 
 
 def _class_map(text: str) -> dict[str, str]:
