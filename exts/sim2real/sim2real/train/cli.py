@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
 from ..cli_common import JsonOpt, ProgressOpt, console, parse_resolution, print_json, reporter
+from .config import MethodName, Task, TrainConfig, ValidatorName
 
 app = typer.Typer()
+
+
+DeviceName = Literal["auto", "cpu", "cuda"]
+
+
+def _default(key: str) -> str:
+    """A flag's default as help shows it: the training config's value (a --config file may change it)."""
+    value = TrainConfig.model_fields[key].default
+    if isinstance(value, tuple | list):
+        value = "x".join(map(str, value))
+    return f"{value}, or the --config file's"
 
 
 @app.command()
@@ -20,19 +32,19 @@ def train(
     target: Annotated[Optional[Path], typer.Option("--target", "-t", help="Target (unlabelled, real): image folder, sim2real dataset or ROS bag; state: .npz/.csv.")] = None,
     topic: Annotated[Optional[str], typer.Option("--topic", help="Image topic of the --target bag (sensor_msgs/Image or CompressedImage).")] = None,
     eval_set: Annotated[Optional[Path], typer.Option("--eval", help="Labelled target set for metrics only: a sim2real dataset, images/+masks/+labels.json, or class folders.")] = None,
-    task: Annotated[Optional[str], typer.Option("--task", help="segment (default), classify or state.")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", "-m", help="source-only, dann (default), coral, mmd or adabn.")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs (passes over the source).")] = None,
+    task: Annotated[Optional[Task], typer.Option("--task", help="What the model predicts.", show_default=_default("task"))] = None,
+    method: Annotated[Optional[MethodName], typer.Option("--method", "-m", help="How it adapts to the target.", show_default=_default("method"))] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs (passes over the source).", show_default=_default("epochs"))] = None,
     config: Annotated[Optional[str], typer.Option("--config", "-c", help="TOML file of training settings, or a shipped one by name (quick).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of initialisation, data order and augmentation.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Source images per step (as many target images).")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate (AdamW).")] = None,
-    resolution: Annotated[Optional[str], typer.Option("--resolution", help="Model input WIDTHxHEIGHT (classify: crop size).")] = None,
-    depth: Annotated[Optional[bool], typer.Option("--depth/--no-depth", help="RGB-D input (depth in metres as a 4th channel).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of initialisation, data order and augmentation.", show_default=_default("seed"))] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Source images per step (as many target images).", show_default=_default("batch_size"))] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate (AdamW).", show_default=_default("lr"))] = None,
+    resolution: Annotated[Optional[str], typer.Option("--resolution", help="Model input WIDTHxHEIGHT (classify: crop size).", show_default=_default("resolution"))] = None,
+    depth: Annotated[Optional[bool], typer.Option("--depth/--no-depth", help="RGB-D input (depth in metres as a 4th channel).", show_default=_default("depth"))] = None,
     class_map: Annotated[Optional[str], typer.Option("--class-map", help="Rename/merge classes: 'PATTERN=NAME,...' (fnmatch), e.g. '*=object'.")] = None,
-    select: Annotated[Optional[str], typer.Option("--select", help="Validator that picks best.pt: snd, entropy, dev or source.")] = None,
+    select: Annotated[Optional[ValidatorName], typer.Option("--select", help="Validator that picks best.pt.", show_default="snd; state: dev")] = None,
     max_target_images: Annotated[Optional[int], typer.Option("--max-target-images", help="Use at most N target images.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = None,
+    device: Annotated[Optional[DeviceName], typer.Option("--device", help="auto: CUDA when present.", show_default=_default("device"))] = None,
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:

@@ -33,6 +33,24 @@ def error_map(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray) -> np
     return out
 
 
+def outline(image: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """A predicted class mask drawn as outlines (each class its palette colour) over the image: for
+    images with no labels, where an error map cannot be made."""
+    from ..dataset.basic import palette
+
+    ids = np.asarray(ids)
+    edge = np.zeros(ids.shape, bool)
+    edge[1:] |= ids[1:] != ids[:-1]
+    edge[:-1] |= ids[:-1] != ids[1:]
+    edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+    edge[:, :-1] |= ids[:, :-1] != ids[:, 1:]
+    edge &= ids != 0
+    out = np.array(image, np.uint8, copy=True)
+    if edge.any():
+        out[edge] = palette(ids[edge])[:, :3]
+    return out
+
+
 def write_train_report(out: Path, summary: dict[str, Any], data: Any = None) -> Path:
     """Write ``out/report.html`` (and ``report.json``) from the run's summary; ``data`` (the run's
     ``TaskData``) gives the prediction tiles of a segmentation run."""
