@@ -238,7 +238,7 @@ def parse_profile(
     except ValidationError as exc:
         err = validation_to_config_error(exc, Profile, source)
         loc = tuple(exc.errors(include_url=False)[0].get("loc", ()))
-        raise ConfigError(err.file, _named_key(loc, data) or err.key, err.expected, err.got) from None
+        raise ConfigError(err.file, _named_key(loc, data) or err.key, err.expected, err.got, err.hint) from None
 
 
 def load_profile(path: str | PathLike[str]) -> Profile:

@@ -133,7 +133,12 @@ class Run:
     # ------------------------------------------------------------------ set-up
     def run(self) -> dict[str, Any]:
         with denormals_flushed():
-            return self._loop(self.setup())
+            summary = self._loop(self.setup())
+            if self.dist.main and summary["epochs_done"]:
+                from .report import write_train_report
+
+                self.rep.artifact("report", write_train_report(self.out, summary, self.data))
+            return summary
 
     def setup(self) -> int:
         """Read the data, build everything, resume; returns the last finished epoch."""
@@ -492,6 +497,8 @@ class Run:
             "select": self.select, "validator_signs": {k: VALIDATOR_SIGN[k] for k in self.validators},
             "best": None if best is None else {"epoch": best[0], "validator": self.select, "value": best[1]},
             "final": {k: last.get(k) for k in ("validators", "source", "target")},
+            # the scores of the checkpoint best.pt holds (its own epoch's), beside the last epoch's ("final")
+            "shipped": None if best is None else {k: self.history[best[0] - 1].get(k) for k in ("source", "target")},
             "history": self.history,
         }
 
