@@ -138,7 +138,29 @@ def hue_rotation(degrees: float) -> np.ndarray:
     )
 
 
+def effect_seed(seed: int, index: int, camera: str, frame: int) -> np.random.SeedSequence:
+    """The seed of one frame's sensor noise: a pure function of (seed, sample index, camera, frame
+    counter), so the same run renders the same bytes."""
+    return np.random.SeedSequence([seed % (1 << 64), index % (1 << 64), zlib.crc32(camera.encode()), frame, 0x1A9E])
+
+
 def effect_rng(seed: int, index: int, camera: str, frame: int) -> np.random.Generator:
-    """The generator of one frame's sensor noise: a pure function of (seed, sample index, camera,
-    frame counter), so the same run renders the same bytes."""
-    return np.random.default_rng(np.random.SeedSequence([seed % (1 << 64), index % (1 << 64), zlib.crc32(camera.encode()), frame, 0x1A9E]))
+    """The generator of one frame's sensor noise (``effect_seed``)."""
+    return np.random.default_rng(effect_seed(seed, index, camera, frame))
+
+
+@dataclass(frozen=True)
+class PendingEffects:
+    """One camera's sensor effects on one frame, not yet applied (``Frame.effects``).
+
+    Why: the effects cost about as much CPU as a render pass, and they need nothing of the simulator.
+    ``apply`` draws its noise from ``seed``, so it gives the same bytes in whichever thread or process
+    runs it; the generation loop leaves it to its writer threads (``Frame.finished``)."""
+
+    effects: ImageEffects
+    seed: np.random.SeedSequence
+
+    def apply(self, rgb: np.ndarray, depth: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        rng = np.random.default_rng(self.seed)
+        rgb = self.effects.apply_rgb(rgb, rng)
+        return rgb, (None if depth is None else self.effects.apply_depth(depth, rng))

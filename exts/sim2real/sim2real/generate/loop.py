@@ -13,7 +13,6 @@ from ..dataset.writer import FramePool
 from ..sim.frame import Frame
 
 
-
 class FrameSource:
     """A loaded backend driven by a Randomizer that renders frame ``i`` as a pure function of (spec, i).
 
@@ -21,18 +20,22 @@ class FrameSource:
     frame ``i`` the backend is reset to its captured defaults, then the reset sample of episode ``i``
     and the frame sample ``i`` are applied (``sim.driver.RandomizedSim``), so a frame never depends
     on the frames rendered before it in the same process. The backend records every value it applied
-    in ``frame.sample``.
+    in ``frame.sample``. A backend that can defer its image effects (``sim.backend.DefersEffects``)
+    is asked to: the writer threads apply them (``Frame.finished``, same bytes), the render thread renders.
     """
 
     def __init__(self, spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path) -> None:
         from ..randomize.profile import load_profile
         from ..randomize.runtime import Randomizer
         from ..sim import registry
+        from ..sim.backend import DefersEffects
         from ..sim.driver import RandomizedSim
 
         self.spec = spec
         profile = load_profile(profile_path)
         self.backend = registry.create(spec.backend)
+        if isinstance(self.backend, DefersEffects):
+            self.backend.defer_effects = True
         try:
             self.backend.load(scene_path, resolution=spec.resolution)
             self.backend.capabilities.require(spec.backend, profile.targets(), source=str(profile_path))

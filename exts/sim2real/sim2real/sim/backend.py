@@ -90,6 +90,17 @@ class PreparesInterval(Protocol):
     def prepare_interval(self, chunk: Any, env: int | None = None) -> Callable[[int], None]: ...
 
 
+@runtime_checkable
+class DefersEffects(Protocol):
+    """Optional: a backend that can leave a camera's sensor effects (``image:*`` targets) to whoever
+    consumes its frames. With ``defer_effects = True``, ``render`` returns the clean images and puts
+    the effects, with the seed of their noise, in ``Frame.effects``; ``Frame.finished()`` gives the
+    bytes an immediate ``render`` would have. The generation loop sets it, so effects run in its writer
+    threads instead of between render passes."""
+
+    defer_effects: bool
+
+
 def conformance(cls: type) -> list[str]:
     """How the class ``cls`` departs from the ``Backend`` protocol, checked on the class alone (no
     instance, no scene): every method with the protocol's parameters (names, kinds, defaults) — extra

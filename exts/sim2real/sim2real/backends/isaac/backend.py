@@ -45,7 +45,7 @@ from ...sim.clock import StepClock
 from ...sim.record import AppliedRecord
 from ...sim.frame import Frame, Pose
 from ...sim.ops import combine
-from ..effects import NEUTRAL, ImageEffects, effect_rng
+from ..effects import NEUTRAL, ImageEffects, PendingEffects, effect_seed
 from .buckets import FrictionBuckets
 from .annotators import SceneObject, frame_from_annotators
 from .steps import step_dt
@@ -187,7 +187,7 @@ class IsaacBackend:
     def make_frame(self, annotators: Mapping[str, Any], *, camera: str, index: int, env: int = 0) -> Frame:
         """The Frame of one render product's annotator outputs (``frames.py``), labelled with the objects
         shown now, carrying the current randomization record, with the camera's sensor effects applied
-        (noise drawn from ``effect_rng(seed, index, camera)``: the same frame gets the same noise)."""
+        (noise drawn from ``effect_seed(seed, index, camera, env)``: the same frame gets the same noise)."""
         classes = {name: i + 1 for i, name in enumerate(self.scene.class_names())}
         objects = [SceneObject(o["name"], o["path"], o["instance_id"], o["class"],
                                Pose(o["position"], o["quat_wxyz"])) for o in self.scene.labelled_objects(env)]
@@ -196,10 +196,8 @@ class IsaacBackend:
                                                                      "time_s": self.clock.time_s})
         effects = self.image_effects(camera, env)
         if not effects.neutral:
-            rng = effect_rng(self.applied.last[0], index, camera, env)
-            frame.rgb = effects.apply_rgb(frame.rgb, rng)
-            if frame.depth is not None:
-                frame.depth = effects.apply_depth(frame.depth, rng)
+            pending = PendingEffects(effects, effect_seed(self.applied.last[0], index, camera, env))
+            frame.rgb, frame.depth = pending.apply(frame.rgb, frame.depth)
         return frame
 
     def record(self, env: int = 0) -> dict[str, Any]:

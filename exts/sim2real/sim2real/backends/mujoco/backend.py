@@ -42,7 +42,7 @@ from ...randomize.sample import Capabilities
 from ...sim.backend import Backend, StepCallback
 from ...sim.clock import StepClock
 from ...sim.record import AppliedRecord
-from ..effects import effect_rng
+from ..effects import PendingEffects, effect_seed
 from ...sim.frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
 from . import cameras, objects, physics, signals, visuals
@@ -77,6 +77,7 @@ class MujocoBackend:
         self.world: World | None = None
         self._renderer: FrameRenderer | None = None
         self.clock = StepClock()
+        self.defer_effects = False  # sim.backend.DefersEffects: leave image effects to the frame's consumer
 
     # ------------------------------------------------------------------ loading
     def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
@@ -490,19 +491,21 @@ class MujocoBackend:
             instances.append(Instance(i, o.name, int(inst_class[i]), class_names[i], box, visible, fraction,
                                       pose, pose_in_camera(pose, passes.cam_to_world),
                                       {"unoccluded_pixels": int(full[i])}))
-        rgb, depth = passes.rgb, passes.depth
+        rgb, depth, pending = passes.rgb, passes.depth, None
         effect = self.signals.effects.get(cam_name)
         if effect is not None and not effect.neutral:
             seed, index = self.applied.last  # the image noise is keyed by the latest sample
-            rng = effect_rng(seed, index, cam_name, self._frames)
-            rgb, depth = effect.apply_rgb(rgb, rng), effect.apply_depth(depth, rng)
+            pending = PendingEffects(effect, effect_seed(seed, index, cam_name, self._frames))
+            if not self.defer_effects:
+                rgb, depth = pending.apply(rgb, depth)
+                pending = None
         labels = {0: "background", **{v: k for k, v in self._classes.items()}}
         extent = model.stat.extent
         frame = Frame(rgb, depth, instance.astype(np.int32), semantic, labels, instances, passes.K,
                       passes.cam_to_world, camera=cam_name, index=self._frames, sample=self.record(),
                       meta={"backend": self.name, "scene": self.scene.path.name, "time_s": float(data.time),
                             "step": self.clock.steps, "znear_m": float(model.vis.map.znear * extent),
-                            "zfar_m": float(model.vis.map.zfar * extent)})
+                            "zfar_m": float(model.vis.map.zfar * extent)}, effects=pending)
         self._frames += 1
         return frame
 
