@@ -20,15 +20,17 @@ class FrameSource:
     frame ``i`` the backend is reset to its captured defaults, then the reset sample of episode ``i``
     and the frame sample ``i`` are applied (``sim.driver.RandomizedSim``), so a frame never depends
     on the frames rendered before it in the same process. The backend records every value it applied
-    in ``frame.sample``. A backend that can defer its image effects (``sim.backend.DefersEffects``)
-    is asked to: the writer threads apply them (``Frame.finished``, same bytes), the render thread renders.
+    in ``frame.sample``. The render thread only renders: a backend that can defer its image effects
+    (``sim.backend.DefersEffects``) leaves them to the writer threads (``Frame.finished``), one that
+    preloads textures (``sim.backend.PreloadsTextures``) gets the profile's images at load; the bytes
+    are those of the plain path.
     """
 
     def __init__(self, spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path) -> None:
         from ..randomize.profile import load_profile
         from ..randomize.runtime import Randomizer
         from ..sim import registry
-        from ..sim.backend import DefersEffects
+        from ..sim.backend import DefersEffects, PreloadsTextures
         from ..sim.driver import RandomizedSim
 
         self.spec = spec
@@ -36,8 +38,9 @@ class FrameSource:
         self.backend = registry.create(spec.backend)
         if isinstance(self.backend, DefersEffects):
             self.backend.defer_effects = True
+        preload = {"textures": profile.texture_files()} if isinstance(self.backend, PreloadsTextures) else {}
         try:
-            self.backend.load(scene_path, resolution=spec.resolution)
+            self.backend.load(scene_path, resolution=spec.resolution, **preload)
             self.backend.capabilities.require(spec.backend, profile.targets(), source=str(profile_path))
             randomizer = Randomizer(profile, spec.seed, self.backend.entities(), n_envs=1, dt=self.backend.dt)
             self.sim = RandomizedSim(self.backend, randomizer)

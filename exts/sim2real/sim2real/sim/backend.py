@@ -101,6 +101,15 @@ class DefersEffects(Protocol):
     defer_effects: bool
 
 
+@runtime_checkable
+class PreloadsTextures(Protocol):
+    """Optional: a backend whose ``load`` takes ``textures=[image files]``, the images a profile may put
+    on materials (``Profile.texture_files()``), and prepares each once (MuJoCo: a texture of its own),
+    so that choosing one per frame is a switch instead of a copy and an upload to the renderer."""
+
+    preloads_textures: bool
+
+
 def conformance(cls: type) -> list[str]:
     """How the class ``cls`` departs from the ``Backend`` protocol, checked on the class alone (no
     instance, no scene): every method with the protocol's parameters (names, kinds, defaults) — extra

@@ -72,6 +72,7 @@ class MujocoBackend:
         targets=_supported(), rgb=True, depth=True, segmentation=True, boxes=True, physics=True, max_envs=1,
         occlusion=True, control=True,
     )
+    preloads_textures = True  # sim.backend.PreloadsTextures: load(textures=...) makes a texture library
 
     def __init__(self) -> None:
         self.world: World | None = None
@@ -81,18 +82,21 @@ class MujocoBackend:
 
     # ------------------------------------------------------------------ loading
     def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
-             occlusion: bool = True, **options: Any) -> None:
+             occlusion: bool = True, textures: Sequence[str] = (), **options: Any) -> None:
         """Load an MJCF scene (a path or a shipped scene name such as ``tabletop``).
 
         ``resolution`` is (width, height) in pixels; ``occlusion`` computes how much of each object is
-        hidden (extra render passes; without it ``visible_fraction`` is 1 for every visible object)."""
+        hidden (extra render passes; without it ``visible_fraction`` is 1 for every visible object);
+        ``textures``: image files that ``material:*/texture`` may choose, each made a texture of its own
+        now, so that choosing one is a switch (``textures.py``; others are copied when chosen)."""
         if options:
-            raise UserError(f"mujoco backend: unknown load options {sorted(options)}; known: resolution, occlusion")
+            raise UserError(f"mujoco backend: unknown load options {sorted(options)}; known: resolution, "
+                            "occlusion, textures")
         width, height = int(resolution[0]), int(resolution[1])
         if width < 1 or height < 1:
             raise UserError(f"resolution: expected positive (width, height) in pixels (got {resolution})")
         self.close()
-        sc = load_scene(scene, (width, height))
+        sc = load_scene(scene, (width, height), textures)
         self._adopt(sc, sc.model, mujoco.MjData(sc.model), (width, height), occlusion)
 
     def attach(self, scene: str | PathLike[str], model: mujoco.MjModel, data: mujoco.MjData, *,

@@ -16,6 +16,7 @@ Without a library, the labelled objects are the named bodies directly under the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...paths import data_path
+from .textures import add_library
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class Scene:
     objects: list[LabelledObject]
     look_at: dict[str, np.ndarray]
     names: dict[str, list[str]] = field(default_factory=dict)  # object type -> names by id
+    # (image path, texture shape) -> id of the texture holding that image (textures.py)
+    texture_library: dict[tuple[str, tuple[int, int, int, int]], int] = field(default_factory=dict)
 
     def id(self, obj: mujoco.mjtObj, name: str) -> int:
         return mujoco.mj_name2id(self.model, obj, name)
@@ -141,7 +145,8 @@ def _package_file(scene: str) -> Path:
     return path
 
 
-def load(scene: str | PathLike[str], resolution: tuple[int, int]) -> Scene:
+def load(scene: str | PathLike[str], resolution: tuple[int, int], textures: Sequence[str] = ()) -> Scene:
+    """``textures``: image files that materials may show, made textures of their own (textures.py)."""
     path = resolve_scene(scene)
     try:
         spec = mujoco.MjSpec.from_file(str(path))
@@ -157,7 +162,11 @@ def load(scene: str | PathLike[str], resolution: tuple[int, int]) -> Scene:
         model = spec.compile()
     except Exception as exc:
         raise InputError(f"{path}: cannot compile: {_first_line(exc)}") from exc
+    added = add_library(spec, model, list(textures)) if textures else {}
+    if added:
+        model = spec.compile()  # the same model with the library's textures after the scene's own
     scene = Scene(path, spec, model, sorted(library), [], [], {})
+    scene.texture_library = {k: scene.id(OBJ.mjOBJ_TEXTURE, name) for k, name in added.items()}
     scene.names = {o: [scene.name(getattr(OBJ, o), i) for i in range(_count(model, o))] for o in _COUNTS}
     scene.slots = [_slot(scene, name, asset, i, colours) for i, (name, asset) in enumerate(slots_decl.items())]
     scene.objects = _objects(scene)
