@@ -49,7 +49,7 @@ from . import cameras, objects, physics, signals, visuals
 from .render import FrameRenderer
 from .scene import VISUAL_GROUPS
 from .scene import load as load_scene
-from .snapshot import ModelSnapshot, transplant_changes
+from .snapshot import ModelSnapshot
 from .tables import FieldTables
 from .world import World
 
@@ -322,7 +322,7 @@ class MujocoBackend:
         for mesh, scale in rescale.items():
             spec.mesh(mesh).scale = self._mesh_base[mesh] * scale
         compiled = spec.compile()
-        if not transplant_changes(world.model, self._compiled, compiled):
+        if not world.transplant(self._compiled, compiled):
             raise UnsupportedError(f"object scale: recompiling {', '.join(sorted(rescale))} changed the model's "
                                    "sizes; use a scale closer to 1 or an asset without meshes")
         self._compiled = compiled

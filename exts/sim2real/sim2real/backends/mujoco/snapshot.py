@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,11 +42,27 @@ def _struct_fields(obj: Any, prefix: str) -> Iterator[tuple[str, Any, str]]:
 
 def model_fields(model: Any) -> Iterator[tuple[str, Any, str]]:
     """(path, owner, attribute) for every array of the model and every leaf of its structs."""
-    for name in dir(model):
-        if _is_field(model, name) and isinstance(getattr(model, name), np.ndarray):
-            yield name, model, name
-    for struct in STRUCTS:
-        yield from _struct_fields(getattr(model, struct), struct)
+    for path, parts in _field_paths(model):
+        owner = model
+        for part in parts[:-1]:
+            owner = getattr(owner, part)
+        yield path, owner, parts[-1]
+
+
+_PATHS: dict[type, list[tuple[str, tuple[str, ...]]]] = {}
+
+
+def _field_paths(model: Any) -> list[tuple[str, tuple[str, ...]]]:
+    """The fields of a model class, walked through ``dir()`` once (the walk costs far more than the
+    copies and comparisons made with it; every model of one mujoco build has the same fields)."""
+    paths = _PATHS.get(type(model))
+    if paths is None:
+        paths = [(name, (name,)) for name in dir(model)
+                 if _is_field(model, name) and isinstance(getattr(model, name), np.ndarray)]
+        for struct in STRUCTS:
+            paths += [(path, tuple(path.split("."))) for path, _, _ in _struct_fields(getattr(model, struct), struct)]
+        _PATHS[type(model)] = paths
+    return paths
 
 
 class ModelSnapshot:
@@ -101,21 +118,81 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def transplant_changes(dst: Any, before: Any, after: Any) -> bool:
+def transplant_changes(dst: Any, before: Any, after: Any, layout: ArrayLayout | None = None) -> bool:
     """Copy into model ``dst`` every element where model ``after`` differs from model ``before`` (two
     compilations of one spec); elements equal in both keep ``dst``'s run-time values. Returns False,
-    copying nothing, when the compilations' array shapes differ."""
-    triples = list(zip(model_fields(dst), model_fields(before), model_fields(after), strict=True))
-    for (_, d_owner, name), (_, b_owner, _), (_, a_owner, _) in triples:
-        d, b, a = getattr(d_owner, name), getattr(b_owner, name), getattr(a_owner, name)
-        if isinstance(d, np.ndarray) and not (d.shape == b.shape == a.shape):
-            return False
-    for (_, d_owner, name), (_, b_owner, _), (_, a_owner, _) in triples:
+    copying nothing, when the compilations' sizes differ. ``layout``: ``dst``'s (``ArrayLayout.of``),
+    to find the changed arrays with one comparison of the model buffers instead of one per array."""
+    if _sizes(before) != _sizes(after) or not dst.nbuffer == before.nbuffer:
+        return False
+    layout = layout if layout is not None else ArrayLayout.of(dst)
+    changed = layout.changed(before, after) if layout is not None else None
+    for path, parts in _field_paths(dst):
+        if changed is not None and len(parts) == 1 and path not in changed:
+            continue
+        d_owner, b_owner, a_owner = (_owner(m, parts) for m in (dst, before, after))
+        name = parts[-1]
         d, b, a = getattr(d_owner, name), getattr(b_owner, name), getattr(a_owner, name)
         if isinstance(d, np.ndarray):
-            changed = a != b
-            if changed.any():
-                d[changed] = a[changed]
+            diff = a != b
+            if diff.any():
+                d[diff] = a[diff]
         elif a != b:
             setattr(d_owner, name, a)
     return True
+
+
+def _owner(model: Any, parts: tuple[str, ...]) -> Any:
+    for part in parts[:-1]:
+        model = getattr(model, part)
+    return model
+
+
+_SIZES: dict[type, list[str]] = {}
+
+
+def _sizes(model: Any) -> tuple[int, ...]:
+    """The model's size fields (``nq``, ``nmeshvert``, ``ntexdata``, ...): equal sizes, equal array
+    shapes and buffer layout. (Compare compilations: a few, such as ``ngravcomp``, count values that
+    run-time edits change.)"""
+    names = _SIZES.get(type(model))
+    if names is None:
+        names = _SIZES[type(model)] = [n for n in dir(model) if n.startswith("n") and
+                                       isinstance(getattr(model, n), int) and not isinstance(getattr(model, n), bool)]
+    return tuple(getattr(model, n) for n in names)
+
+
+@dataclass(frozen=True)
+class ArrayLayout:
+    """Where a model's arrays lie in its one buffer (MuJoCo allocates them all in one block): a model
+    with the same sizes has the same layout, so two of them compare with one ``!=`` over their bytes."""
+
+    first: str  # the array at the lowest address
+    span: int  # bytes from its start to the end of the last array
+    starts: np.ndarray  # byte offset of each array (ascending)
+    names: list[str]  # the arrays, in that order
+
+    @classmethod
+    def of(cls, model: Any) -> ArrayLayout | None:
+        """None when the arrays are not in one block of ``nbuffer`` bytes (then every array is compared)."""
+        arrays = [(getattr(model, p).__array_interface__["data"][0], getattr(model, p).nbytes, p)
+                  for p, parts in _field_paths(model) if len(parts) == 1 and getattr(model, p).size]
+        arrays.sort()
+        lo, hi = arrays[0][0], max(a + n for a, n, _ in arrays)
+        if hi - lo > getattr(model, "nbuffer", 0):
+            return None
+        return cls(arrays[0][2], hi - lo, np.array([a - lo for a, _, _ in arrays]), [p for _, _, p in arrays])
+
+    def raw(self, model: Any) -> np.ndarray:
+        """The model's arrays as one uint8 view (valid while the model lives)."""
+        first = getattr(model, self.first)
+        return np.lib.stride_tricks.as_strided(first.reshape(-1).view(np.uint8), shape=(self.span,), strides=(1,))
+
+    def changed(self, a: Any, b: Any) -> set[str]:
+        """Names of the arrays whose bytes differ between models ``a`` and ``b`` (both of this layout)."""
+        differ = np.flatnonzero(self.raw(a) != self.raw(b))
+        if differ.size == 0:
+            return set()
+        hit = np.zeros(len(self.names), dtype=bool)
+        hit[np.searchsorted(self.starts, differ, side="right") - 1] = True  # padding maps to its left
+        return {self.names[i] for i in np.flatnonzero(hit)}
