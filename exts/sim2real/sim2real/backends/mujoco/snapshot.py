@@ -66,29 +66,44 @@ def _field_paths(model: Any) -> list[tuple[str, tuple[str, ...]]]:
 
 
 class ModelSnapshot:
-    """A deep copy of every field of a model at one moment."""
+    """A deep copy of every field of a model at one moment.
+
+    The arrays are kept as one copy of the model's buffer (``ArrayLayout``), so ``restore`` is one
+    memcpy plus the struct leaves: it runs at every episode reset."""
 
     def __init__(self, model: Any) -> None:
+        self.layout = ArrayLayout.of(model)
+        self._raw = self.layout.raw(model).copy() if self.layout is not None else None
+        self._covered = frozenset(self.layout.names) if self.layout is not None else frozenset()
+        offsets = dict(zip(self.layout.names, self.layout.starts.tolist())) if self.layout is not None else {}
         self.values: dict[str, Any] = {}
         for path, owner, name in model_fields(model):
             value = getattr(owner, name)
-            self.values[path] = value.copy() if isinstance(value, np.ndarray) else value
-        self._walked: tuple[Any, list[tuple[str, Any, str]]] | None = None
+            if isinstance(value, np.ndarray) and path in offsets:  # a view of the buffer's copy
+                self.values[path] = np.ndarray(value.shape, value.dtype, buffer=self._raw, offset=offsets[path])
+            else:
+                self.values[path] = value.copy() if isinstance(value, np.ndarray) else value
+        self._walked: tuple[Any, list[tuple[str, Any, str]], bool] | None = None
 
     def __getitem__(self, path: str) -> Any:
         return self.values[path]
 
-    def _fields(self, model: Any) -> list[tuple[str, Any, str]]:
-        """``model_fields(model)``, walked once per model (``restore`` runs at every episode reset;
-        the walk through ``dir()`` costs far more than the copies)."""
+    def _fields(self, model: Any) -> tuple[list[tuple[str, Any, str]], bool]:
+        """``model_fields(model)`` and whether ``model`` has this snapshot's buffer layout, found once
+        per model."""
         if self._walked is None or self._walked[0] is not model:
-            self._walked = (model, list(model_fields(model)))
-        return self._walked[1]
+            same = self.layout is not None and self.layout.same(ArrayLayout.of(model))
+            self._walked = (model, list(model_fields(model)), same)
+        return self._walked[1], self._walked[2]
 
     def restore(self, model: Any, only: set[str] | None = None) -> None:
         """Write the captured values back into ``model`` (all fields, or the paths in ``only``)."""
-        for path, owner, name in self._fields(model):
-            if only is not None and path not in only:
+        fields, same_layout = self._fields(model)
+        whole = only is None and same_layout
+        if whole:
+            self.layout.raw(model)[:] = self._raw  # type: ignore[union-attr]  (padding bytes too: harmless)
+        for path, owner, name in fields:
+            if (only is not None and path not in only) or (whole and path in self._covered):
                 continue
             saved = self.values[path]
             current = getattr(owner, name)
@@ -182,6 +197,10 @@ class ArrayLayout:
         if hi - lo > getattr(model, "nbuffer", 0):
             return None
         return cls(arrays[0][2], hi - lo, np.array([a - lo for a, _, _ in arrays]), [p for _, _, p in arrays])
+
+    def same(self, other: ArrayLayout | None) -> bool:
+        return (other is not None and self.span == other.span and self.names == other.names
+                and np.array_equal(self.starts, other.starts))
 
     def raw(self, model: Any) -> np.ndarray:
         """The model's arrays as one uint8 view (valid while the model lives)."""
