@@ -209,9 +209,6 @@ class ArrayLayout:
 
     def changed(self, a: Any, b: Any) -> set[str]:
         """Names of the arrays whose bytes differ between models ``a`` and ``b`` (both of this layout)."""
-        differ = np.flatnonzero(self.raw(a) != self.raw(b))
-        if differ.size == 0:
-            return set()
-        hit = np.zeros(len(self.names), dtype=bool)
-        hit[np.searchsorted(self.starts, differ, side="right") - 1] = True  # padding maps to its left
+        differ = self.raw(a) != self.raw(b)
+        hit = np.logical_or.reduceat(differ, self.starts)  # per array (padding counts with the one before it)
         return {self.names[i] for i in np.flatnonzero(hit)}
