@@ -14,7 +14,8 @@ objects in their slots) and, per frame:
 * writes ``rgb.png``, ``depth.png`` (16-bit), ``instance.png`` and ``semantic.png`` (16-bit) with OpenCV at
   zlib level 1 (sim2real's default level) and a JSON record, on ``--threads`` writer threads (0: inline).
 
-Prints one JSON line: the wall-clock time when each frame's files were written, seconds after start.
+Prints one JSON line: when each frame's files were written, seconds after start, wall clock and CPU time
+of the process (all threads).
 
     python tools/bench/_bare_generate.py --model scene.mjb --frames 100 --out DIR [--resolution 640x480]
 """
@@ -35,6 +36,7 @@ import numpy as np
 
 START = time.perf_counter()
 PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+GEOM = int(mujoco.mjtObj.mjOBJ_GEOM)  # an int: comparing an array with the enum itself goes element by element
 
 
 class Labels:
@@ -104,12 +106,12 @@ def main() -> None:
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     K = intrinsics(model, camera, width, height)
-    done: list[float] = []
+    done: list[tuple[float, float]] = []  # (wall, CPU) seconds
     pool = ThreadPoolExecutor(args.threads) if args.threads else None
     slots = threading.BoundedSemaphore(2 * max(1, args.threads))
 
     def finished(_: object) -> None:
-        done.append(time.perf_counter() - START)
+        done.append((time.perf_counter() - START, time.process_time()))
         slots.release()
 
     for index in range(args.frames):
@@ -125,7 +127,7 @@ def main() -> None:
         renderer.enable_segmentation_rendering()
         seg = renderer.render()
         renderer.disable_segmentation_rendering()
-        geom = np.where(seg[..., 1] == mujoco.mjtObj.mjOBJ_GEOM, seg[..., 0] + 1, 0)
+        geom = np.where(seg[..., 1] == GEOM, seg[..., 0] + 1, 0)
         instance, semantic = labels.instance[geom], labels.semantic[geom]
         mm = np.rint(depth.astype(np.float64) * 1000.0)
         mm[(geom == 0) | ~np.isfinite(mm) | (mm > 65535)] = 0
@@ -137,14 +139,14 @@ def main() -> None:
         job = (folder, index, rgb, mm.astype(np.uint16), instance, semantic, record)
         if pool is None:
             write(*job)
-            done.append(time.perf_counter() - START)
+            done.append((time.perf_counter() - START, time.process_time()))
         else:
             slots.acquire()
             pool.submit(write, *job).add_done_callback(finished)
     if pool is not None:
         pool.shutdown(wait=True)
     renderer.close()
-    print(json.dumps({"done_s": sorted(done)}))
+    print(json.dumps({"done_s": [t for t, _ in sorted(done)], "cpu_s": [c for _, c in sorted(done)]}))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ write without us, run side by side.
    and poses, the same files written with OpenCV at the same zlib level on 2 writer threads. Each run is
    a fresh process; the two alternate, ``--rounds`` rounds per resolution (order swapped every round).
    Reported: frames/s steady (after the first 10 % of frames: start-up excluded) and wall (the whole
-   process, start-up included); the ratio per round with min/median/max; the load average.
+   process, start-up included); the ratio per round with min/median/max; CPU seconds per steady frame
+   (all threads of the process: rasterizer, writers) and their ratio, bare ÷ ours, which other jobs on
+   the machine disturb far less than wall time; the load average.
 2. 2 workers vs 1: frames/s of ``generate`` with two worker processes against one, wall clock (start-up
    included) and steady (after the first 10 % of frames) (target >= 1.7x).
 3. memory: peak RSS while generating --rss-frames frames in one process, against the RSS after the
@@ -65,24 +67,27 @@ def request(out: Path, frames: int, resolution: tuple[int, int], workers: int = 
 
 
 class _Commits(Reporter):
-    """Records (time, frames done) at every committed frame."""
+    """Records (time, frames done, CPU time of this process) at every committed frame."""
 
     def __init__(self) -> None:
-        self.points: list[tuple[float, int]] = []
+        self.points: list[tuple[float, int, float]] = []
 
     def _on_task(self, task: Any, final: bool, force: bool = False) -> None:
-        self.points.append((time.perf_counter(), task.done))
+        self.points.append((time.perf_counter(), task.done, time.process_time()))
 
     def steady_fps(self, skip: int) -> float:
-        (t0, d0), (t1, d1) = next(p for p in self.points if p[1] >= skip), self.points[-1]
+        (t0, d0, _), (t1, d1, _) = next(p for p in self.points if p[1] >= skip), self.points[-1]
         return (d1 - d0) / (t1 - t0)
 
 
 # ---------------------------------------------------------------------- 1. generate vs a bare loop
-def steady_fps(done_s: list[float]) -> float:
-    """Frames per second after the first 10 % of frames (start-up and warm-up excluded)."""
-    skip = max(1, len(done_s) // 10)
-    return (len(done_s) - skip) / (done_s[-1] - done_s[skip - 1])
+def steady(done: dict[str, list[float]]) -> tuple[float, float]:
+    """Frames per second and CPU seconds per frame after the first 10 % of frames (start-up and warm-up
+    excluded); CPU: every thread of the process (writer threads and the rasterizer's included)."""
+    wall, cpu = done["done_s"], done["cpu_s"]
+    skip = max(1, len(wall) // 10)
+    frames = len(wall) - skip
+    return frames / (wall[-1] - wall[skip - 1]), (cpu[-1] - cpu[skip - 1]) / frames
 
 
 def child_generate(frames: int, resolution: str, out: str) -> None:
@@ -90,17 +95,17 @@ def child_generate(frames: int, resolution: str, out: str) -> None:
     start = time.perf_counter()
     commits = _Commits()
     generate(request(Path(out), frames, parse_resolution(resolution)), commits)
-    done = sorted({d: t - start for t, d in commits.points if d > 0}.values())
-    print(json.dumps({"done_s": done}))
+    done = sorted({d: (t - start, c) for t, d, c in commits.points if d > 0}.values())
+    print(json.dumps({"done_s": [t for t, _ in done], "cpu_s": [c for _, c in done]}))
 
 
-def _timed_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, list[float]]:
+def _timed_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, dict[str, list[float]]]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    return wall, json.loads(proc.stdout.strip().splitlines()[-1])["done_s"]
+    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def save_scene(resolution: tuple[int, int], path: Path) -> None:
@@ -119,7 +124,7 @@ def bench_vs_bare(tmp: Path, frames: int, res: str, rounds: int, before: str | N
     mjb = tmp / f"tabletop-{res}.mjb"
     save_scene(parse_resolution(res), mjb)
     contenders = ["bare", "generate"] + (["before"] if before else [])
-    runs: dict[str, list[tuple[float, float]]] = {c: [] for c in contenders}  # (steady fps, wall fps)
+    runs: dict[str, list[tuple[float, float, float]]] = {c: [] for c in contenders}  # steady fps, wall fps, CPU s/frame
     load = [os.getloadavg()[0]]
     for r in range(rounds):
         for who in contenders[r % len(contenders):] + contenders[:r % len(contenders)]:  # rotate the order
@@ -134,12 +139,14 @@ def bench_vs_bare(tmp: Path, frames: int, res: str, rounds: int, before: str | N
                 if who == "before":
                     env = {**os.environ, "PYTHONPATH": str(Path(before, "exts", "sim2real"))}
             wall, done = _timed_process(cmd, env)
-            runs[who].append((steady_fps(done), frames / wall))
+            fps, cpu = steady(done)
+            runs[who].append((fps, frames / wall, cpu))
             load.append(os.getloadavg()[0])
     out = {"resolution": res, "frames": frames, "rounds": rounds, "runs": runs, "load": load}
     for who in contenders[1:]:
         out[f"{who}_ratio"] = [g[0] / b[0] for g, b in zip(runs[who], runs["bare"], strict=True)]
         out[f"{who}_ratio_wall"] = [g[1] / b[1] for g, b in zip(runs[who], runs["bare"], strict=True)]
+        out[f"{who}_ratio_cpu"] = [b[2] / g[2] for g, b in zip(runs[who], runs["bare"], strict=True)]
     return out
 
 
@@ -151,11 +158,14 @@ def print_vs_bare(r: dict[str, Any]) -> None:
     b = r["runs"]["bare"]
     print(f"{r['resolution']}, min/median/max of {r['rounds']} interleaved rounds of {r['frames']} frames, load "
           f"average {_mmm(r['load'], '.1f')} on {os.cpu_count()} cores: bare loop {_mmm([x[0] for x in b])} frames/s "
-          "steady", flush=True)
+          f"steady, {_mmm([x[2] for x in b], '.3f')} CPU s/frame", flush=True)
     for who in r["runs"]:
         if who != "bare":
-            print(f"  {who}: {_mmm([x[0] for x in r['runs'][who]])} frames/s steady, ratio {_mmm(r[who + '_ratio'])} "
-                  f"(target >= 0.9); wall with start-up {_mmm(r[who + '_ratio_wall'])}", flush=True)
+            mine = r["runs"][who]
+            print(f"  {who}: {_mmm([x[0] for x in mine])} frames/s steady, ratio {_mmm(r[who + '_ratio'])} "
+                  f"(target >= 0.9); wall with start-up {_mmm(r[who + '_ratio_wall'])}; "
+                  f"{_mmm([x[2] for x in mine], '.3f')} CPU s/frame, CPU ratio {_mmm(r[who + '_ratio_cpu'])}",
+                  flush=True)
 
 
 # ---------------------------------------------------------------------- 2. workers
