@@ -16,14 +16,12 @@ gain_error, sensor,
 image
 =====================  ================================================================
 
-``reset`` restores every model field from the snapshot taken at load (snapshot.py), re-uploads what
-the renderer holds (textures, rescaled meshes), resets the physical state and re-applies the start-up
-samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac Lab).
+``reset`` restores every model field from the snapshot taken at load (snapshot.py), resets the
+physical state and re-applies the start-up samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac Lab).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -124,8 +122,6 @@ class MujocoBackend:
                occlusion: bool) -> None:
         """Build the appliers on ``model``/``data`` and capture the defaults."""
         width, height = resolution
-        self._compiled = copy.copy(model)  # the model as last compiled, before run-time edits
-        self._base_compile = self._compiled
         compiled = ModelSnapshot(model)
         world = World(sc, model, data, compiled, compiled)
         self.resolution, self.occlusion = (width, height), occlusion
@@ -147,8 +143,6 @@ class MujocoBackend:
         self.world = world
         for part in (self.objects, self.lights, self.materials, self.cameras):
             part.reset()
-        self._mesh_base = {m.name: np.array(m.scale, dtype=float) for m in sc.spec.meshes}
-        self._meshes_changed: set[str] = set()
         self._routes = self._routing()
         self._plans: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
         self._classes = self._class_table()
@@ -307,57 +301,27 @@ class MujocoBackend:
         return plan.tables[1]
 
     def _flush(self) -> None:
-        rescale = self.objects.needs_recompile()
-        if rescale:
-            self._rescale_meshes(rescale)
         self.objects.flush()
         self.materials.flush()
         self.lights.flush()
         self.cameras.flush()
-        self._sync_renderer()
-
-    def _rescale_meshes(self, rescale: dict[str, float]) -> None:
-        """Recompile with the slots' meshes at their new scale; copy what changed into the live model."""
-        world, spec = self._world(), self.scene.spec
-        for mesh, scale in rescale.items():
-            spec.mesh(mesh).scale = self._mesh_base[mesh] * scale
-        compiled = spec.compile()
-        if not world.transplant(self._compiled, compiled):
-            raise UnsupportedError(f"object scale: recompiling {', '.join(sorted(rescale))} changed the model's "
-                                   "sizes; use a scale closer to 1 or an asset without meshes")
-        self._compiled = compiled
-        self.objects.mesh_scale.update(rescale)
-        self._meshes_changed |= set(rescale)
-        for name, state in self.objects.state.items():  # their masses and bounds follow the new geometry
-            if any(m in rescale for m in self.objects.slots[name].variants[state.asset].meshes):
-                self.objects.shape_dirty.add(name)
-                self.objects.pose_dirty.add(name)
-        world.const_dirty = True
-        self._upload_meshes(rescale)
-
-    def _upload_meshes(self, names: Any) -> None:
-        if self._renderer is not None:
-            for name in sorted(names):
-                self._renderer.upload_mesh(self.scene.id(mujoco.mjtObj.mjOBJ_MESH, name))
 
     def _sync_renderer(self) -> None:
+        """Hand the renderer the textures and meshes that changed since it last drew (once each, however
+        many resets and samples changed them in between)."""
         if self._renderer is not None:
             for tex in sorted(self.materials.textures_changed):
                 self._renderer.upload_texture(tex)
+            for mesh in sorted(self.objects.meshes_changed):
+                self._renderer.upload_mesh(mesh)
         self.materials.textures_changed.clear()
+        self.objects.meshes_changed.clear()
 
     # ------------------------------------------------------------------ reset
     def reset(self) -> None:
         """Restore every default exactly, reset the physical state, re-apply the start-up samples."""
         world = self._world()
         world.defaults.restore(world.model)
-        if self._meshes_changed:
-            for mesh in self._meshes_changed:
-                self.scene.spec.mesh(mesh).scale = self._mesh_base[mesh]
-            self._upload_meshes(self._meshes_changed)
-            self._meshes_changed.clear()
-            self.objects.mesh_scale.clear()
-            self._compiled = self._base_compile
         for part in (self.objects, self.lights, self.materials, self.cameras):
             part.reset()
         self._reset_state()
@@ -374,7 +338,6 @@ class MujocoBackend:
         mujoco.mj_resetData(world.model, world.data)
         mujoco.mj_forward(world.model, world.data)
         self.signals.reset(np.zeros(world.model.nu), np.random.default_rng(0))
-        self._sync_renderer()
         self.clock.reset()
         self._frames = 0
         world.forward_dirty = False
@@ -442,11 +405,11 @@ class MujocoBackend:
 
     # ------------------------------------------------------------------ rendering
     def _frame_renderer(self) -> FrameRenderer:
-        if self._renderer is None:
+        if self._renderer is None:  # (its context uploads every texture and mesh of the model as it is now)
             self._renderer = FrameRenderer(self.model, *self.resolution)
-            for tex in sorted(self.materials.textures_modified):
-                self._renderer.upload_texture(tex)
-            self._upload_meshes(self._meshes_changed)
+            self.materials.textures_changed.clear()
+            self.objects.meshes_changed.clear()
+        self._sync_renderer()
         return self._renderer
 
     def camera_id(self, camera: str | None) -> int:

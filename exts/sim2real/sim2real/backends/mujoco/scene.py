@@ -47,8 +47,7 @@ class Variant:
     body: int  # the asset's body (a child of the slot body, at the slot's origin)
     geoms: np.ndarray  # every geom of the asset
     visual: np.ndarray  # geoms in the rendered groups
-    primitive: np.ndarray  # geoms scaled at run time (not meshes)
-    meshes: list[str]  # names of this variant's own mesh assets (scaled through a recompile)
+    meshes: list[str]  # names of this variant's own mesh assets (scaled with it: scaling.py)
     color: np.ndarray  # (4,) the asset's own colour
     support_points: np.ndarray  # (N, 3) points of its collision surface in the slot frame, metres
     support_radii: np.ndarray  # (N,) radius around each point (spheres, capsules)
@@ -271,9 +270,8 @@ def _slot(scene: Scene, name: str, default_asset: str, index: int, colours: dict
         visual = geoms[np.isin(model.geom_group[geoms], VISUAL_GROUPS)]
         meshes = sorted({scene.name(OBJ.mjOBJ_MESH, model.geom_dataid[g]) for g in geoms
                          if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH})
-        primitive = geoms[model.geom_type[geoms] != mujoco.mjtGeom.mjGEOM_MESH]
         points, radii = _support(model, geoms)
-        variants[asset] = Variant(asset, vbody, geoms, visual, primitive, meshes, colours[asset], points, radii)
+        variants[asset] = Variant(asset, vbody, geoms, visual, meshes, colours[asset], points, radii)
     return Slot(name, index, body, int(model.jnt_qposadr[joint]), int(model.jnt_dofadr[joint]), default_asset,
                 variants, scene.id(OBJ.mjOBJ_MATERIAL, name), np.concatenate([v.geoms for v in variants.values()]),
                 np.array([v.body for v in variants.values()]))

@@ -4,8 +4,7 @@ Randomization writes into many model fields; resetting must restore all of them 
 listing the fields we touch (and forgetting one), a snapshot walks the model: every numpy array
 attribute, and every scalar or array field of the nested option/visual/statistic structs
 (``opt``, ``vis.*``, ``stat``). The same walk compares two models field by field (tests use it to
-prove that 1,000 random samples and resets leave no drift) and transplants what a recompilation
-changed into the live model (so the renderer and ``MjData`` keep pointing at the same model).
+prove that 1,000 random samples and resets leave no drift).
 """
 
 from __future__ import annotations
@@ -133,54 +132,10 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def transplant_changes(dst: Any, before: Any, after: Any, layout: ArrayLayout | None = None) -> bool:
-    """Copy into model ``dst`` every element where model ``after`` differs from model ``before`` (two
-    compilations of one spec); elements equal in both keep ``dst``'s run-time values. Returns False,
-    copying nothing, when the compilations' sizes differ. ``layout``: ``dst``'s (``ArrayLayout.of``),
-    to find the changed arrays with one comparison of the model buffers instead of one per array."""
-    if _sizes(before) != _sizes(after) or not dst.nbuffer == before.nbuffer:
-        return False
-    layout = layout if layout is not None else ArrayLayout.of(dst)
-    changed = layout.changed(before, after) if layout is not None else None
-    for path, parts in _field_paths(dst):
-        if changed is not None and len(parts) == 1 and path not in changed:
-            continue
-        d_owner, b_owner, a_owner = (_owner(m, parts) for m in (dst, before, after))
-        name = parts[-1]
-        d, b, a = getattr(d_owner, name), getattr(b_owner, name), getattr(a_owner, name)
-        if isinstance(d, np.ndarray):
-            diff = a != b
-            if diff.any():
-                d[diff] = a[diff]
-        elif a != b:
-            setattr(d_owner, name, a)
-    return True
-
-
-def _owner(model: Any, parts: tuple[str, ...]) -> Any:
-    for part in parts[:-1]:
-        model = getattr(model, part)
-    return model
-
-
-_SIZES: dict[type, list[str]] = {}
-
-
-def _sizes(model: Any) -> tuple[int, ...]:
-    """The model's size fields (``nq``, ``nmeshvert``, ``ntexdata``, ...): equal sizes, equal array
-    shapes and buffer layout. (Compare compilations: a few, such as ``ngravcomp``, count values that
-    run-time edits change.)"""
-    names = _SIZES.get(type(model))
-    if names is None:
-        names = _SIZES[type(model)] = [n for n in dir(model) if n.startswith("n") and
-                                       isinstance(getattr(model, n), int) and not isinstance(getattr(model, n), bool)]
-    return tuple(getattr(model, n) for n in names)
-
-
 @dataclass(frozen=True)
 class ArrayLayout:
-    """Where a model's arrays lie in its one buffer (MuJoCo allocates them all in one block): a model
-    with the same sizes has the same layout, so two of them compare with one ``!=`` over their bytes."""
+    """Where a model's arrays lie in its one buffer (MuJoCo allocates them all in one block), so that
+    the arrays of a model are copied and restored with one memcpy."""
 
     first: str  # the array at the lowest address
     span: int  # bytes from its start to the end of the last array
@@ -189,7 +144,7 @@ class ArrayLayout:
 
     @classmethod
     def of(cls, model: Any) -> ArrayLayout | None:
-        """None when the arrays are not in one block of ``nbuffer`` bytes (then every array is compared)."""
+        """None when the arrays are not in one block of ``nbuffer`` bytes (then snapshots copy array by array)."""
         arrays = [(getattr(model, p).__array_interface__["data"][0], getattr(model, p).nbytes, p)
                   for p, parts in _field_paths(model) if len(parts) == 1 and getattr(model, p).size]
         arrays.sort()
@@ -206,9 +161,3 @@ class ArrayLayout:
         """The model's arrays as one uint8 view (valid while the model lives)."""
         first = getattr(model, self.first)
         return np.lib.stride_tricks.as_strided(first.reshape(-1).view(np.uint8), shape=(self.span,), strides=(1,))
-
-    def changed(self, a: Any, b: Any) -> set[str]:
-        """Names of the arrays whose bytes differ between models ``a`` and ``b`` (both of this layout)."""
-        differ = self.raw(a) != self.raw(b)
-        hit = np.logical_or.reduceat(differ, self.starts)  # per array (padding counts with the one before it)
-        return {self.names[i] for i in np.flatnonzero(hit)}

@@ -9,7 +9,7 @@ import mujoco
 import numpy as np
 
 from .scene import Scene
-from .snapshot import ArrayLayout, ModelSnapshot, model_fields, transplant_changes
+from .snapshot import ModelSnapshot, model_fields
 
 
 @dataclass
@@ -25,7 +25,6 @@ class World:
 
     _flat: dict[str, np.ndarray] = field(init=False, default_factory=dict)
     _span: tuple[int, int] | None = field(init=False, default=None)
-    _layout: ArrayLayout | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.scratch = mujoco.MjData(self.model)
@@ -76,13 +75,6 @@ class World:
             starts = [(a.__array_interface__["data"][0], a.nbytes) for a in arrays if a.size]
             self._span = (min(s for s, _ in starts), max(s + n for s, n in starts))
         return self._span
-
-    def transplant(self, before: mujoco.MjModel, after: mujoco.MjModel) -> bool:
-        """``snapshot.transplant_changes`` into this world's model (what a recompilation changed), with
-        the model's buffer layout found once."""
-        if self._layout is None:
-            self._layout = ArrayLayout.of(self.model)
-        return transplant_changes(self.model, before, after, self._layout)
 
     def refresh_constants(self) -> None:
         """Recompute the fields MuJoCo derives from masses and inertias (``body_subtreemass``,
