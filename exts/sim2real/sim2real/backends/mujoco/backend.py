@@ -544,15 +544,17 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+_CORNERS = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T  # of a box
+
+
 def _projected_rect(model: mujoco.MjModel, data: mujoco.MjData, geoms: np.ndarray, world_to_cam: np.ndarray,
                     K: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
     """Pixel box (half-open) that surely contains the geoms' image: their bounding boxes' corners
     projected; the whole image when a corner is behind the camera."""
     if len(geoms) == 0:
         return (0, 0, 0, 0)
-    signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
     aabb = model.geom_aabb[geoms]
-    local = aabb[:, None, :3] + signs[None] * aabb[:, None, 3:]
+    local = aabb[:, None, :3] + _CORNERS[None] * aabb[:, None, 3:]
     rot = data.geom_xmat[geoms].reshape(-1, 3, 3)
     world = np.einsum("gij,gkj->gki", rot, local) + data.geom_xpos[geoms][:, None]
     cam = world.reshape(-1, 3) @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
