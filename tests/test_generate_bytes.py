@@ -1,5 +1,6 @@
 """What the generation loop does to keep its render thread rendering changes no byte of a dataset:
-image effects deferred to the writer threads, the texture library switched instead of copied. The
+image effects deferred to the writer threads, the texture library switched instead of copied, the
+scene compiled once for the worker processes. The
 reference is the plain path: effects applied inside ``render``, images copied into the materials'
 own textures and uploaded."""
 
@@ -11,7 +12,7 @@ import pytest
 
 from sim2real.backends.mujoco.textures import RGB_ROLE
 from sim2real.dataset.encode import Outputs, encode_frame
-from sim2real.generate.loop import FrameSource
+from sim2real.generate.loop import FrameSource, prepare_scene, rasterizer_threads
 from sim2real.generate.request import GenerateRequest, resolve
 from sim2real.randomize.profile import Profile
 from sim2real.sim.frame import Frame
@@ -85,3 +86,26 @@ def test_the_generation_loop_asks_for_both(tmp_path: Path) -> None:
         assert len(source.backend.scene.texture_library) == 16
     finally:
         source.close()
+
+
+def test_a_scene_compiled_once_and_pickled_for_workers_gives_the_bytes_of_the_file(
+        tmp_path: Path, plain: dict[int, dict[str, bytes]]) -> None:
+    import pickle
+
+    resolved = resolve(GenerateRequest(profile="tabletop", frames=len(INDICES), out=tmp_path / "unused",
+                                       resolution=RESOLUTION, seed=5))
+    prepared = prepare_scene(resolved.spec, resolved.profile_path, resolved.scene_path)
+    shipped = pickle.loads(pickle.dumps(prepared))  # what a spawned worker receives
+    assert shipped.spec is None and len(shipped.texture_library) == 16
+    source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path, prepared=shipped)
+    source.backend.defer_effects = False
+    for i, frame in _render(source).items():
+        assert _files(frame, i) == plain[i], f"frame {i}"
+    assert shipped.model.geom_group.max() < 5  # the backend edited its own copy, not the shipped compilation
+
+
+def test_one_worker_and_n_workers_give_the_rasterizer_every_core(monkeypatch) -> None:
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert [rasterizer_threads(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]

@@ -14,8 +14,10 @@ write without us, run side by side.
    process, start-up included); the ratio per round with min/median/max; CPU seconds per steady frame
    (all threads of the process: rasterizer, writers) and their ratio, bare ÷ ours, which other jobs on
    the machine disturb far less than wall time; the load average.
-2. 2 workers vs 1: frames/s of ``generate`` with two worker processes against one, wall clock (start-up
-   included) and steady (after the first 10 % of frames) (target >= 1.7x).
+2. 2 workers vs 1: frames/s of ``generate`` with two worker processes against one, alternating rounds,
+   wall clock (start-up included) and steady (after the first 10 % of frames), and frames/s per busy
+   core (target >= 0.95 of one worker's). Both give the rasterizer every core: one worker llvmpipe's
+   default thread per core, N workers cores / N each (``generate.loop.rasterizer_threads``).
 3. memory: peak RSS while generating --rss-frames frames in one process, against the RSS after the
    first 10 % (target: flat within 10 %).
 
@@ -169,21 +171,40 @@ def print_vs_bare(r: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------- 2. workers
-def bench_workers(tmp: Path, frames: int, resolution: tuple[int, int]) -> dict[str, float]:
-    """Wall clock includes start-up (spawning workers, loading the scene); steady excludes the first 10 %."""
-    out = {}
-    for workers in (1, 2):
-        commits = _Commits()
-        cpu = _cpu_seconds()
-        t = time.perf_counter()
-        generate(request(tmp / f"workers{workers}", frames, resolution, workers), commits)
-        wall = time.perf_counter() - t
-        out[f"workers{workers}_fps"] = frames / wall
-        out[f"workers{workers}_steady_fps"] = commits.steady_fps(frames // 10)
-        out[f"workers{workers}_cores_busy"] = (_cpu_seconds() - cpu) / wall  # CPU seconds per second
-    out["ratio"] = out["workers2_fps"] / out["workers1_fps"]
-    out["steady_ratio"] = out["workers2_steady_fps"] / out["workers1_steady_fps"]
-    return out
+def _workers_run(tmp: Path, frames: int, resolution: tuple[int, int], workers: int, tag: str) -> dict[str, float]:
+    commits = _Commits()
+    cpu = _cpu_seconds()
+    t = time.perf_counter()
+    generate(request(tmp / f"workers{workers}-{tag}", frames, resolution, workers), commits)
+    wall = time.perf_counter() - t
+    busy = (_cpu_seconds() - cpu) / wall  # CPU seconds per second: cores kept busy
+    return {"fps": frames / wall, "steady_fps": commits.steady_fps(frames // 10), "cores_busy": busy,
+            "fps_per_core": frames / wall / busy}
+
+
+def bench_workers(tmp: Path, frames: int, resolution: tuple[int, int], rounds: int) -> dict[str, Any]:
+    """1 and 2 worker processes in alternating rounds. Wall clock includes start-up (spawning workers,
+    loading the scene); steady excludes the first 10 % of frames; frames/s per busy core divides the
+    wall rate by the CPU seconds per second of the run (this process and its workers)."""
+    runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    load = [os.getloadavg()[0]]
+    for r in range(rounds):
+        for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
+            runs[workers].append(_workers_run(tmp, frames, resolution, workers, str(r)))
+            load.append(os.getloadavg()[0])
+    pairs = list(zip(runs[1], runs[2], strict=True))
+    return {"runs": runs, "load": load, "ratio": [b["fps"] / a["fps"] for a, b in pairs],
+            "steady_ratio": [b["steady_fps"] / a["steady_fps"] for a, b in pairs],
+            "per_core_ratio": [b["fps_per_core"] / a["fps_per_core"] for a, b in pairs]}
+
+
+def print_workers(r: dict[str, Any], res: str, frames: int) -> None:
+    one, two = r["runs"][1], r["runs"][2]
+    print(f"2 workers vs 1 at {res}, {frames} frames, min/median/max of {len(one)} alternating rounds, load average "
+          f"{_mmm(r['load'], '.1f')}: {_mmm([x['fps'] for x in two])} vs {_mmm([x['fps'] for x in one])} frames/s = "
+          f"{_mmm(r['ratio'])}x with start-up, {_mmm(r['steady_ratio'])}x steady; cores busy "
+          f"{_mmm([x['cores_busy'] for x in two])} vs {_mmm([x['cores_busy'] for x in one])}; frames/s per busy core "
+          f"{_mmm(r['per_core_ratio'])}x one worker's (target >= 0.95)", flush=True)
 
 
 # ---------------------------------------------------------------------- 3. memory
@@ -248,11 +269,8 @@ def main() -> None:
                 print_vs_bare(r)
         if "workers" not in skip:
             res = parse_resolution(args.workers_resolution)
-            results["workers_2_vs_1"] = r = bench_workers(Path(tmp), args.workers_frames, res)
-            print(f"2 workers vs 1 at {args.workers_resolution}: {r['workers2_fps']:.1f} vs {r['workers1_fps']:.1f} "
-                  f"frames/s = {r['ratio']:.2f}x with start-up, {r['steady_ratio']:.2f}x steady "
-                  f"(target >= 1.7); one worker keeps {r['workers1_cores_busy']:.2f} cores busy, two keep "
-                  f"{r['workers2_cores_busy']:.2f}", flush=True)
+            results["workers_2_vs_1"] = r = bench_workers(Path(tmp), args.workers_frames, res, args.rounds)
+            print_workers(r, args.workers_resolution, args.workers_frames)
         if "rss" not in skip:
             res = parse_resolution(args.rss_resolution)
             results["rss"] = r = bench_rss(Path(tmp), args.rss_frames, res)

@@ -110,6 +110,15 @@ class PreloadsTextures(Protocol):
     preloads_textures: bool
 
 
+@runtime_checkable
+class PreparesScene(Protocol):
+    """Optional: a backend whose scene can be loaded and compiled once and handed to others (worker
+    processes) as a picklable object that ``load`` accepts in place of the file, so that each does not
+    parse and compile it again. ``prepare_scene`` takes ``load``'s scene, resolution and options."""
+
+    def prepare_scene(self, scene: Any, *, resolution: tuple[int, int] = (640, 480), **options: Any) -> Any: ...
+
+
 def conformance(cls: type) -> list[str]:
     """How the class ``cls`` departs from the ``Backend`` protocol, checked on the class alone (no
     instance, no scene): every method with the protocol's parameters (names, kinds, defaults) — extra

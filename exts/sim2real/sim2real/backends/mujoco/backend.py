@@ -45,7 +45,7 @@ from ...sim.frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
 from . import cameras, objects, physics, signals, visuals
 from .render import FrameRenderer
-from .scene import VISUAL_GROUPS
+from .scene import VISUAL_GROUPS, Scene
 from .scene import load as load_scene
 from .snapshot import ModelSnapshot
 from .tables import FieldTables
@@ -79,9 +79,16 @@ class MujocoBackend:
         self.defer_effects = False  # sim.backend.DefersEffects: leave image effects to the frame's consumer
 
     # ------------------------------------------------------------------ loading
-    def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
+    @staticmethod
+    def prepare_scene(scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
+                      textures: Sequence[str] = ()) -> Scene:
+        """``sim.backend.PreparesScene``: the scene loaded and compiled once, picklable, for ``load``."""
+        return load_scene(scene, (int(resolution[0]), int(resolution[1])), textures)
+
+    def load(self, scene: str | PathLike[str] | Scene, *, resolution: tuple[int, int] = (640, 480),
              occlusion: bool = True, textures: Sequence[str] = (), **options: Any) -> None:
-        """Load an MJCF scene (a path or a shipped scene name such as ``tabletop``).
+        """Load an MJCF scene (a path or a shipped scene name such as ``tabletop``), or a scene made by
+        ``prepare_scene`` (then ``textures`` are the ones it was prepared with).
 
         ``resolution`` is (width, height) in pixels; ``occlusion`` computes how much of each object is
         hidden (extra render passes; without it ``visible_fraction`` is 1 for every visible object);
@@ -94,7 +101,9 @@ class MujocoBackend:
         if width < 1 or height < 1:
             raise UserError(f"resolution: expected positive (width, height) in pixels (got {resolution})")
         self.close()
-        sc = load_scene(scene, (width, height), textures)
+        sc = scene.fresh() if isinstance(scene, Scene) else load_scene(scene, (width, height), textures)
+        glob = sc.model.vis.global_
+        glob.offwidth, glob.offheight = max(glob.offwidth, width), max(glob.offheight, height)
         self._adopt(sc, sc.model, mujoco.MjData(sc.model), (width, height), occlusion)
 
     def attach(self, scene: str | PathLike[str], model: mujoco.MjModel, data: mujoco.MjData, *,

@@ -16,10 +16,12 @@ Without a library, the labelled objects are the named bodies directly under the 
 from __future__ import annotations
 
 import logging
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -82,8 +84,11 @@ class LabelledObject:
 
 @dataclass
 class Scene:
+    """A loaded scene: its compilation and name tables. It pickles without its ``MjSpec`` (nothing after
+    loading needs it; the model travels as MJB), so a parent loads it once for its worker processes."""
+
     path: Path
-    spec: mujoco.MjSpec
+    spec: mujoco.MjSpec | None
     model: mujoco.MjModel
     library: list[str]
     slots: list[Slot]
@@ -92,6 +97,14 @@ class Scene:
     names: dict[str, list[str]] = field(default_factory=dict)  # object type -> names by id
     # (image path, texture shape) -> id of the texture holding that image (textures.py)
     texture_library: dict[tuple[str, tuple[int, int, int, int]], int] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**vars(self), "spec": None}
+
+    def fresh(self) -> Scene:
+        """The same scene with its own copy of the model, as compiled (a backend adopts the model and
+        edits it in place)."""
+        return replace(self, model=copy.copy(self.model))
 
     def id(self, obj: mujoco.mjtObj, name: str) -> int:
         return mujoco.mj_name2id(self.model, obj, name)
