@@ -19,7 +19,7 @@ from pathlib import Path
 
 from testlib import PACKAGE
 
-KIT = ("omni", "carb", "isaacsim", "pxr.Kit")
+KIT = ("omni", "carb", "isaacsim", "pxr.Kit", "isaaclab")  # Isaac Lab too: the bridge only reads its code
 # library -> module prefixes allowed to import it eagerly
 OWNERS = {
     "mujoco": ("sim2real.backends.mujoco",),

@@ -393,3 +393,23 @@ def test_records_include_interval_firings_applied_from_chunks() -> None:
     assert applied.record()["geom:floor/friction"] == firing.chunk.values["geom:floor/friction"][0, firing.row]
     applied.reset()
     assert "geom:floor/friction" not in applied.record()  # a reset ends the episode's step values
+
+
+def test_a_shared_term_gives_every_entity_one_draw_and_leaves_other_terms_alone() -> None:
+    """``shared = true`` (a tied parameter: one delay for one bus) at reset and at every interval firing;
+    without it the entities draw independently; the flag changes no other term's values."""
+    terms = [{"name": "delay", "target": "actuator:*/latency", "dist": "uniform", "low": 0, "high": 9},
+             uniform("geom:*/friction", name="fric", when="interval", every=2),
+             uniform("light:*/intensity", name="light")]
+    apart = randomizer(profile(*terms), n_envs=64)
+    tied = randomizer(profile({**terms[0], "shared": True}, {**terms[1], "shared": True}, terms[2]), n_envs=64)
+    a, t = apart.reset(0), tied.reset(0)
+    assert np.array_equal(t.values["actuator:shoulder/latency"], t.values["actuator:elbow/latency"])
+    assert len(np.unique(t.values["actuator:shoulder/latency"])) > 3  # one draw per env, still random
+    assert not np.array_equal(a.values["actuator:shoulder/latency"], a.values["actuator:elbow/latency"])
+    fired = tied.step(2).values
+    assert all(np.array_equal(fired[f"geom:{g}/friction"], fired["geom:floor/friction"]) for g in ENTITIES["geom"])
+    assert not np.array_equal(apart.step(2).values["geom:obj_00/friction"], apart.step(2).values["geom:floor/friction"])
+    assert all(np.array_equal(a.values[k], t.values[k]) for k in a.values if k.startswith("light:"))
+    # profiles without the flag keep their normalised form (and so their hash)
+    assert "shared" not in profile(*terms).to_dict()["terms"][0]

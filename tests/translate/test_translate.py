@@ -121,6 +121,24 @@ def test_gap_report_before_and_after_translation(trained: tuple[Path, dict], dom
     assert "After sim-&gt;real translation" in (tmp_path / "gap" / "report.html").read_text()
 
 
+def test_a_corrupt_translator_is_refused_naming_it(trained: tuple[Path, dict], tmp_path: Path) -> None:
+    """translator.pt (and checkpoint.pt) carry a sha256: a flipped byte that still loads is caught (issue 22)."""
+    import shutil
+
+    from sim2real.errors import IntegrityError
+    from sim2real.translate.apply import Translator
+    from testlib import flip_stored_byte
+
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    assert (run / f"{TRANSLATOR}.sha256").is_file() and (run / f"{CHECKPOINT}.sha256").is_file()
+    Translator(run)
+    flip_stored_byte(run / TRANSLATOR)
+    torch.load(run / TRANSLATOR, weights_only=True)  # still loads
+    with pytest.raises(IntegrityError, match=f"{TRANSLATOR}: sha256 .* does not match"):
+        Translator(run)
+
+
 def _train_cmd(domains: tuple[Path, Path], config: Path, out: Path, iterations: int = 20) -> list[str]:
     return [sys.executable, "-m", "sim2real.cli", "translate", "train", "--source", str(domains[0]),
             "--target", str(domains[1]), "--out", str(out), "--config", str(config), "--iterations",

@@ -122,13 +122,9 @@ def _message_loader(msgtype: str, msg: object, where: str) -> Callable[[], np.nd
 
 def _loader(path: Path) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
-        from PIL import Image, UnidentifiedImageError
+        from ..imagefile import load_image
 
-        try:
-            with Image.open(path) as img:
-                return np.asarray(img.convert("RGB"), dtype=np.uint8)
-        except (OSError, UnidentifiedImageError) as exc:
-            raise InputError(f"{path}: not a readable image ({exc})") from None
+        return load_image(path, mode="RGB")
 
     return load
 

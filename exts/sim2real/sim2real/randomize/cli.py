@@ -49,10 +49,10 @@ def validate(
     """Check a profile; exit 2 with one line naming file, term and key if anything is wrong."""
     from ..sim.registry import backend_capabilities
     from .entities import check_capabilities
-    from .profile import load_profile
+    from .profile import load_profile, require_randomization
     from .runtime import Randomizer
 
-    p = load_profile(profile)
+    p = require_randomization(load_profile(profile))
     if backend is not None:
         check_capabilities(p, backend_capabilities(backend), backend)
     if entities is not None or scene is not None:
@@ -228,3 +228,89 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
                 escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})"
             )
         out.print(at)
+
+
+# ---------------------------------------------------------------------- Isaac Lab (sim2real.isaaclab)
+ToOpt = Annotated[str, typer.Option("--to", help="The format to write: isaaclab (an EventCfg module).")]
+AssetOpt = Annotated[
+    str, typer.Option("--asset", help="The Isaac Lab scene entity the body/joint/actuator selectors name.")
+]
+DtOpt = Annotated[
+    Optional[float],
+    typer.Option("--physics-dt", min=1e-6, help="Seconds per physics step ('every N steps' <-> seconds)."),
+]
+
+
+@app.command("export")
+def export_cmd(
+    profile: ProfileArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="The module to write, e.g. events.py.")],
+    to: ToOpt = "isaaclab",
+    asset: AssetOpt = "robot",
+    physics_dt: DtOpt = None,
+    truncnormal: Annotated[
+        str, typer.Option("--truncnormal", help="Truncated normals as 'uniform' (their interval) or 'gaussian'.")
+    ] = "uniform",
+    entities: EntitiesOpt = None,
+    scene: SceneOpt = None,
+    backend: BackendOpt = "mujoco",
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a profile as Isaac Lab event terms (see docs/isaaclab.md); what cannot map is listed."""
+    from ..errors import UserError
+    from ..isaaclab.export import Options
+    from ..isaaclab.files import export_file
+    from .profile import load_profile
+
+    if to != "isaaclab":
+        raise UserError(f"--to: expected isaaclab (got {to!r})")
+    if truncnormal not in ("uniform", "gaussian"):
+        raise UserError(f"--truncnormal: expected uniform or gaussian (got {truncnormal!r})")
+    names = _entities(load_profile(profile), entities, scene, backend)[0] if entities or scene else None
+    opts = Options(asset, physics_dt, truncnormal, names)  # type: ignore[arg-type]
+    summary = export_file(profile, out, opts)
+    _print_translation(summary, json_out, f"wrote {out}: {len(summary['terms'])} Isaac Lab event terms")
+
+
+@app.command("import")
+def import_cmd(
+    module: Annotated[Path, typer.Argument(help="A Python module with an Isaac Lab EventCfg (read, not run).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="The profile to write, e.g. imported.toml.")],
+    from_: Annotated[str, typer.Option("--from", help="The format to read: isaaclab.")] = "isaaclab",
+    asset: AssetOpt = "robot",
+    physics_dt: DtOpt = None,
+    class_name: Annotated[Optional[str], typer.Option("--class", help="The config class (default EventCfg).")] = None,
+    skip_unsupported: Annotated[
+        bool, typer.Option("--skip-unsupported", help="List the terms sim2real cannot express; do not fail.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Read an Isaac Lab event config statically into a profile (to validate, sample, show, run with MuJoCo)."""
+    from ..errors import UserError
+    from ..isaaclab.files import import_file
+
+    if from_ != "isaaclab":
+        raise UserError(f"--from: expected isaaclab (got {from_!r})")
+    summary = import_file(module, out, asset=asset, physics_dt=physics_dt, class_name=class_name,
+                          skip_unsupported=skip_unsupported)
+    _print_translation(summary, json_out,
+                       f"wrote {out}: {len(summary['terms'])} terms from {summary['terms_read']} Isaac Lab "
+                       f"terms of {summary['class']}")
+
+
+def _print_translation(summary: dict, json_out: bool, headline: str) -> None:
+    from rich.markup import escape
+
+    if json_out:
+        print_json(summary)
+        return
+    out = console()
+    out.print(f"[green]ok[/]: {escape(headline)}")
+    for heading, key in (("not carried over", "skipped"), ("approximations", "approximations")):
+        by_reason: dict[str, list[str]] = {}
+        for item in summary[key]:
+            by_reason.setdefault(item["reason"], []).append(item["term"])
+        if by_reason:
+            out.print(f"{heading} ({len(summary[key])}):")
+        for reason, terms in by_reason.items():
+            out.print(f"  - {escape(', '.join(terms))}: {escape(reason)}")

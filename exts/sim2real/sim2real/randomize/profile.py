@@ -10,7 +10,7 @@ writes TOML atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -140,12 +140,15 @@ class Profile(StrictModel):
             term["low"], term["high"] = _plain(low), _plain(high)
         return self.edited(data)
 
-    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal") -> Profile:
+    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal",
+                   ops: Mapping[str, str] | None = None, shared: Collection[str] = ()) -> Profile:
         """Centre values on identified ones: ``{key: (nominal, low, high)}`` (numbers or vectors).
 
         A key naming a term re-centres that term (in its op's units). A key that is a target
-        (``joint:elbow/damping``) appends a term named ``calibrated <target>`` that *sets* the value;
-        as the last term it overrides broader terms for those entities (later terms win).
+        (``joint:elbow/damping``, ``actuator:*/latency``) appends a term named ``calibrated <target>``
+        that *sets* the value (or applies ``ops[key]``: ``scale``, ``add``); as the last term it
+        overrides broader terms for those entities (later terms win). A key in ``shared`` gets one
+        draw for all the entities it selects (``shared = true``: a tied parameter stays tied).
         ``dist``: ``"truncnormal"`` (mean = nominal, std = (high - low) / 4, within [low, high]) or
         ``"uniform"`` on [low, high]; an interval of zero width gives a constant. Whole-number
         attributes (``actuator/latency``) always get a uniform range of whole numbers.
@@ -187,9 +190,8 @@ class Profile(StrictModel):
                     term.pop(k, None)
                 term.update(fields)
             else:
-                data.setdefault("terms", []).append(
-                    {"name": f"calibrated {key}", "target": key, "op": "set", **fields}
-                )
+                term = {"name": f"calibrated {key}", "target": key, "op": (ops or {}).get(key, "set"), **fields}
+                data.setdefault("terms", []).append({**term, "shared": True} if key in shared else term)
         return self.edited(data)
 
     def narrowed(self, scale: float, names: list[str] | None = None) -> Profile:
@@ -246,6 +248,15 @@ def load_profile(path: str | PathLike[str]) -> Profile:
     """Read and validate a TOML profile; any problem is one ConfigError (exit 2 in the CLI)."""
     path = Path(path)
     return parse_profile(read_toml(path), source=path)
+
+
+def require_randomization(profile: Profile) -> Profile:
+    """``profile`` if it randomizes something: an empty one (no terms, no groups) validates as a
+    document, but a dataset or a training run made with it would silently not be randomized."""
+    if not profile.terms and not profile.groups:
+        raise ConfigError(profile.source or profile.name, "terms", "at least one [[terms]] or [[groups]] entry (an "
+                          "empty profile randomizes nothing: every frame or episode is the scene as it is)")
+    return profile
 
 
 def save_profile(profile: Profile, path: str | PathLike[str]) -> Path:
@@ -311,4 +322,4 @@ def _named_key(loc: tuple[Any, ...], data: Any) -> str | None:
     return f"{head}.{rest}" if rest and not rest.startswith("[") else head + rest
 
 
-__all__ = ["Profile", "load_profile", "parse_profile", "save_profile", "schema"]
+__all__ = ["Profile", "load_profile", "parse_profile", "require_randomization", "save_profile", "schema"]

@@ -55,8 +55,10 @@ class Stream:
     prefix: Any
 
 
-def _streams(streams: Streams, ident: str, target: Target, names: list[str]) -> list[Stream]:
-    return [Stream(e, target.key(e), streams.prefix(ident, e)) for e in names]
+def _streams(streams: Streams, ident: str, target: Target, names: list[str], shared: bool = False) -> list[Stream]:
+    """One stream per entity; ``shared``: every entity keyed alike (an entity name is never empty), so each
+    draws the same values — interval blocks, signals and ADR included, with no code of their own."""
+    return [Stream(e, target.key(e), streams.prefix(ident, "" if shared else e)) for e in names]
 
 
 @dataclass
@@ -112,7 +114,7 @@ def resolve_term(
         attr,
         term.op_for(attr),
         term.compile(attr, files),
-        _streams(streams, term.id, target, names),
+        _streams(streams, term.id, target, names, bool(term.shared)),
         term.when,
         term.every,
         term.signal,

@@ -168,6 +168,9 @@ class Term(DistFields):
     every: StrictInt | None = Field(None, ge=1)  # interval terms: physics steps between draws
     signal: Signal | None = None
     optional: StrictBool = False  # skip (and log) instead of failing when the selector matches nothing
+    # one draw for every matched entity (tied parameters: one delay for one bus); None, not False, by
+    # default so that profiles without it keep their normalised form and hash
+    shared: StrictBool | None = None
 
     @property
     def id(self) -> str:

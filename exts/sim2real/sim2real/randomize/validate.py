@@ -141,11 +141,15 @@ class Checker:
     def _normal(self, spec: DistFields, attr: Attribute, ident: str, key: str) -> None:
         self._need(spec, key, "mean", "std")
         self.numeric(spec.mean, attr, f"{key}.mean")
-        if np.any(self.numeric(spec.std, attr, f"{key}.std") <= 0):
-            raise self.fail(f"{key}.std", "std > 0", spec.std)
+        std = self.numeric(spec.std, attr, f"{key}.std")
+        # a vector component of std 0 stays at its mean (Isaac Lab's gaussian gravity ([0,0,0], [0,0,0.4]))
+        if np.any(std < 0) or np.all(std == 0):
+            raise self.fail(f"{key}.std", "std > 0 (per component: std >= 0, not all 0)", spec.std)
 
     def _truncnormal(self, spec: DistFields, attr: Attribute, ident: str, key: str) -> None:
         self._normal(spec, attr, ident, key)
+        if np.any(np.asarray(spec.std, dtype=float) <= 0):
+            raise self.fail(f"{key}.std", "std > 0", spec.std)
         self._uniform(spec, attr, ident, key)  # the mean may lie outside [low, high]: a one-sided tail
 
     def _choice(self, spec: DistFields, attr: Attribute, ident: str, key: str) -> None:

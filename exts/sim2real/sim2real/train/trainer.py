@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
-from ..errors import InputError, UnsupportedError
+from .. import __version__, checksums
+from ..errors import InputError, IntegrityError, UnsupportedError
 from ..fsutil import atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
 from ..runs import new_run_id, read_run_info, write_run_info
@@ -254,8 +254,8 @@ class Run:
             path = rf.checkpoint_path(self.out, epoch)
             try:
                 ckpt = rf.load_torch(path)
-            except InputError as exc:  # a file torn by something other than us: fall back one epoch
-                log.warning("%s", exc)
+            except (InputError, IntegrityError) as exc:  # corrupt or torn by something else: fall back one epoch
+                log.warning("%s; falling back to the checkpoint before it", exc)
                 continue
             rf.check_same_model(ckpt, self.spec, path)
             if ckpt.get("config_hash") != content_hash(self._config_record()):
@@ -378,7 +378,9 @@ class Run:
         self._update_best(epoch, inference)
         self._prune()
         if tb is not None:
-            step = epoch * self.steps_per_epoch
+            # the step of the epoch's last batch: a resume after this epoch purges from the next
+            # epoch's first step (``_tensorboard``), which must not take this epoch's point with it
+            step = epoch * self.steps_per_epoch - 1
             for k, v in record["validators"].items():
                 tb.add_scalar(f"validators/{k}", v, step)
             for side in ("source", "target"):
@@ -452,9 +454,20 @@ class Run:
             have = json.loads((self.out / rf.BEST_INFO).read_text()).get("epoch")
         except (OSError, ValueError):
             have = None
-        if have != best[0]:
+        if have != best[0] or not self._best_is_intact():
             ckpt = rf.load_torch(rf.checkpoint_path(self.out, best[0]))
             self._write_best(best[0], best[1], ckpt["inference"] or ckpt["model"])
+
+    def _best_is_intact(self) -> bool:
+        best = self.out / rf.BEST
+        if not best.is_file():
+            return False
+        try:
+            checksums.verify(best)
+        except IntegrityError as exc:
+            log.warning("%s; writing it again from its epoch's checkpoint", exc)
+            return False
+        return True
 
     def _prune(self) -> None:
         keep = self.cfg.keep_checkpoints
@@ -464,7 +477,7 @@ class Run:
         epochs = rf.checkpoint_epochs(self.out)
         for e in epochs[:-keep]:
             if best is None or e != best[0]:
-                rf.checkpoint_path(self.out, e).unlink(missing_ok=True)
+                checksums.remove(rf.checkpoint_path(self.out, e))
 
     def _write_metrics(self) -> None:
         atomic_write_json(self.out / rf.METRICS, self._summary())

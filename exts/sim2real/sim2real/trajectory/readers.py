@@ -190,8 +190,20 @@ def open_bag(path: Path) -> Any:
         reader = AnyReader([path], default_typestore=get_typestore(Stores.ROS2_HUMBLE))
         reader.open()
     except (AnyReaderError, OSError, ValueError, KeyError) as exc:
-        raise InputError(f"{path}: not a readable ROS bag ({exc})") from None
+        raise InputError(f"{path}: not a readable ROS bag ({_bag_problem(exc)})") from None
     return reader
+
+
+def _bag_problem(exc: BaseException) -> str:
+    """One line for why rosbags refused a bag: a YAML error in ``metadata.yaml`` is several lines of
+    parser context (ruamel's message), so it is told by its line, column and problem."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        mark, problem = getattr(cause, "problem_mark", None), getattr(cause, "problem", None)
+        if mark is not None and problem:
+            return f"metadata.yaml line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        cause = cause.__cause__ or cause.__context__
+    return " ".join(str(exc).split())
 
 
 def bag_topics(path: Path) -> dict[str, str]:

@@ -137,15 +137,13 @@ def image_of(msgtype: str, msg: Any) -> np.ndarray:
     """
     short = msgtype.rsplit("/", 1)[-1]
     if short == "CompressedImage":
-        import io
-
-        from PIL import Image, UnidentifiedImageError
+        from ..errors import InputError
+        from ..imagefile import load_image
 
         try:
-            with Image.open(io.BytesIO(bytes(msg.data))) as img:
-                return np.asarray(img.convert("RGB"), dtype=np.uint8)
-        except (OSError, UnidentifiedImageError) as exc:
-            raise ValueError(f"compressed image (format {msg.format!r}) is not readable: {exc}") from None
+            return load_image(bytes(msg.data), f"compressed image (format {msg.format!r})", mode="RGB")
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
     if short != "Image":
         raise KeyError(msgtype)
     spec = _RAW_ENCODINGS.get(str(msg.encoding).lower())

@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 STOP_POLLING = 286  # htmx stops an `every` poll on this status
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 NAV = [("profile", "Profile"), *((k, f.title) for k, f in FRAMES.items())]
+FIELD_OF = {"load": "path", "save": "name"}  # profile actions that take a file name, and its form field
 
 
 def create_app(panel: WebPanel) -> FastAPI:
@@ -91,10 +92,18 @@ def create_app(panel: WebPanel) -> FastAPI:
     async def profile_edit(request: Request, action: str) -> HTMLResponse:
         if action not in edits:
             return HTMLResponse("not found", status_code=404)
+        form = await request.form()
         try:
-            edits[action](await request.form())
+            edits[action](form)
         except KeyError as exc:  # an unknown term, field or category: the editor names it
             raise UserError(str(exc.args[0]) if exc.args else "unknown key") from None
+        except UserError as exc:
+            if action not in FIELD_OF:
+                raise
+            # a refused file name: 422, the editor as it was, the message beside the field typed into
+            field = FIELD_OF[action]
+            view = {**panel.profile_view(), "refused": {action: str(exc)}, "typed": {action: str(form.get(field, ""))}}
+            return _fragment(templates, request, "profile_editor.html", view, status_code=422)
         return _fragment(templates, request, "profile_editor.html", panel.profile_view())
 
     # ------------------------------------------------------------------ frames: a form and its jobs
@@ -110,6 +119,8 @@ def create_app(panel: WebPanel) -> FastAPI:
 
     @app.post("/forms/{frame}", response_class=HTMLResponse)
     async def form_update(request: Request, frame: str) -> HTMLResponse:
+        if frame not in FRAMES:
+            return HTMLResponse("not found", status_code=404)
         panel.update_form(frame, await request.form())
         return _form_fragment(templates, request, panel, frame)
 
@@ -167,8 +178,9 @@ def _plotted(key: str) -> bool:
     return "loss" in key
 
 
-def _fragment(templates: Jinja2Templates, request: Request, name: str, ctx: dict[str, Any]) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, ctx)
+def _fragment(templates: Jinja2Templates, request: Request, name: str, ctx: dict[str, Any],
+              status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 
 def _form_fragment(templates: Jinja2Templates, request: Request, panel: WebPanel, frame: str) -> HTMLResponse:

@@ -11,6 +11,10 @@ object, scene          objects.Objects (library assets in slots, pose, scale, vi
 camera                 cameras.Cameras
 geom, body, joint,     physics.Physics (body mass/com of object slots: objects.Objects)
 actuator, world
+joint position and     state.State (mjData: qpos, qvel, xfrc_applied)
+velocity, object
+velocity, body force
+and torque
 actuator latency and   signals.Signals (sim.wrappers and backends.effects, outside the model)
 gain_error, sensor,
 image
@@ -44,6 +48,7 @@ from ..effects import PendingEffects, effect_seed
 from ...sim.frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
 from . import cameras, objects, physics, signals, visuals
+from . import state as state_targets
 from .render import FrameRenderer
 from .scene import VISUAL_GROUPS, Scene
 from .scene import load as load_scene
@@ -53,7 +58,8 @@ from .world import World
 
 log = logging.getLogger(__name__)
 
-_TABLES = (physics.TARGETS, objects.TARGETS, visuals.TARGETS, cameras.TARGETS, signals.TARGETS)
+_TABLES = (physics.TARGETS, objects.TARGETS, visuals.TARGETS, cameras.TARGETS, signals.TARGETS,
+           state_targets.TARGETS)
 _CATALOGUE = {(a.kind, a.name) for a in CATALOGUE}
 
 
@@ -142,6 +148,8 @@ class MujocoBackend:
         self.cameras = cameras.Cameras(world, (width, height))
         self.sensors = {n: i for i, n in enumerate(sc.names["mjOBJ_SENSOR"]) if n}
         self.signals = signals.Signals(model.nu, self.physics.actuators, list(self.sensors))
+        self.dynamic_state = state_targets.State(world, self.physics.joints, self.physics.bodies,
+                                 {name: o.body for name, o in self.objects.objects.items()})
         self.objects.on_asset.append(lambda slot, colour: self.materials.set_default_color(slot.material, colour))
         # the default assets rest on the table, dressed in their colours: that is the default state
         self.objects.write_defaults()
@@ -162,7 +170,8 @@ class MujocoBackend:
     def _routing(self) -> dict[tuple[str, str], Any]:
         """(kind, attribute) -> the applier that owns it (body mass/com of slots: re-routed in _plan)."""
         owners = [(physics.TARGETS, self.physics), (objects.TARGETS, self.objects), (cameras.TARGETS, self.cameras),
-                  (signals.TARGETS, self.signals), ({"light": visuals.TARGETS["light"]}, self.lights),
+                  (signals.TARGETS, self.signals), (state_targets.TARGETS, self.dynamic_state),
+                  ({"light": visuals.TARGETS["light"]}, self.lights),
                   ({"material": visuals.TARGETS["material"]}, self.materials)]
         return {(kind, attr): owner for table, owner in owners for kind, attrs in table.items() for attr in attrs}
 
@@ -281,7 +290,7 @@ class MujocoBackend:
                 raise UserError(f"{key}: expected a resolved key kind:entity/attribute") from None
             self.capabilities.require(self.name, [(kind, attr)], source=key)
             owner = self._routes[(kind, attr)]
-            if kind == "body" and entity in self.objects.slots:
+            if kind == "body" and entity in self.objects.slots and attr in objects.SLOT_BODY_ATTRS:
                 owner = self.objects
             known = entities.get(kind, [])
             if entity not in known:
@@ -311,6 +320,7 @@ class MujocoBackend:
 
     def _flush(self) -> None:
         self.objects.flush()
+        self.dynamic_state.flush()  # after the object poses, whose write re-initialises qpos
         self.materials.flush()
         self.lights.flush()
         self.cameras.flush()
@@ -331,7 +341,7 @@ class MujocoBackend:
         """Restore every default exactly, reset the physical state, re-apply the start-up samples."""
         world = self._world()
         world.defaults.restore(world.model)
-        for part in (self.objects, self.lights, self.materials, self.cameras):
+        for part in (self.objects, self.lights, self.materials, self.cameras, self.dynamic_state):
             part.reset()
         self._reset_state()
         for sample, env in self.applied.reset():

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ...errors import InputError
+from ...imagefile import describe, unreadable
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ def decode(path: str, width: int, height: int, channels: int, key: str) -> np.nd
             pixels = np.asarray(img.convert(mode).resize((width, height), Image.Resampling.BILINEAR))
     except FileNotFoundError:
         raise InputError(f"{key}: expected an image file (no such file {file})") from None
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"{key}: expected a PNG or JPG image ({file}: {exc})") from None
+    except unreadable() as exc:
+        raise InputError(f"{key}: expected a PNG or JPG image ({file}: {describe(exc)})") from None
     return pixels.reshape(-1).copy()
 
 
