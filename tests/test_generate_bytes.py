@@ -15,7 +15,7 @@ from sim2real.dataset.encode import Outputs, encode_frame
 from sim2real.generate.loop import FrameSource, prepare_scene, rasterizer_threads
 from sim2real.generate.request import GenerateRequest, resolve
 from sim2real.randomize.profile import Profile
-from sim2real.sim.frame import Frame
+from sim2real.sim.rendered_frame import Frame
 
 RESOLUTION = (96, 72)
 INDICES = range(6)

@@ -53,3 +53,23 @@ def test_a_library_module_importing_a_command_breaks_the_contract(tmp_path: Path
     proc = lint(planted(tmp_path, "pipeline/runner.py", "from ..train import cli  # a command"))
     assert proc.returncode != 0
     assert "Command modules are imported only by sim2real.cli BROKEN" in proc.stdout
+
+
+def test_a_circle_between_dataset_modules_breaks_the_acyclic_contract(tmp_path: Path) -> None:
+    """The circle the Layout registry dissolved (basic <-> encode) cannot come back."""
+    proc = lint(planted(tmp_path, "dataset/basic.py", "from . import encode  # a circle"))
+    assert proc.returncode != 0
+    assert "No package-level import cycle BROKEN" in proc.stdout
+
+
+def test_the_map_in_extending_md_lists_the_floors_of_the_contract() -> None:
+    """docs/extending.md's table of floors is the 'floors' contract, top floor last."""
+    import re
+    import tomllib
+
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["id"] == "floors")
+    text = (REPO / "exts" / "sim2real" / "docs" / "extending.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| `([^`]+)` \|", text, flags=re.M)
+    assert [int(n) for n, _ in rows] == list(range(1, len(rows) + 1))
+    assert [floor.replace("\\|", "|") for _, floor in rows] == list(reversed(layers))

@@ -210,8 +210,8 @@ def test_one_store_through_the_model_buffer_lands_in_each_field(arm2: MujocoBack
               "body:upper_arm/com": [0.01, -0.02, 0.03], "actuator:elbow/kp": 3.0, "world:world/gravity": [0, 0, -5.0]}
     sample = make_sample(values, {k: "set" if k != "body:forearm/mass" else "scale" for k in values})
     b.apply(sample)
-    plan = b._plan(tuple(sample.values), sample.ops)
-    assert len(b._tables(plan)._stores) == 2  # 7 fields through the model buffer, then opt.gravity
+    plan = b.router.plan(tuple(sample.values), sample.ops)
+    assert len(b.router.tables(plan)._stores) == 2  # 7 fields through the model buffer, then opt.gravity
     d = b.world.defaults
     shoulder, elbow = b.physics._dofs["shoulder"][0], b.physics._dofs["elbow"][0]
     forearm, upper = b.physics.bodies["forearm"], b.physics.bodies["upper_arm"]

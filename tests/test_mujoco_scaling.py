@@ -70,7 +70,7 @@ def test_the_renderer_gets_each_scaled_mesh_once_per_frame(table: MujocoBackend,
     b.restore_defaults()
     b.render("main")  # the renderer exists (it uploads the whole model when it is made)
     uploads: list[int] = []
-    monkeypatch.setattr(type(b._renderer), "upload_mesh", lambda self, mesh: uploads.append(mesh))
+    monkeypatch.setattr(type(b._camera().renderer), "upload_mesh", lambda self, mesh: uploads.append(mesh))
     mug = b.scene.id(mujoco.mjtObj.mjOBJ_MESH, f"{SLOT}/mug/mug")
     scaled = make_sample({f"object:{SLOT}/asset": "mug", f"object:{SLOT}/scale": 1.2}, {f"object:{SLOT}/scale": "scale"})
     b.apply(scaled)

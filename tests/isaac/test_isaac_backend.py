@@ -19,7 +19,7 @@ from sim2real.backends.isaac.backend import IsaacBackend, required_targets  # no
 from sim2real.randomize.profile import load_profile  # noqa: E402
 from sim2real.randomize.runtime import Randomizer  # noqa: E402
 from sim2real.sim.driver import RandomizedSim  # noqa: E402
-from sim2real.sim.frame import Frame  # noqa: E402
+from sim2real.sim.rendered_frame import Frame  # noqa: E402
 from sim2real.usd import open_stage  # noqa: E402
 
 PROFILE = """

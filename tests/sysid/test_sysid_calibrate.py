@@ -13,7 +13,7 @@ from sim2real.report import Report
 from sim2real.sysid.calibrate import calibrated_profile, estimates, whole_range
 from sim2real.sysid.optimize import FitResult
 from sim2real.sysid.params import ParamSpec, parse_params, resolve_params
-from sim2real.sysid.sections import summary_section, validation_section
+from sim2real.sysid.report_sections import summary_section, validation_section
 from sim2real.sysid.validate import Validation, summary
 from sysid_fixtures import arm2_sim_fixture  # noqa: F401 (fixture by name)
 

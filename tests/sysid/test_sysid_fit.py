@@ -129,3 +129,18 @@ def test_bad_inputs_are_one_line(arm2_sim, arm2_clean_logs, tmp_path: Path) -> N
     # a profile range narrower than the confidence interval would leave out values the data support
     with pytest.raises(UserError, match=r"--safety: expected a factor >= 1 on the confidence half-width \(got 0.5\)"):
         identify(FitOptions("arm2", arm2_clean_logs, ARM2_PARAMS, safety=0.5), sim=arm2_sim)
+
+
+def test_the_api_verb_identifies_into_a_folder_and_resumes(arm2_clean_logs, tmp_path: Path) -> None:
+    """``sim2real.api.identify`` (its own simulator): the hidden values, every output file, the run id
+    recorded; a second call into the same folder starts from the checkpoint."""
+    from sim2real import api
+
+    out = tmp_path / "fit"
+    outcome = api.identify("arm2", arm2_clean_logs, ARM2_PARAMS, out=out)
+    np.testing.assert_allclose(outcome.x, _truth(outcome), rtol=1e-6)
+    assert {"result.json", "calibrated.toml", "report.html", "run.json", CHECKPOINT} <= {p.name for p in out.iterdir()}
+    assert json.loads((out / "run.json").read_text())["kind"] == "sysid"
+    again = api.identify("arm2", arm2_clean_logs, ARM2_PARAMS, out=out)
+    assert again.resumed_from is not None
+    np.testing.assert_allclose(again.x, outcome.x, rtol=1e-9)

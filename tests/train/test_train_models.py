@@ -154,3 +154,10 @@ def test_validators_entropy_snd_and_dev() -> None:
     tgt_shift = torch.randn(300, 3, generator=g) + torch.tensor([2.0, 0, 0])
     loss_near_target = (val[:, 0] > 0.5).float()  # the loss is high exactly where the target lives
     assert dev(src, tgt_shift, val, loss_near_target) > float(loss_near_target.mean()) + 0.2
+
+
+def test_the_config_knows_every_method_by_name() -> None:
+    """train.config validates ``method`` without importing torch: its list must be the registry's."""
+    from sim2real.train import config, methods
+
+    assert config.METHODS == tuple(methods.METHODS)

@@ -254,7 +254,7 @@ def ours(fit_logs: list[Path], held: Path) -> dict:
 def report_flags(o: object) -> str:
     """What the report warns about the intervals: parameters where the cost jumps beside the estimate,
     channels whose residuals are strongly autocorrelated (model error)."""
-    from sim2real.sysid.sections import MODEL_ERROR_DISCOUNT
+    from sim2real.sysid.report_sections import MODEL_ERROR_DISCOUNT
 
     u = o.uncertainty  # type: ignore[attr-defined]
     rough = int(np.sum(u.non_smooth)) if u.non_smooth is not None else 0

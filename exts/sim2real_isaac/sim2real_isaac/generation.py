@@ -21,7 +21,7 @@ import omni.usd
 from sim2real.errors import InputError, RenderError, UserError
 from sim2real.generate.api import generate
 from sim2real.progress import Reporter
-from sim2real.sim.frame import Frame
+from sim2real.sim.rendered_frame import Frame
 
 from .randomizer import Sim2RealRandomizer
 from .writer import Sim2RealWriter

@@ -32,7 +32,7 @@ from sim2real.dataset.writer import DatasetWriter
 from sim2real.errors import UserError
 from sim2real.generate.request import GenerateRequest, resolve
 from sim2real.backends.isaac.annotators import ANNOTATORS, by_render_product
-from sim2real.sim.frame import Frame
+from sim2real.sim.rendered_frame import Frame
 
 from . import services
 

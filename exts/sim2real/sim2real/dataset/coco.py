@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError, NotInstalledError
 from ..fsutil import atomic_write_bytes
-from .encode import json_bytes
+from .files import json_bytes
 from .reader import Dataset
 
 

@@ -1,7 +1,7 @@
 """Reading a dataset: iterate frames or pick one by position or frame index. numpy only, no torch.
 
     ds = Dataset("runs/tabletop")
-    len(ds); frame = ds[0]                 # a sim2real.sim.frame.Frame
+    len(ds); frame = ds[0]                 # a sim2real.sim.rendered_frame.Frame
     for frame in ds.iter(channels=("rgb", "semantic")): ...
     ds.record(12)                          # the JSON record of frame 12 (boxes, poses, sample, files)
 
@@ -21,9 +21,8 @@ import numpy as np
 
 from ..errors import InputError, IntegrityError
 from ..imagefile import describe, unreadable
-from ..sim.frame import Frame, Instance, Pose
-from .decode import decode
-from .layout import Layout
+from ..sim.rendered_frame import Frame, Instance, Pose
+from .layouts import decode, get_layout
 from .manifest import Manifest, load_manifest
 from .store import read_shard_index, shard_dir
 
@@ -34,7 +33,7 @@ class Dataset(Sequence[Frame]):
     def __init__(self, directory: str | PathLike[str]) -> None:
         self.directory = Path(directory)
         self.manifest: Manifest = load_manifest(self.directory)
-        self.layout = Layout(self.manifest.spec.outputs.layout)
+        self.layout = get_layout(self.manifest.spec.outputs.layout)
         self.indices = self._committed_indices()
 
     def _committed_indices(self) -> np.ndarray:

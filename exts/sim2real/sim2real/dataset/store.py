@@ -28,8 +28,10 @@ import numpy as np
 from ..errors import InputError
 from ..fsutil import LOCK_NAME, DirLock, atomic_write_bytes, fsync_dir, is_tmp_name, sha256_bytes, sha256_file
 from ..runs import RUN_INFO, write_run_info
-from .encode import EncodedFrame, json_bytes
-from .layout import MANIFEST, RUNTIME_LOG, SHARD_INDEX, SHARDS_DIR, Layout, shard_of
+from .encode import EncodedFrame
+from .files import json_bytes
+from .layout import MANIFEST, RUNTIME_LOG, SHARD_INDEX, SHARDS_DIR, shard_of
+from .layouts import get_layout
 from .manifest import DatasetSpec, Manifest, load_manifest, manifest_path
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ class Catalog:
     def __init__(self, directory: Path, manifest: Manifest, flush_interval_s: float = 2.0) -> None:
         self.directory = directory
         self.manifest = manifest
-        self.layout = Layout(manifest.spec.outputs.layout)
+        self.layout = get_layout(manifest.spec.outputs.layout)
         self.flush_interval_s = flush_interval_s
         self._done = np.zeros(manifest.frames, dtype=bool)
         self._open: dict[int, dict[int, dict[str, Any]]] = {}  # shard -> entries, for incomplete shards

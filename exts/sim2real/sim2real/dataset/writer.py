@@ -24,7 +24,7 @@ from os import PathLike
 from pathlib import Path
 
 from ..fsutil import DirLock
-from ..sim.frame import Frame
+from ..sim.rendered_frame import Frame
 from . import runlog
 from .encode import Outputs, encode_frame
 from .layout import DEFAULT_FRAMES_PER_SHARD, shard_name, shard_of

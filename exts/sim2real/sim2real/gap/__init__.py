@@ -7,7 +7,7 @@
   (``sim2real.dataset.imagesets``); ``image_gap``: every image metric between two sets, with KID and
   MMD on features (``sim2real.train.features``);
 * ``policy``: sim vs real returns, transfer ratio, success rate (the seeds' TransferValidator);
-* ``sections``: report sections for each kind of result (used by the CLI, the pipeline, control).
+* ``report_sections``: report sections for each kind of result (used by the CLI, the pipeline, control).
 
 Thresholds and wording are documented in ``exts/sim2real/docs/gap.md``.
 """

@@ -129,7 +129,7 @@ def trajectories(
     """Compare a simulated and a real trajectory: metrics per channel, delay, DTW, gap score, report."""
     from .metrics import trajectory_gap
     from ..trajectory.readers import read_trajectory
-    from .sections import trajectory_sections
+    from .report_sections import trajectory_sections
 
     rep = reporter(progress)
     sim, real_path, sim_topic, real_topic = _pick_topics(sim, real, sim_topic, real_topic)
@@ -170,7 +170,7 @@ def poses(
     from ..trajectory.align import start_offset_s
     from .poses import PoseThresholds, PoseTrack, validate_poses
     from ..trajectory.readers import read_trajectory
-    from .sections import pose_sections
+    from .report_sections import pose_sections
 
     rep = reporter(progress)
     sim, real_path, sim_topic, real_topic = _pick_topics(sim, real, sim_topic, real_topic,
@@ -214,7 +214,7 @@ def images(
     from ..train.features import extractor_from_spec
     from .image_gap import image_gap
     from ..dataset.imagesets import open_image_set
-    from .sections import image_sections
+    from .report_sections import image_sections
 
     rep = reporter(progress)
     extractor = extractor_from_spec(features, seed=seed, size=size)
@@ -225,7 +225,7 @@ def images(
     sections = image_sections(g)
     if translator is not None:  # the same measures on the translated sim images
         from ..translate.apply import Translator, translated_image_set
-        from ..translate.sections import translation_section
+        from ..translate.report_section import translation_section
 
         tr = Translator(translator)
         after = image_gap(translated_image_set(open_image_set(sim_dir, max_images, sim_topic), tr),
@@ -252,7 +252,7 @@ def policy(
 ) -> None:
     """Compare sim and real episode returns: transfer ratio, performance gap, success rate."""
     from .policy import read_returns, transfer_metrics
-    from .sections import policy_sections
+    from .report_sections import policy_sections
 
     rep = reporter(progress)
     s, s_ok = read_returns(sim_returns)
@@ -283,7 +283,7 @@ def live(
     from ..trajectory.rclpy_guard import require_rclpy
     from .live import run_live
     from .poses import PoseThresholds
-    from .sections import pose_sections
+    from .report_sections import pose_sections
 
     require_rclpy()
     rep = reporter(progress)

@@ -16,7 +16,7 @@ from ..fsutil import sha256_file
 from ..paths import data_path
 from ..report import Metric, Section, grade
 from .generate import resource
-from .sections import save_section
+from .stage_sections import save_section
 from .spec import resolve_path
 from .stage import Context
 

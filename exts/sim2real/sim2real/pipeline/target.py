@@ -18,7 +18,7 @@ from ..fsutil import content_hash
 from ..report import Metric, Section
 from ..runs import content_id
 from .generate import dataset_inputs, dataset_section, make_dataset, request
-from .sections import image_grid, save_section
+from .stage_sections import image_grid, save_section
 from .spec import resolve_path
 from .stage import Context
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..report import Section
 from .plots import epoch_curves
-from .sections import fmt, image_grid, metric_name
+from .stage_sections import fmt, image_grid, metric_name
 from .stage import Context
 
 RUN = "run"

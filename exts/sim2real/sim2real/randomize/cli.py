@@ -169,7 +169,7 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .describe import TERM_COLUMNS, dist_text, term_rows
+    from .describe import TERM_COLUMNS, term_rows
     from .profile import load_profile
 
     p = load_profile(profile)
@@ -184,50 +184,52 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
         table.add_row(*(escape(cell) for cell in row))
     out.print(table)
     for g in p.groups:
-        gt = Table(
-            title=escape(
-                f"group {g.name} · {g.when}" + (f" · {', '.join(g.constraints)}" if g.constraints else "")
-            )
-        )
-        for col in ("member", "target", "distribution", "op"):
-            gt.add_column(col, overflow="fold")
-        for m in g.members:
-            attr = p.checked.targets[f"{g.name}/{m.name}"].attribute
-            d = m.derive
-            text = (
-                (
-                    f"{d.offset} + {d.scale} × {d.source}"
-                    + (f" + N(0, {d.noise_std})" if d.noise_std else "")
-                    + (f", clip {d.clip}" if d.clip else "")
-                )
-                if d
-                else dist_text(m, p, f"{g.name}/{m.name}")
-            )
-            gt.add_row(escape(m.name), escape(m.target), escape(text), m.op_for(attr))
-        out.print(gt)
+        out.print(_group_table(p, g))
     if p.curriculum is not None:
         c = p.curriculum
         scales = ", ".join(f"{s:.3g}" for s in c.scale_list())
-        pace = (
-            f"{c.episodes_per_phase} episodes per phase"
-            if c.episodes_per_phase
-            else "phase set by the caller"
-        )
+        pace = f"{c.episodes_per_phase} episodes per phase" if c.episodes_per_phase else "phase set by the caller"
         out.print(f"curriculum: scales [{scales}] ({pace}) on {', '.join(c.terms)}")
     if p.adr is not None:
-        a = p.adr
-        at = Table(
-            title=f"ADR · boundary {a.boundary_fraction:g} · buffer {a.buffer_size} · "
-            f"thresholds {a.threshold_low:g}/{a.threshold_high:g}"
-        )
-        for col in ("term", "initial range", "limits", "step"):
-            at.add_column(col)
-        for prm in a.params:
-            t = p.term(prm.term)
-            at.add_row(
-                escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})"
-            )
-        out.print(at)
+        out.print(_adr_table(p))
+
+
+def _group_table(p: Any, g: Any) -> Any:
+    """One group's members: target, distribution (or derivation) and operation."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .describe import dist_text
+
+    gt = Table(title=escape(f"group {g.name} · {g.when}" + (f" · {', '.join(g.constraints)}" if g.constraints else "")))
+    for col in ("member", "target", "distribution", "op"):
+        gt.add_column(col, overflow="fold")
+    for m in g.members:
+        attr = p.checked.targets[f"{g.name}/{m.name}"].attribute
+        d = m.derive
+        if d:
+            text = (f"{d.offset} + {d.scale} × {d.source}" + (f" + N(0, {d.noise_std})" if d.noise_std else "")
+                    + (f", clip {d.clip}" if d.clip else ""))
+        else:
+            text = dist_text(m, p, f"{g.name}/{m.name}")
+        gt.add_row(escape(m.name), escape(m.target), escape(text), m.op_for(attr))
+    return gt
+
+
+def _adr_table(p: Any) -> Any:
+    """The ADR parameters: each term's initial range, limits and step."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    a = p.adr
+    at = Table(title=f"ADR · boundary {a.boundary_fraction:g} · buffer {a.buffer_size} · "
+                     f"thresholds {a.threshold_low:g}/{a.threshold_high:g}")
+    for col in ("term", "initial range", "limits", "step"):
+        at.add_column(col)
+    for prm in a.params:
+        t = p.term(prm.term)
+        at.add_row(escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})")
+    return at
 
 
 # ---------------------------------------------------------------------- Isaac Lab (sim2real.isaaclab)

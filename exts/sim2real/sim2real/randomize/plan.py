@@ -24,7 +24,7 @@ from .profile import Profile
 from .resolved import ResolvedGroup, ResolvedTerm, resolve_term
 from .signals import SignalRun
 from .streams import Streams
-from .validate import curriculum_applies
+from .curriculum_checks import curriculum_applies
 
 log = logging.getLogger(__name__)
 EVENTS = ("startup", "reset", "interval", "frame")

@@ -30,7 +30,8 @@ from ..errors import ConfigError
 from ..fsutil import atomic_write_text, content_hash
 from . import schema
 from .schema import Adr, Curriculum, Group, Term
-from .validate import Checked, Checker
+from .check_context import Checked
+from .validate import check_profile
 
 
 class Profile(StrictModel):
@@ -55,8 +56,8 @@ class Profile(StrictModel):
         ctx = info.context or {}
         self._source = Path(ctx["source"]) if ctx.get("source") is not None else None
         self._base_dir = Path(ctx.get("base_dir") or (self._source.parent if self._source else Path.cwd()))
-        checker = Checker(str(self._source) if self._source else None, self._base_dir)
-        self._checked = checker.profile(self.terms, self.groups, self.curriculum, self.adr)
+        self._checked = check_profile(self.terms, self.groups, self.curriculum, self.adr,
+                                      str(self._source) if self._source else None, self._base_dir)
         return self
 
     # ------------------------------------------------------------------ contract with backends

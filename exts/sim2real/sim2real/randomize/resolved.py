@@ -19,7 +19,8 @@ from .draws import dist_width, width
 from .schema import Group, Member, Signal, Term
 from .streams import Streams
 from .targets import SINGLETONS, Attribute, Target
-from .validate import Checked, floors
+from .check_context import Checked
+from .group_checks import floors
 
 
 def entity_names(entities: Mapping[str, Sequence[str]], kind: str) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..randomize.sample import Capabilities, Sample
-from .frame import Frame
+from .rendered_frame import Frame
 
 StepCallback = Callable[[int, float], None]  # (physics step index since reset, simulated time in s)
 

@@ -21,7 +21,7 @@ from typing import Any
 from ..randomize.interval import IntervalChunk
 from ..randomize.sample import Sample
 from .backend import Backend, PreparesInterval
-from .frame import Frame
+from .rendered_frame import Frame
 from .schedule import CHUNK, Firing, IntervalSchedule
 
 

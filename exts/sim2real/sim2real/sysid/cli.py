@@ -218,9 +218,8 @@ def fit_cmd(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Identify parameters from logs; write the calibrated profile, intervals and a validation report."""
-    from ..fsutil import locked_dir
     from ..runs import new_run_id
-    from .fit import CHECKPOINT, FitOptions, identify, write_outputs
+    from .fit import FitOptions, identify_into
 
     rep = reporter(progress)
     opts = FitOptions(
@@ -232,9 +231,7 @@ def fit_cmd(
     opts.check()
     run_id = new_run_id("sysid")
     out = out or Path("runs") / run_id
-    with locked_dir(out, purpose="sysid fit"):
-        outcome = identify(opts, rep, checkpoint=out / CHECKPOINT)
-        paths = write_outputs(outcome, out, run_id, rep)
+    outcome, paths = identify_into(opts, out, rep, run_id)
     s = outcome.summary
     result = {"out": str(out), **{k: str(v) for k, v in paths.items()},
               "parameters": {p.name: float(v) for p, v in zip(outcome.params, outcome.x, strict=True)},

@@ -384,6 +384,20 @@ def _neural(problem: Problem, x: np.ndarray, seed: int, reporter: Reporter) -> t
     return model, one_step
 
 
+def identify_into(opts: FitOptions, out: Path, reporter: Reporter | None = None,
+                  run_id: str | None = None) -> tuple[Outcome, dict[str, Path]]:
+    """``identify`` with its checkpoint and every output file in the folder ``out`` (locked while it
+    runs; a cut run resumes from the checkpoint), recorded as run ``run_id`` (default: a new id).
+    Returns the outcome and the files written."""
+    from ..fsutil import locked_dir
+    from ..runs import new_run_id
+
+    opts.check()
+    with locked_dir(out, purpose="sysid fit"):
+        outcome = identify(opts, reporter, checkpoint=out / CHECKPOINT)
+        return outcome, write_outputs(outcome, out, run_id or new_run_id("sysid"), reporter)
+
+
 def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter | None = None,
                   sections: list[Any] | None = None) -> dict[str, Path]:
     """Write every output file into ``out`` (the caller holds its writer lock). ``sections``: the
@@ -416,14 +430,14 @@ def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter |
 
 def report_sections(outcome: Outcome) -> list[Any]:
     """The report's sections: summary, parameters and calibrated ranges, validation, residuals, convergence."""
-    from . import sections
+    from .report_sections import (convergence_section, noise_section, one_step_section, parameter_section,
+                                  summary_section, validation_section)
 
-    out = [sections.summary_section(outcome.summary, outcome.result, len(outcome.params)),
-           sections.parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty, outcome.estimates,
-                                      outcome.options.safety),
-           sections.validation_section(outcome.validations, outcome.summary, outcome.units)]
+    out = [summary_section(outcome.summary, outcome.result, len(outcome.params)),
+           parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty, outcome.estimates,
+                             outcome.options.safety),
+           validation_section(outcome.validations, outcome.summary, outcome.units)]
     if outcome.one_step:
-        out.append(sections.one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
-    out += [sections.noise_section(outcome.channels, outcome.units, outcome.uncertainty),
-            sections.convergence_section(outcome.result)]
+        out.append(one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
+    out += [noise_section(outcome.channels, outcome.units, outcome.uncertainty), convergence_section(outcome.result)]
     return out

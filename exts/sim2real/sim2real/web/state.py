@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..app.frames import JobFrame
+from ..app.stage_views import JobFrame
 from ..app.jobs import Job
 from ..app.panel import Panel
 from ..errors import ConfigError, UserError

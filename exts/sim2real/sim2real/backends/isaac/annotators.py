@@ -1,4 +1,4 @@
-"""Replicator annotator outputs -> our ``Frame`` (conventions in ``sim2real.sim.frame``).
+"""Replicator annotator outputs -> our ``Frame`` (conventions in ``sim2real.sim.rendered_frame``).
 
 Input: one render product's annotators as a writer with ``data_structure = "annotator"`` receives
 them (``data["annotators"][name][render_product]``), i.e. ``{annotator name: payload}``, with the
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
-from ...sim.frame import Frame, Instance, Pose
+from ...sim.rendered_frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
 
 log = logging.getLogger(__name__)

@@ -43,7 +43,7 @@ from ...randomize.sample import Capabilities
 from ...sim.backend import Backend, StepCallback
 from ...sim.clock import StepClock
 from ...sim.record import AppliedRecord
-from ...sim.frame import Frame, Pose
+from ...sim.rendered_frame import Frame, Pose
 from ...sim.ops import combine
 from ..effects import NEUTRAL, ImageEffects, PendingEffects, effect_seed
 from .buckets import FrictionBuckets

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 RGB_ROLE = int(mujoco.mjtTextureRole.mjTEXROLE_RGB)
 LIBRARY_BYTES = 32 << 20  # texture data the library may add; every model copy (snapshots, recompiles) holds it
 LIBRARY_PREFIX = "sim2real:library:"
-IMAGE_CACHE_SIZE = 64  # decoded, resized images kept in memory for the copy path
+IMAGE_CACHE_BYTES = 64 << 20  # decoded, resized images kept in memory for the copy path (at least the latest)
 
 # (width, height, channels, colour space) of a 2D texture: the images of one shape are interchangeable
 Shape = tuple[int, int, int, int]
@@ -50,21 +50,27 @@ def decode(path: str, width: int, height: int, channels: int, key: str) -> np.nd
 
 
 class ImageCache:
-    """Images decoded and resized to a texture's size, most recently used kept."""
+    """Images decoded and resized to a texture's size, the most recently used kept within ``max_bytes``
+    (bytes, not a count: a profile with many large images must not grow the process without bound)."""
 
-    def __init__(self, size: int = IMAGE_CACHE_SIZE) -> None:
-        self.size = size
+    def __init__(self, max_bytes: int = IMAGE_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.nbytes = 0
         self._items: OrderedDict[tuple[str, int, int, int], np.ndarray] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def get(self, path: str, width: int, height: int, channels: int, key: str) -> np.ndarray:
         ident = (path, width, height, channels)
         if ident in self._items:
             self._items.move_to_end(ident)
             return self._items[ident]
-        self._items[ident] = decode(path, width, height, channels, key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return self._items[ident]
+        pixels = self._items[ident] = decode(path, width, height, channels, key)
+        self.nbytes += pixels.nbytes
+        while self.nbytes > self.max_bytes and len(self._items) > 1:
+            self.nbytes -= self._items.popitem(last=False)[1].nbytes
+        return pixels
 
 
 def shape_of(model: mujoco.MjModel, texture: int) -> Shape:

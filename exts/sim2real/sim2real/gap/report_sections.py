@@ -139,8 +139,7 @@ def pose_sections(v: PoseValidation) -> list[Section]:
 
 
 def image_sections(g: ImageGap) -> list[Section]:
-    from ..report import plots
-
+    """The image gap: the verdict, set and pair metrics, then the figures (``_image_figures``)."""
     distinguishable = g.mmd["p_value"] < MMD_ALPHA
     summary = Section("summary", "Summary").assessment(Assessment(
         ("Distinguishable - the sim and real image sets differ" if distinguishable
@@ -177,7 +176,14 @@ def image_sections(g: ImageGap) -> list[Section]:
                    status=grade(quality, 0.9, 0.5, True), note="the seeds' share of similar pairs"),
         ]
     summary.metrics(rows, title="Set and pair metrics")
+    return [summary, *_image_figures(g)]
 
+
+def _image_figures(g: ImageGap) -> list[Section]:
+    """Sample images, colour and spectrum plots, the pairs and the per-class table."""
+    from ..report import plots
+
+    st = g.stats
     samples = Section("samples", "Samples")
     for side in ("sim", "real"):
         items = g.samples.get(side, [])
@@ -195,7 +201,7 @@ def image_sections(g: ImageGap) -> list[Section]:
     f = np.arange(len(spec_s))[1:]
     figs.figure(plots.series(f, {"sim": spec_s[1:], "real": spec_r[1:]}, "spatial frequency [cycles / image]",
                              "power", log_x=True, log_y=True), caption="Radially averaged power spectrum")
-    out = [summary, samples, figs]
+    out = [samples, figs]
     if g.pairs:
         pairs = Section("pairs", "Pairs").table(
             ["sim", "real", "SSIM", "NCC", "similarity"],
