@@ -45,7 +45,7 @@ from ...sim.clock import StepClock
 from ...sim.record import AppliedRecord
 from ...sim.rendered_frame import Frame, Pose
 from ...sim.ops import combine
-from ..effects import NEUTRAL, ImageEffects, effect_rng
+from ..effects import NEUTRAL, ImageEffects, PendingEffects, effect_seed
 from .buckets import FrictionBuckets
 from .annotators import SceneObject, frame_from_annotators
 from .capture import FrameState
@@ -214,16 +214,14 @@ class IsaacBackend:
                    state: FrameState | None = None) -> Frame:
         """The Frame of one render product's annotator outputs (``annotators.py``), labelled with the objects
         of ``state`` (default: shown now), carrying its randomization record, with the camera's sensor effects
-        applied (noise drawn from ``effect_rng(seed, index, camera)``: the same frame gets the same noise)."""
+        applied (noise drawn from ``effect_seed(seed, index, camera, env)``: the same frame gets the same noise)."""
         state = state or self.frame_state(env)
         frame = frame_from_annotators(annotators, objects=state.objects, classes=state.classes, camera=camera,
                                       index=index, sample=dict(state.record), meta=dict(state.meta))
         effects = state.effects.get(camera) or ImageEffects()
         if not effects.neutral:
-            rng = effect_rng(state.seed, index, camera, env)
-            frame.rgb = effects.apply_rgb(frame.rgb, rng)
-            if frame.depth is not None:
-                frame.depth = effects.apply_depth(frame.depth, rng)
+            pending = PendingEffects(effects, effect_seed(state.seed, index, camera, env))
+            frame.rgb, frame.depth = pending.apply(frame.rgb, frame.depth)
         return frame
 
     def camera_paths(self) -> dict[tuple[str, int], str]:
