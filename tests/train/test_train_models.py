@@ -13,7 +13,7 @@ import torch
 from sim2real.errors import UnsupportedError
 from sim2real.train.methods import CORAL, DANN, MMD, adapt_batch_norm, covariance, dann_alpha, make_method, mk_mmd2, reverse_gradient
 from sim2real.train.models import ARCHITECTURES, EdgeClassifier, SegNet, StateNet, build
-from sim2real.train.validators import dev, mean_entropy, snd
+from sim2real.train.validators import density_ratio, dev, information, iwv, mean_entropy, snd
 
 
 def _models() -> list[tuple[torch.nn.Module, torch.Tensor]]:
@@ -107,9 +107,16 @@ def test_coral_and_mmd_are_zero_for_one_distribution_and_grow_with_the_shift() -
     coral, mmd = CORAL(6), MMD(6)
     same_c = coral.loss(a, b, 0.5, g)[0].item()
     far_c = coral.loss(a, b * 3.0, 0.5, g)[0].item()
-    assert same_c < 0.01 < far_c
+    assert same_c < 0.05 < 0.5 < far_c  # ||I - 9I||^2 / (||I||^2 + ||9I||^2) = 64 / 82
     near = mk_mmd2(a, b).item()
     assert abs(near) < 0.01 < mk_mmd2(a, b + 1.0).item() < mk_mmd2(a, b + 3.0).item()
+    # shrinking every feature cannot lower either loss (the collapse the unnormalised forms invite)
+    for k in (0.01, 10.0):
+        assert coral.loss(a * k, b * 3.0 * k, 0.5, g)[0].item() == pytest.approx(far_c, rel=1e-4)
+        assert mk_mmd2(a * k, (b + 1.0) * k).item() == pytest.approx(mk_mmd2(a, b + 1.0).item(), rel=1e-4)
+    scale = torch.tensor(1.0, requires_grad=True)
+    (coral.distance(a * scale, b * 3.0 * scale) + mk_mmd2(a * scale, (b + 1.0) * scale)).backward()
+    assert abs(float(scale.grad)) < 1e-4  # no gradient along the features' common scale
     # feature maps are flattened per location and subsampled (same generator state, same loss)
     fmap_s, fmap_t = torch.randn(4, 6, 20, 20, generator=g), torch.randn(4, 6, 20, 20, generator=g) + 1
     l1 = mmd.loss(fmap_s, fmap_t, 0.5, torch.Generator().manual_seed(3))[0]
@@ -149,8 +156,17 @@ def test_validators_entropy_snd_and_dev() -> None:
     # DEV: with identical domains the weights are about 1 and DEV is about the mean loss
     src, tgt, val = torch.randn(300, 3, generator=g), torch.randn(300, 3, generator=g), torch.randn(200, 3, generator=g)
     loss = torch.rand(200, generator=g)
-    assert dev(src, tgt, val, loss) == pytest.approx(float(loss.mean()), abs=0.05)
+    w_same = density_ratio(src, tgt, val)
+    assert dev(w_same, loss) == pytest.approx(float(loss.mean()), abs=0.05)
+    assert iwv(w_same, loss) == pytest.approx(float(loss.mean()), abs=0.05)
     # a shifted target: validation samples near the target count more
     tgt_shift = torch.randn(300, 3, generator=g) + torch.tensor([2.0, 0, 0])
     loss_near_target = (val[:, 0] > 0.5).float()  # the loss is high exactly where the target lives
-    assert dev(src, tgt_shift, val, loss_near_target) > float(loss_near_target.mean()) + 0.2
+    w_shift = density_ratio(src, tgt_shift, val)
+    assert dev(w_shift, loss_near_target) > float(loss_near_target.mean()) + 0.2
+    assert iwv(w_shift, loss_near_target) > float(loss_near_target.mean()) + 0.2
+    # IM: confident predictions spread over the classes score high; one class everywhere scores 0
+    assert information(confident.mean(0), mean_entropy(confident)) > 0.7
+    one_class = torch.tensor([[0.97, 0.01, 0.01, 0.01]]).repeat(50, 1)
+    assert information(one_class.mean(0), mean_entropy(one_class)) == pytest.approx(0.0, abs=1e-6)
+    assert information(uniform.mean(0), mean_entropy(uniform)) == pytest.approx(0.0, abs=1e-6)

@@ -36,7 +36,7 @@ from sim2real.progress import NullReporter
 
 METHODS = ("source-only", "dann", "coral", "mmd", "adabn")
 GEN_RESOLUTION = (128, 96)
-SETTINGS = {"resolution": (96, 72), "class_map": {"*": "object"}, "batch_size": 16}
+SETTINGS = {"resolution": (96, 72), "class_map": {"*": "object"}, "batch_size": 16, "keep_checkpoints": 0}
 
 
 def make_data(work: Path, frames: int, full: bool) -> dict[str, Path]:
@@ -61,9 +61,12 @@ def train_one(data: dict[str, Path], source: str, method: str, seed: int, epochs
     from sim2real.train.data import Inputs
     from sim2real.train.trainer import TrainRequest, train
 
-    cfg = load_config(None, {**SETTINGS, "method": method, "seed": seed, "epochs": epochs})
     out = work / "runs" / f"{source}-{method}-s{seed}"
     t = time.perf_counter()
+    metrics = out / "metrics.json"
+    if metrics.is_file() and json.loads(metrics.read_text()).get("epochs_done") == epochs:
+        return json.loads(metrics.read_text())  # analysed again: read, not resumed
+    cfg = load_config(None, {**SETTINGS, "method": method, "seed": seed, "epochs": epochs})
     summary = train(TrainRequest(cfg, Inputs(data[source], data["target"], None, data["eval"]), out))
     took = time.perf_counter() - t
     if took > 5:

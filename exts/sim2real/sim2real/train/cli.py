@@ -26,11 +26,14 @@ def train(
     config: Annotated[Optional[str], typer.Option("--config", "-c", help="TOML file of training settings, or a shipped one by name (quick).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of initialisation, data order and augmentation.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Source images per step (as many target images).")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate (AdamW).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate (default: sgd 0.01, adamw 0.002).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="sgd (classify default) or adamw (segment, state).")] = None,
     resolution: Annotated[Optional[str], typer.Option("--resolution", help="Model input WIDTHxHEIGHT (classify: crop size).")] = None,
     depth: Annotated[Optional[bool], typer.Option("--depth/--no-depth", help="RGB-D input (depth in metres as a 4th channel).")] = None,
     class_map: Annotated[Optional[str], typer.Option("--class-map", help="Rename/merge classes: 'PATTERN=NAME,...' (fnmatch), e.g. '*=object'.")] = None,
-    select: Annotated[Optional[str], typer.Option("--select", help="Validator that picks best.pt: snd, entropy, dev or source.")] = None,
+    select: Annotated[Optional[str], typer.Option("--select", help="The epoch best.pt ships: last (default) or the best by a validator: source, entropy, snd, dev, im, iwv.")] = None,
+    keep: Annotated[Optional[int], typer.Option("--keep", help="Keep the last N epochs' checkpoints and the shipped one (default 2; 0 keeps all).")] = None,
+    augment: Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Augment the source images (default on; flips only where labels allow).")] = None,
     max_target_images: Annotated[Optional[int], typer.Option("--max-target-images", help="Use at most N target images.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = None,
     json_out: JsonOpt = False,
@@ -45,7 +48,8 @@ def train(
     overrides = {
         "task": task, "method": method, "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
         "resolution": parse_resolution(resolution) if resolution else None, "depth": depth, "select": select,
-        "max_target_images": max_target_images, "device": device,
+        "max_target_images": max_target_images, "device": device, "optimizer": optimizer, "keep_checkpoints": keep,
+        "augment": None if augment is None else {"enabled": augment},
         "class_map": _class_map(class_map) if class_map else None,
     }
     cfg = load_config(config_file(config) if config else None, overrides)
@@ -63,7 +67,7 @@ def train(
         best = summary["best"]
         line = f"{out}: {summary['epochs_done']} epochs of {cfg.method} ({cfg.task})"
         if best:
-            line += f"; best.pt = epoch {best['epoch']} by {best['validator']} ({best['value']:.4g})"
+            line += f"; best.pt = {best['reason']}"
         target_score = (summary["final"] or {}).get("target")
         if target_score:
             line += f"; target {summary['metric']} {target_score[summary['metric']]:.4f}"

@@ -18,18 +18,20 @@ from ..config import StrictModel, parse_model, read_toml
 
 Task = Literal["segment", "classify", "state"]
 MethodName = Literal["source-only", "dann", "coral", "mmd", "adabn"]
-ValidatorName = Literal["source", "entropy", "snd", "dev"]
+ValidatorName = Literal["source", "entropy", "snd", "dev", "iwv", "im"]
 TASKS: tuple[str, ...] = ("segment", "classify", "state")
 METHODS: tuple[str, ...] = ("source-only", "dann", "coral", "mmd", "adabn")
-VALIDATORS: tuple[str, ...] = ("source", "entropy", "snd", "dev")
-STATE_VALIDATORS: tuple[str, ...] = ("source", "dev")  # regression: no class probabilities
+VALIDATORS: tuple[str, ...] = ("source", "entropy", "snd", "dev", "iwv", "im")
+STATE_VALIDATORS: tuple[str, ...] = ("source", "dev", "iwv")  # regression: no class probabilities
 # segment: a small U-Net; classify: the seeds' edge classifier; state: the seeds' MLP
 DEFAULT_WIDTHS = {"segment": [16, 32, 64], "classify": [32, 64, 128, 256], "state": [256, 256, 256]}
 # segment: 0.3 (at 1.0 DANN collapsed to all-background in one of three benchmark seeds); classify and
 # state: the seeds' 1.0 (label loss + domain loss)
 DEFAULT_ADAPT_WEIGHT = {"segment": 0.3, "classify": 1.0, "state": 1.0}
+DEFAULT_OPTIMIZER = {"segment": "adamw", "classify": "sgd", "state": "adamw"}
+DEFAULT_LR = {"sgd": 0.01, "adamw": 2e-3}  # sgd: Ganin et al.'s mu_0
 # which way is better, per validator: +1 higher, -1 lower
-VALIDATOR_SIGN = {"source": 1, "entropy": -1, "snd": 1, "dev": -1}
+VALIDATOR_SIGN = {"source": 1, "entropy": -1, "snd": 1, "dev": -1, "iwv": -1, "im": 1}
 
 
 class ModelConfig(StrictModel):
@@ -62,7 +64,7 @@ class AugmentConfig(StrictModel):
     hue_deg: float = Field(10.0, ge=0.0, le=180.0)
     noise_std: float = Field(0.03, ge=0.0, le=0.5)  # of full scale
     blur_sigma_px: float = Field(1.0, ge=0.0, le=5.0)
-    hflip: bool = True
+    hflip: bool | None = None  # default per task: segment yes (masks follow), classify no (digits, text, left/right)
     target: bool = False  # also augment the target images the adaptation loss sees
 
 
@@ -80,8 +82,10 @@ class TrainConfig(StrictModel):
     method: MethodName = "dann"
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(16, ge=2)
-    lr: float = Field(2e-3, gt=0.0)
+    lr: float | None = Field(None, gt=0.0)  # default per optimizer: see DEFAULT_LR
     weight_decay: float = Field(1e-4, ge=0.0)
+    optimizer: Literal["sgd", "adamw"] | None = None  # default per task: see DEFAULT_OPTIMIZER
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)  # sgd
     lr_schedule: Literal["dann", "cosine", "constant"] = "dann"
     seed: int = 0
     resolution: tuple[int, int] = (128, 96)  # model input, pixels (width, height); classify: crop size
@@ -90,15 +94,18 @@ class TrainConfig(StrictModel):
     class_map: dict[str, str] = Field(default_factory=dict)  # rename/merge classes: {"*": "object"} (fnmatch)
     adapt_weight: float | None = Field(None, ge=0.0)  # lambda: task loss + lambda * adaptation loss (see DEFAULT_ADAPT_WEIGHT)
     dann_input: Literal["features", "output"] = "features"  # what DANN's domain classifier sees
+    dann_hidden: int = Field(1024, ge=1)  # DANN's domain classifier on vectors: x -> h -> h -> 1 (Ganin et al.)
+    input_norm: Literal["source", "both"] = "both"  # image standardisation: source pixels, or source and target
+    domain_bn: Literal["shared", "separate"] = "separate"  # batch-norm statistics of source and target batches
     adapt_schedule: Literal["dann", "constant"] = "dann"  # lambda ramp: 2 / (1 + exp(-10 p)) - 1
     val_fraction: float = Field(0.1, ge=0.0, lt=0.9)  # source frames held out for the validators
     validators: list[ValidatorName] | None = None  # default: all that apply to the task
-    select: ValidatorName | None = None  # the validator that chooses best.pt (default: snd; state: dev)
+    select: Literal["last"] | ValidatorName = "last"  # the epoch best.pt ships: the last, or a validator's best
     validator_images: int = Field(96, ge=8)  # target images the validators look at each epoch
     max_target_images: int | None = Field(None, ge=2)
     min_object_pixels: int = Field(64, ge=1)  # classify from a dataset: smallest instance cropped
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    keep_checkpoints: int = Field(0, ge=0)  # 0 keeps every epoch's checkpoint
+    keep_checkpoints: int = Field(2, ge=0)  # the last N epochs' checkpoints and the shipped one (0: every epoch)
     model: ModelConfig = Field(default_factory=ModelConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     translate: TranslateOption | None = None  # sim->target translation of the source (image tasks)
@@ -115,17 +122,21 @@ class TrainConfig(StrictModel):
         usable = STATE_VALIDATORS if self.task == "state" else VALIDATORS
         if self.validators is None:
             self.validators = list(usable)
-        if self.select is None:
-            self.select = "dev" if self.task == "state" else "snd"
         wrong = [v for v in self.validators if v not in usable]
         if wrong:
             raise ValueError(f"validators {wrong} need class probabilities; the {self.task} task has {list(usable)}")
-        if self.select not in self.validators:
+        if self.select != "last" and self.select not in self.validators:
             raise ValueError(f"select = {self.select!r} must be one of the validators {self.validators}")
         if self.adapt_weight is None:
             self.adapt_weight = DEFAULT_ADAPT_WEIGHT[self.task]
         if self.model.widths is None:
             self.model.widths = list(DEFAULT_WIDTHS[self.task])
+        if self.optimizer is None:
+            self.optimizer = DEFAULT_OPTIMIZER[self.task]
+        if self.lr is None:
+            self.lr = DEFAULT_LR[self.optimizer]
+        if self.augment.hflip is None:
+            self.augment.hflip = self.task == "segment"
         if self.task == "segment":
             stride = 2 ** len(self.model.widths)
             w, h = self.resolution
