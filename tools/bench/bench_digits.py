@@ -93,13 +93,17 @@ def table(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         out[m] = {"shipped": statistics.mean(ship), "sd": statistics.stdev(ship) if len(ship) > 1 else 0.0,
                   "per_seed": ship, "last": statistics.mean(end), "last_per_seed": end,
                   "source_val": statistics.mean(s["history"][-1]["source"]["accuracy"] for s in summaries),
+                  "feature_mmd2": statistics.mean(s["history"][-1]["alignment"].get("mmd2", float("nan"))
+                                                  for s in summaries),
                   "wall_s": statistics.mean(s["wall_s"] for s in summaries)}
     base = out["source-only"]
-    print(f"{'method':12s} {'shipped target acc':>20s} {'gain':>8s} {'last epoch':>11s}  per seed (shipped)   wall s")
+    print(f"{'method':12s} {'shipped target acc':>20s} {'gain':>8s} {'last epoch':>11s} {'feature MMD2':>13s}  "
+          "per seed (shipped)   wall s")
     for m, row in out.items():
         row["gain"] = row["shipped"] / base["shipped"] - 1.0
         row["beats_source_only_every_seed"] = all(a >= b for a, b in zip(row["per_seed"], base["per_seed"], strict=True))
-        print(f"{m:12s} {row['shipped']:11.3f} +- {row['sd']:.3f} {100 * row['gain']:+7.1f}% {row['last']:11.3f}  "
+        print(f"{m:12s} {row['shipped']:11.3f} +- {row['sd']:.3f} {100 * row['gain']:+7.1f}% {row['last']:11.3f} "
+              f"{row['feature_mmd2']:13.4f}  "
               f"{' '.join(f'{v:.3f}' for v in row['per_seed'])}   {row['wall_s']:.0f}")
     return out
 
