@@ -12,7 +12,7 @@ import torch
 
 from sim2real.errors import UnsupportedError
 from sim2real.train.methods import CORAL, DANN, MMD, adapt_batch_norm, covariance, dann_alpha, make_method, mk_mmd2, reverse_gradient
-from sim2real.train.models import ARCHITECTURES, EdgeClassifier, SegNet, StateNet, build
+from sim2real.train.models import ARCHITECTURES, EdgeClassifier, LeNet, SegNet, StateNet, build
 from sim2real.train.validators import density_ratio, dev, information, iwv, mean_entropy, snd
 
 
@@ -22,6 +22,8 @@ def _models() -> list[tuple[torch.nn.Module, torch.Tensor]]:
         (SegNet(4, 3, [8, 16, 32], skips=True), torch.randn(2, 4, 48, 64)),
         (SegNet(3, 2, [8, 16], skips=False), torch.randn(2, 3, 24, 32)),
         (EdgeClassifier(3, 5, [8, 16, 16, 32]), torch.randn(2, 3, 32, 32)),
+        (LeNet(3, 10, [8, 12], input_size=(28, 28)), torch.randn(2, 3, 28, 28)),
+        (LeNet(4, 3, [8, 12], input_size=(64, 48)), torch.randn(2, 4, 48, 64)),  # the last map max-pooled to 4x4
         (StateNet(6, 2, [32, 32, 32]), torch.randn(4, 6)),
     ]
 
@@ -36,13 +38,13 @@ def test_models_split_at_the_last_layer_and_build_from_their_config() -> None:
         assert model.embed(x).dim() == 2 and len(model.embed(x)) == len(x)
     seg = _models()[0][0]
     assert seg(torch.randn(1, 4, 48, 64)).shape == (1, 3, 48, 64)  # logits at the input resolution
-    assert set(ARCHITECTURES) == {"segnet", "edge-classifier", "state-mlp"}
+    assert set(ARCHITECTURES) == {"segnet", "edge-classifier", "lenet", "state-mlp"}
     again = build("segnet", {"in_channels": 4, "num_classes": 3, "widths": [8, 16, 32], "skips": True})
     assert sum(p.numel() for p in again.parameters()) == sum(p.numel() for p in seg.parameters())
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's note that the TorchScript exporter is legacy
-@pytest.mark.parametrize("index", [0, 1, 2, 3])
+@pytest.mark.parametrize("index", [0, 1, 2, 3, 4, 5])
 def test_models_export_to_onnx_and_match_onnxruntime(index: int) -> None:
     import onnx
     import onnxruntime as ort
@@ -55,7 +57,7 @@ def test_models_export_to_onnx_and_match_onnxruntime(index: int) -> None:
     proto = onnx.load_from_string(buf.getvalue())
     onnx.checker.check_model(proto)
     ops = {n.op_type for n in proto.graph.node}
-    assert ops <= {"Conv", "Relu", "Resize", "Concat", "AveragePool", "GlobalAveragePool", "Flatten", "Gemm", "MatMul",
+    assert ops <= {"Conv", "Relu", "Resize", "Concat", "AveragePool", "GlobalAveragePool", "MaxPool", "Flatten", "Gemm", "MatMul",
                    "Add", "BatchNormalization", "Reshape", "Identity", "Constant", "Shape", "Gather", "Unsqueeze", "Slice",
                    "Cast", "Mul", "Div", "Floor", "Sub"}, ops
     sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
@@ -170,3 +172,24 @@ def test_validators_entropy_snd_and_dev() -> None:
     one_class = torch.tensor([[0.97, 0.01, 0.01, 0.01]]).repeat(50, 1)
     assert information(one_class.mean(0), mean_entropy(one_class)) == pytest.approx(0.0, abs=1e-6)
     assert information(uniform.mean(0), mean_entropy(uniform)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_lenet_keeps_the_layout_of_its_last_map_and_refuses_inputs_too_small() -> None:
+    """The classification default: valid 5x5 convolutions, max pooling, a flattened map of at most
+    4x4 cells at any input size (so DANN's domain classifier stays small); too small an input, or an
+    edge-classifier input whose 2x2 pool cannot export, is a config error naming the resolution."""
+    from sim2real.errors import ConfigError
+    from sim2real.train.config import load_config
+
+    small, large = LeNet(3, 10, input_size=(28, 28)), LeNet(3, 10, input_size=(128, 96))
+    assert small.feature_dim == large.feature_dim == 48 * 4 * 4
+    assert LeNet(3, 10, input_size=(16, 16)).feature_dim == 48  # a 1x1 map
+    assert small.represent(torch.zeros(2, 3, 28, 28)).shape == large.represent(torch.zeros(2, 3, 96, 128)).shape
+    cfg = load_config(None, {"task": "classify", "resolution": (28, 28)})
+    assert (cfg.model.arch, cfg.model.widths) == ("lenet", [32, 48])
+    with pytest.raises(ConfigError, match="at least 16 pixels a side for lenet with 2 stages.*not 12x12"):
+        load_config(None, {"task": "classify", "resolution": (12, 12)})
+    with pytest.raises(ConfigError, match="edge-classifier an even-sided last map.*not 28x28 \\(a 7x7 map\\)"):
+        load_config(None, {"task": "classify", "resolution": (28, 28), "model": {"arch": "edge-classifier"}})
+    with pytest.raises(ConfigError, match="model.arch one of \\['segnet'\\] for the segment task, not 'lenet'"):
+        load_config(None, {"task": "segment", "model": {"arch": "lenet"}})

@@ -132,7 +132,8 @@ def test_rgbd_input(data: dict[str, Path], tmp_path: Path) -> None:
 
 def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None:
     cfg = load_config(None, {"task": "classify", "epochs": 2, "batch_size": 4, "resolution": (16, 16),
-                             "min_object_pixels": 20, "model": {"widths": [8, 8, 16, 16]}, "validator_images": 8})
+                             "min_object_pixels": 20, "model": {"arch": "edge-classifier", "widths": [8, 8, 16, 16]},
+                             "validator_images": 8})
     s = train(TrainRequest(cfg, Inputs(data["src"], data["tgt"], None, data["tev"]), tmp_path / "cls"))
     assert s["classes"] == ["cube", "sphere", "mug"] and 0 <= s["final"]["target"]["accuracy"] <= 1
     model, spec = rf.load_model(tmp_path / "cls")
@@ -257,7 +258,7 @@ def test_bad_input_is_one_line(data: dict[str, Path], tmp_path: Path, run_cli) -
     cfg = load_config(None, {"task": "classify", "method": "source-only", "epochs": 1, "batch_size": 4,
                              "resolution": (16, 16), "min_object_pixels": 20, "model": {"widths": [8, 8]}})
     train(TrainRequest(cfg, Inputs(data["src"]), cls_run))
-    with pytest.raises(InputError, match="checkpoint of a edge-classifier .* but the run's model.json describes a segnet"):
+    with pytest.raises(InputError, match="checkpoint of a lenet .* but the run's model.json describes a segnet"):
         rf.load_model(run, cls_run / "best.pt")
     (tmp_path / "junk.pt").write_bytes(b"\x80\x04junk")
     with pytest.raises(InputError, match="junk.pt: not a readable sim2real checkpoint"):

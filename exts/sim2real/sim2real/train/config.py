@@ -23,8 +23,15 @@ TASKS: tuple[str, ...] = ("segment", "classify", "state")
 METHODS: tuple[str, ...] = ("source-only", "dann", "coral", "mmd", "adabn")
 VALIDATORS: tuple[str, ...] = ("source", "entropy", "snd", "dev", "iwv", "im")
 STATE_VALIDATORS: tuple[str, ...] = ("source", "dev", "iwv")  # regression: no class probabilities
-# segment: a small U-Net; classify: the seeds' edge classifier; state: the seeds' MLP
-DEFAULT_WIDTHS = {"segment": [16, 32, 64], "classify": [32, 64, 128, 256], "state": [256, 256, 256]}
+Arch = Literal["segnet", "lenet", "edge-classifier", "state-mlp"]
+# segment: a small U-Net; classify: Ganin et al.'s digit network with batch norm (the seeds' edge
+# classifier's source-only accuracy on MNIST -> MNIST-M was half of it: see models.LeNet); state: the seeds' MLP
+DEFAULT_ARCH = {"segment": "segnet", "classify": "lenet", "state": "state-mlp"}
+TASK_ARCHES = {"segment": ("segnet",), "classify": ("lenet", "edge-classifier"), "state": ("state-mlp",)}
+DEFAULT_WIDTHS = {"segnet": [16, 32, 64], "lenet": [32, 48], "edge-classifier": [32, 64, 128, 256],
+                  "state-mlp": [256, 256, 256]}
+LENET_KERNEL = 5  # LeNet: 5x5 convolutions without padding, each followed by a 2x2 max pool
+LENET_GRID = 4  # LeNet: the last map is max-pooled down to at most this many cells a side
 # segment: 0.3 (at 1.0 DANN collapsed to all-background in one of three benchmark seeds); classify and
 # state: the seeds' 1.0 (label loss + domain loss)
 DEFAULT_ADAPT_WEIGHT = {"segment": 0.3, "classify": 1.0, "state": 1.0}
@@ -34,11 +41,35 @@ DEFAULT_LR = {"sgd": 0.01, "adamw": 2e-3}  # sgd: Ganin et al.'s mu_0
 VALIDATOR_SIGN = {"source": 1, "entropy": -1, "snd": 1, "dev": -1, "iwv": -1, "im": 1}
 
 
+def lenet_map(side: int, stages: int) -> int:
+    """The side of LeNet's last feature map for an input side (below 1: the input is too small)."""
+    for _ in range(stages):
+        side = (side - LENET_KERNEL + 1) // 2
+    return side
+
+
+def edge_map(side: int, stages: int) -> int:
+    """The side of the edge classifier's last feature map (stride 2 on every other 3x3 stage)."""
+    for i in range(stages):
+        side = (side - 1) // 2 + 1 if i % 2 == 0 else side
+    return side
+
+
+def lenet_min_side(stages: int) -> int:
+    """The smallest input side that leaves LeNet a 1-pixel map after ``stages`` stages."""
+    side = 1
+    for _ in range(stages):
+        side = 2 * side + LENET_KERNEL - 1
+    return side
+
+
 class ModelConfig(StrictModel):
-    """Architecture knobs. ``widths``: channels per encoder stage (segment, classify) or hidden sizes
+    """Architecture knobs. ``arch``: classify ``lenet`` (default) or ``edge-classifier``; the other
+    tasks have one each. ``widths``: channels per encoder stage (segment, classify) or hidden sizes
     (state). The segmentation net halves the resolution at each stage after the first."""
 
-    widths: list[int] | None = None  # default per task: see DEFAULT_WIDTHS
+    arch: Arch | None = None  # default per task: see DEFAULT_ARCH
+    widths: list[int] | None = None  # default per architecture: see DEFAULT_WIDTHS
     skips: bool = True  # segment: U-Net skip connections from encoder to decoder
     dropout: float = Field(0.2, ge=0.0, lt=1.0)  # classify, state: before each head layer
     batch_norm: bool = True  # state: BatchNorm1d in the feature extractor (AdaBN needs it)
@@ -129,8 +160,7 @@ class TrainConfig(StrictModel):
             raise ValueError(f"select = {self.select!r} must be one of the validators {self.validators}")
         if self.adapt_weight is None:
             self.adapt_weight = DEFAULT_ADAPT_WEIGHT[self.task]
-        if self.model.widths is None:
-            self.model.widths = list(DEFAULT_WIDTHS[self.task])
+        self._model_defaults()
         if self.optimizer is None:
             self.optimizer = DEFAULT_OPTIMIZER[self.task]
         if self.lr is None:
@@ -149,6 +179,23 @@ class TrainConfig(StrictModel):
         if self.task == "state" and self.translate is not None:
             raise ValueError("translate applies to image tasks only")
         return self
+
+    def _model_defaults(self) -> None:
+        m = self.model
+        m.arch = m.arch or DEFAULT_ARCH[self.task]
+        if m.arch not in TASK_ARCHES[self.task]:
+            raise ValueError(f"model.arch one of {list(TASK_ARCHES[self.task])} for the {self.task} task, not {m.arch!r}")
+        if m.widths is None:
+            m.widths = list(DEFAULT_WIDTHS[m.arch])
+        if m.arch == "lenet" and min(lenet_map(v, len(m.widths)) for v in self.resolution) < 1:
+            raise ValueError(f"a resolution of at least {lenet_min_side(len(m.widths))} pixels a side for lenet with "
+                             f"{len(m.widths)} stages (5x5 convolution and 2x2 pooling each), not "
+                             f"{self.resolution[0]}x{self.resolution[1]}")
+        if m.arch == "edge-classifier" and any(edge_map(v, len(m.widths)) % 2 for v in self.resolution):
+            # its 2x2 adaptive average pool exports to ONNX only from a map of even sides
+            sides = "x".join(str(edge_map(v, len(m.widths))) for v in self.resolution)
+            raise ValueError(f"a resolution that leaves edge-classifier an even-sided last map (ONNX export of its "
+                             f"2x2 pooling), not {self.resolution[0]}x{self.resolution[1]} (a {sides} map)")
 
     @property
     def uses_target(self) -> bool:

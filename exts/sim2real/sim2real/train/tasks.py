@@ -2,7 +2,7 @@
 
 * ``segment``: ``SegNet``; per-pixel cross-entropy; score = mIoU over the classes present (union
   > 0) in the evaluated set, plus pixel accuracy and per-class IoU.
-* ``classify``: ``EdgeClassifier``; cross-entropy; score = accuracy (+ per class).
+* ``classify``: ``LeNet`` (or ``EdgeClassifier``: ``model.arch``); cross-entropy; score = accuracy (+ per class).
 * ``state``: ``StateNet``; mean squared error on standardised targets; score = RMSE in the targets'
   units (and MAE). Validators need class probabilities, so only ``source`` and ``dev`` apply.
 
@@ -22,7 +22,7 @@ from torch import nn
 
 from .augment import Augment
 from .config import TrainConfig
-from .models import EdgeClassifier, SegNet, StateNet
+from .models import LeNet, SegNet, StateNet, build
 from .sources import ImageData
 from .state import StateData
 from .methods import as_vectors
@@ -261,9 +261,12 @@ class ClassifyTask(ImageTask):
     metric = "accuracy"
 
     def build_model(self, train: ImageData) -> tuple[nn.Module, dict[str, Any]]:
-        config = {"in_channels": self.in_channels, "num_classes": len(self.classes),
-                  "widths": list(self.cfg.model.widths), "dropout": self.cfg.model.dropout}
-        return EdgeClassifier(**config), config
+        m = self.cfg.model
+        config = {"in_channels": self.in_channels, "num_classes": len(self.classes), "widths": list(m.widths),
+                  "dropout": m.dropout}
+        if m.arch == LeNet.arch:
+            config["input_size"] = list(self.cfg.resolution)
+        return build(m.arch, config), config
 
     def new_score(self) -> Confusion:
         return Confusion(self.classes, segmentation=False)
