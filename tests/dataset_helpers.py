@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim2real.sim.frame import Frame, Instance, Pose
+from sim2real.sim.rendered_frame import Frame, Instance, Pose
 
 CLASSES = {1: "cube", 2: "sphere", 3: "mug"}
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from sim2real.dataset import basic
 from sim2real.dataset.encode import Outputs
-from sim2real.dataset.layout import Layout
+from sim2real.dataset.layouts import get_layout
 from sim2real.dataset.manifest import DatasetSpec, load_manifest
 from sim2real.dataset.png import decode_png, encode_png
 from sim2real.dataset.reader import Dataset
@@ -226,7 +226,7 @@ def test_recovery_after_a_crash_mid_frame(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     generate(out, 8, order=[0, 1, 2])
     folder = shard_dir(out, "00000")
-    layout = Layout("native")
+    layout = get_layout("native")
     (folder / "000003.rgb.png.tmp-123-456").write_bytes(b"partial")
     from sim2real.dataset.encode import encode_frame
 

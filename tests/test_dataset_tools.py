@@ -11,6 +11,7 @@ from dataset_helpers import make_frame
 from test_dataset_format import generate
 
 from sim2real.dataset.coco import export_coco
+from sim2real.dataset.manifest import digest
 from sim2real.dataset.reader import Dataset
 from sim2real.dataset.stats import dataset_stats
 from sim2real.dataset.store import shard_dir
@@ -45,6 +46,11 @@ def test_verify_detects_a_corrupt_manifest(tmp_path: Path) -> None:
     data = json.loads(original)
     data["shards"][1]["index_sha256"] = "f" * 64
     manifest.write_text(json.dumps(data))
+    assert errors(out) == [("manifest.json", "manifest_sha256 does not match the manifest's contents (a value "
+                                             "changed after it was written)"),
+                           ("shards/00001/index.json", "does not match the checksum in manifest.json")]
+    data["manifest_sha256"] = digest(data)  # consistent again: only the shard index is wrong
+    manifest.write_text(json.dumps(data))
     assert errors(out) == [("shards/00001/index.json", "does not match the checksum in manifest.json")]
     data = json.loads(original)
     data["schema_version"] = 99
@@ -64,7 +70,7 @@ def test_verify_detects_changed_missing_and_stray_files(tmp_path: Path) -> None:
     assert [(p.path, p.message, p.severity) for p in report.problems] == [
         ("shards/00000/000001.rgb.png", "checksum mismatch (file changed or corrupt)", "error"),
         ("shards/00000/000002.json", "missing", "error"),
-        ("shards/00000/000003.semantic.png.tmp-1-2", "left-over temporary file", "warning"),
+        ("shards/00000/000003.semantic.png.tmp-1-2", "left-over temporary file", "error"),
     ]
     index = folder / "index.json"
     index.write_bytes(index.read_bytes().replace(b'"000000"', b'"000004"', 1))

@@ -38,10 +38,10 @@ def test_doctor_fails_with_hint_when_no_platform_renders(run_cli) -> None:
 @pytest.mark.render
 def test_doctor_probes_afresh_whatever_the_cache_says(run_cli, tmp_path, monkeypatch) -> None:
     # A cache naming a platform that rendered before must not make doctor pass when it fails now.
-    from sim2real.sim import glselect
+    from sim2real.backends import glplatform
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    glselect.write_cache(glselect.ProbeResult("osmesa", True, "cached"))
+    glplatform.write_cache(glplatform.ProbeResult("osmesa", True, "cached"))
     env = {"MUJOCO_GL": "", "XDG_CACHE_HOME": str(tmp_path),
            "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent/egl_vendor.json"}
     proc, report = _doctor(run_cli, "--gl", "egl", env=env)

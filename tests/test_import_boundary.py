@@ -19,7 +19,7 @@ from pathlib import Path
 
 from testlib import PACKAGE
 
-KIT = ("omni", "carb", "isaacsim", "pxr.Kit")
+KIT = ("omni", "carb", "isaacsim", "pxr.Kit", "isaaclab")  # Isaac Lab too: the bridge only reads its code
 # library -> module prefixes allowed to import it eagerly
 OWNERS = {
     "mujoco": ("sim2real.backends.mujoco",),
@@ -173,7 +173,7 @@ def test_importing_sim2real_and_its_cli_stays_light() -> None:
 
 def test_static_checker_sees_eager_and_ignores_lazy(tmp_path: Path) -> None:
     """The static check itself: a module-level import counts, one inside a function does not."""
-    eager = _eager_imports("sim2real.sim.glselect")
+    eager = _eager_imports("sim2real.backends.glplatform")
     assert "sim2real.errors" in eager and "subprocess" in eager
     assert not any(i.startswith("mujoco") for i in eager)  # probing must not import mujoco eagerly
     probe = _eager_imports("sim2real.backends.mujoco._glprobe")

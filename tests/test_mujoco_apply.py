@@ -155,6 +155,15 @@ CASES: list[tuple[str, str, object, str, Callable[[MujocoBackend], bool]]] = [
     ("arm", "sensor:elbow_pos/noise_std", 0.01, "set", lambda b: b.signals.noise.std["elbow_pos"] == 0.01),
     ("arm", "sensor:elbow_pos/bias", 0.2, "set",
      lambda b: np.isclose(b.state()["sensor:elbow_pos"][0] - b.data.qpos[1], 0.2)),
+    # state targets (mjData)
+    ("arm", "joint:elbow/position", 0.3, "set", lambda b: b.data.qpos[1] == 0.3 and b.data.qpos[0] == 0.0),
+    ("arm", "joint:elbow/velocity", -1.0, "add", lambda b: b.data.qvel[1] == -1.0),
+    ("arm", "body:forearm/force", [0.0, 0.0, 2.0], "set",
+     lambda b: b.data.xfrc_applied[b.physics.bodies["forearm"]].tolist() == [0, 0, 2, 0, 0, 0]),
+    ("arm", "body:forearm/torque", [0.0, 1.0, 0.0], "set",
+     lambda b: b.data.xfrc_applied[b.physics.bodies["forearm"]].tolist() == [0, 0, 0, 0, 1, 0]),
+    ("table", "object:obj_00/velocity", [0.5, 0.0, 0.0, 0.0, 0.0, 0.0], "add",
+     lambda b: b.data.qvel[b.model.jnt_dofadr[b.model.body_jntadr[_slot(b, "obj_00").body]]] == 0.5),
 ] + [
     ("table", f"image:main/{attr}", value, "set", lambda b, a=attr, v=value: getattr(b.signals.effects["main"], a) == v)
     for attr, value in [("noise_std", 0.01), ("shot_noise", 100.0), ("blur", 1.0), ("brightness", 1.2),
@@ -416,7 +425,7 @@ def test_startup_samples_survive_resets(arm: MujocoBackend) -> None:
     arm.apply(make_sample({"joint:shoulder/damping": 4.0}, {"joint:shoulder/damping": "scale"}))
     arm.reset()
     assert np.isclose(arm.model.dof_damping[1], 0.2) and np.isclose(arm.model.dof_damping[0], 0.05)
-    arm.reset(keep_startup=False)
+    arm.restore_defaults()
     assert arm.world.defaults.differences(arm.model) == []
 
 

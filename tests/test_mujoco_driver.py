@@ -11,7 +11,7 @@ from sim2real.backends.mujoco.snapshot import ModelSnapshot
 from sim2real.paths import config_path
 from sim2real.randomize.profile import load_profile, parse_profile
 from sim2real.randomize.runtime import Randomizer
-from sim2real.sim.driver import RandomizedSim, step_period
+from sim2real.sim.driver import RandomizedSim
 
 pytestmark = pytest.mark.render
 
@@ -85,7 +85,7 @@ def test_step_callbacks_equal_applying_after_each_step_by_hand() -> None:
                     b.apply(s)
         else:
             sim = RandomizedSim(b, r)
-            assert sim.period == step_period(r) == 2
+            assert sim.period == sim.schedule.period == 2
             sim.reset(0)
             sim.step(120)
         runs.append((ModelSnapshot(b.model), b.data.qpos.copy()))

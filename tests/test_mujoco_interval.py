@@ -1,6 +1,7 @@
-"""Interval terms through prepared blocks (``MujocoBackend.prepare_interval``, used by RandomizedSim)
+"""Interval terms through prepared chunks (``MujocoBackend.prepare_interval``, used by RandomizedSim)
 leave the backend exactly as applying each ``Randomizer.step`` sample would: model fields, physical
-state and records, firing after firing, across block boundaries, episodes and slot changes."""
+state and records, firing after firing, across chunk boundaries, episodes and slot changes; and the
+chunk size changes nothing."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from sim2real.backends.mujoco.backend import MujocoBackend
 from sim2real.backends.mujoco.snapshot import ModelSnapshot
 from sim2real.backends.mujoco.tables import FieldTables, affine
 from sim2real.errors import UnsupportedError
-from sim2real.randomize.interval import BLOCK
 from sim2real.randomize.profile import parse_profile
 from sim2real.randomize.runtime import Randomizer
 from sim2real.sim.driver import RandomizedSim
+from sim2real.sim.schedule import CHUNK
 
 EVERY = 5
 SET_CONST = {"actuator_acc0", "actuator_length0", "body_invweight0", "body_subtreemass", "body_sameframe", "bvh_aabb",
@@ -58,16 +59,19 @@ def _state(b: MujocoBackend) -> tuple[ModelSnapshot, np.ndarray, dict[str, Any]]
 
 
 def _runs(scene: str, terms: list[dict], episodes: int, firings: int,
-          between: Callable[[MujocoBackend, Randomizer, int], None] | None = None) -> list[list[Any]]:
-    """States after every firing: [0] through RandomizedSim (prepared blocks), [1] by hand
-    (``apply(Randomizer.step(k))`` after each step, the generic path)."""
+          between: Callable[[MujocoBackend, Randomizer, int], None] | None = None,
+          chunks: tuple[int | None, ...] = (CHUNK, None)) -> list[list[Any]]:
+    """States after every firing, one list per entry of ``chunks``: through RandomizedSim (prepared
+    chunks of that many firings), or by hand for None (``apply(Randomizer.step(k))`` after each step,
+    the generic path)."""
     profile = parse_profile({"name": "interval", "terms": terms})
     out = []
-    for by_hand in (False, True):
+    for chunk in chunks:
+        by_hand = chunk is None
         b = MujocoBackend()
         b.load(scene, resolution=(32, 24))
         r = Randomizer(profile, seed=11, entities=b.entities(), dt=b.dt)
-        sim = None if by_hand else RandomizedSim(b, r)
+        sim = None if by_hand else RandomizedSim(b, r, chunk=chunk)
         states = []
         for episode in range(episodes):
             if sim is not None:
@@ -94,22 +98,29 @@ def _runs(scene: str, terms: list[dict], episodes: int, firings: int,
 
 
 def _assert_same(runs: list[list[Any]]) -> None:
-    fast, by_hand = runs
-    assert len(fast) == len(by_hand)
-    for i, ((model_a, x_a, rec_a), (model_b, x_b, rec_b)) in enumerate(zip(fast, by_hand, strict=True)):
-        differ = [k for k in model_a.values if not np.array_equal(model_a[k], model_b[k])]
-        assert differ == [], f"firing {i}: model fields differ: {differ}"
-        assert np.array_equal(x_a, x_b), f"firing {i}: state differs"
-        assert rec_a == rec_b, f"firing {i}: records differ"
+    fast, *others = runs
+    for other in others:
+        assert len(fast) == len(other)
+        for i, ((model_a, x_a, rec_a), (model_b, x_b, rec_b)) in enumerate(zip(fast, other, strict=True)):
+            differ = [k for k in model_a.values if not np.array_equal(model_a[k], model_b[k])]
+            assert differ == [], f"firing {i}: model fields differ: {differ}"
+            assert np.array_equal(x_a, x_b), f"firing {i}: state differs"
+            assert rec_a == rec_b, f"firing {i}: records differ"
 
 
 @pytest.mark.parametrize(("scene", "terms"), [("arm2", ARM2), ("tabletop", TABLETOP)])
-def test_prepared_blocks_equal_applying_each_step_sample(scene: str, terms: list[dict]) -> None:
-    runs = _runs(scene, terms, episodes=2, firings=2 * BLOCK + 3)  # three blocks per episode
+def test_prepared_chunks_equal_applying_each_step_sample(scene: str, terms: list[dict]) -> None:
+    runs = _runs(scene, terms, episodes=2, firings=2 * CHUNK + 3)  # three chunks per episode
     _assert_same(runs)
     fast = runs[0]
     masses = {float(state[0]["body_mass"].sum()) for state in fast}
-    assert len(masses) > 2 * BLOCK  # the values change at every firing, and from block to block
+    assert len(masses) > 2 * CHUNK  # the values change at every firing, and from chunk to chunk
+
+
+def test_the_chunk_size_changes_no_sampled_value() -> None:
+    """Chunks of 1, 7 and 64 firings (and the generic path) give the same model, state and records at every
+    firing: the chunk is a cache size, not part of the sampling format."""
+    _assert_same(_runs("arm2", ARM2, episodes=2, firings=20, chunks=(CHUNK, 1, 7, None)))
 
 
 def test_a_slot_changing_scale_mid_block_is_followed() -> None:
@@ -120,12 +131,12 @@ def test_a_slot_changing_scale_mid_block_is_followed() -> None:
             b.apply(make_sample({"object:obj_01/scale": 0.8 + 0.05 * (f // 7)}, event="frame", index=f))
 
     terms = [t for t in TABLETOP if t["name"] != "scale"]
-    _assert_same(_runs("tabletop", terms, episodes=1, firings=BLOCK + 4, between=rescale))
+    _assert_same(_runs("tabletop", terms, episodes=1, firings=CHUNK + 4, between=rescale))
 
 
 def test_a_mass_drawn_with_a_new_asset_belongs_to_that_asset(tabletop: MujocoBackend) -> None:
     b = tabletop
-    b.reset(keep_startup=False)
+    b.restore_defaults()
     slot = b.objects.slots["obj_00"]
     b.apply(make_sample({"object:obj_00/asset": "sphere", "body:obj_00/mass": 0.42}))
     assert b.model.body_mass[slot.variants["sphere"].body] == 0.42
@@ -138,12 +149,12 @@ def test_a_mass_drawn_with_a_new_asset_belongs_to_that_asset(tabletop: MujocoBac
         b.apply(make_sample({"body:obj_00/mass": 0.5}, {"body:obj_00/mass": "scale"}))
         assert np.isclose(b.model.body_mass[sphere], b.world.compiled["body_mass"][sphere] * scale ** 3 * 0.5)
     assert len(b.objects._elements) == 2  # (key, op): the latest elements only
-    b.reset(keep_startup=False)
+    b.restore_defaults()
 
 
 def test_field_tables_let_the_later_key_win_an_element(arm2: MujocoBackend) -> None:
     b = arm2
-    b.reset(keep_startup=False)
+    b.restore_defaults()
     first = affine("dof_damping", np.array([0, 1]), 0.0, "set", "a")  # the value on both dofs
     second = affine("dof_damping", np.array([1]), 10.0, "scale", "b")  # 10 x the value on the second
     tables = FieldTables(b.world, [("a", [first]), ("b", [second])])
@@ -151,13 +162,13 @@ def test_field_tables_let_the_later_key_win_an_element(arm2: MujocoBackend) -> N
     assert b.model.dof_damping.tolist() == [2.0, 40.0]
     with pytest.raises(UnsupportedError, match="body:upper_arm/mass: expected a positive mass"):
         b.apply(make_sample({"body:upper_arm/mass": -1.0}))
-    b.reset(keep_startup=False)
+    b.restore_defaults()
     assert b.world.defaults.differences(b.model) == []
 
 
 def test_field_tables_take_rows_of_one_or_every_component_and_name_the_bad_key(arm2: MujocoBackend) -> None:
     b = arm2
-    b.reset(keep_startup=False)
+    b.restore_defaults()
     com = affine("body_ipos", np.arange(3), 0.0, "add", "com", component=[0, 1, 2])
     mass = affine("body_mass", np.array([1]), 1.0, "scale", "mass", positive=lambda m: f"mass: {m:g}")
     gain = affine("actuator_gainprm", np.array([0]), 1.0, "scale", "gain", positive=lambda g: f"gain: {g:g}")
@@ -171,7 +182,7 @@ def test_field_tables_take_rows_of_one_or_every_component_and_name_the_bad_key(a
         tables.tables({**one, "com": np.ones((2, 2))})
     with pytest.raises(UnsupportedError, match="^gain: -1$"):  # the failing key, not the first checked
         tables.tables({**one, "gain": np.array([1.0, -1.0])})
-    b.reset(keep_startup=False)
+    b.restore_defaults()
 
 
 def test_a_closed_randomized_sim_stops_firing(arm2: MujocoBackend) -> None:
@@ -184,7 +195,7 @@ def test_a_closed_randomized_sim_stops_firing(arm2: MujocoBackend) -> None:
     assert b.world.defaults.differences(b.model) != []
     sim.close()
     assert b.clock.callbacks == []
-    b.reset(keep_startup=False)
+    b.restore_defaults()
     b.step(3 * EVERY)
     assert b.world.defaults.differences(b.model) == []
 
@@ -193,14 +204,14 @@ def test_one_store_through_the_model_buffer_lands_in_each_field(arm2: MujocoBack
     """The fields a sample writes are reached through one view of mjModel's buffer (gravity, in the
     option struct, separately); every value lands in its own field and nowhere else."""
     b = arm2
-    b.reset(keep_startup=False)
+    b.restore_defaults()
     before = ModelSnapshot(b.model)
     values = {"joint:shoulder/damping": 0.25, "joint:elbow/armature": 0.5, "body:forearm/mass": 2.0,
               "body:upper_arm/com": [0.01, -0.02, 0.03], "actuator:elbow/kp": 3.0, "world:world/gravity": [0, 0, -5.0]}
     sample = make_sample(values, {k: "set" if k != "body:forearm/mass" else "scale" for k in values})
     b.apply(sample)
-    plan = b._plan(tuple(sample.values), sample.ops)
-    assert len(b._tables(plan)._stores) == 2  # 7 fields through the model buffer, then opt.gravity
+    plan = b.router.plan(tuple(sample.values), sample.ops)
+    assert len(b.router.tables(plan)._stores) == 2  # 7 fields through the model buffer, then opt.gravity
     d = b.world.defaults
     shoulder, elbow = b.physics._dofs["shoulder"][0], b.physics._dofs["elbow"][0]
     forearm, upper = b.physics.bodies["forearm"], b.physics.bodies["upper_arm"]
@@ -215,7 +226,7 @@ def test_one_store_through_the_model_buffer_lands_in_each_field(arm2: MujocoBack
                "actuator_biasprm", "opt.gravity"}
     derived = set(before.differences(b.model)) - written
     assert "body_subtreemass" in derived and derived <= SET_CONST  # nothing else was touched
-    b.reset(keep_startup=False)
+    b.restore_defaults()
 
 
 def test_affine_parts_reproduce_combine_bit_for_bit() -> None:

@@ -57,7 +57,7 @@ def _expected_box(half: float, depth: float, K: np.ndarray) -> tuple[int, int, i
 
 
 def test_depth_is_metric_distance_to_the_image_plane(boxes: MujocoBackend) -> None:
-    boxes.reset(keep_startup=False)
+    boxes.restore_defaults()
     boxes.apply(make_sample({"object:plate/visible": False}))
     f = boxes.render("down")
     assert f.depth.dtype == np.float32 and f.depth.shape == (H, W)
@@ -71,7 +71,7 @@ def test_depth_is_metric_distance_to_the_image_plane(boxes: MujocoBackend) -> No
 
 
 def test_box_and_intrinsics_match_the_geometry(boxes: MujocoBackend) -> None:
-    boxes.reset(keep_startup=False)
+    boxes.restore_defaults()
     boxes.apply(make_sample({"object:plate/visible": False}))
     f = boxes.render("down")
     fy = (H / 2) / math.tan(math.radians(FOVY / 2))
@@ -105,7 +105,7 @@ def test_projection_of_the_pose_lands_in_the_box(table: MujocoBackend) -> None:
 
 def test_occlusion_ratio(boxes: MujocoBackend) -> None:
     """The plate hangs over the right half of the box (its edge is on the optical axis)."""
-    boxes.reset(keep_startup=False)
+    boxes.restore_defaults()
     f = boxes.render("down")
     inst = {i.name: i for i in f.instances}
     box, plate = inst["box"], inst["plate"]
@@ -117,7 +117,7 @@ def test_occlusion_ratio(boxes: MujocoBackend) -> None:
 
 
 def test_principal_offset_and_fovy_move_the_image(boxes: MujocoBackend) -> None:
-    boxes.reset(keep_startup=False)
+    boxes.restore_defaults()
     boxes.apply(make_sample({"object:plate/visible": False}))
     base = {i.name: i for i in boxes.render("down").instances}["box"].box
     boxes.apply(make_sample({"camera:down/principal_offset": [10.0, -6.0]}))

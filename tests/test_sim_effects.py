@@ -1,11 +1,11 @@
-"""Image-space sensor effects (sim/effects.py): neutral is identity, each effect does what it says,
+"""Image-space sensor effects (backends/effects.py): neutral is identity, each effect does what it says,
 same generator state gives the same bytes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from sim2real.sim.effects import NEUTRAL, ImageEffects, effect_rng, hue_rotation
+from sim2real.backends.effects import NEUTRAL, ImageEffects, effect_rng, hue_rotation
 
 
 def _image(seed: int = 0) -> np.ndarray:

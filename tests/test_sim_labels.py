@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sim2real.sim.frame import Pose
+from sim2real.sim.rendered_frame import Pose
 from sim2real.sim.labels import instance_boxes, pose_in_camera, quat_from_matrix, quat_multiply
 
 

@@ -24,3 +24,23 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600, cwd
         [sys.executable, "-m", "sim2real.cli", *args],
         capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd, input=input,
     )
+
+
+def flip_stored_byte(path: Path) -> int:
+    """Flip one byte inside the largest tensor storage of a ``torch.save`` file (a member under
+    ``data/``, not the pickle) so that it still loads, as bit rot would leave it; the file offset.
+    ``torch.load`` reads stored members without checking their CRC."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        infos = [i for i in zf.infolist() if "/data/" in i.filename and i.compress_type == zipfile.ZIP_STORED]
+        info = max(infos, key=lambda i: i.file_size)
+    with open(path, "r+b") as fh:
+        fh.seek(info.header_offset + 26)
+        name_len, extra_len = int.from_bytes(fh.read(2), "little"), int.from_bytes(fh.read(2), "little")
+        offset = info.header_offset + 30 + name_len + extra_len + info.file_size // 2
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0x10]))
+    return offset

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from testlib import REPO
-from sim2real.app.frames import RandomizePreview
+from sim2real.app.stage_views import RandomizePreview
 from sim2real.app.profile_editor import CATEGORIES, ProfileEditor, parse_value
 from sim2real.errors import UserError
 from sim2real.randomize.profile import load_profile

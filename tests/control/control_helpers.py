@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from testlib import REPO
 
+from sim2real.progress import Reporter
+
 DATA = REPO / "data" / "control"
 SURROGATE = DATA / "inverted_pendulum_surrogate.toml"
 SAFETY = DATA / "inverted_pendulum_safety.toml"
@@ -26,3 +28,14 @@ def write_profile(path: Path, terms: list[dict[str, Any]], **tables: Any) -> Pat
 def balance(obs: np.ndarray) -> np.ndarray:
     """A hand-written PD balance controller for the inverted pendulum (push the cart under the pole)."""
     return np.clip([1.0 * obs[0] + 12.0 * obs[1] + 0.5 * obs[2] + 1.0 * obs[3]], -3.0, 3.0)
+
+
+class Interrupt(Reporter):
+    """Presses Ctrl-C once training has passed ``at`` steps."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def metric(self, series, step, values, echo=False) -> None:
+        if step >= self.at:
+            raise KeyboardInterrupt

@@ -13,7 +13,7 @@ from sim2real.control.robots import ReplayRobot, SurrogateRobotInterface
 from sim2real.control.ros2 import Ros2Robot, check_fresh, fill_command, reading_from_joint_state
 from sim2real.control.tasks import task_for
 from sim2real.errors import NotInstalledError, RemoteError, UnsupportedError, UserError
-from sim2real.sim.surrogate import SurrogateSpec, load_spec
+from sim2real.sysid.surrogate import SurrogateSpec, load_spec
 
 TASK = task_for(PENDULUM)
 

@@ -10,11 +10,10 @@ import sys
 import time
 
 import pytest
-from control_helpers import PENDULUM, write_profile
+from control_helpers import PENDULUM, Interrupt, write_profile
 from sim2real.control.config import config_from
 from sim2real.control.policy import Policy
 from sim2real.control.train import train
-from sim2real.progress import Reporter
 
 
 def _profile(tmp_path):
@@ -69,22 +68,11 @@ def test_training_resumes_from_its_checkpoint_after_a_kill(tmp_path) -> None:
     assert numbers[episodes_before:] == list(range(episodes_before + 1, len(numbers) + 1))
 
 
-class _Interrupt(Reporter):
-    """Presses Ctrl-C once training has passed ``at`` steps."""
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-
-    def metric(self, series, step, values, echo=False) -> None:
-        if step >= self.at:
-            raise KeyboardInterrupt
-
-
 def test_sac_resumes_with_its_replay_buffer_after_ctrl_c(tmp_path) -> None:
     cfg = config_from({"env": PENDULUM, "algo": "sac", "steps": 240, "checkpoint_every": 1000,
                        "hyperparameters": {"learning_starts": 50, "batch_size": 32, "buffer_size": 5000}})
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "run", _Interrupt(120))
+        train(cfg, tmp_path / "run", Interrupt(120))
     info = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
     folder = tmp_path / "run" / info["folder"]
     assert (folder / "replay_buffer.pkl").is_file() and info["steps"] >= 120

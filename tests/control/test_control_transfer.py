@@ -14,7 +14,7 @@ from sim2real.control.safety import load_safety
 from sim2real.control.train import train
 from sim2real.control.transfer import ProgressiveTransfer, TransferOptions, split_log
 from sim2real.control.validate import assess
-from sim2real.sim.surrogate import load_spec
+from sim2real.sysid.surrogate import load_spec
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import pytest
 
 from sim2real.deploy.bundle import inspect_archive, make_bundle
 from sim2real.deploy.edge import bundle as layout
+from sim2real.deploy.edge import archive as edge_archive
 from sim2real.deploy.edge import release
 from sim2real.deploy.edge.predict import LatencyWindow, Predictor
 from sim2real.deploy.edge.ros_node import image_to_rgb
@@ -38,7 +39,7 @@ runpy.run_module("s2r_edge", run_name="__main__")
 
 
 def unpack(archive: Path, dest: Path) -> Path:
-    release.safe_extract(str(archive), str(dest))
+    edge_archive.extract(str(archive), str(dest))
     return dest
 
 
@@ -109,7 +110,7 @@ def test_traversal_and_special_members_are_refused(tmp_path: Path, name: str, ki
     with pytest.raises(InputError, match="refused"):
         inspect_archive(evil)  # on the host, before upload
     with pytest.raises(release.UnsafeArchive, match=why):
-        release.safe_extract(str(evil), str(tmp_path / "dest"))  # on the device
+        edge_archive.extract(str(evil), str(tmp_path / "dest"))  # on the device
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path.parent / "escape.txt").exists()
 
 

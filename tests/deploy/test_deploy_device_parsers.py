@@ -109,7 +109,7 @@ def test_engine_build_with_a_stand_in_trtexec(bundle_b: Path, tmp_path: Path) ->
     """A STAND-IN for NVIDIA's trtexec (a Python script printing the sample log and writing an
     engine file): checks the wiring - version from the banner, the command, the log kept, the
     sidecar JSON with the parsed build - not TensorRT."""
-    from sim2real.deploy.edge.release import safe_extract
+    from sim2real.deploy.edge.archive import extract as safe_extract
 
     root = tmp_path / "release"
     safe_extract(str(bundle_b), str(root))

@@ -139,7 +139,7 @@ def test_classify_and_state_models_export_bundle_and_bench(tiny_run: Path, tmp_p
     calibration is refused for it), each bundled and benchmarked by the edge runner."""
     from sim2real.deploy.bundle import make_bundle
     from sim2real.deploy.edge.bench import bench
-    from sim2real.deploy.edge.release import safe_extract
+    from sim2real.deploy.edge.archive import extract as safe_extract
     from sim2real.errors import UnsupportedError
     from sim2real.train.config import load_config
     from sim2real.train.data import Inputs

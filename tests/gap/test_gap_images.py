@@ -8,21 +8,21 @@ import cv2
 import numpy as np
 import pytest
 from gap_helpers import realistic, scene_image, write_images
+from sim2real.dataset.imagesets import open_image_set
 from sim2real.errors import InputError
-from sim2real.gap.features import FeatureExtractor, RandomConvFeatures, extractor_from_spec, kid, mmd_rbf
 from sim2real.gap.image_gap import image_gap
 from sim2real.gap.images import (
     SetStats,
     grey,
     high_frequency_share,
     ncc,
-    open_image_set,
     pair_metrics,
     radial_power,
     spectral_slope,
     ssim,
     wasserstein_hist,
 )
+from sim2real.train.features import FeatureExtractor, RandomConvFeatures, extractor_from_spec, kid, mmd_rbf
 from skimage.metrics import structural_similarity
 
 

@@ -22,7 +22,7 @@ from sim2real.gap.poses import (
     wxyz_to_xyzw,
     xyzw_to_wxyz,
 )
-from sim2real.gap.rosmsg import pose_from_msg
+from sim2real.trajectory.rosmsg import pose_from_msg
 
 S2 = math.sqrt(0.5)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gap_helpers import EPOCH_S, NS, pose_msg, typestore, write_bag, write_csv
 from sim2real.errors import InputError
-from sim2real.gap.readers import read_trajectory
+from sim2real.trajectory.readers import read_trajectory
 
 
 def _stamps() -> np.ndarray:

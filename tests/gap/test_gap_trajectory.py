@@ -8,8 +8,9 @@ from gap_helpers import EPOCH_S, NS, jittered_stamps, signal
 from scipy import stats
 from sim2real.errors import InputError
 from sim2real.gap import metrics as m
-from sim2real.gap.align import align, match_nearest
-from sim2real.gap.trajectory import Trajectory, stamps_from_sec_nanosec, stamps_from_seconds
+from sim2real.trajectory import measures
+from sim2real.trajectory.align import align, match_nearest
+from sim2real.trajectory.series import Trajectory, stamps_from_sec_nanosec, stamps_from_seconds
 
 
 def _traj(stamp_ns: np.ndarray, values: np.ndarray, name: str) -> Trajectory:
@@ -82,12 +83,12 @@ def test_pointwise_metrics_against_references() -> None:
     real = rng.normal(size=(400, 3))
     sim = 0.8 * real + rng.normal(0, 0.3, size=(400, 3)) + np.array([0.0, 0.1, -0.2])
     e = sim - real
-    np.testing.assert_allclose(m.rmse(sim, real), np.sqrt((e**2).mean(0)))
-    np.testing.assert_allclose(m.mae(sim, real), np.abs(e).mean(0))
-    np.testing.assert_allclose(m.max_error(sim, real), np.abs(e).max(0))
-    np.testing.assert_allclose(m.correlation(sim, real), [stats.pearsonr(sim[:, c], real[:, c])[0] for c in range(3)])
-    np.testing.assert_allclose(m.vaf_pct(sim, real), 100 * (1 - e.var(0) / real.var(0)))
-    np.testing.assert_allclose(m.nrmse(sim, real), m.rmse(sim, real) / np.ptp(real, axis=0))
+    np.testing.assert_allclose(measures.rmse(sim, real), np.sqrt((e**2).mean(0)))
+    np.testing.assert_allclose(measures.mae(sim, real), np.abs(e).mean(0))
+    np.testing.assert_allclose(measures.max_error(sim, real), np.abs(e).max(0))
+    np.testing.assert_allclose(measures.correlation(sim, real), [stats.pearsonr(sim[:, c], real[:, c])[0] for c in range(3)])
+    np.testing.assert_allclose(measures.vaf_pct(sim, real), 100 * (1 - e.var(0) / real.var(0)))
+    np.testing.assert_allclose(measures.nrmse(sim, real), measures.rmse(sim, real) / np.ptp(real, axis=0))
     for c in range(3):
         ref = stats.ks_2samp(sim[:, c], real[:, c], method="asymp")
         d = m.ks_statistic(sim[:, c], real[:, c])
@@ -98,7 +99,7 @@ def test_pointwise_metrics_against_references() -> None:
     assert m.ks_statistic(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
     # a constant real channel has no scale: correlation, VAF and NRMSE are undefined, not 0 or inf
     flat = np.ones((10, 1))
-    assert np.isnan(m.correlation(flat + 1, flat)).all() and np.isnan(m.vaf_pct(flat, flat)).all()
+    assert np.isnan(measures.correlation(flat + 1, flat)).all() and np.isnan(measures.vaf_pct(flat, flat)).all()
 
 
 @pytest.mark.parametrize("delay_s", [0.137, -0.06, 0.0])
@@ -140,7 +141,7 @@ def test_dtw_forgives_timing_that_pointwise_errors_punish() -> None:
     t = np.linspace(0, 6, 300)
     a, b = np.sin(t), np.sin(t - 0.4)
     per_step = m.dtw_per_step(a, b, band=0.2)[0]
-    assert per_step < 0.2 * m.mae(a, b)[0]
+    assert per_step < 0.2 * measures.mae(a, b)[0]
 
 
 def test_gap_score_and_severity_follow_the_seeds() -> None:

@@ -1,5 +1,5 @@
 """Stand-ins for what only exists inside Isaac Sim, named as such, and annotator payloads in the formats
-Replicator documents (see sim2real.isaac.frames)."""
+Replicator documents (see sim2real.backends.isaac.annotators)."""
 
 from __future__ import annotations
 

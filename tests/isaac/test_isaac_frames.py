@@ -9,8 +9,8 @@ from isaac_helpers import BBOX_DTYPE
 
 from sim2real.dataset.basic import BBOX_2D_DTYPE, camera_params
 from sim2real.errors import InputError
-from sim2real.isaac.frames import SceneObject, by_render_product, camera_from_params, frame_from_annotators
-from sim2real.sim.frame import Frame, Pose
+from sim2real.backends.isaac.annotators import SceneObject, by_render_product, camera_from_params, frame_from_annotators
+from sim2real.sim.rendered_frame import Frame, Pose
 
 H, W = 12, 16
 OBJECTS = [SceneObject("obj_00", "/World/Objects/obj_00", 1, "cube", Pose(np.array([0.1, 0.0, 0.8]),

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from testlib import REPO
 
-from sim2real.backends.isaac import IsaacLauncher, isaac_python, run_workers, worker_command
+from sim2real.generate.isaac_launcher import IsaacLauncher, isaac_python, run_workers, worker_command
 from sim2real.dataset.merge import merge_parts, part_path
 from sim2real.dataset.store import dataset_files
 from sim2real.errors import NotInstalledError, UserError
 from sim2real.generate.api import generate
 from sim2real.generate.request import GenerateRequest
-from sim2real.isaac.generate import build_parser, launch_config, request_from_args
+from sim2real.generate.isaac_script import build_parser, launch_config, request_from_args
 from sim2real.progress import Reporter
 
 SCRIPT = REPO / "tools" / "isaac" / "generate.py"

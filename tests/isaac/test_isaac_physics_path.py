@@ -8,10 +8,10 @@ import pytest
 from isaac_helpers import StandInSimulationView, StandInTorchRigidBodyView, float3
 
 from sim2real.errors import UnsupportedError
-from sim2real.isaac.buckets import PHYSX_MATERIAL_LIMIT, FrictionBuckets
-from sim2real.isaac.steps import step_dt, subscription
+from sim2real.backends.isaac.buckets import PHYSX_MATERIAL_LIMIT, FrictionBuckets
+from sim2real.backends.isaac.steps import step_dt, subscription
 from sim2real.sim.clock import StepClock
-from sim2real.isaac.tensors import TensorPhysics
+from sim2real.backends.isaac.tensors import TensorPhysics
 
 
 # ---------------------------------------------------------------------------------------------- callbacks

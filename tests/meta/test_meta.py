@@ -101,6 +101,39 @@ def test_interrupted_run_resumes_to_the_same_bytes(tmp_path: Path) -> None:
         train(MetaConfig(algorithm="reptile", **DYNAMICS), cut)
 
 
+def test_a_corrupt_checkpoint_starts_again_instead_of_resuming_from_it(tmp_path: Path, caplog) -> None:
+    """checkpoint.pt with a flipped byte still loads; its sha256 catches it (issue 22)."""
+    import logging
+
+    from testlib import flip_stored_byte
+
+    whole = tmp_path / "whole"
+    _train(whole, algorithm="maml", **DYNAMICS)
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train(MetaConfig(algorithm="maml", **DYNAMICS), cut, _StopAfter(7))
+    flip_stored_byte(cut / CHECKPOINT)
+    torch.load(cut / CHECKPOINT, weights_only=True)  # corrupt, and it still loads
+    with caplog.at_level(logging.WARNING):
+        train(MetaConfig(algorithm="maml", **DYNAMICS), cut)
+    assert "checkpoint.pt: sha256" in caplog.text and "starting again from iteration 0" in caplog.text
+    assert (cut / MODEL).read_bytes() == (whole / MODEL).read_bytes()  # not trained on from the corrupt state
+
+
+def test_a_corrupt_task_file_is_one_line(tmp_path: Path) -> None:
+    """A flipped byte in tasks.npz fails zip's CRC check: a BadZipFile traceback before (issue 22)."""
+    from sim2real.errors import InputError
+    from sim2real.meta.run import load_tasks
+
+    path = tmp_path / TASKS
+    np.savez(path, physics=np.array("[{}]"), names=np.array("{}"), x_0=np.arange(500.0), y_0=np.arange(500.0))
+    data = bytearray(path.read_bytes())
+    data[data.index(np.arange(500.0).tobytes()) + 100] ^= 1  # inside x_0's values
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="tasks.npz: unreadable task file .*CRC"):
+        load_tasks(path)
+
+
 def test_bad_config_is_a_one_line_config_error(tmp_path: Path, run_cli) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('family = "dynamics"\ninner_steps = 0\n')

@@ -164,6 +164,17 @@ def test_a_rerun_skips_every_finished_stage(quick_demo: Demo, tmp_path: Path) ->
     assert not any(e["event"] == "progress" and e["task"] in ("generate", "train") for e in events(r.stdout))
 
 
+def test_the_api_verb_continues_a_run_in_process(quick_demo: Demo, tmp_path: Path) -> None:
+    """``sim2real.api.run_pipeline`` on a finished run: nothing runs again; the result names the report."""
+    from sim2real import api
+
+    out = _copy(quick_demo, tmp_path)
+    result = api.run_pipeline(QUICK, out)
+    assert result.actions == {s: "skipped" for s in STAGES}
+    assert result.report == out / "report" / "report.html" and result.report.is_file()
+    assert result.run_id == json.loads((quick_demo.out / "run.json").read_text())["id"]
+
+
 def test_a_changed_setting_reruns_what_depends_on_it_only(quick_demo: Demo, tmp_path: Path) -> None:
     out = _copy(quick_demo, tmp_path)
     changed = tmp_path / "demo_quick.toml"

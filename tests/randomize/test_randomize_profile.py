@@ -13,7 +13,7 @@ from randomize_helpers import ENTITIES, TEXTURES, profile, randomizer, uniform
 from sim2real.errors import ConfigError, UnsupportedError
 from sim2real.randomize.entities import check_capabilities, placeholder_entities
 from sim2real.randomize.profile import load_profile, parse_profile, save_profile
-from sim2real.sim.backend import Capabilities
+from sim2real.randomize.sample import Capabilities
 
 GOOD = """
 name = "t"

@@ -108,10 +108,21 @@ def test_entities_of_one_term_are_independent_draws() -> None:
     assert not np.array_equal(s["light:key/intensity"], s["light:fill/intensity"])
 
 
-def test_distribution_moments() -> None:
+def _drawn(event: str, n: int) -> dict[str, np.ndarray]:
+    """``n`` values of every key of EVERY_DIST: ``n`` environments at a reset, or 200 environments x
+    ``n / 200`` interval firings (counter-based uniforms through each distribution's inverse CDF)."""
+    if event == "reset":
+        return randomizer(profile(*EVERY_DIST), n_envs=n).reset(0).values
+    r = randomizer(profile(*({**term, "when": "interval", "every": 1} for term in EVERY_DIST)), n_envs=200)
+    r.reset(0)
+    chunk = r.interval(1, 1, n // 200)
+    return {k: v.reshape(n, *v.shape[2:]) for k, v in chunk.values.items()}
+
+
+@pytest.mark.parametrize("event", ["reset", "interval"])
+def test_distribution_moments(event: str) -> None:
     n = 40_000
-    p = profile(*EVERY_DIST)
-    v = randomizer(p, n_envs=n).reset(0).values
+    v = _drawn(event, n)
     u = v["light:key/intensity"]
     assert u.min() >= 0.5 and u.max() <= 1.5 and abs(u.mean() - 1.0) < 0.01
     c3 = v["light:key/color"]
@@ -189,6 +200,8 @@ def test_startup_interval_and_frame_events() -> None:
 
 
 def test_record_is_flat_json_and_merges_the_latest_values() -> None:
+    from sim2real.sim.record import AppliedRecord
+
     p = profile(
         *EVERY_DIST, {"target": "image:main/blur", "dist": "uniform", "low": 0, "high": 2, "when": "frame"}
     )
@@ -198,11 +211,14 @@ def test_record_is_flat_json_and_merges_the_latest_values() -> None:
     assert json.loads(json.dumps(rec)) == rec
     assert rec["light:key/intensity"] == s.values["light:key/intensity"][2]
     assert rec["world:world/gravity"] == [0.0, 0.0, -9.81] and isinstance(rec["object:obj_00/asset"], str)
+    applied = AppliedRecord(n_envs=3)  # what a backend keeps of the samples it applied
+    applied.applied(s, None)
     f = r.frame(4)
-    merged = r.record(1)
+    applied.applied(f, None)
+    merged = applied.record(1)
     assert merged["image:main/blur"] == f.values["image:main/blur"][1]
     assert merged["light:key/intensity"] == s.values["light:key/intensity"][1]
-
+    assert applied.last == (r.seed, 4)
 
 def test_selector_matching_nothing_names_term_and_lists_entities() -> None:
     p = profile(uniform("light:lamp*/intensity", name="lamps"))
@@ -301,48 +317,57 @@ def test_package_facade_is_lazy() -> None:
 
 
 def test_record_forgets_last_episodes_step_values_at_reset() -> None:
+    from sim2real.sim.record import AppliedRecord
+
     p = profile(
         uniform("light:*/intensity", when="startup"),
         uniform("geom:*/friction", when="interval", every=2),
         uniform("joint:*/damping"),
     )
     r = randomizer(p)
-    r.startup()
-    r.reset(0)
-    r.step(2)
-    assert "geom:floor/friction" in r.record()
-    r.reset(1)
-    rec = r.record()
+    applied = AppliedRecord()
+    start = r.startup()
+    for sample in (start, r.reset(0), r.step(2)):
+        applied.applied(sample, 0)
+    assert "geom:floor/friction" in applied.record()
+    assert [s for s, _ in applied.reset()] == [start]  # what a backend applies again after its reset
+    applied.applied(start, 0)
+    applied.applied(r.reset(1), 0)
+    rec = applied.record()
     assert "geom:floor/friction" not in rec and "light:key/intensity" in rec and "joint:elbow/damping" in rec
+    assert len(applied.startup) == 1  # the same start-up sample is kept once
 
-
-def test_interval_firings_come_in_blocks_yet_depend_only_on_their_index() -> None:
-    """Interval terms draw BLOCK firings at once per stream; a firing's values still depend only on
-    (episode, step), are prefix-stable across environments, and differ from block to block."""
-    from sim2real.randomize.interval import BLOCK
-
+def test_interval_firings_depend_on_episode_and_firing_alone_whatever_the_chunk() -> None:
+    """A firing's values depend only on (episode, firing): the same whether drawn alone, in chunks of any
+    size or offset, for one environment or six (prefix-stable), and different from firing to firing."""
     p = profile(
         uniform("geom:*/friction", when="interval", every=4, name="f"),
         {"name": "g", "target": "world:gravity", "dist": "normal", "mean": [0, 0, -9.81], "std": 0.1,
          "when": "interval", "every": 4},
+        {"name": "tn", "target": "geom:*/restitution", "dist": "truncnormal", "mean": 0.3, "std": 0.2, "low": 0.0,
+         "high": 0.5, "when": "interval", "every": 4},
+        {"name": "c", "target": "object:*/asset", "dist": "choice", "values": ["cube", "mug"], "when": "interval",
+         "every": 4},
     )
     one, many = randomizer(p, n_envs=1), randomizer(p, n_envs=6)
     one.reset(2)
     many.reset(2)
-    steps = [4 * f for f in (1, 2, BLOCK, BLOCK + 1, 3 * BLOCK + 5)]
-    drawn = {k: one.step(k) for k in steps}
-    for k in steps:
-        assert _arrays_equal(drawn[k].values, {key: v[:1] for key, v in many.step(k).values.items()})
-        fresh = randomizer(p, n_envs=1)
-        fresh.reset(2)
-        assert _arrays_equal(fresh.step(k).values, drawn[k].values)  # no earlier firing needed
-        [(block, row)] = fresh.due(k)
-        assert block.step(row) == k and _arrays_equal(block.sample(row).values, drawn[k].values)
-        assert block.values["world:world/gravity"].shape == (1, BLOCK, 3)
-    firsts = [drawn[k].values["geom:floor/friction"][0] for k in steps]
-    assert len(set(firsts)) == len(firsts)  # every firing its own value, across block boundaries
-    assert one.step(5) is None and one.due(5) == []
-
+    whole = one.interval(4, 1, 200)
+    assert whole.values["world:world/gravity"].shape == (1, 200, 3)
+    for first, count in ((1, 1), (37, 7), (64, 64), (150, 51)):
+        part = one.interval(4, first, count)
+        assert part.step(0) == 4 * first
+        for key, values in part.values.items():
+            assert np.array_equal(values, whole.values[key][:, first - 1:first - 1 + count]), (key, first, count)
+        wide = many.interval(4, first, count)
+        assert all(np.array_equal(wide.values[k][:1], v) for k, v in part.values.items())
+    for k in (4, 8, 4 * 64, 4 * 65, 4 * 197):
+        assert _arrays_equal(one.step(k).values, whole.row(k // 4 - 1))  # Randomizer.step: the same firing
+    firsts = whole.values["geom:floor/friction"][0]
+    assert len(set(firsts.tolist())) == len(firsts)  # every firing its own value
+    assert one.step(5) is None
+    one.reset(3)
+    assert not np.array_equal(one.interval(4, 1, 200).values["geom:floor/friction"], whole.values["geom:floor/friction"])
 
 def test_interval_terms_of_different_periods_may_not_set_one_value() -> None:
     p = profile(
@@ -354,11 +379,37 @@ def test_interval_terms_of_different_periods_may_not_set_one_value() -> None:
         randomizer(p)
 
 
-def test_records_include_interval_firings_applied_from_blocks() -> None:
+def test_records_include_interval_firings_applied_from_chunks() -> None:
+    from sim2real.sim.record import AppliedRecord
+    from sim2real.sim.schedule import IntervalSchedule
+
     p = profile(uniform("geom:*/friction", when="interval", every=2, name="f"))
     r = randomizer(p)
+    schedule, applied = IntervalSchedule(r, chunk=8), AppliedRecord()
     r.reset(0)
-    [(block, row)] = r.due(6)  # what RandomizedSim's prepared path asks for: no per-key work
-    assert r.record()["geom:floor/friction"] == block.values["geom:floor/friction"][0, row]
-    r.reset(1)
-    assert "geom:floor/friction" not in r.record()  # a reset ends the episode's step values
+    [firing] = schedule.due(6)  # what RandomizedSim's prepared path fires: no per-key work
+    applied.fired(firing.chunk, firing.row, 0)
+    assert firing.chunk.step(firing.row) == 6 and applied.last == (r.seed, 6)
+    assert applied.record()["geom:floor/friction"] == firing.chunk.values["geom:floor/friction"][0, firing.row]
+    applied.reset()
+    assert "geom:floor/friction" not in applied.record()  # a reset ends the episode's step values
+
+
+def test_a_shared_term_gives_every_entity_one_draw_and_leaves_other_terms_alone() -> None:
+    """``shared = true`` (a tied parameter: one delay for one bus) at reset and at every interval firing;
+    without it the entities draw independently; the flag changes no other term's values."""
+    terms = [{"name": "delay", "target": "actuator:*/latency", "dist": "uniform", "low": 0, "high": 9},
+             uniform("geom:*/friction", name="fric", when="interval", every=2),
+             uniform("light:*/intensity", name="light")]
+    apart = randomizer(profile(*terms), n_envs=64)
+    tied = randomizer(profile({**terms[0], "shared": True}, {**terms[1], "shared": True}, terms[2]), n_envs=64)
+    a, t = apart.reset(0), tied.reset(0)
+    assert np.array_equal(t.values["actuator:shoulder/latency"], t.values["actuator:elbow/latency"])
+    assert len(np.unique(t.values["actuator:shoulder/latency"])) > 3  # one draw per env, still random
+    assert not np.array_equal(a.values["actuator:shoulder/latency"], a.values["actuator:elbow/latency"])
+    fired = tied.step(2).values
+    assert all(np.array_equal(fired[f"geom:{g}/friction"], fired["geom:floor/friction"]) for g in ENTITIES["geom"])
+    assert not np.array_equal(apart.step(2).values["geom:obj_00/friction"], apart.step(2).values["geom:floor/friction"])
+    assert all(np.array_equal(a.values[k], t.values[k]) for k in a.values if k.startswith("light:"))
+    # profiles without the flag keep their normalised form (and so their hash)
+    assert "shared" not in profile(*terms).to_dict()["terms"][0]

@@ -175,7 +175,7 @@ def test_the_tabletop_scene_has_the_names_the_profile_expects(run_cli) -> None:
     backend = REPO / "exts" / "sim2real" / "sim2real" / "backends" / "mujoco" / "backend.py"
     if not backend.is_file() or not scene.is_file():
         pytest.skip("needs the MuJoCo backend and data/scenes/tabletop.xml (issue #4)")
-    from sim2real.randomize.entities import scene_entities
+    from sim2real.sim.registry import scene_entities
 
     names = scene_entities(str(scene))
     for kind, listed in load_entities(TABLETOP_ENTITIES).items():

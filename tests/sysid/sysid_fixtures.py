@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sim2real.sim.surrogate import SurrogateSpec
+from sim2real.sysid.surrogate import SurrogateSpec
 from sim2real.sysid.logs import write_log
 from sysid_helpers import arm2_commands, arm2_truth_terms
 
 
 def _arm2_logs(folder: Path, noisy: bool) -> list[Path]:
-    from sim2real.backends.mujoco.surrogate import open_surrogate
+    from sim2real.sysid.surrogate import open_surrogate
 
     noise = [{"channels": "*_pos", "std": 0.001}, {"channels": "*_vel", "std": 0.01}] if noisy else []
     spec = SurrogateSpec(scene="arm2", seed=3, truth={"terms": arm2_truth_terms()}, noise=noise)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sim2real.gap.trajectory import NS_PER_S
+from sim2real.trajectory.series import NS_PER_S
 from sim2real.sysid.analytic import simulate
 from sim2real.sysid.excite import ExcitationSpec, excitation
 from sim2real.sysid.logs import RobotLog, make_log, write_log
@@ -33,9 +33,11 @@ MSD_TRUTH = (1.6, 0.9, 6.0)  # m [kg], c [N·s/m], k [N/m]
 
 
 def msd_log(seed: int, duration_s: float = 8.0, rate_hz: float = 100.0, noise: float = 0.0, dt: float = 0.001,
-            truth: tuple[float, float, float] = MSD_TRUTH, cubic: float = 0.0, start_s: float = 1_700_000_000.0) -> RobotLog:
+            truth: tuple[float, float, float] = MSD_TRUTH, cubic: float = 0.0, start_s: float = 1_700_000_000.0,
+            noise_rho: float = 0.0, noise_seed: int | None = None) -> RobotLog:
     """A mass-spring-damper log: multisine force, exact (or, with ``cubic``, an unmodelled cubic spring
-    integrated finely) response sampled at ``rate_hz``, Gaussian noise of ``noise`` m and 10 × m/s."""
+    integrated finely) response sampled at ``rate_hz``, Gaussian noise of ``noise`` m and 10 × m/s
+    (AR(1) with lag-1 correlation ``noise_rho``, same standard deviation; its own ``noise_seed``)."""
     ex = excitation(ExcitationSpec("multisine", duration_s, rate_hz, [2.0], [0.0], (0.1, 4.0), settle_s=0.2, fade_s=0.5,
                                    seed=seed), 1)
     per = round(1 / (rate_hz * dt))
@@ -52,8 +54,13 @@ def msd_log(seed: int, duration_s: float = 8.0, rate_hz: float = 100.0, noise: f
     else:
         states = simulate(m, c, k, force, dt, np.zeros(2))
     sampled = states[::per]
-    rng = np.random.default_rng(seed + 100)
-    sampled = sampled + rng.normal(0, 1, sampled.shape) * np.array([noise, 10 * noise])
+    rng = np.random.default_rng(seed + 100 if noise_seed is None else [seed, noise_seed])
+    white = rng.normal(0, 1, sampled.shape)
+    if noise_rho:
+        from scipy.signal import lfilter
+
+        white = lfilter([np.sqrt(1 - noise_rho**2)], [1, -noise_rho], white, axis=0)
+    sampled = sampled + white * np.array([noise, 10 * noise])
     stamps = round(start_s * NS_PER_S) + np.round(ex.t_s * NS_PER_S).astype(np.int64)
     return make_log(stamps, ex.commands, ["force"], ["N"], sampled, ["x.position", "x.velocity"], ["m", "m/s"],
                     source=f"msd seed {seed}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sim2real.errors import InputError
-from sim2real.gap.trajectory import NS_PER_S
+from sim2real.trajectory.series import NS_PER_S
 from sim2real.sysid.logs import RobotLog, make_log, read_log, resampled, to_model_units, write_log
 
 EPOCH_NS = 1_700_000_000 * NS_PER_S

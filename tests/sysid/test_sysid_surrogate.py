@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sim2real.errors import InputError
 from sim2real.gap.metrics import estimate_delay
-from sim2real.sim.surrogate import SurrogateSpec, load_spec
+from sim2real.sysid.surrogate import SurrogateSpec, load_spec
 from sim2real.sysid.logs import make_log, write_log
 from sysid_helpers import arm2_commands
 
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(spec: SurrogateSpec, commands=None):
-    from sim2real.backends.mujoco.surrogate import open_surrogate
+    from sim2real.sysid.surrogate import open_surrogate
 
     robot = open_surrogate(spec)
     try:

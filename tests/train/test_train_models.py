@@ -193,3 +193,10 @@ def test_lenet_keeps_the_layout_of_its_last_map_and_refuses_inputs_too_small() -
         load_config(None, {"task": "classify", "resolution": (28, 28), "model": {"arch": "edge-classifier"}})
     with pytest.raises(ConfigError, match="model.arch one of \\['segnet'\\] for the segment task, not 'lenet'"):
         load_config(None, {"task": "segment", "model": {"arch": "lenet"}})
+
+
+def test_the_config_knows_every_method_by_name() -> None:
+    """train.config validates ``method`` without importing torch: its list must be the registry's."""
+    from sim2real.train import config, methods
+
+    assert config.METHODS == tuple(methods.METHODS)

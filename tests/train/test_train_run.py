@@ -16,6 +16,7 @@ import pytest
 import torch
 from train_helpers import TINY, make_dataset, write_pngs
 
+from sim2real.dataset.manifest import load_manifest
 from sim2real.errors import InputError
 from sim2real.train import runfolder as rf
 from sim2real.train.config import load_config
@@ -243,7 +244,9 @@ def test_bad_input_is_one_line(data: dict[str, Path], tmp_path: Path, run_cli) -
     assert "no topic /camera/image" in fails("--target", str(bag), "--topic", "/camera/image", "--out", str(tmp_path / "a"))
     raises("has type geometry_msgs/msg/PoseStamped", inputs=Inputs(data["src"], bag, "/pose"))
     other = make_dataset(tmp_path / "other", 3, name="other")
-    (other / "manifest.json").write_text((other / "manifest.json").read_text().replace('"mug"', '"torus"'))
+    manifest = load_manifest(other)  # a dataset whose classes differ (saved with a consistent checksum)
+    manifest.labels = {k: "torus" if v == "mug" else v for k, v in manifest.labels.items()}
+    manifest.save(other)
     raises("torus are not among the training classes", inputs=Inputs(data["src"], data["tgt"], None, other))
     with pytest.raises(Exception, match="--class-map: expected PATTERN=NAME"):
         _class_map("object")

@@ -13,7 +13,7 @@ from PIL import Image
 from train_helpers import compressed_msg, image_msg, make_dataset, write_pngs
 
 from sim2real.errors import InputError
-from sim2real.gap.images import open_image_set
+from sim2real.dataset.imagesets import open_image_set
 from sim2real.train import sources
 from sim2real.train.config import load_config
 from sim2real.train.data import Inputs, load

@@ -88,6 +88,28 @@ def test_translated_source_keeps_labels(trained: tuple[Path, dict]) -> None:
     assert out.fingerprint["translated_by"] and out.fingerprint["id"] == "x"
 
 
+def test_training_gets_the_translation_its_config_asks_for_as_a_callable(trained: tuple[Path, dict],
+                                                                      tmp_path: Path) -> None:
+    """Training never imports a translator: ``source_translation`` turns the config's ``translate`` table
+    into the callable a TrainRequest carries; without it, training refuses before reading any data."""
+    from sim2real.errors import UnsupportedError
+    from sim2real.train.config import load_config
+    from sim2real.train.data import Inputs
+    from sim2real.train.sources import ImageData
+    from sim2real.train.trainer import TrainRequest, train
+    from sim2real.translate.augment import source_translation, translate_source
+
+    cfg = load_config(None, {"translate": {"run": str(trained[0]), "share": 0.5}, "seed": 3})
+    assert source_translation(load_config(None, {})) is None
+    rng = np.random.default_rng(1)
+    data = ImageData(rng.integers(0, 255, (4, 32, 32, 3), dtype=np.uint8), list("abcd"), fingerprint={})
+    by_config = source_translation(cfg)(data, None)
+    direct = translate_source(data, trained[0], 0.5, seed=3)
+    assert np.array_equal(by_config.images, direct.images) and by_config.fingerprint == direct.fingerprint
+    with pytest.raises(UnsupportedError, match="gave training no translator"):
+        train(TrainRequest(cfg, Inputs(tmp_path / "no-such-dataset"), tmp_path / "run"))
+
+
 def test_gap_report_before_and_after_translation(trained: tuple[Path, dict], domains: tuple[Path, Path],
                                                  tmp_path: Path, run_cli) -> None:
     proc = run_cli("gap", "images", str(domains[0]), str(domains[1]), "--translator", str(trained[0]),
@@ -97,6 +119,24 @@ def test_gap_report_before_and_after_translation(trained: tuple[Path, dict], dom
     data = json.loads((tmp_path / "gap" / "report.json").read_text())["data"]
     assert data["translated"]["kid"]["mean"] < data["kid"]["mean"]
     assert "After sim-&gt;real translation" in (tmp_path / "gap" / "report.html").read_text()
+
+
+def test_a_corrupt_translator_is_refused_naming_it(trained: tuple[Path, dict], tmp_path: Path) -> None:
+    """translator.pt (and checkpoint.pt) carry a sha256: a flipped byte that still loads is caught (issue 22)."""
+    import shutil
+
+    from sim2real.errors import IntegrityError
+    from sim2real.translate.apply import Translator
+    from testlib import flip_stored_byte
+
+    run = tmp_path / "run"
+    shutil.copytree(trained[0], run)
+    assert (run / f"{TRANSLATOR}.sha256").is_file() and (run / f"{CHECKPOINT}.sha256").is_file()
+    Translator(run)
+    flip_stored_byte(run / TRANSLATOR)
+    torch.load(run / TRANSLATOR, weights_only=True)  # still loads
+    with pytest.raises(IntegrityError, match=f"{TRANSLATOR}: sha256 .* does not match"):
+        Translator(run)
 
 
 def _train_cmd(domains: tuple[Path, Path], config: Path, out: Path, iterations: int = 20) -> list[str]:

@@ -49,7 +49,7 @@ def one_seed(seed: int, steps: int, finetune: int, episodes: int, root: str) -> 
     from sim2real.control.train import train
     from sim2real.control.transfer import ProgressiveTransfer, TransferOptions
     from sim2real.control.validate import assess
-    from sim2real.sim.surrogate import load_spec
+    from sim2real.sysid.surrogate import load_spec
 
     out = Path(root) / f"seed-{seed}"
     base = load_config(DATA / "inverted_pendulum.toml")

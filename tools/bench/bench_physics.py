@@ -10,10 +10,10 @@ against the barest way to the same model; replay vs plain is what the randomized
 MuJoCo (changed masses and contacts make the solver work harder) plus the copies. Target (issue #4):
 randomized >= 0.95x plain. The three run in alternating blocks of 100 steps so that machine load hits
 them alike, with the same moving command and an episode reset every ``--episode`` blocks (untimed;
-each episode's first firing draws and prepares a block of 64 firings, so short episodes pay more per
-firing: ``--episode 10`` shows it);
+each episode's first firing draws and prepares a chunk of 64 firings, ``sim.schedule.CHUNK``, so short
+episodes pay more per firing: ``--episode 10`` shows it);
 steps/s are over every block after the first episode, an uncounted warm-up (so the preparation of a
-block of firings, every 64th firing, counts; compiling the write plans once per process does not),
+chunk of firings, every 64th firing, counts; compiling the write plans once per process does not),
 and the callbacks' mean time per firing. Each measurement is repeated with fresh backends
 (``--repeat``, default 9): where a process's backends land in memory shifts a run by a few per cent,
 so a single tabletop measurement lands anywhere within about ±2% of the median.
@@ -157,7 +157,7 @@ def measure(scene: str, profile: Profile, paths: list[str], states: list[list], 
         raise RuntimeError("replay did not reach the randomized run's model: the comparison is void")
     for backend in (plain, replay, randomized):
         backend.close()
-    # throughput over every block (a median would hide the block of 64 firings prepared every 64th
+    # throughput over every block (a median would hide the chunk of 64 firings prepared every 64th
     # firing), after the first episode: a warm-up in which every run fills its caches and ours compiles
     # its write plans (once per process and key set)
     counted = {name: t[episode:] for name, t in times.items()}
@@ -190,7 +190,7 @@ def main() -> None:
         print(f"{scene}, median of {len(runs)}: randomized vs plain {ratio:.3f}x (target >= 0.95x) | vs replay "
               f"{vs_replay:.3f}x (the same physics) | replay vs plain {replay:.3f}x\n"
               f"  per firing: sampling and applying {fire * 1e6:.0f} us on average ({fire * med['plain'] / EVERY:.1%} "
-              f"of {EVERY} plain steps; {steady * 1e6:.0f} us once the block of firings is drawn and prepared), "
+              f"of {EVERY} plain steps; {steady * 1e6:.0f} us once the chunk of firings is drawn and prepared), "
               f"replay's bare copies {med['replay callback'] * 1e6:.0f} us")
 
 

@@ -19,6 +19,7 @@ Two profiles:
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ from sim2real.randomize import dists
 from sim2real.randomize.entities import load_entities
 from sim2real.randomize.profile import load_profile, parse_profile
 from sim2real.randomize.runtime import Randomizer
-from sim2real.randomize.units import GroupUnit, TermUnit
+from sim2real.randomize.resolved import ResolvedGroup, ResolvedTerm
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,21 +86,25 @@ def bare(dist: dists.Dist, rng: np.random.Generator, size: tuple[int, ...]) -> n
 def bare_plan(r: Randomizer) -> list[tuple[dists.Dist, tuple[int, ...]]]:
     """One bare call per unit: all of a term's entities in one (n, E, *shape) array."""
     plan = []
-    for u in r.units["reset"]:
-        if isinstance(u, TermUnit):
+    for u in r.resolved.units["reset"]:
+        if isinstance(u, ResolvedTerm):
             plan.append((u.dist, (r.n_envs, len(u.streams), *u.attr.shape)))
-        elif isinstance(u, GroupUnit):
+        elif isinstance(u, ResolvedGroup):
             for m in u.members.values():
                 if m.dist is not None:
                     plan.append((m.dist, (r.n_envs, len(m.streams), *m.attr.shape)))
     return plan
 
 
-def best_of(fn: Callable[[int], object], number: int) -> float:
+def best_of(fn: Callable[[int], object], number: int) -> tuple[float, float]:
+    """Seconds per call, and minor page faults per call (memory the allocator had handed back to the
+    system and takes again: a heap-layout effect that can move the time by tens of percent)."""
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0 = time.perf_counter()
     for i in range(number):
         fn(i)
-    return (time.perf_counter() - t0) / number
+    seconds = (time.perf_counter() - t0) / number
+    return seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / number
 
 
 def measure(name: str, r: Randomizer, args: argparse.Namespace, targets: bool = True) -> None:
@@ -114,7 +119,7 @@ def measure(name: str, r: Randomizer, args: argparse.Namespace, targets: bool = 
     for _ in range(args.repeat):  # interleaved so machine load hits both alike
         ours.append(best_of(r.reset, args.number))
         base.append(best_of(bare_call, args.number))
-    t_ours, t_bare = min(ours), min(base)
+    (t_ours, f_ours), (t_bare, f_bare) = min(ours), min(base)
     sample = r.reset(0)
     n_values = sum(v.size for v in sample.values.values())
     terms = len(r.profile.terms)
@@ -122,6 +127,8 @@ def measure(name: str, r: Randomizer, args: argparse.Namespace, targets: bool = 
     print(f"  Randomizer.reset   {t_ours * 1e3:8.3f} ms/call" + ("   (target <= 1 ms)" if targets else ""))
     print(f"  bare numpy draws   {t_bare * 1e3:8.3f} ms/call")
     print(f"  ratio              {t_ours / t_bare:8.2f} x" + ("        (target <= 2x)" if targets else ""))
+    print(f"  minor page faults per call: ours {f_ours:.0f}, bare {f_bare:.0f} (0 unless glibc trimmed the heap "
+          "between calls; MALLOC_TRIM_THRESHOLD_=268435456 pins it)")
 
 
 def main() -> None:

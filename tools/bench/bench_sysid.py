@@ -48,7 +48,7 @@ ROBOTS = {
 
 
 def make_logs(robot: str, spec: object, folder: Path) -> tuple[list[Path], Path, dict]:
-    from sim2real.backends.mujoco.surrogate import open_surrogate
+    from sim2real.sysid.surrogate import open_surrogate
     from sim2real.sysid.excite import ExcitationSpec, excitation
     from sim2real.sysid.logs import write_log
 
@@ -73,7 +73,7 @@ def truth_of(param: object, truth: dict) -> float:
 
 
 def acceptance(robot: str, case: str, folder: Path) -> dict:
-    from sim2real.sim.surrogate import load_spec
+    from sim2real.sysid.surrogate import load_spec
     from sim2real.sysid.fit import FitOptions, identify
 
     cfg = ROBOTS[robot]

@@ -80,6 +80,7 @@ def segment(data: dict[str, Path], run: Path, variant: str, seed: int, epochs: i
     from sim2real.train.config import load_config
     from sim2real.train.data import Inputs
     from sim2real.train.trainer import TrainRequest, train
+    from sim2real.translate.augment import source_translation
 
     method = "dann" if "dann" in variant else "source-only"
     extra = {"translate": {"run": str(run)}} if variant.startswith("translated") else {}
@@ -87,7 +88,7 @@ def segment(data: dict[str, Path], run: Path, variant: str, seed: int, epochs: i
                              "epochs": epochs})
     out = work / "runs" / f"{variant}-s{seed}"
     t = time.perf_counter()
-    summary = train(TrainRequest(cfg, Inputs(data["sim"], data["target"], None, data["eval"]), out))
+    summary = train(TrainRequest(cfg, Inputs(data["sim"], data["target"], None, data["eval"]), out, source_translation(cfg)))
     miou = summary["final"]["target"]["miou"]
     if time.perf_counter() - t > 5:
         print(f"  {out.name}: target mIoU {miou:.3f} ({time.perf_counter() - t:.0f} s)", flush=True)

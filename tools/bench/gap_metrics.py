@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sim2real.gap.align import align
-from sim2real.gap.features import RandomConvFeatures
+from sim2real.trajectory.align import align
+from sim2real.train.features import RandomConvFeatures
 from sim2real.gap.image_gap import image_gap
-from sim2real.gap.images import open_image_set
+from sim2real.dataset.imagesets import open_image_set
 from sim2real.gap.metrics import dtw, trajectory_gap
-from sim2real.gap.trajectory import Trajectory, stamps_from_seconds
+from sim2real.trajectory.series import Trajectory, stamps_from_seconds
 
 
 def timed(fn, repeat: int = 1) -> float:

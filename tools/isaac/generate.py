@@ -11,7 +11,7 @@ for you (``--workers N``: N processes on GPUs 0..N-1, merged at the end). Resume
 file formats are those of every sim2real dataset (``sim2real.generate``).
 
 ``SimulationApp`` is created before anything imports ``omni``/``pxr`` (Isaac Sim requires it): only
-``sim2real.isaac.generate`` (pure Python) is imported before.
+``sim2real.generate.isaac_script`` (pure Python) is imported before.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "exts" / "sim2real"))  # the core, when not pip-installed into Isaac Sim's Python
 
-from sim2real.isaac.generate import experience, launch_config, main  # noqa: E402  (no Kit imports)
+from sim2real.generate.isaac_script import experience, launch_config, main  # noqa: E402  (no Kit imports)
 
 
 def start_app(args):  # type: ignore[no-untyped-def]
     try:
         from isaacsim import SimulationApp
     except ImportError:
-        from sim2real.backends.isaac import install_hint
+        from sim2real.generate.isaac_launcher import INSTALL_HINT
         from sim2real.errors import NotInstalledError
 
         raise NotInstalledError("Isaac Sim (isaacsim; run this script with Isaac Sim's python.sh)",
-                                install_hint()) from None
+                                INSTALL_HINT) from None
 
     return SimulationApp(launch_config(args), experience=str(experience(args)))
 

@@ -77,7 +77,7 @@ def check_mujoco() -> Check:
 
 def check_gl(candidates: list[str]) -> list[Check]:
     """Probe each GL platform in a subprocess; mark the one sim2real will use."""
-    from .sim import glselect as gl
+    from .backends import glplatform as gl
 
     explicit = os.environ.get("MUJOCO_GL")
     names = [explicit] if explicit and explicit not in candidates else []
@@ -157,7 +157,7 @@ def check_optional() -> list[Check]:
 
 
 def parse_gl_list(text: str | None) -> list[str]:
-    from .sim.glselect import CANDIDATES, default_candidates
+    from .backends.glplatform import CANDIDATES, default_candidates
 
     if not text:
         return default_candidates()

@@ -5,7 +5,7 @@
 * ``Sim2RealWriter``: a Replicator writer handing frames to sim2real's dataset writers;
 * ``generation``: the frame source of the headless script ``tools/isaac/generate.py``.
 
-Every decision they make is a function of ``sim2real.isaac`` / ``sim2real.usd``, tested with pytest.
+Every decision they make is a function of ``sim2real.backends.isaac`` / ``sim2real.usd``, tested with pytest.
 """
 
 from .extension import Sim2RealIsaacExtension

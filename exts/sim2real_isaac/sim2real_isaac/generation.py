@@ -21,7 +21,7 @@ import omni.usd
 from sim2real.errors import InputError, RenderError, UserError
 from sim2real.generate.api import generate
 from sim2real.progress import Reporter
-from sim2real.sim.frame import Frame
+from sim2real.sim.rendered_frame import Frame
 
 from .randomizer import Sim2RealRandomizer
 from .writer import Sim2RealWriter
@@ -38,11 +38,11 @@ class KitFrameSource:
         rep.orchestrator.set_capture_on_play(False)
         self.randomizer = Sim2RealRandomizer(resolved.profile_path, seed=spec.seed, resolution=spec.resolution)
         self.randomizer.attach(stage=context.get_stage(), physics=False)
-        cameras = self.randomizer.stage.entities().get("camera", [])
+        cameras = self.randomizer.backend.entities().get("camera", [])
         if spec.camera not in cameras:
             raise UserError(f"--camera: no camera named {spec.camera!r} in {resolved.scene_path.name}; "
                             f"known: {', '.join(cameras) or 'none'}")
-        camera_path = str(self.randomizer.stage.scene.ctx.path("camera", spec.camera, 0))
+        camera_path = str(self.randomizer.backend.scene.ctx.path("camera", spec.camera, 0))
         self.render_product = rep.create.render_product(camera_path, tuple(spec.resolution), name=spec.camera)
         self.frames: list[Frame] = []
         self.writer = Sim2RealWriter(randomizer=self.randomizer, camera=spec.camera, sink=self.frames.append)

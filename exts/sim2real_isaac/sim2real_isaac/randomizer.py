@@ -14,7 +14,7 @@
 The start-up terms are applied on ``attach``. Interval and time-varying terms fire from the physics
 step callback on their schedule (``sim2real.sim.driver.RandomizedSim``). Visual and USD terms go through
 ``sim2real.usd``; physics terms through PhysX tensor views once the simulation view exists, through
-USD before (``sim2real.isaac.stage``). Every decision is made there; this class only wires Kit to it.
+USD before (``sim2real.backends.isaac.backend``). Every decision is made there; this class only wires Kit to it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import omni.usd
 from isaacsim.core.simulation_manager import SimulationManager
 
 import isaacsim.core.simulation_manager as simulation_manager
-from sim2real.isaac.buckets import FrictionBuckets
-from sim2real.isaac.stage import IsaacStage, required_targets
-from sim2real.isaac.steps import subscription
+from sim2real.backends.isaac.buckets import FrictionBuckets
+from sim2real.backends.isaac.backend import IsaacBackend, required_targets
+from sim2real.backends.isaac.steps import subscription
 from sim2real.randomize.profile import Profile, load_profile
 from sim2real.randomize.runtime import Randomizer
 from sim2real.randomize.sample import Sample
@@ -55,7 +55,7 @@ class Sim2RealRandomizer:
         self.buckets = buckets
         self.callback_name = callback_name or carb.settings.get_settings().get(
             "/exts/sim2real_isaac/callback_name") or DEFAULT_CALLBACK
-        self.stage: IsaacStage | None = None
+        self.backend: IsaacBackend | None = None
         self.randomizer: Randomizer | None = None
         self.driver: RandomizedSim | None = None
         self.frame_index: int | None = None  # the frame whose terms are applied now (Sim2RealWriter reads it)
@@ -69,12 +69,12 @@ class Sim2RealRandomizer:
         (through ``world.add_physics_callback``, else 6.0's ``SimulationManager``)."""
         usd_stage = stage or (world.stage if world is not None else omni.usd.get_context().get_stage())
         dt = world.get_physics_dt() if world is not None else None
-        self.stage = IsaacStage(usd_stage, dt=dt, env_roots=self.env_roots, resolution=self.resolution,
+        self.backend = IsaacBackend(usd_stage, dt=dt, env_roots=self.env_roots, resolution=self.resolution,
                                 buckets=self.buckets)
-        self.randomizer = Randomizer(self.profile, self.seed, self.stage.entities(), n_envs=self.stage.n_envs,
-                                     dt=self.stage.dt)
-        self.stage.capabilities.require("isaac", required_targets(self.randomizer), source=str(self.profile.source))
-        self.driver = RandomizedSim(self.stage, self.randomizer, env=None)
+        self.randomizer = Randomizer(self.profile, self.seed, self.backend.entities(), n_envs=self.backend.n_envs,
+                                     dt=self.backend.dt)
+        self.backend.capabilities.require("isaac", required_targets(self.randomizer), source=str(self.profile.source))
+        self.driver = RandomizedSim(self.backend, self.randomizer, env=None)
         self.driver.start()
         if physics:
             self._subscribe(world)
@@ -99,15 +99,15 @@ class Sim2RealRandomizer:
         self._world = self._callback_id = self._sim_view = None
         if self.driver is not None:
             self.driver.close()
-        if self.stage is not None:
-            self.stage.close()
-        self.stage = self.randomizer = self.driver = None
+        if self.backend is not None:
+            self.backend.close()
+        self.backend = self.randomizer = self.driver = None
         services.untrack(self)
 
     # ------------------------------------------------------------------ events
     def _on_physics_step(self, *args: Any) -> None:
         self._sync_tensors()
-        self.stage.on_physics_step(*args)  # type: ignore[union-attr]
+        self.backend.on_physics_step(*args)  # type: ignore[union-attr]
 
     def _sync_tensors(self) -> None:
         """Use the PhysX simulation view while it is valid (it is recreated on every play)."""
@@ -116,9 +116,9 @@ class Sim2RealRandomizer:
             return
         self._sim_view = view
         if view is not None and view.is_valid:
-            self.stage.attach_tensors(view, carb.Float3)  # type: ignore[union-attr]
+            self.backend.attach_tensors(view, carb.Float3)  # type: ignore[union-attr]
         else:
-            self.stage.detach_tensors()  # type: ignore[union-attr]
+            self.backend.detach_tensors()  # type: ignore[union-attr]
 
     def reset(self, episode: int) -> Sample:
         """Restore the defaults, then apply episode ``episode``'s reset terms."""
@@ -128,7 +128,7 @@ class Sim2RealRandomizer:
     def frame(self, index: int) -> Sample:
         """Apply frame ``index``'s terms (per-frame jitter, sensor effects)."""
         sample = self.randomizer.frame(index)  # type: ignore[union-attr]
-        self.stage.apply(sample)  # type: ignore[union-attr]
+        self.backend.apply(sample)  # type: ignore[union-attr]
         self.frame_index = index
         return sample
 
@@ -139,4 +139,4 @@ class Sim2RealRandomizer:
         self.frame(index)
 
     def record(self, env: int = 0) -> dict[str, Any]:
-        return self.stage.record(env)  # type: ignore[union-attr]
+        return self.backend.record(env)  # type: ignore[union-attr]

@@ -10,8 +10,8 @@
     writer.on_final_frame()                   # commits, writes the manifest (and COCO with coco=True)
 
 It attaches rgb, distance_to_image_plane, semantic and instance segmentation, tight 2D boxes and camera
-parameters (``sim2real.isaac.frames.ANNOTATORS``), converts each render product's outputs to a
-``Frame`` with that frame's randomization record (``IsaacStage.make_frame``) and commits it through
+parameters (``sim2real.backends.isaac.annotators.ANNOTATORS``), converts each render product's outputs to a
+``Frame`` with that frame's randomization record (``IsaacBackend.make_frame``) and commits it through
 ``DatasetWriter`` (native or BasicWriter layout: checksums, resume, one writer per directory).
 ``sink=`` hands frames to a function instead (the headless script's frame source does).
 """
@@ -31,8 +31,8 @@ from sim2real.dataset.encode import Outputs
 from sim2real.dataset.writer import DatasetWriter
 from sim2real.errors import UserError
 from sim2real.generate.request import GenerateRequest, resolve
-from sim2real.isaac.frames import ANNOTATORS, by_render_product
-from sim2real.sim.frame import Frame
+from sim2real.backends.isaac.annotators import ANNOTATORS, by_render_product
+from sim2real.sim.rendered_frame import Frame
 
 from . import services
 
@@ -47,7 +47,7 @@ class Sim2RealWriter(Writer):
         self.data_structure = "annotator"
         self.annotators = [AnnotatorRegistry.get_annotator(name, init_params=params) if params
                            else AnnotatorRegistry.get_annotator(name) for name, params in ANNOTATORS]
-        attached = [s for s in services.attached() if s.stage is not None]
+        attached = [s for s in services.attached() if s.backend is not None]
         self.randomizer = randomizer or (attached[-1] if attached else None)
         if self.randomizer is None:
             raise UserError("Sim2RealWriter: attach a Sim2RealRandomizer first (or pass randomizer=)")
@@ -91,10 +91,10 @@ class Sim2RealWriter(Writer):
         if index is None:
             log.warning("Sim2RealWriter: a frame was captured before randomizer.prepare(index); skipped")
             return
-        cameras = self.randomizer.stage.entities().get("camera", [])
+        cameras = self.randomizer.backend.entities().get("camera", [])
         for render_product, annotators in by_render_product(data).items():
             camera = render_product if render_product in cameras else (self.camera or render_product)
-            self._sink(self.randomizer.stage.make_frame(annotators, camera=camera, index=index))
+            self._sink(self.randomizer.backend.make_frame(annotators, camera=camera, index=index))
 
     def _commit(self, frame: Frame) -> None:
         assert self._dataset is not None

@@ -18,7 +18,7 @@ from sim2real_isaac import services
 
 class StagePreview:
     def __init__(self, preview: Any) -> None:
-        self.preview = preview  # sim2real.app.frames.RandomizePreview
+        self.preview = preview  # sim2real.app.stage_views.RandomizePreview
         self.randomizer: Any = None
         self._key: tuple[str, int] | None = None
 

@@ -57,6 +57,10 @@ class Form(Observable, Generic[M]):
         return ok
 
     def _validate(self) -> bool:
+        held = next((k for k, v in self.values.items() if _holds_nul(v)), None)
+        if held is not None:  # every value ends up in a command line or a path, where NUL cannot go
+            self.settings, self.errors = None, {held: "expected text without NUL bytes"}
+            return False
         try:
             self.settings = parse_model({k: v for k, v in self.values.items() if v is not None}, self.model)
             self.errors = {}
@@ -77,3 +81,9 @@ class Form(Observable, Generic[M]):
         with self._lock:
             return {"revision": self.revision, "values": dict(self.values), "errors": dict(self.errors),
                     "valid": self.valid}
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)

@@ -312,10 +312,18 @@ class JobRunner(Observable):
             if busy is not None:
                 raise UserError(f"a {kind} job is running already (job {busy.ident}); wait for it or cancel it")
             argv = cli_argv([*args, *(("--progress", "json") if progress else ())], self.python)
+            held = next((a for a in argv if "\x00" in a), None)
+            if held is not None:  # no command line can carry one (exec refuses it)
+                raise UserError(f"{kind}: the argument {held[:80]!r} holds a NUL byte")
             job = Job(argv, kind=kind, cwd=self.cwd, env=self.env, grace_s=self.grace_s, ident=len(self.jobs) + 1)
             self.jobs.append(job)
         job.subscribe(lambda _job: self._changed())
-        job.start()
+        try:
+            job.start()
+        except OSError as exc:  # the interpreter is missing or not executable: no job was started
+            with self._lock:
+                self.jobs.remove(job)
+            raise UserError(f"{kind}: cannot start {argv[0]} ({exc.strerror or exc})") from None
         return job
 
     def active(self, kind: str | None = None) -> Job | None:

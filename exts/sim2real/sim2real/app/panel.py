@@ -16,7 +16,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from .frames import CaptureFrame, DeployFrame, GapFrame, RandomizePreview, SysidFrame, TrainFrame
+from .stage_views import CaptureFrame, DeployFrame, GapFrame, RandomizePreview, SysidFrame, TrainFrame
 from .jobs import JobRunner
 from .pipeline import PipelineFrame
 from .profile_editor import ProfileEditor

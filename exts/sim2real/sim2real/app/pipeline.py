@@ -14,7 +14,7 @@ from pydantic import Field
 from ..config import StrictModel
 from ..paths import config_path
 from .forms import Form
-from .frames import JobFrame
+from .stage_views import JobFrame
 from .jobs import Job, JobRunner
 
 

@@ -46,7 +46,7 @@ def default_path() -> Path:
 def _path_not_secret(value: str | None) -> str | None:
     if value is None:
         return None
-    if not value.strip() or "\n" in value or "\r" in value or "-----BEGIN" in value or len(value) > 4096:
+    if not value.strip() or any(c in value for c in "\n\r\x00") or "-----BEGIN" in value or len(value) > 4096:
         raise ValueError("expected the path of a file (never key contents)")
     return value
 
@@ -58,7 +58,7 @@ class DeployTarget(StrictModel):
     port: int = Field(22, ge=1, le=65535)
     identity_file: str | None = None  # path of a private key; default: ssh-agent and ~/.ssh keys
     known_hosts: str | None = None  # path; default: ~/.ssh/known_hosts
-    python: str | None = Field(None, min_length=1, max_length=4096, pattern=r"^[^\n\r]+$")  # on the device; default python3
+    python: str | None = Field(None, min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f]+$")  # on the device; default python3
 
     @field_validator("host")
     @classmethod

@@ -72,7 +72,7 @@ def _robot(surrogate: Path | None, ros2: Path | None, replay: list[Path] | None,
     if len(chosen) != 1:
         raise UserError("robot: expected exactly one of --surrogate SPEC, --ros2 SPEC or --replay LOG")
     if surrogate is not None:
-        from ..sim.surrogate import load_spec
+        from ..sysid.surrogate import load_spec
         from .robots import SurrogateRobotInterface
 
         return SurrogateRobotInterface(load_spec(surrogate), period_s)

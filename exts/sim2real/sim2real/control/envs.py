@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import NotInstalledError, UserError
-from .tasks import ARM2_ENV
+from .tasks import ARM2_ENV, Arm2ReachTask
 
 INSTALL = "pip install 'sim2real[control]' (gymnasium[mujoco], stable-baselines3)"
 
@@ -23,7 +23,8 @@ def register() -> None:
     """Register our environments with gymnasium (idempotent)."""
     gym = require_gymnasium()
     if ARM2_ENV not in gym.registry:
-        gym.register(ARM2_ENV, entry_point="sim2real.backends.mujoco.arm_env:Arm2ReachEnv", max_episode_steps=150)
+        gym.register(ARM2_ENV, entry_point="sim2real.backends.mujoco.arm_env:Arm2ReachEnv", max_episode_steps=150,
+                     kwargs={"task_factory": Arm2ReachTask})
 
 
 def make_env(env_id: str, **kwargs: Any) -> Any:

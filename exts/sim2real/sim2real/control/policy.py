@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import checksums
 from ..errors import InputError
 from .contract import Contract, load_contract
 
@@ -67,6 +68,7 @@ class Policy:
                 raise InputError(f"{directory}: no trained policy ({MODEL}) and no checkpoint")
             directory = latest
         contract = load_contract(directory)
+        checksums.verify(directory / MODEL)
         model = algo_class(contract.algo).load(directory / MODEL, device="cpu")
         return cls(model, contract)
 

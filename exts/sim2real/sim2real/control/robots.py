@@ -1,6 +1,6 @@
 """Robots without ROS: a SURROGATE "real" robot and the replay of recorded logs (``control.robot``).
 
-* ``SurrogateRobotInterface``: the surrogate of system identification (``sim2real.sim.surrogate``): the
+* ``SurrogateRobotInterface``: the surrogate of system identification (``sim2real.sysid.surrogate``): the
   same MuJoCo model with hidden parameter offsets, measurement noise, command latency and unmodelled
   friction. It is NOT a real robot; its name says ``surrogate`` wherever it is recorded. One control
   period is a whole number of the model's physics steps.
@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, UserError
-from ..gap.trajectory import NS_PER_S
+from ..trajectory.series import NS_PER_S
 from .robot import Reading
 
 log = logging.getLogger(__name__)
 
 
 class SurrogateRobotInterface:
-    """A SURROGATE robot from a spec (``sim.surrogate.SurrogateSpec``) at ``control_period_s``."""
+    """A SURROGATE robot from a spec (``sysid.surrogate.SurrogateSpec``) at ``control_period_s``."""
 
     def __init__(self, spec: Any, control_period_s: float) -> None:
         self.spec = spec
@@ -41,7 +41,7 @@ class SurrogateRobotInterface:
         from ..sim.registry import backend_class
 
         backend_class("mujoco")  # one line saying what to install when MuJoCo is missing
-        from ..backends.mujoco.surrogate import open_surrogate
+        from ..sysid.surrogate import open_surrogate
 
         self.robot = open_surrogate(self.spec)
         dt = self.robot.dt

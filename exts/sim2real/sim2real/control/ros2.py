@@ -1,7 +1,7 @@
 """A ROS 2 robot: joint states in, commands out (``rclpy``, imported only when connecting).
 
 * readings: ``sensor_msgs/JointState`` on ``state_topic`` → ``<joint>.position|velocity|effort``
-  (``gap.rosmsg``, the converter of bag logs), stamped with ``header.stamp`` (the receive time if it is
+  (``trajectory.rosmsg``, the converter of bag logs), stamped with ``header.stamp`` (the receive time if it is
   zero);
 * commands: ``std_msgs/Float64MultiArray`` (the actuators in order, ros2_control's forward command
   controllers) or ``sensor_msgs/JointState`` (``name`` = actuators, the command in ``command_field``)
@@ -30,8 +30,8 @@ from pydantic import Field, StrictStr
 from ..config import StrictModel, load_model
 from ..errors import RemoteError
 from ..randomize.schema import Num
-from ..gap.live import require_rclpy
-from ..gap.rosmsg import channels_of, stamp_ns, values_of
+from ..trajectory.rclpy_guard import require_rclpy
+from ..trajectory.rosmsg import channels_of, stamp_ns, values_of
 from .robot import Reading
 
 JOINT_STATE = "sensor_msgs/msg/JointState"

@@ -37,10 +37,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..errors import ConfigError, InputError
+from .. import checksums
+from ..errors import ConfigError, InputError, IntegrityError
 from ..fsutil import atomic_write_json, atomic_write_text, content_hash, locked_dir
 from ..progress import NullReporter, Reporter
-from ..randomize.profile import Profile, load_profile
+from ..randomize.profile import Profile, load_profile, require_randomization
 from .config import TrainConfig
 from .contract import Contract, Signal
 from .envs import make_env
@@ -53,7 +54,16 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.json"
 REPLAY = "replay_buffer.pkl"
 VECNORM_PKL = "vecnormalize.pkl"
+STATE_FILES = (MODEL, REPLAY, VECNORM_PKL)  # sealed with a sha256 (``checksums``), checked before loading
+
 RECENT = 20  # episodes in the running return / success figures
+
+
+def verify_state(folder: Path) -> None:
+    """Every state file of a saved policy matches its recorded sha256 (``IntegrityError`` otherwise)."""
+    for name in STATE_FILES:
+        if (folder / name).is_file():
+            checksums.verify(folder / name)
 
 
 class TaskSuccess(gym.Wrapper):
@@ -162,7 +172,7 @@ class _Trainer:
     def __init__(self, cfg: TrainConfig, out: Path, reporter: Reporter, init: str | None) -> None:
         self.cfg, self.out, self.reporter, self.init = cfg, out, reporter, init
         path = cfg.profile_path()
-        self.profile = load_profile(path) if path is not None else None
+        self.profile = require_randomization(load_profile(path)) if path is not None else None
         self.key = content_hash(run_inputs(cfg, self.profile, init))
         self.sim = build_env(cfg, cfg.seed, self.profile)
         self.returns: deque[float] = deque(maxlen=RECENT)
@@ -193,6 +203,7 @@ class _Trainer:
             return model
         env = self.vec_env(None)
         if self.init is not None:  # fine-tuning: the weights of another run, this run's environment
+            checksums.verify(Path(self.init) / MODEL)
             model = cls.load(Path(self.init) / MODEL, env=env, device="cpu")
             model.set_random_seed(self.cfg.seed)
             model.num_timesteps = 0  # this run's steps count from here
@@ -219,10 +230,11 @@ class _Trainer:
         if self.sim.randomization is not None:
             self.sim.randomization.save_state(folder)
         self.contract(model).save(folder)
-        for name in (MODEL, REPLAY, VECNORM_PKL):  # written by stable-baselines3 without fsync
+        for name in STATE_FILES:  # written by stable-baselines3 without fsync, nor a checksum
             if (folder / name).is_file():
                 with open(folder / name, "rb") as fh:
                     os.fsync(fh.fileno())
+                checksums.seal(folder / name)
 
     def checkpoint(self, model: Any) -> None:
         steps = int(model.num_timesteps)
@@ -249,6 +261,11 @@ class _Trainer:
         if info.get("inputs") != self.key or not (folder / MODEL).is_file():
             raise InputError(f"{self.out}: holds a checkpoint of another training run (different configuration, "
                              "profile or initial policy); choose another --out or delete the folder")
+        try:
+            verify_state(folder)
+        except IntegrityError as exc:  # the only checkpoint kept: nothing older to fall back to
+            log.warning("%s; starting again from step 0", exc)
+            return None, {}
         return folder, info
 
     def on_episode(self, info: dict[str, Any]) -> None:
@@ -359,7 +376,7 @@ def train(cfg: TrainConfig, out: str | PathLike[str], reporter: Reporter | None 
                 raise
         trainer.save(model, out)
         for name in (REPLAY, VECNORM_PKL, "randomizer_state.json"):  # resume state: only in checkpoints
-            (out / name).unlink(missing_ok=True)
+            checksums.remove(out / name)
         for old in out.glob("ckpt-*"):  # the final model supersedes them (SAC's replay buffers are large)
             shutil.rmtree(old, ignore_errors=True)
         (out / CHECKPOINT).unlink(missing_ok=True)

@@ -81,7 +81,7 @@ def safety_factor(opts: TransferOptions, evaluation: int) -> float:
 
 def split_log(lg: Any, window_s: float, source: str) -> list[Any]:
     """A log cut into consecutive windows of ``window_s`` (the last, shorter one kept if it has 2/3)."""
-    from ..gap.trajectory import NS_PER_S, Trajectory
+    from ..trajectory.series import NS_PER_S, Trajectory
     from ..sysid.logs import RobotLog
 
     stamps = lg.measurements.stamp_ns

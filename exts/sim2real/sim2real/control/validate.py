@@ -82,7 +82,7 @@ def transfer_sections(t: Transfer, robot_name: str) -> list[Any]:
     """#7's policy sections, plus what the safety monitor stopped."""
     import numpy as np
 
-    from ..gap.sections import policy_sections
+    from ..gap.report_sections import policy_sections
     from ..report import Metric, Section
 
     sections = policy_sections(t.metrics, np.array(t.sim.returns), np.array(t.real.returns))

@@ -29,18 +29,16 @@ Tools written for BasicWriter output read each shard folder of a dataset generat
 
 from __future__ import annotations
 
-import io
 import json
-from typing import TYPE_CHECKING, Any
+import re
+from typing import Any
 
 import numpy as np
 
-from ..sim.frame import Frame
-from .layout import Layout
-from .png import encode_png
-
-if TYPE_CHECKING:
-    from .encode import EncodedFile
+from ..sim.rendered_frame import Frame
+from .files import Decoder, EncodedFile, json_bytes, load_npy, npy_bytes
+from .layout import FileNames
+from .png import decode_png, encode_png
 
 BBOX_2D_DTYPE = np.dtype(
     [("semanticId", "<u4"), ("x_min", "<i4"), ("y_min", "<i4"), ("x_max", "<i4"), ("y_max", "<i4"),
@@ -52,9 +50,27 @@ DEFAULT_NEAR_FAR_M = (0.01, 100.0)
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
-def files(frame: Frame, index: int, layout: Layout, level: int) -> list[EncodedFile]:
-    from .encode import EncodedFile, json_bytes, npy_bytes
+class BasicLayout(FileNames):
+    """BasicWriter's file names (``{stem}_{index:04d}.{ext}``) and encodings, plus our record
+    ``sim2real_frame_{index:04d}.json``."""
 
+    name = "basic"
+    record_format = "sim2real_frame_{index:04d}.json"
+    file_format = "{stem}_{index:04d}.{ext}"
+    pattern = re.compile(r"^[a-z0-9_]+?_(\d+)\.[a-z0-9]+$")
+
+    def encode(self, frame: Frame, index: int, png_level: int, depth_npy: bool) -> list[EncodedFile]:
+        """Every BasicWriter file of ``frame`` (``depth_npy`` does not apply: depth is always .npy)."""
+        return files(frame, index, self, png_level)
+
+    decoders: dict[str, Decoder] = {
+        "png/rgba8": lambda data, record, channel: np.ascontiguousarray(decode_png(data)[..., :3]),
+        "npy/f32-m-inf": lambda data, record, channel: _finite_depth(load_npy(data)),
+        "png/rgba8-palette": lambda data, record, channel: uncolorize(decode_png(data), _palette_ids(record, channel)),
+    }
+
+
+def files(frame: Frame, index: int, layout: BasicLayout, level: int) -> list[EncodedFile]:
     def f(channel: str, stem: str, ext: str, data: bytes, encoding: str) -> EncodedFile:
         return EncodedFile(channel, layout.file(index, stem, ext), data, encoding)
 
@@ -231,5 +247,18 @@ def project_with_camera_params(params: dict[str, Any], world_point: np.ndarray) 
     return (ndc[0] + 1) * width / 2, (1 - ndc[1]) * height / 2
 
 
-def load_npy(data: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(data), allow_pickle=False)
+def _finite_depth(depth: np.ndarray) -> np.ndarray:
+    """Replicator's ``inf`` (nothing hit) back to our ``0`` (no measurement)."""
+    depth = depth.astype(np.float32)
+    depth[~np.isfinite(depth)] = 0.0
+    return depth
+
+
+def _palette_ids(record: dict[str, Any], channel: str) -> list[int]:
+    """The ids a colourised segmentation image can hold: the record's classes or instances."""
+    if channel == "semantic":
+        return [int(k) for k in record["labels"]]
+    return [inst["id"] for inst in record["instances"]]
+
+
+BASIC = BasicLayout()

@@ -15,19 +15,27 @@ DirArg = Annotated[Path, typer.Argument(help="The dataset directory (the --out o
 
 
 @app.command()
-def verify(directory: DirArg, json_out: JsonOpt = False, progress: ProgressOpt = "rich") -> None:
-    """Check every file against the manifest's checksums; exit 1 and list what is wrong."""
+def verify(
+    directory: DirArg,
+    json_out: JsonOpt = False,
+    progress: ProgressOpt = "rich",
+    allow_strays: Annotated[bool, typer.Option(
+        "--allow-strays", help="Report files that are not part of the dataset as warnings, not errors.")] = False,
+) -> None:
+    """Check every byte a reader uses (manifest, shard indexes, records, frame files) against the
+    checksum chain, and list files that are not part of the dataset; exit 1 on any of it."""
     from ..errors import IntegrityError
     from .manifest import load_manifest
     from .verify import verify as run_verify
 
     rep = reporter("none" if json_out else progress)
     try:
-        total = load_manifest(directory).done
+        total = load_manifest(directory, check=False).done
     except Exception:  # a broken manifest is reported by verify itself
         total = None
     with rep.task("verify", total=total, unit="frame") as task:
-        report = run_verify(directory, progress=lambda n: task.update(done=n))
+        report = run_verify(directory, progress=lambda n: task.update(done=n),
+                            strays="warning" if allow_strays else "error")
     if json_out:
         print_json(report.to_dict())
     else:

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NotInstalledError
+from ..errors import InputError, NotInstalledError
 from ..fsutil import atomic_write_bytes
-from .encode import json_bytes
+from .files import json_bytes
 from .reader import Dataset
 
 
@@ -39,11 +39,12 @@ def coco_dict(ds: Dataset, progress: Callable[[int], None] | None = None) -> dic
         record = ds.record(index)
         instance = ds.channel(index, "instance", record)
         if instance is None:
-            raise ValueError(f"{ds.directory}: frame {index} has no instance segmentation to export")
-        rgb = record["files"]["rgb"]["name"]
+            raise InputError(f"{ds.directory}: frame {index} has no instance segmentation to export; expected a "
+                             "dataset generated with instance ids")
+        rgb = ds.checked_file(index, "rgb", record)  # COCO names the image: it must be there, whole
         images.append({
             "id": index,
-            "file_name": str((ds.folder(index) / rgb).relative_to(ds.directory)),
+            "file_name": str(rgb.relative_to(ds.directory)),
             "width": record["width"],
             "height": record["height"],
         })

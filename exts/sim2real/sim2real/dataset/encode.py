@@ -1,25 +1,21 @@
-"""Frame -> files: the encodings of the native and the BasicWriter layouts, and the frame record.
+"""Frame -> files through the dataset's layout (``layouts.py``), and the frame record.
 
-Everything here is a pure function of the Frame, so equal frames give equal bytes. Decoding lives
-in ``decode.py``; the names of the encodings (``png/rgb8``, ...) are what records store.
+Everything here is a pure function of the Frame, so equal frames give equal bytes. The names of the
+encodings (``png/rgb8``, ...) are what shard indexes store; each layout decodes its own.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..fsutil import to_jsonable
-from ..sim.frame import Frame
-from . import basic
-from .layout import Layout
-from .png import DEFAULT_LEVEL, encode_png
-
-DEPTH_MM_MAX = 65535  # the largest depth (mm) a 16-bit PNG holds; farther is stored as 0 (no measurement)
+from ..sim.rendered_frame import Frame
+from .files import EncodedFile
+from .layouts import get_layout
+from .png import DEFAULT_LEVEL
 
 
 @dataclass(frozen=True)
@@ -31,7 +27,7 @@ class Outputs:
     png_level: int = DEFAULT_LEVEL
 
     def __post_init__(self) -> None:
-        Layout(self.layout)  # validates the name
+        get_layout(self.layout)  # validates the name
         if not 0 <= self.png_level <= 9:
             raise ValueError(f"png_level: expected 0..9 (got {self.png_level})")
 
@@ -41,14 +37,6 @@ class Outputs:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outputs:
         return cls(layout=data["layout"], depth_npy=bool(data["depth_npy"]), png_level=int(data["png_level"]))
-
-
-@dataclass
-class EncodedFile:
-    channel: str  # rgb, depth, depth_npy, instance, semantic, or a BasicWriter annotator file
-    name: str  # file name inside the shard folder
-    data: bytes
-    encoding: str  # how to decode it (see decode.py)
 
 
 @dataclass
@@ -63,61 +51,10 @@ class EncodedFrame:
 def encode_frame(frame: Frame, index: int, outputs: Outputs) -> EncodedFrame:
     """Encode every channel of ``frame`` (stored as frame ``index``) as ``outputs`` asks."""
     _check_frame(frame, index)
-    layout = Layout(outputs.layout)
-    if outputs.layout == "native":
-        files = _native_files(frame, index, layout, outputs)
-    else:
-        files = basic.files(frame, index, layout, outputs.png_level)
+    layout = get_layout(outputs.layout)
+    files = layout.encode(frame, index, outputs.png_level, outputs.depth_npy)
     preview = next((f.data for f in files if f.channel == "rgb"), None)
     return EncodedFrame(index, files, frame_record(frame, index), layout.record(index), preview)
-
-
-def _native_files(frame: Frame, index: int, layout: Layout, outputs: Outputs) -> list[EncodedFile]:
-    level = outputs.png_level
-    files = [EncodedFile("rgb", layout.file(index, "rgb", "png"), encode_png(frame.rgb, level), "png/rgb8")]
-    if frame.depth is not None:
-        files.append(
-            EncodedFile("depth", layout.file(index, "depth", "png"), encode_png(depth_to_mm(frame.depth), level),
-                        "png/depth-mm16")
-        )
-        if outputs.depth_npy:
-            files.append(
-                EncodedFile("depth_npy", layout.file(index, "depth", "npy"),
-                            npy_bytes(np.asarray(frame.depth, dtype=np.float32)), "npy/f32-m")
-            )
-    for channel in ("instance", "semantic"):
-        ids = getattr(frame, channel)
-        if ids is not None:
-            files.append(
-                EncodedFile(channel, layout.file(index, channel, "png"), encode_png(ids_to_u16(ids, channel), level),
-                            "png/u16-id")
-            )
-    return files
-
-
-def depth_to_mm(depth: np.ndarray) -> np.ndarray:
-    """Metres -> uint16 millimetres, rounded; 0 stays 0 (no measurement), beyond 65.535 m becomes 0."""
-    mm = np.rint(np.asarray(depth, dtype=np.float64) * 1000.0)
-    mm[~np.isfinite(mm) | (mm < 0) | (mm > DEPTH_MM_MAX)] = 0
-    return mm.astype(np.uint16)
-
-
-def ids_to_u16(ids: np.ndarray, what: str) -> np.ndarray:
-    ids = np.asarray(ids)
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) > 0xFFFF):
-        raise ValueError(f"{what}: ids must be in 0..65535 to be stored in a 16-bit PNG")
-    return ids.astype(np.uint16)
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
-
-
-def json_bytes(obj: Any) -> bytes:
-    """Deterministic JSON (sorted keys, shortest float repr) for records and sidecars."""
-    return (json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n").encode()
 
 
 def frame_record(frame: Frame, index: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@
     DIR/shards/00000/index.json    per frame: record name + sha256 of every file of the frame
     DIR/shards/00000/<frame files> see ``Layout``
 
-Two layouts for the frame files. ``native`` (default): ``000012.rgb.png``, ``000012.depth.png``,
+Two layouts for the frame files are registered (``layouts.py``; a new one implements ``Layout``). ``native`` (default): ``000012.rgb.png``, ``000012.depth.png``,
 ``000012.instance.png``, ``000012.semantic.png`` (+ ``000012.depth.npy``) and the record
 ``000012.json``. ``basic``: the file names and encodings of Isaac Sim Replicator's ``BasicWriter``
 (``rgb_0012.png``, ``distance_to_image_plane_0012.npy``, ...) plus our record
@@ -16,7 +16,13 @@ Two layouts for the frame files. ``native`` (default): ``000012.rgb.png``, ``000
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from .files import Decoder, EncodedFile
+
+if TYPE_CHECKING:
+    from ..sim.rendered_frame import Frame
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "sim2real-dataset"
@@ -25,7 +31,6 @@ RUNTIME_LOG = "runtime.jsonl"
 SHARDS_DIR = "shards"
 SHARD_INDEX = "index.json"
 DEFAULT_FRAMES_PER_SHARD = 1000
-LAYOUTS = ("native", "basic")
 
 
 def shard_of(index: int, per_shard: int) -> int:
@@ -44,30 +49,40 @@ def shard_count(total: int, per_shard: int) -> int:
     return -(-total // per_shard)
 
 
-@dataclass(frozen=True)
-class Layout:
-    """File names of one frame's channels in a shard folder."""
+class Layout(Protocol):
+    """How one frame's channels are named and encoded in a shard folder (registry: ``layouts.py``).
+
+    ``file(index, stem, ext)`` names a frame's file (``stem``: a channel or an annotator name);
+    ``record(index)`` the frame's JSON record; ``frame_of`` reads the index back from a file name
+    (None for files that are not frame files). ``encode`` turns a Frame into files, each naming
+    its encoding, which ``decoders`` turns back into arrays."""
 
     name: str
+    decoders: Mapping[str, Decoder]
 
-    def __post_init__(self) -> None:
-        if self.name not in LAYOUTS:
-            raise ValueError(f"layout: expected one of {', '.join(LAYOUTS)} (got {self.name!r})")
+    def record(self, index: int) -> str: ...
+
+    def file(self, index: int, stem: str, ext: str) -> str: ...
+
+    def frame_of(self, filename: str) -> int | None: ...
+
+    def encode(self, frame: Frame, index: int, png_level: int, depth_npy: bool) -> list[EncodedFile]: ...
+
+
+class FileNames:
+    """``record``, ``file`` and ``frame_of`` from two format strings (fields ``index``, ``stem``,
+    ``ext``) and the pattern whose first group reads the index back: how both shipped layouts name files."""
+
+    record_format = ""
+    file_format = ""
+    pattern = re.compile("$^")
 
     def record(self, index: int) -> str:
-        return f"{index:06d}.json" if self.name == "native" else f"sim2real_frame_{index:04d}.json"
+        return self.record_format.format(index=index)
 
     def file(self, index: int, stem: str, ext: str) -> str:
-        """``stem`` is a native channel name (``rgb``) or a BasicWriter annotator file stem."""
-        if self.name == "native":
-            return f"{index:06d}.{stem}.{ext}"
-        return f"{stem}_{index:04d}.{ext}"
+        return self.file_format.format(index=index, stem=stem, ext=ext)
 
     def frame_of(self, filename: str) -> int | None:
-        """The frame index a file of this layout belongs to (None for files that are not frame files)."""
-        match = (_NATIVE if self.name == "native" else _BASIC).match(filename)
+        match = self.pattern.match(filename)
         return int(match.group(1)) if match else None
-
-
-_NATIVE = re.compile(r"^(\d+)\.[a-z_]+(?:\.[a-z0-9]+)?$")
-_BASIC = re.compile(r"^[a-z0-9_]+?_(\d+)\.[a-z0-9]+$")

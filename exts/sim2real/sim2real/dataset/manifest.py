@@ -3,6 +3,10 @@
 ``manifest.json`` holds nothing that depends on when, where or how fast it was made (no times, hosts
 or worker counts: those go to ``runtime.jsonl``), so the same spec gives a byte-identical manifest
 however the frames were produced. It is rewritten atomically whenever a shard index changes.
+
+``manifest_sha256`` is the sha256 of the canonical JSON (``fsutil.canonical_json``) of every other key:
+a changed value or key that still parses (a digit of a shard checksum, a class name) is caught by
+``load_manifest`` and ``dataset verify``. Manifests written before it existed have none.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, IntegrityError
-from ..fsutil import atomic_write_json
+from ..fsutil import atomic_write_json, canonical_json, sha256_bytes
 from ..runs import content_id
 from .encode import Outputs
 from .layout import FORMAT_NAME, MANIFEST, SCHEMA_VERSION, shard_count, shard_name, shard_range
+
+SELF_KEY = "manifest_sha256"
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,10 @@ class Manifest:
         return self.spec.dataset_id()
 
     def to_dict(self) -> dict[str, Any]:
+        body = self._body()
+        return {**body, SELF_KEY: digest(body)}
+
+    def _body(self) -> dict[str, Any]:
         return {
             "format": FORMAT_NAME,
             "schema_version": SCHEMA_VERSION,
@@ -156,7 +166,7 @@ class Manifest:
         if version != SCHEMA_VERSION:
             raise InputError(f"{source}: schema_version {version} is not supported (this sim2real reads {SCHEMA_VERSION})")
         try:
-            return cls(
+            manifest = cls(
                 spec=DatasetSpec.from_dict(data["spec"]),
                 frames=int(data["frames"]),
                 frames_per_shard=int(data["frames_per_shard"]),
@@ -165,8 +175,26 @@ class Manifest:
                 shards=[ShardInfo(s["name"], int(s["first"]), int(s["count"]), int(s["done"]), s["index_sha256"])
                         for s in data["shards"]],
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IntegrityError(f"{source}: malformed manifest ({type(exc).__name__}: {exc})") from None
+        manifest._check_shards(source)
+        return manifest
+
+    def _check_shards(self, source: str) -> None:
+        """Shard ``s`` is ``shards/<shard_name(s)>`` over ``shard_range(s)``: a name is never a path."""
+        if self.frames_per_shard < 1 or self.frames < 0:
+            raise IntegrityError(f"{source}: frames {self.frames}, frames_per_shard {self.frames_per_shard}: "
+                                 "expected 0 or more, 1 or more")
+        count = shard_count(self.frames, self.frames_per_shard)
+        if count != len(self.shards):
+            raise IntegrityError(f"{source}: shards: expected {count} for {self.frames} frames of "
+                                 f"{self.frames_per_shard} a shard (got {len(self.shards)})")
+        for s, info in enumerate(self.shards):
+            r = shard_range(s, self.frames_per_shard, self.frames)
+            if (info.name, info.first, info.count) != (shard_name(s), r.start, len(r)) or not 0 <= info.done <= info.count:
+                raise IntegrityError(f"{source}: shards[{s}]: expected name {shard_name(s)!r}, first {r.start}, "
+                                     f"count {len(r)} and done within 0..{len(r)} (got {info.name!r}, {info.first}, "
+                                     f"{info.count}, {info.done})")
 
     def save(self, directory: str | PathLike[str]) -> Path:
         return atomic_write_json(Path(directory) / MANIFEST, self.to_dict())
@@ -176,19 +204,48 @@ def manifest_path(directory: str | PathLike[str]) -> Path:
     return Path(directory) / MANIFEST
 
 
-def load_manifest(directory: str | PathLike[str]) -> Manifest:
-    """Read ``DIR/manifest.json``; one-line errors for a missing or corrupt one."""
+def digest(body: dict[str, Any]) -> str:
+    """``manifest_sha256`` of a manifest's other keys (see the module docstring)."""
+    return sha256_bytes(canonical_json({k: v for k, v in body.items() if k != SELF_KEY}).encode("utf-8"))
+
+
+def digest_problem(data: dict[str, Any], manifest: Manifest) -> str | None:
+    """Why the manifest ``data`` (parsed into ``manifest``) does not check out against its
+    ``manifest_sha256`` (None if it does, or if it predates the key and has no key we do not write)."""
+    unknown = sorted(set(data) - set(manifest.to_dict()))
+    if unknown:
+        return f"unexpected key {unknown[0]!r} (a changed key name, or not written by sim2real)"
+    if SELF_KEY not in data:
+        return None
+    if data[SELF_KEY] != digest(data):
+        return f"{SELF_KEY} does not match the manifest's contents (a value changed after it was written)"
+    return None
+
+
+def load_manifest(directory: str | PathLike[str], check: bool = True) -> Manifest:
+    """Read ``DIR/manifest.json``; one-line errors for a missing or corrupt one, or (``check``) one
+    whose contents do not match its ``manifest_sha256``."""
+    path, data = read_manifest_data(directory)
+    manifest = Manifest.from_dict(data, str(path))
+    problem = digest_problem(data, manifest) if check else None
+    if problem:
+        raise IntegrityError(f"{path}: {problem}; run sim2real dataset verify")
+    return manifest
+
+
+def read_manifest_data(directory: str | PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """``DIR/manifest.json`` as parsed JSON (a dict), unchecked; one-line errors as ``load_manifest``."""
     path = manifest_path(directory)
     if not Path(directory).is_dir():
         raise InputError(f"{directory}: no such dataset directory")
     try:
-        text = path.read_text()
+        text = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{directory}: not a sim2real dataset (no {MANIFEST})") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for a flipped high bit
         raise IntegrityError(f"{path}: corrupt JSON ({exc})") from None
     if not isinstance(data, dict):
         raise IntegrityError(f"{path}: corrupt manifest (not a JSON object)")
-    return Manifest.from_dict(data, str(path))
+    return path, data

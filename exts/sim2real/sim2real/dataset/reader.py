@@ -1,7 +1,7 @@
 """Reading a dataset: iterate frames or pick one by position or frame index. numpy only, no torch.
 
     ds = Dataset("runs/tabletop")
-    len(ds); frame = ds[0]                 # a sim2real.sim.frame.Frame
+    len(ds); frame = ds[0]                 # a sim2real.sim.rendered_frame.Frame
     for frame in ds.iter(channels=("rgb", "semantic")): ...
     ds.record(12)                          # the JSON record of frame 12 (boxes, poses, sample, files)
 
@@ -20,9 +20,9 @@ from typing import Any, overload
 import numpy as np
 
 from ..errors import InputError, IntegrityError
-from ..sim.frame import Frame, Instance, Pose
-from .decode import decode
-from .layout import Layout
+from ..imagefile import describe, unreadable
+from ..sim.rendered_frame import Frame, Instance, Pose
+from .layouts import decode, get_layout
 from .manifest import Manifest, load_manifest
 from .store import read_shard_index, shard_dir
 
@@ -33,7 +33,7 @@ class Dataset(Sequence[Frame]):
     def __init__(self, directory: str | PathLike[str]) -> None:
         self.directory = Path(directory)
         self.manifest: Manifest = load_manifest(self.directory)
-        self.layout = Layout(self.manifest.spec.outputs.layout)
+        self.layout = get_layout(self.manifest.spec.outputs.layout)
         self.indices = self._committed_indices()
 
     def _committed_indices(self) -> np.ndarray:
@@ -98,8 +98,50 @@ class Dataset(Sequence[Frame]):
         meta = record["files"].get(channel)
         if meta is None:
             return None
-        data = (self.folder(index) / meta["name"]).read_bytes()
-        return decode(meta["encoding"], data, record, channel)
+        path = self.folder(index) / meta["name"]
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise self._damaged(path, describe(exc)) from None
+        self._check_size(path, len(data), meta)
+        try:
+            array = decode(meta["encoding"], data, record, channel)
+        except unreadable() as exc:
+            raise self._damaged(path, describe(exc)) from None
+        self._check_shape(path, array, record, channel)
+        return array
+
+    def checked_file(self, index: int, channel: str, record: dict[str, Any] | None = None) -> Path:
+        """The path of one stored file of frame ``index``, checked to exist with its recorded size
+        (without decoding it); a missing, emptied or truncated file is a one-line error naming it."""
+        record = record if record is not None else self.record(index)
+        meta = record["files"][channel]
+        path = self.folder(index) / meta["name"]
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise self._damaged(path, describe(exc)) from None
+        self._check_size(path, size, meta)
+        return path
+
+    def _check_size(self, path: Path, size: int, meta: dict[str, Any]) -> None:
+        """A file whose size is not the recorded one was truncated, emptied or replaced."""
+        expected = meta.get("bytes")
+        if isinstance(expected, int) and size != expected:
+            what = "empty file" if not size else f"{size} bytes"
+            raise self._damaged(path, f"{what}, the record says {expected} bytes (truncated or replaced)")
+
+    def _check_shape(self, path: Path, array: np.ndarray, record: dict[str, Any], channel: str) -> None:
+        """A decodable file of another size or channel count than the record's is as wrong as a broken one."""
+        expected: tuple[int, ...] = (int(record["height"]), int(record["width"]))
+        if channel == "rgb":
+            expected += (3,)
+        if array.shape != expected:
+            raise self._damaged(path, f"decodes to an array of shape {array.shape}; the record says {expected} "
+                                      f"(height, width[, channels]) for its {channel} channel")
+
+    def _damaged(self, path: Path, what: str) -> InputError:
+        return InputError(f"{path}: {what}; `sim2real dataset verify {self.directory}` lists every damaged file")
 
     def get(self, index: int, channels: Sequence[str] = CHANNELS) -> Frame:
         """Frame ``index`` as a Frame. ``rgb`` is always read; other channels not asked for (or not

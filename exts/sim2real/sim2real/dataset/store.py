@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ import numpy as np
 from ..errors import InputError
 from ..fsutil import LOCK_NAME, DirLock, atomic_write_bytes, fsync_dir, is_tmp_name, sha256_bytes, sha256_file
 from ..runs import RUN_INFO, write_run_info
-from .encode import EncodedFrame, json_bytes
-from .layout import MANIFEST, SHARD_INDEX, SHARDS_DIR, Layout, shard_of
+from .encode import EncodedFrame
+from .files import json_bytes
+from .layout import MANIFEST, RUNTIME_LOG, SHARD_INDEX, SHARDS_DIR, shard_of
+from .layouts import get_layout
 from .manifest import DatasetSpec, Manifest, load_manifest, manifest_path
 
 log = logging.getLogger(__name__)
@@ -104,7 +107,7 @@ class Catalog:
     def __init__(self, directory: Path, manifest: Manifest, flush_interval_s: float = 2.0) -> None:
         self.directory = directory
         self.manifest = manifest
-        self.layout = Layout(manifest.spec.outputs.layout)
+        self.layout = get_layout(manifest.spec.outputs.layout)
         self.flush_interval_s = flush_interval_s
         self._done = np.zeros(manifest.frames, dtype=bool)
         self._open: dict[int, dict[int, dict[str, Any]]] = {}  # shard -> entries, for incomplete shards
@@ -125,13 +128,20 @@ class Catalog:
         """Create or resume the dataset in ``directory`` (the caller holds its ``DirLock``)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        if manifest_path(directory).exists():
-            manifest = load_manifest(directory)
+        manifest = load_manifest(directory) if manifest_path(directory).exists() else None
+        if manifest is not None and manifest.spec != spec and _holds_nothing(directory, manifest):
+            log.warning("%s: replacing the empty dataset an earlier run left (%s)", directory,
+                        "; ".join(manifest.spec.differences(spec)) or "other settings")
+            manifest = None
+            for name in (MANIFEST, RUN_INFO):
+                (directory / name).unlink(missing_ok=True)
+            shutil.rmtree(directory / SHARDS_DIR, ignore_errors=True)  # empty folders at most
+        if manifest is not None:
             _check_compatible(directory, manifest, spec, frames, versions)
             if frames > manifest.frames:
                 manifest.extend(frames)
         else:
-            if any(p.name != LOCK_NAME for p in directory.iterdir()):
+            if any(p.name not in (LOCK_NAME, RUNTIME_LOG) for p in directory.iterdir()):
                 raise InputError(f"{directory}: exists and is not a sim2real dataset; choose an empty or new --out")
             manifest = Manifest.new(spec, frames, frames_per_shard, versions)
             manifest.save(directory)  # first, so that an interrupted start is still recognised as ours
@@ -266,6 +276,12 @@ class Catalog:
         self._labels_dirty = False
         self.manifest.save(self.directory)
         self._last_flush = time.monotonic()
+
+
+def _holds_nothing(directory: Path, manifest: Manifest) -> bool:
+    """No frame was ever written: a run that failed before its first frame (nothing to keep)."""
+    shards = directory / SHARDS_DIR
+    return manifest.done == 0 and not (shards.is_dir() and any(p.is_file() for p in shards.rglob("*")))
 
 
 def _check_compatible(directory: Path, manifest: Manifest, spec: DatasetSpec, frames: int,

@@ -11,9 +11,9 @@ index and its randomization record in ``frame.sample``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -24,9 +24,10 @@ from os import PathLike
 from pathlib import Path
 
 from ..fsutil import DirLock
-from ..sim.frame import Frame
+from ..sim.rendered_frame import Frame
+from . import runlog
 from .encode import Outputs, encode_frame
-from .layout import DEFAULT_FRAMES_PER_SHARD, RUNTIME_LOG, shard_name, shard_of
+from .layout import DEFAULT_FRAMES_PER_SHARD, shard_name, shard_of
 from .manifest import DatasetSpec
 from .store import Catalog, FrameEntry, Recovery, lock, shard_dir, write_frame
 
@@ -145,6 +146,7 @@ class DatasetWriter:
         self.runtime = dict(runtime or {})
         self.written = 0
         self._started = (time.time(), time.monotonic())
+        self._run = secrets.token_hex(4)  # which line of runtime.jsonl is this run's
         self.catalog: Catalog | None = None
         self.recovery = Recovery()
         self._lock: DirLock | None = None
@@ -161,6 +163,7 @@ class DatasetWriter:
                 self.directory, self.spec.outputs, self.catalog.manifest.frames_per_shard, self.threads,
                 durable=self.durable,
             )
+            runlog.begin(self.directory, self._runtime_line())
         except BaseException:
             self._lock.release()
             raise
@@ -193,7 +196,9 @@ class DatasetWriter:
             if self.on_commit is not None:
                 self.on_commit(entry)
 
-    def close(self) -> None:
+    def close(self, status: str = "finished") -> None:
+        """Commit what is queued, write the indexes and the manifest, record the run (``status``:
+        ``finished``, ``interrupted`` or ``failed``, see ``runlog``) and release the lock."""
         try:
             if self._pool is not None:
                 try:
@@ -204,17 +209,18 @@ class DatasetWriter:
                 if self._external:  # other processes wrote here; they are gone now: tidy what they left
                     self.catalog.rescan()
                 self.catalog.flush(force=True)
-                self._log_runtime()
+                runlog.end(self.directory, self._runtime_line(), status)
         finally:
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
 
-    def _log_runtime(self) -> None:
-        """Append this run's facts to runtime.jsonl (the one file that differs between runs)."""
+    def _runtime_line(self) -> dict[str, object]:
+        """This run's facts for runtime.jsonl (the one file that differs between runs)."""
         assert self.catalog is not None
         seconds = time.monotonic() - self._started[1]
-        line = {
+        return {
+            "run": self._run,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self._started[0])),
             "seconds": round(seconds, 3),
             "host": socket.gethostname(),
@@ -226,11 +232,10 @@ class DatasetWriter:
             "versions": self.versions,
             **self.runtime,
         }
-        with open(self.directory / RUNTIME_LOG, "a") as fh:
-            fh.write(json.dumps(line, sort_keys=True, default=str) + "\n")
 
     def __enter__(self) -> DatasetWriter:
         return self.open()
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        self.close("finished" if exc_type is None else "interrupted" if interrupted else "failed")

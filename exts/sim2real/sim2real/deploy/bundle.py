@@ -8,11 +8,14 @@ writes the layout ``edge.bundle`` documents into ONE tar archive:
   with fixed zip timestamps; the same run and options give the same bytes and the same bundle id;
 * versioned: ``manifest.json`` holds the bundle format version (``edge.bundle.VERSION``) and the
   id ``bundle-<sha256 of the file list>``;
-* self-checking: the manifest lists the sha256 and size of every other file.
+* self-checking: the manifest lists the sha256 and size of every other file, and its own
+  ``manifest_sha256`` (``edge.schema``).
 
-``inspect_archive`` is what ``deploy push`` runs first: every member must be a plain file or
-folder inside the archive root (no absolute paths, no ``..``, no links leaving it, no devices),
-every file must be listed in the manifest with its sha256, and nothing listed may be missing.
+``inspect_archive`` is what ``deploy push`` runs first, with the device's own checks
+(``edge.archive.scan``, ``edge.schema.check_manifest``): every member a plain file or folder with
+a safe name (no links at all, no ``..``, no devices, bounded count and size), every field of the
+manifest of its type, every file listed with its sha256 (hashed by streaming), nothing listed
+missing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import json
 import logging
 import shutil
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,12 +33,14 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError, IntegrityError
-from ..fsutil import atomic_write_json, sha256_bytes, sha256_file
+from ..fsutil import atomic_write_json, sha256_file, to_jsonable
 from ..progress import NullReporter, Reporter
 from ..runs import content_id
+from ..scratch import scratch_dir
 from .edge import PROTOCOL
+from .edge import archive as tar_archive
 from .edge import bundle as layout
-from .edge.release import UnsafeArchive, check_member
+from .edge import schema
 
 if TYPE_CHECKING:  # torch-importing modules, needed only to make a bundle (push only inspects one)
     from .evalset import SampleSet
@@ -66,8 +70,7 @@ def make_bundle(req: ExportRequest, out: Path, reporter: Reporter | None = None)
 
     reporter = reporter or NullReporter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.tmp-", dir=out.parent) as tmp:
-        root = Path(tmp)
+    with scratch_dir(f".{out.name}.tmp-", out.parent) as root:  # a killed build's is removed by the next
         (root / layout.MODELS_DIR).mkdir()
         built = build_models(req, {p: root / layout.model_file(p) for p in req.precisions}, reporter)
         spec = built.spec
@@ -136,6 +139,8 @@ def _manifest(root: Path, req: ExportRequest, built: Built, calib: SampleSet | N
         "files": files,
     }
     manifest["id"] = content_id("bundle", {"version": layout.VERSION, "files": files})
+    manifest[schema.SELF_KEY] = schema.manifest_digest(to_jsonable(manifest))
+    schema.check_manifest(to_jsonable(manifest), "the manifest being written")  # what every reader will check
     return manifest
 
 
@@ -160,41 +165,43 @@ def write_archive(root: Path, out: Path) -> Path:
 
 
 def inspect_archive(path: Path) -> dict[str, Any]:
-    """Check a bundle archive without unpacking it (see the module docstring); its manifest."""
+    """Check a bundle archive without unpacking it (see the module docstring); its manifest.
+    Unsafe or malformed: ``InputError``; a file not matching the manifest: ``IntegrityError``."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such bundle archive")
     try:
-        with tarfile.open(path, "r:*") as tar:
-            members = []
-            for member in tar:
-                try:
-                    check_member(member, "/bundle-root")
-                except UnsafeArchive as exc:
-                    raise InputError(f"{path}: refused: {exc}") from None
-                members.append(member)
-            files = {m.name: m for m in members if m.isfile()}
-            if layout.MANIFEST not in files:
-                raise InputError(f"{path}: not a sim2real bundle (no {layout.MANIFEST})")
-            manifest = json.loads(tar.extractfile(files[layout.MANIFEST]).read())  # type: ignore[union-attr]
-            if manifest.get("format") != layout.FORMAT:
-                raise InputError(f"{path}: not a sim2real bundle (format {manifest.get('format')!r})")
-            listed = manifest.get("files") or {}
-            for name, member in files.items():
-                if name == layout.MANIFEST:
-                    continue
-                entry = listed.get(name)
-                if entry is None:
-                    raise IntegrityError(f"{path}: {name} is not listed in the manifest")
-                data = tar.extractfile(member).read()  # type: ignore[union-attr]
-                if len(data) != entry["size"] or sha256_bytes(data) != entry["sha256"]:
-                    raise IntegrityError(f"{path}: {name} does not match its sha256 in the manifest")
-            missing = sorted(set(listed) - set(files))
-            if missing:
-                raise IntegrityError(f"{path}: {missing[0]} is listed in the manifest but not in the archive")
-    except (tarfile.TarError, ValueError, OSError) as exc:
+        with tar_archive.open_archive(str(path)) as tar:
+            files = tar_archive.scan(tar)
+            manifest = _archived_manifest(tar, files, path)
+            try:
+                layout.check_files(str(path), manifest["files"], files,
+                                   lambda name: tar_archive.member_digest(tar, files[name]))
+            except layout.BundleError as exc:
+                raise IntegrityError(str(exc)) from None
+    except tar_archive.UnsafeArchive as exc:
+        raise InputError(f"{path}: refused: {exc}") from None
+    except layout.BundleError as exc:
+        raise InputError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
+    except OSError as exc:
         raise InputError(f"{path}: not a readable bundle archive ({exc})") from None
     return manifest
+
+
+MAX_MANIFEST_BYTES = 64 << 20
+
+
+def _archived_manifest(tar: Any, files: dict[str, Any], path: Path) -> dict[str, Any]:
+    member = files.get(layout.MANIFEST)
+    if member is None:
+        raise InputError(f"{path}: not a sim2real bundle (no {layout.MANIFEST})")
+    if member.size > MAX_MANIFEST_BYTES:
+        raise InputError(f"{path}: {layout.MANIFEST} is {member.size} bytes; expected at most {MAX_MANIFEST_BYTES}")
+    try:
+        manifest = json.loads(tar.extractfile(member).read())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: {layout.MANIFEST} is not JSON ({exc})") from None
+    return schema.check_manifest(manifest, f"{path}: {layout.MANIFEST}")
 
 
 README = """# sim2real deploy bundle ({task})

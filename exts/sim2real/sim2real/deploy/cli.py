@@ -6,12 +6,13 @@ One typer app (merged into the top level by ``cli.py``) holding the ``export`` c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from ..cli_common import JsonOpt, ProgressOpt, console, print_json, reporter
+from ..cli_common import JsonOpt, ProgressOpt, console, option_group, print_json, reporter
 
 app = typer.Typer()
 deploy_app = typer.Typer(help="Bundle a trained model and push it to a device (Jetson) over SSH.", no_args_is_help=True)
@@ -36,22 +37,39 @@ def _precisions(text: str) -> tuple[str, ...]:
     return tuple(p.strip().lower() for p in text.split(",") if p.strip())
 
 
-def _request(run: Path, precision: str, eval_set: Optional[Path], eval_count: int, calib_count: int,
-             calib_method: str, checkpoint: Optional[Path]) -> Any:
-    from ..errors import UserError
-    from .prepare import ExportRequest
+@dataclass(frozen=True)
+class ExportOptions:
+    """What ``export`` and ``deploy bundle`` evaluate and calibrate with."""
 
-    if eval_count < 1 or calib_count < 1:
-        raise UserError("--eval-count/--calib-count: expected positive numbers of samples")
-    return ExportRequest(run, _precisions(precision), eval_set, eval_count, calib_count, calib_method, checkpoint)
+    eval_set: EvalOpt = None
+    eval_count: EvalCountOpt = 32
+    calib_count: CalibCountOpt = 64
+    calib_method: CalibMethodOpt = "minmax"
+    checkpoint: CheckpointOpt = None
+
+    def request(self, run: Path, precision: str) -> Any:
+        from .prepare import ExportRequest
+
+        return ExportRequest(run, _precisions(precision), self.eval_set, self.eval_count, self.calib_count,
+                             self.calib_method, self.checkpoint)
 
 
-def _remote(target: str, identity: Optional[Path], known_hosts: Optional[Path], accept_new: bool, root: str,
-            python: str) -> Any:
-    from .remote import Remote
-    from .ssh import Auth, Target
+@dataclass(frozen=True)
+class DeviceOptions:
+    """How the device commands log in (host-key checking stays on) and where the releases live."""
 
-    return Remote(Target.parse(target), Auth(identity, known_hosts, accept_new), root, python)
+    identity: IdentityOpt = None
+    known_hosts: KnownHostsOpt = None
+    accept_new_host_key: AcceptNewOpt = False
+    root: RootOpt = "sim2real"
+    python: PythonOpt = "python3"
+
+    def remote(self, target: str) -> Any:
+        from .remote import Remote
+        from .ssh import Auth, Target
+
+        return Remote(Target.parse(target), Auth(self.identity, self.known_hosts, self.accept_new_host_key),
+                      self.root, self.python)
 
 
 def _model_table(models: dict[str, Any], title: str) -> None:
@@ -69,32 +87,23 @@ def _model_table(models: dict[str, Any], title: str) -> None:
 
 
 @app.command("export")
+@option_group(ExportOptions, "options")
 def export_cmd(
     run: Annotated[Path, typer.Argument(help="Training run folder (sim2real train --out).")],
     onnx: Annotated[Path, typer.Option("--onnx", help="The FP32 ONNX file to write; INT8/FP16 go beside it (NAME.int8.onnx, NAME.fp16.onnx).")],
     precision: PrecisionOpt = "fp32",
-    eval_set: EvalOpt = None,
-    eval_count: EvalCountOpt = 32,
-    calib_count: CalibCountOpt = 64,
-    calib_method: CalibMethodOpt = "minmax",
-    checkpoint: CheckpointOpt = None,
+    options: ExportOptions = ExportOptions(),
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:
     """Export a trained model to ONNX (metadata inside, dynamic batch, checked, parity with PyTorch);
     optionally INT8 (static QDQ) and FP16, each scored and timed against FP32."""
-    from ..fsutil import atomic_write_json
-    from .prepare import build_models
+    from .prepare import export_models
 
-    req = _request(run, precision, eval_set, eval_count, calib_count, calib_method, checkpoint)
-    stem = onnx.name[: -len(".onnx")] if onnx.name.endswith(".onnx") else onnx.name
-    paths = {p: onnx if p == "fp32" else onnx.with_name(f"{stem}.{p}.onnx") for p in req.precisions}
+    req = options.request(run, precision)
     rep = reporter(progress)
-    built = build_models(req, paths, rep)
-    summary = built.summary()
-    report = onnx.with_name(f"{stem}.export.json")
-    atomic_write_json(report, summary)
-    summary["report"] = str(report)
+    built, summary = export_models(req, onnx, rep)
+    report = summary["report"]
     rep.result(summary)
     if json_out:
         print_json(summary)
@@ -106,22 +115,19 @@ def export_cmd(
 
 
 @deploy_app.command("bundle")
+@option_group(ExportOptions, "options")
 def bundle_cmd(
     run: Annotated[Path, typer.Argument(help="Training run folder.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The bundle archive to write (.tar).")],
     precision: PrecisionOpt = "fp32,int8",
-    eval_set: EvalOpt = None,
-    eval_count: EvalCountOpt = 32,
-    calib_count: CalibCountOpt = 64,
-    calib_method: CalibMethodOpt = "minmax",
-    checkpoint: CheckpointOpt = None,
+    options: ExportOptions = ExportOptions(),
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:
     """Make a deploy bundle: models, preprocessing, labels, evaluation set, edge runner, manifest."""
     from .bundle import make_bundle
 
-    req = _request(run, precision, eval_set, eval_count, calib_count, calib_method, checkpoint)
+    req = options.request(run, precision)
     rep = reporter(progress)
     result = make_bundle(req, out, rep)
     short = {k: result[k] for k in ("id", "archive", "archive_sha256", "archive_bytes", "parity_max_abs", "host")}
@@ -136,14 +142,11 @@ def bundle_cmd(
 
 
 @deploy_app.command("push")
+@option_group(DeviceOptions, "device")
 def push_cmd(
     bundle: Annotated[Path, typer.Argument(help="Bundle archive (sim2real deploy bundle).")],
     target: TargetOpt,
-    identity: IdentityOpt = None,
-    known_hosts: KnownHostsOpt = None,
-    accept_new_host_key: AcceptNewOpt = False,
-    root: RootOpt = "sim2real",
-    python: PythonOpt = "python3",
+    device: DeviceOptions = DeviceOptions(),
     keep: Annotated[int, typer.Option("--keep", help="Releases to keep on the device (the current one included).")] = 3,
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
@@ -156,7 +159,7 @@ def push_cmd(
     if keep < 1:
         raise UserError(f"--keep: expected at least 1 release to keep (got {keep})")
     rep = reporter(progress)
-    result = run(push_async(_remote(str(target), identity, known_hosts, accept_new_host_key, root, python), bundle,
+    result = run(push_async(device.remote(str(target)), bundle,
                             keep, rep))
     rep.result(result)
     if json_out:
@@ -168,20 +171,17 @@ def push_cmd(
 
 
 @deploy_app.command("rollback")
+@option_group(DeviceOptions, "device")
 def rollback_cmd(
     target: TargetOpt,
     to: Annotated[Optional[str], typer.Option("--to", help="Release id (default: the one active before).")] = None,
-    identity: IdentityOpt = None,
-    known_hosts: KnownHostsOpt = None,
-    accept_new_host_key: AcceptNewOpt = False,
-    root: RootOpt = "sim2real",
-    python: PythonOpt = "python3",
+    device: DeviceOptions = DeviceOptions(),
     json_out: JsonOpt = False,
 ) -> None:
     """Switch the device's `current` back to the previous release (or --to a given one)."""
     from .remote import rollback_async, run
 
-    result = run(rollback_async(_remote(target, identity, known_hosts, accept_new_host_key, root, python), to))
+    result = run(rollback_async(device.remote(target), to))
     if json_out:
         print_json(result)
     else:
@@ -189,19 +189,16 @@ def rollback_cmd(
 
 
 @deploy_app.command("status")
+@option_group(DeviceOptions, "device")
 def status_cmd(
     target: TargetOpt,
-    identity: IdentityOpt = None,
-    known_hosts: KnownHostsOpt = None,
-    accept_new_host_key: AcceptNewOpt = False,
-    root: RootOpt = "sim2real",
-    python: PythonOpt = "python3",
+    device: DeviceOptions = DeviceOptions(),
     json_out: JsonOpt = False,
 ) -> None:
     """Releases on the device, the current one, and what the device is (Jetson module, JetPack, TensorRT)."""
     from .remote import run, status_async
 
-    result = run(status_async(_remote(target, identity, known_hosts, accept_new_host_key, root, python)))
+    result = run(status_async(device.remote(target)))
     if json_out:
         print_json(result)
         return
@@ -218,6 +215,7 @@ def status_cmd(
 
 
 @deploy_app.command("bench")
+@option_group(DeviceOptions, "device")
 def bench_cmd(
     target: TargetOpt,
     precision: Annotated[Optional[str], typer.Option("--precision", "-p", help="Comma-separated (default: every model of the bundle).")] = None,
@@ -225,17 +223,13 @@ def bench_cmd(
     warmup: Annotated[int, typer.Option("--warmup", help="Untimed inferences first.")] = 10,
     iterations: Annotated[int, typer.Option("--iterations", "-n", help="Timed inferences.")] = 100,
     batch: Annotated[int, typer.Option("--batch", help="Images per inference.")] = 1,
-    identity: IdentityOpt = None,
-    known_hosts: KnownHostsOpt = None,
-    accept_new_host_key: AcceptNewOpt = False,
-    root: RootOpt = "sim2real",
-    python: PythonOpt = "python3",
+    device: DeviceOptions = DeviceOptions(),
     json_out: JsonOpt = False,
 ) -> None:
     """Run the current release's runner on the device: latency p50/p95/p99, FPS, accuracy vs the host model."""
     from .remote import bench_async, run
 
-    remote = _remote(target, identity, known_hosts, accept_new_host_key, root, python)
+    remote = device.remote(target)
     result = run(bench_async(remote, list(_precisions(precision)) if precision else None, backend, warmup, iterations,
                              batch))
     if json_out:

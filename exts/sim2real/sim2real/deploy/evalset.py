@@ -150,6 +150,6 @@ def _read_unlabelled(path: Path, spec: ModelSpec, config: dict[str, Any], n: int
     elif sources.is_dataset(path):
         data = sources.read_segment_dataset(path, size, depth, None, pool)
     else:
-        data = sources.read_image_set(path, size, depth, topic, pool)
+        data = sources.read_image_set(path, size, depth, topic, pool, skip_unreadable=True)
     pick = np.sort(rng.choice(len(data), size=min(n, len(data)), replace=False))
     return data.images[pick], None if data.depth is None else data.depth[pick]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedError
+from ..errors import InputError, UnsupportedError, UserError
 from ..progress import NullReporter, Reporter
 from . import evalset
 from .export import Exported
@@ -34,6 +34,10 @@ class ExportRequest:
     checkpoint: Path | None = None
     seed: int = 0
     iterations: int = 50  # host latency measurement per model (after 10 warm-up runs)
+
+    def __post_init__(self) -> None:
+        if self.eval_count < 1 or self.calib_count < 1:
+            raise UserError("--eval-count/--calib-count: expected positive numbers of samples")
 
 
 @dataclass
@@ -109,3 +113,18 @@ def build_models(req: ExportRequest, paths: dict[str, Path], reporter: Reporter 
         host.update({p: r["score"] for p, r in report.items()})
         task.advance()
     return Built(spec, done, exported, ev, calib, reference, host, report, checkpoint_choice(req.run, req.checkpoint))
+
+
+def export_models(req: ExportRequest, onnx: Path, reporter: Reporter | None = None) -> tuple[Built, dict[str, Any]]:
+    """``build_models`` into ``onnx`` (FP32) and ``NAME.<precision>.onnx`` beside it; the summary is
+    written to ``NAME.export.json`` and returned with the models (its ``report`` key names the file)."""
+    from ..fsutil import atomic_write_json
+
+    stem = onnx.name[: -len(".onnx")] if onnx.name.endswith(".onnx") else onnx.name
+    paths = {p: onnx if p == "fp32" else onnx.with_name(f"{stem}.{p}.onnx") for p in req.precisions}
+    built = build_models(req, paths, reporter)
+    summary = built.summary()
+    report = onnx.with_name(f"{stem}.export.json")
+    atomic_write_json(report, summary)
+    summary["report"] = str(report)
+    return built, summary

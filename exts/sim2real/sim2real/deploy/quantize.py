@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 
 from ..errors import NotInstalledError
 from ..fsutil import atomic_write_bytes
+from ..scratch import scratch_dir
 from .edge import bench as edge_bench
 from .edge import meta as edge_meta
 from .edge import metrics
@@ -36,6 +36,7 @@ from .edge.engines import OrtEngine
 
 log = logging.getLogger(__name__)
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+SCRATCH_PREFIX = "sim2real-int8-"  # in the temp folder: pre-processed and quantized copies of the model
 
 
 class _Reader:
@@ -66,8 +67,8 @@ def quantize_int8(fp32: Path, out: Path, calibration: np.ndarray, input_name: st
 
     calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
              "percentile": CalibrationMethod.Percentile}[method]
-    with tempfile.TemporaryDirectory(prefix="sim2real-int8-") as tmp:
-        pre, q = Path(tmp) / "pre.onnx", Path(tmp) / "int8.onnx"
+    with scratch_dir(SCRATCH_PREFIX) as tmp:  # a run killed here leaves it; the next one removes it
+        pre, q = tmp / "pre.onnx", tmp / "int8.onnx"
         # shape inference + fusions onnxruntime recommends before quantizing; the symbolic pass
         # cannot follow Resize's scales and is not needed (every shape is static but the batch)
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import RemoteError
+from ..errors import RemoteError, UserError
 from ..fsutil import sha256_file
 from ..progress import NullReporter, Reporter
 from .bundle import EDGE_DIR, inspect_archive
 from .edge import PROTOCOL
-from .ssh import Auth, Target, connect
+from .edge.schema import BundleError, check_release_id
+from .ssh import Auth, Target, connect, import_asyncssh
 
 log = logging.getLogger(__name__)
 DEFAULT_ROOT = "sim2real"
@@ -75,8 +76,7 @@ class Device:
         await self.sftp.makedirs(path, exist_ok=True)
 
     async def shell(self, command: str, timeout: float = TOOL_TIMEOUT_S) -> Any:
-        import asyncssh
-
+        asyncssh = import_asyncssh()
         try:
             return await self.conn.run(command, check=False, timeout=timeout)
         except asyncssh.TimeoutError:
@@ -84,9 +84,7 @@ class Device:
 
     async def python_module(self, pythonpath: str, args: list[str], timeout: float = TOOL_TIMEOUT_S) -> dict[str, Any]:
         """Run ``python -m s2r_edge ARGS`` with ``pythonpath`` on the device; its JSON answer."""
-        cmd = (f"PYTHONPATH={shlex.quote(pythonpath)} PYTHONDONTWRITEBYTECODE=1 "
-               f"{shlex.quote(self.remote.python)} -m s2r_edge " + " ".join(shlex.quote(a) for a in args))
-        proc = await self.shell(cmd, timeout)
+        proc = await self.shell(self.command(pythonpath, args), timeout)
         if proc.exit_status != 0:
             lines = [ln for ln in str(proc.stderr or "").strip().splitlines() if ln.strip()]
             last = lines[-1] if lines else f"exit status {proc.exit_status}"
@@ -97,6 +95,11 @@ class Device:
             return json.loads(str(proc.stdout).strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise RemoteError(f"{self.remote.target}: {args[0]} gave no JSON answer: {str(proc.stdout)[:200]!r}") from None
+
+    def command(self, pythonpath: str, args: list[str]) -> str:
+        """The shell command running ``python -m s2r_edge ARGS`` with ``pythonpath``."""
+        return (f"PYTHONPATH={shlex.quote(pythonpath)} PYTHONDONTWRITEBYTECODE=1 "
+                f"{shlex.quote(self.remote.python)} -m s2r_edge " + " ".join(shlex.quote(a) for a in args))
 
     async def tool(self, *args: str, timeout: float = TOOL_TIMEOUT_S) -> dict[str, Any]:
         """The device helper (uploaded by ``ensure_tools``)."""
@@ -140,7 +143,7 @@ async def open_device(remote: Remote) -> AsyncIterator[Device]:
 async def upload(device: Device, archive: Path, sha256: str, reporter: Reporter, chunk: int = CHUNK) -> tuple[str, int]:
     """Append ``archive`` to ``incoming/<sha256>.tar.part`` from where a previous upload stopped;
     returns (remote path, bytes that were already there)."""
-    import asyncssh
+    asyncssh = import_asyncssh()
 
     incoming = posixpath.join(device.root, "incoming")
     await device.makedirs(incoming)
@@ -181,6 +184,11 @@ async def push_async(remote: Remote, archive: Path, keep: int = 3, reporter: Rep
 
 
 async def rollback_async(remote: Remote, to: str | None = None) -> dict[str, Any]:
+    if to is not None:
+        try:
+            check_release_id(to, "--to")
+        except BundleError as exc:
+            raise UserError(str(exc)) from None
     async with open_device(remote) as device:
         args = ["rollback", "--root", device.root] + (["--to", to] if to else [])
         return {"target": str(remote.target), **await device.tool(*args)}
@@ -209,6 +217,22 @@ async def bench_async(remote: Remote, precisions: list[str] | None = None, backe
     return {"target": str(remote.target), **result}
 
 
+class _QuietLostConnection(logging.Filter):
+    """Drops asyncio's "socket.send() raised exception." lines: asyncssh keeps writing for a
+    moment after a cut connection, and the push already says in one line that it was lost."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "socket.send() raised exception."
+
+
+_QUIET = _QuietLostConnection()
+
+
 def run(coro: Any) -> Any:
     """Run one of the ``*_async`` operations from synchronous code."""
-    return asyncio.run(coro)
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_log.addFilter(_QUIET)
+    try:
+        return asyncio.run(coro)
+    finally:
+        asyncio_log.removeFilter(_QUIET)

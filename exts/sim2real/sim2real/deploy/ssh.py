@@ -21,10 +21,12 @@ Security model (docs/deploy.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,9 +74,17 @@ class Auth:
         return (self.known_hosts or DEFAULT_KNOWN_HOSTS).expanduser()
 
 
-def _asyncssh() -> Any:
+def import_asyncssh() -> Any:
+    """asyncssh, imported without the ``CryptographyDeprecationWarning`` lines (DSA) that its own
+    modules raise at import in cryptography >= 43: they are about asyncssh, not the user's keys,
+    and would precede every one-line answer. Only that category from asyncssh's modules is hidden."""
     try:
-        import asyncssh
+        with warnings.catch_warnings():
+            with contextlib.suppress(ImportError):
+                from cryptography.utils import CryptographyDeprecationWarning
+
+                warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning, module=r"asyncssh(\.|$)")
+            import asyncssh
     except ImportError:
         from ..errors import NotInstalledError
 
@@ -84,7 +94,7 @@ def _asyncssh() -> Any:
 
 def load_known_hosts(path: Path) -> Any:
     """The known_hosts file as an asyncssh object (an absent file: no host is known)."""
-    asyncssh = _asyncssh()
+    asyncssh = import_asyncssh()
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -99,7 +109,7 @@ def load_known_hosts(path: Path) -> Any:
 
 def is_known(known: Any, target: Target) -> bool:
     """Does the known_hosts data hold any key (or CA) for this host and port?"""
-    matched = _asyncssh().match_known_hosts(known, target.host, target.host, target.port)
+    matched = import_asyncssh().match_known_hosts(known, target.host, target.host, target.port)
     return bool(matched[0] or matched[1])
 
 
@@ -117,7 +127,7 @@ def record_host_key(path: Path, target: Target, key: Any) -> str:
 
 
 def _identity(path: Path) -> Any:
-    asyncssh = _asyncssh()
+    asyncssh = import_asyncssh()
     path = path.expanduser()
     try:
         return asyncssh.read_private_key(str(path))
@@ -132,7 +142,7 @@ def _identity(path: Path) -> Any:
 
 async def connect(target: Target, auth: Auth) -> Any:
     """An authenticated ``asyncssh.SSHClientConnection`` under the host-key policy above."""
-    asyncssh = _asyncssh()
+    asyncssh = import_asyncssh()
     options: dict[str, Any] = {"port": target.port, "username": target.user,
                                "connect_timeout": auth.connect_timeout_s}
     if auth.identity is not None:

@@ -94,7 +94,7 @@ def _pick_topics(sim: Path, real: Path | None, sim_topic: str | None, real_topic
                  defaults: tuple[str, str] | None = None) -> tuple[Path, Path, str | None, str | None]:
     """One bag holding both sides (REAL omitted) or two inputs."""
     from ..errors import InputError
-    from .readers import bag_topics, is_bag
+    from ..trajectory.readers import bag_topics, is_bag
 
     if real is not None:
         return sim, real, sim_topic, real_topic
@@ -128,8 +128,8 @@ def trajectories(
 ) -> None:
     """Compare a simulated and a real trajectory: metrics per channel, delay, DTW, gap score, report."""
     from .metrics import trajectory_gap
-    from .readers import read_trajectory
-    from .sections import trajectory_sections
+    from ..trajectory.readers import read_trajectory
+    from .report_sections import trajectory_sections
 
     rep = reporter(progress)
     sim, real_path, sim_topic, real_topic = _pick_topics(sim, real, sim_topic, real_topic)
@@ -167,10 +167,10 @@ def poses(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Validate real poses against simulated ones: position and orientation errors, accuracy, report."""
-    from .align import start_offset_s
+    from ..trajectory.align import start_offset_s
     from .poses import PoseThresholds, PoseTrack, validate_poses
-    from .readers import read_trajectory
-    from .sections import pose_sections
+    from ..trajectory.readers import read_trajectory
+    from .report_sections import pose_sections
 
     rep = reporter(progress)
     sim, real_path, sim_topic, real_topic = _pick_topics(sim, real, sim_topic, real_topic,
@@ -211,10 +211,10 @@ def images(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Compare a sim and a real image set: KID/MMD on features, colour, frequency, SSIM/NCC per pair."""
-    from .features import extractor_from_spec
+    from ..train.features import extractor_from_spec
     from .image_gap import image_gap
-    from .images import open_image_set
-    from .sections import image_sections
+    from ..dataset.imagesets import open_image_set
+    from .report_sections import image_sections
 
     rep = reporter(progress)
     extractor = extractor_from_spec(features, seed=seed, size=size)
@@ -225,7 +225,7 @@ def images(
     sections = image_sections(g)
     if translator is not None:  # the same measures on the translated sim images
         from ..translate.apply import Translator, translated_image_set
-        from ..translate.sections import translation_section
+        from ..translate.report_section import translation_section
 
         tr = Translator(translator)
         after = image_gap(translated_image_set(open_image_set(sim_dir, max_images, sim_topic), tr),
@@ -252,7 +252,7 @@ def policy(
 ) -> None:
     """Compare sim and real episode returns: transfer ratio, performance gap, success rate."""
     from .policy import read_returns, transfer_metrics
-    from .sections import policy_sections
+    from .report_sections import policy_sections
 
     rep = reporter(progress)
     s, s_ok = read_returns(sim_returns)
@@ -280,9 +280,10 @@ def live(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Validate poses live on a robot (ROS 2 with rclpy); writes the report when stopped."""
-    from .live import require_rclpy, run_live
+    from ..trajectory.rclpy_guard import require_rclpy
+    from .live import run_live
     from .poses import PoseThresholds
-    from .sections import pose_sections
+    from .report_sections import pose_sections
 
     require_rclpy()
     rep = reporter(progress)

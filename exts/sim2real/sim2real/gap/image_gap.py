@@ -7,14 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from ..dataset.imagesets import ImageSet, iter_loaded
 from ..progress import NullReporter, Reporter
-from .features import FeatureExtractor, extract, kid, mmd_rbf
+from ..train.features import FeatureExtractor, extract, kid, mmd_rbf
 from .images import (
     SEEDS_SIMILARITY_THRESHOLD,
-    ImageSet,
     SetStats,
     compare_stats,
-    iter_loaded,
     pair_items,
     pair_metrics,
     resize,

@@ -1,7 +1,7 @@
 """Live sim-vs-real pose validation on a robot: a thin ROS 2 node over ``StreamingPoseValidator``.
 
 Everything the node decides is in ``sim2real.gap.poses`` (matching on full timestamps, geodesic
-orientation error, thresholds, rolling accuracy) and ``sim2real.gap.rosmsg`` (message fields to
+orientation error, thresholds, rolling accuracy) and ``sim2real.trajectory.rosmsg`` (message fields to
 numbers, quaternions converted by name to wxyz), both tested with plain pytest. This module only
 subscribes, publishes and keeps time; it imports ``rclpy`` inside functions, so it loads anywhere.
 
@@ -12,29 +12,13 @@ Topics (the seeds' node): subscribes ``/sim_robot_pose`` and ``/real_robot_pose`
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from typing import Any
 
-from ..errors import NotInstalledError
 from ..progress import NullReporter, Reporter
+from ..trajectory.rclpy_guard import require_rclpy
+from ..trajectory.rosmsg import pose_from_msg
 from .poses import PoseThresholds, StreamingPoseValidator
-from .rosmsg import pose_from_msg
-
-RCLPY_HINT = (
-    "rclpy ships with ROS 2, not with PyPI: install ROS 2 (Humble, Jazzy or newer) and run "
-    "`source /opt/ros/$ROS_DISTRO/setup.bash` in this shell before sim2real. Without ROS, record the topics "
-    "(`ros2 bag record /sim_robot_pose /real_robot_pose`) and run `sim2real gap poses BAG` offline"
-)
-
-
-def rclpy_available() -> bool:
-    return importlib.util.find_spec("rclpy") is not None
-
-
-def require_rclpy() -> None:
-    if not rclpy_available():
-        raise NotInstalledError("rclpy (the ROS 2 Python client library)", RCLPY_HINT)
 
 
 def make_node(validator: StreamingPoseValidator, sim_topic: str, real_topic: str,

@@ -19,8 +19,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InputError
-from .align import Aligned, align, start_offset_s
-from .trajectory import Trajectory
+from ..trajectory.align import Aligned, align, start_offset_s
+from ..trajectory.measures import as_2d, correlation, mae, max_error, nrmse, rmse, vaf_pct, value_range
+from ..trajectory.series import Trajectory
 
 # (upper bound, wording, report status): the seeds' assess_gap_severity, thresholds and words verbatim.
 SEVERITY: tuple[tuple[float, str, str], ...] = (
@@ -30,52 +31,6 @@ SEVERITY: tuple[tuple[float, str, str], ...] = (
     (math.inf, "Poor - Major reality gap requiring substantial effort", "bad"),
 )
 METRICS = ("rmse", "mae", "max_error", "correlation", "ks", "ks_pvalue", "vaf_pct", "nrmse", "dtw")
-
-
-def _2d(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x[:, None] if x.ndim == 1 else x
-
-
-def rmse(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.mean((_2d(sim) - _2d(real)) ** 2, axis=0))
-
-
-def mae(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
-    return np.mean(np.abs(_2d(sim) - _2d(real)), axis=0)
-
-
-def max_error(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
-    return np.max(np.abs(_2d(sim) - _2d(real)), axis=0)
-
-
-def correlation(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
-    """Pearson correlation per channel; NaN where a side is constant."""
-    s, r = _2d(sim), _2d(real)
-    s, r = s - s.mean(0), r - r.mean(0)
-    den = np.sqrt((s**2).sum(0) * (r**2).sum(0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (s * r).sum(0) / np.where(den > 0, den, 1), np.nan)
-
-
-def vaf_pct(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
-    """Variance accounted for, in percent: 100 (1 - var(real - sim) / var(real)); NaN if real is constant."""
-    s, r = _2d(sim), _2d(real)
-    var_r = r.var(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(var_r > 0, 100.0 * (1.0 - (r - s).var(0) / np.where(var_r > 0, var_r, 1)), np.nan)
-
-
-def value_range(real: np.ndarray) -> np.ndarray:
-    r = _2d(real)
-    return r.max(0) - r.min(0)
-
-
-def nrmse(sim: np.ndarray, real: np.ndarray) -> np.ndarray:
-    """RMSE divided by the real channel's range (peak to peak); NaN if real is constant."""
-    rng = value_range(real)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(rng > 0, rmse(sim, real) / np.where(rng > 0, rng, 1), np.nan)
 
 
 def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
@@ -107,7 +62,7 @@ def estimate_delay(sim: np.ndarray, real: np.ndarray, dt_s: float, max_lag_s: fl
     less), averaged over non-constant channels; the peak is refined to sub-sample precision with a
     parabola. The peak value is in [-1, 1].
     """
-    s, r = _2d(sim), _2d(real)
+    s, r = as_2d(sim), as_2d(real)
     n = len(s)
     max_lag = n // 2 if max_lag_s is None else min(n // 2, round(max_lag_s / dt_s))
     use = (s.std(0) > 0) & (r.std(0) > 0)
@@ -189,7 +144,7 @@ def gap_score(sim: np.ndarray, real: np.ndarray, normalize: Literal["range", "no
 
     ``normalize="none"``: the seeds' formula on the raw values of all channels pooled.
     """
-    s, r = _2d(sim), _2d(real)
+    s, r = as_2d(sim), as_2d(real)
     if normalize == "none":
         e = (s - r).ravel()
         return float((np.sqrt(np.mean(e**2)) + np.mean(np.abs(e)) + np.max(np.abs(e))) / 3)
@@ -246,7 +201,7 @@ class TrajectoryGap:
 
 def channel_metrics(sim: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
     """The pointwise per-channel metrics of two aligned ``(N, C)`` arrays."""
-    s, r = _2d(sim), _2d(real)
+    s, r = as_2d(sim), as_2d(real)
     ks = [ks_statistic(s[:, c], r[:, c]) for c in range(s.shape[1])]
     return {
         "rmse": rmse(s, r), "mae": mae(s, r), "max_error": max_error(s, r), "correlation": correlation(s, r),
@@ -258,7 +213,7 @@ def channel_metrics(sim: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
 def dtw_per_step(sim: np.ndarray, real: np.ndarray, band: float = 0.1) -> np.ndarray:
     """Per channel, the DTW cost divided by the warping-path length: the typical deviation once
     timing differences are forgiven (channel unit). ``band`` is the Sakoe-Chiba half-width / length."""
-    s, r = _2d(sim), _2d(real)
+    s, r = as_2d(sim), as_2d(real)
     window = max(1, int(band * len(s)))
     return np.array([cost / steps for cost, steps in (dtw(s[:, c], r[:, c], window) for c in range(s.shape[1]))])
 

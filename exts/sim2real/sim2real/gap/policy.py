@@ -74,7 +74,7 @@ def transfer_metrics(
 
 def read_returns(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray | None]:
     """Episode returns (and success flags if present) from .csv, .jsonl or .json."""
-    from .readers import TABLE_SUFFIXES, csv_columns, jsonl_columns
+    from ..trajectory.readers import TABLE_SUFFIXES, csv_columns, jsonl_columns
 
     path = Path(path)
     if not path.exists():

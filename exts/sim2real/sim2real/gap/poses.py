@@ -25,9 +25,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InputError
-from .align import match_nearest, overlap_window
-from .rosmsg import POSE_CHANNELS
-from .trajectory import NS_PER_S, Trajectory
+from ..trajectory.align import match_nearest, overlap_window
+from ..trajectory.rosmsg import POSE_CHANNELS
+from ..trajectory.series import NS_PER_S, Trajectory
 
 
 def normalize_quat(q: np.ndarray, source: str = "quaternion") -> np.ndarray:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..dataset.manifest import manifest_path
 from ..dataset.merge import owns, part_path
 from ..dataset.store import FrameEntry
 from ..dataset.writer import DatasetWriter
@@ -26,12 +27,12 @@ def generate(request: GenerateRequest, reporter: Reporter | None = None, *,
     ``source_factory`` renders in this process with a frame source built for the resolved request
     (the Isaac Sim script passes its Kit frame source); ``select`` keeps only the frame indices this
     run owns (one shard of a multi-GPU run). ``--backend isaac`` outside Isaac Sim launches Isaac Sim's
-    Python on ``tools/isaac/generate.py`` (``sim2real.backends.isaac``)."""
+    Python on ``tools/isaac/generate.py`` (``generate.isaac_launcher``)."""
     reporter = reporter or NullReporter()
     if request.backend == "isaac" and source_factory is None:
-        from ..sim.registry import create
+        from .isaac_launcher import IsaacLauncher
 
-        return create("isaac").generate(request, reporter)
+        return IsaacLauncher().generate(request, reporter)
     runtime: dict[str, Any] = {"executor": request.executor, "workers": request.workers, "threads": request.threads}
     if request.num_shards > 1:  # one of several independent runs: its own part, merged afterwards
         k, n, per = request.shard_index, request.num_shards, request.frames_per_shard
@@ -41,23 +42,38 @@ def generate(request: GenerateRequest, reporter: Reporter | None = None, *,
         runtime.update(num_shards=n, shard_index=k)
     resolved = resolve(request)
     out = request.out
-    writer = DatasetWriter(out, resolved.spec, request.frames, resolved.versions, threads=request.threads,
-                           frames_per_shard=request.frames_per_shard, runtime=runtime)
-    started = time.monotonic()
-    with writer:
-        assert writer.catalog is not None
-        total = sum(1 for i in range(request.frames) if select(i)) if select else request.frames
-        missing = [i for i in writer.missing() if select(i)] if select else writer.missing()
-        done_before = total - len(missing)
-        if done_before:
-            reporter.message(f"resuming {out}: {done_before} of {total} frames already made")
-        task = reporter.task("generate", total=total, unit="frame", done=done_before)
-        preview = _Preview(reporter, writer)
-        writer.on_commit = lambda entry: (task.advance(), preview.offer(entry))
-        if missing:
-            _execute(resolved, writer, missing, source_factory)
-        task.close()
-        manifest = writer.catalog.manifest
+    # a new dataset: the frame source is built first (it binds the profile to the scene and the
+    # backend), so a request that cannot work fails before anything exists in --out to block its fix
+    source = None if manifest_path(out).exists() else _open_source(resolved, source_factory)
+    return _generate(resolved, runtime, select, source, source_factory, reporter)
+
+
+def _generate(resolved: Resolved, runtime: dict[str, Any], select: Callable[[int], bool] | None, source: Any,
+              source_factory: SourceFactory | None, reporter: Reporter) -> dict[str, Any]:
+    """The run proper; ``source`` (or None) is closed here, by ``_execute`` once handed to it."""
+    request, out = resolved.request, resolved.request.out
+    try:
+        writer = DatasetWriter(out, resolved.spec, request.frames, resolved.versions, threads=request.threads,
+                               frames_per_shard=request.frames_per_shard, runtime=runtime)
+        started = time.monotonic()
+        with writer:
+            assert writer.catalog is not None
+            total = sum(1 for i in range(request.frames) if select(i)) if select else request.frames
+            missing = [i for i in writer.missing() if select(i)] if select else writer.missing()
+            done_before = total - len(missing)
+            if done_before:
+                reporter.message(f"resuming {out}: {done_before} of {total} frames already made")
+            task = reporter.task("generate", total=total, unit="frame", done=done_before)
+            preview = _Preview(reporter, writer)
+            writer.on_commit = lambda entry: (task.advance(), preview.offer(entry))
+            if missing:
+                handed, source = source, None
+                _execute(resolved, writer, missing, handed, source_factory)
+            task.close()
+            manifest = writer.catalog.manifest
+    finally:
+        if source is not None:
+            source.close()
     seconds = time.monotonic() - started
     made = len(missing)
     result = {
@@ -73,25 +89,35 @@ def generate(request: GenerateRequest, reporter: Reporter | None = None, *,
     return result
 
 
-def _execute(resolved: Any, writer: DatasetWriter, missing: list[int], source_factory: SourceFactory | None) -> None:
-    request = resolved.request
+def _open_source(resolved: Resolved, source_factory: SourceFactory | None) -> Any:
     if source_factory is not None:
+        return source_factory(resolved)
+    from .loop import FrameSource
+
+    return FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
+
+
+def _execute(resolved: Resolved, writer: DatasetWriter, missing: list[int], source: Any,
+             source_factory: SourceFactory | None) -> None:
+    """Render ``missing``: here with ``source`` (opened now if None), in worker processes or on Ray
+    (``source``, the parent's check of a new dataset, is then closed first: workers open their own)."""
+    request = resolved.request
+    workers = min(request.workers, len(missing))
+    if source_factory is not None or (request.executor == "local" and workers <= 1):
         from .local import run_in_process
 
-        run_in_process(resolved, writer, missing, source_factory(resolved))
+        run_in_process(resolved, writer, missing, source or _open_source(resolved, source_factory))
         return
+    if source is not None:
+        source.close()
     if request.executor == "ray":
         from .ray_executor import run_ray
 
         run_ray(resolved, writer, missing, request.gpus_per_worker)
         return
-    from .local import run_in_process, run_processes
+    from .local import run_processes
 
-    workers = min(request.workers, len(missing))
-    if workers > 1:
-        run_processes(resolved, writer, missing, workers)
-    else:
-        run_in_process(resolved, writer, missing)
+    run_processes(resolved, writer, missing, workers)
 
 
 class _Preview:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from ..dataset.manifest import DatasetSpec
 from ..dataset.store import FrameEntry
 from ..dataset.writer import FramePool
-from ..sim.frame import Frame
+from ..sim.rendered_frame import Frame
 
 
 

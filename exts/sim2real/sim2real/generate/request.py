@@ -83,10 +83,10 @@ class Resolved:
 
 
 def resolve(request: GenerateRequest) -> Resolved:
-    from ..randomize.profile import load_profile
+    from ..randomize.profile import load_profile, require_randomization
 
     profile_path = resolve_file(request.profile, "profile", config_path("profiles"), ".toml")
-    profile = load_profile(profile_path)
+    profile = require_randomization(load_profile(profile_path))
     suffix = SCENE_SUFFIX.get(request.backend, ".xml")  # a shipped scene by name: its file for this backend
     if request.scene is not None:
         scene_path = resolve_file(request.scene, "scene", data_path("scenes"), suffix)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, IntegrityError
 from ..fsutil import atomic_write_bytes, atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
 from ..runs import claim_run_folder
@@ -117,7 +118,7 @@ def load_tasks(path: Path) -> tuple[list[TaskData], dict[str, list[str]]]:
             physics = json.loads(str(z["physics"]))
             tasks = [TaskData(i, physics[i], z[f"x_{i}"], z[f"y_{i}"]) for i in range(len(physics))]
             return tasks, json.loads(str(z["names"]))
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:  # BadZipFile: a CRC mismatch
         raise InputError(f"{path}: unreadable task file ({exc}); delete it to rebuild the tasks") from None
 
 
@@ -135,7 +136,11 @@ def _resume(cfg: MetaConfig, out: Path, learner: MetaLearner, rep: Reporter) -> 
     path = out / CHECKPOINT
     if not path.is_file():
         return []
-    ckpt = load_torch(path)
+    try:
+        ckpt = load_torch(path)
+    except IntegrityError as exc:  # the only checkpoint: nothing older to fall back to
+        log.warning("%s; starting again from iteration 0", exc)
+        return []
     if ckpt.get("config_hash") != content_hash(cfg.model_dump(mode="json")):
         raise InputError(f"{path}: made with other settings; expected a checkpoint of this run")
     learner.load_state_dict(ckpt["state"])

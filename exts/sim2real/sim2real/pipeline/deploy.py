@@ -20,7 +20,7 @@ from typing import Any
 from ..fsutil import sha256_file
 from ..report import Metric, Section, grade
 from ..runs import content_id
-from .sections import fmt, metric_name, save_section
+from .stage_sections import fmt, metric_name, save_section
 from .spec import resolve_path
 from .stage import Context
 from .train import stage_name

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report import Metric, Section
-from .sections import fmt, save_section
+from .stage_sections import fmt, save_section
 from .stage import Context
 from .train import stage_name
 
@@ -43,10 +43,10 @@ class GapStage:
 
     def run(self, ctx: Context, folder: Path) -> dict[str, Any]:
         from ..fsutil import locked_dir
-        from ..gap.features import extractor_from_spec
+        from ..train.features import extractor_from_spec
         from ..gap.image_gap import image_gap
-        from ..gap.images import open_image_set
-        from ..gap.sections import image_sections
+        from ..dataset.imagesets import open_image_set
+        from ..gap.report_sections import image_sections
         from ..report import Report, json_safe
         from ..runs import new_run_id, write_run_info
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..generate.request import GenerateRequest, resolve
 from ..report import Section
-from .sections import image_grid, save_section
+from .stage_sections import image_grid, save_section
 from .stage import Context
 from .visuals import frame_panels
 

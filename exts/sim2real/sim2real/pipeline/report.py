@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report import Report, Section
-from .sections import load_section
+from .stage_sections import load_section
 from .stage import Context
 from .summary import summary_rows
 

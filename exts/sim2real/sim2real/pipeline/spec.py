@@ -135,7 +135,7 @@ class SysidSection(StrictModel):
     optimizer: Literal["lsq", "cma"] = "lsq"
     max_iter: StrictInt = Field(100, ge=1)
     holdout_fraction: float = Field(0.25, ge=0, lt=0.9)
-    safety: float = Field(2.0, gt=0)
+    safety: float = Field(2.0, ge=1)  # x the confidence half-width: never narrower than the data support
     profile: StrictStr | None = None  # a base randomization profile to calibrate
     seed: StrictInt = 0
     threads: StrictInt = Field(2, ge=1)

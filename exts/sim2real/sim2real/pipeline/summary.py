@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .sections import fmt, metric_name
+from .stage_sections import fmt, metric_name
 from .train import stage_name
 
 

@@ -1,7 +1,7 @@
 """Stage ``sysid``: identify the simulator's physics from the robot's logs (``sim2real.sysid``).
 
 With ``[sysid.surrogate]`` (the demo) the logs are recorded here on a SURROGATE robot, a simulated
-robot with hidden differences (``sim2real.sim.surrogate``), from excitation signals made here; the
+robot with hidden differences (``sim2real.sysid.surrogate``), from excitation signals made here; the
 last ``holdout`` logs are held out. Its hidden values are known, so the report also gives each
 estimate's error against them - which no real robot can give. The calibrated profile
 (``fit/calibrated.toml``) is the stage's product for randomization.
@@ -16,7 +16,7 @@ from ..fsutil import sha256_file
 from ..paths import data_path
 from ..report import Metric, Section, grade
 from .generate import resource
-from .sections import save_section
+from .stage_sections import save_section
 from .spec import resolve_path
 from .stage import Context
 
@@ -129,13 +129,11 @@ class SysidStage:
 def surrogate_logs(spec_path: Path, cfg: Any, folder: Path, ctx: Context) -> tuple[list[Path], dict[str, Any]]:
     """Excitation signals replayed on the surrogate robot: one log per signal (CSV), and its truth."""
     from ..sim.registry import backend_class
-    from ..sim.surrogate import load_spec
     from ..sysid.excite import ExcitationSpec, excitation
     from ..sysid.logs import write_log
+    from ..sysid.surrogate import load_spec, open_surrogate
 
-    backend_class("mujoco")  # picks the GL platform before mujoco loads
-    from ..backends.mujoco.surrogate import open_surrogate
-
+    backend_class("mujoco")  # one line saying what to install when MuJoCo is missing
     robot = open_surrogate(load_spec(spec_path))
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -18,7 +18,7 @@ from ..fsutil import content_hash
 from ..report import Metric, Section
 from ..runs import content_id
 from .generate import dataset_inputs, dataset_section, make_dataset, request
-from .sections import image_grid, save_section
+from .stage_sections import image_grid, save_section
 from .spec import resolve_path
 from .stage import Context
 
@@ -79,7 +79,7 @@ class TargetStage:
         return out
 
     def _own_images(self, ctx: Context, t: Any) -> dict[str, Any]:
-        from ..gap.images import open_image_set
+        from ..dataset.imagesets import open_image_set
 
         path = resolve_path(t.path, ctx.base_dir).resolve()
         images = open_image_set(path, t.max_images, t.topic)  # checks the folder or bag and the topic now
@@ -91,7 +91,7 @@ class TargetStage:
         return out
 
     def _own_section(self, ctx: Context, out: dict[str, Any]) -> Section:
-        from ..gap.images import iter_loaded, open_image_set
+        from ..dataset.imagesets import iter_loaded, open_image_set
 
         sec = Section(self.name, self.title)
         sec.metrics([

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..report import Section
 from .plots import epoch_curves
-from .sections import fmt, image_grid, metric_name
+from .stage_sections import fmt, image_grid, metric_name
 from .stage import Context
 
 RUN = "run"
@@ -37,12 +37,14 @@ class TrainStage:
         from ..runs import read_run_info
         from ..train.data import Inputs
         from ..train.trainer import TrainRequest, train
+        from ..translate.augment import source_translation
 
         target = ctx.outputs.get("target")
         inputs = Inputs(ctx.path(ctx.outputs["generate"]["path"]),
                         ctx.path(target["images"]) if target else None, target["topic"] if target else None,
                         ctx.path(target["eval"]) if target and target.get("eval") else None)
-        summary = train(TrainRequest(ctx.spec.train.for_method(self.method), inputs, folder / RUN), ctx.reporter)
+        config = ctx.spec.train.for_method(self.method)
+        summary = train(TrainRequest(config, inputs, folder / RUN, source_translation(config)), ctx.reporter)
         best = summary["best"]
         chosen = summary["history"][best["epoch"] - 1] if best else summary["history"][-1]
         return {"id": read_run_info(folder / RUN, "train")["id"], "run": ctx.rel(folder / RUN), "method": self.method,

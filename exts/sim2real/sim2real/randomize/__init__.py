@@ -16,6 +16,7 @@ _PUBLIC = {
     "Profile": "profile",
     "load_profile": "profile",
     "parse_profile": "profile",
+    "require_randomization": "profile",
     "save_profile": "profile",
     "Randomizer": "runtime",
     "Sample": "sample",

@@ -30,7 +30,9 @@ def _entities(profile: Any, entities: Path | None, scene: str | None, backend: s
     if entities is not None:
         return ent.load_entities(entities), str(entities)
     if scene is not None:
-        return ent.scene_entities(scene, backend), f"scene {scene}"
+        from ..sim.registry import scene_entities
+
+        return scene_entities(scene, backend), f"scene {scene}"
     return ent.placeholder_entities(profile), "stand-ins from the selectors (no --entities or --scene)"
 
 
@@ -45,11 +47,12 @@ def validate(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a profile; exit 2 with one line naming file, term and key if anything is wrong."""
-    from .entities import backend_capabilities, check_capabilities
-    from .profile import load_profile
+    from ..sim.registry import backend_capabilities
+    from .entities import check_capabilities
+    from .profile import load_profile, require_randomization
     from .runtime import Randomizer
 
-    p = load_profile(profile)
+    p = require_randomization(load_profile(profile))
     if backend is not None:
         check_capabilities(p, backend_capabilities(backend), backend)
     if entities is not None or scene is not None:
@@ -166,7 +169,7 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .describe import TERM_COLUMNS, dist_text, term_rows
+    from .describe import TERM_COLUMNS, term_rows
     from .profile import load_profile
 
     p = load_profile(profile)
@@ -181,47 +184,135 @@ def show(profile: ProfileArg, json_out: JsonOpt = False) -> None:
         table.add_row(*(escape(cell) for cell in row))
     out.print(table)
     for g in p.groups:
-        gt = Table(
-            title=escape(
-                f"group {g.name} · {g.when}" + (f" · {', '.join(g.constraints)}" if g.constraints else "")
-            )
-        )
-        for col in ("member", "target", "distribution", "op"):
-            gt.add_column(col, overflow="fold")
-        for m in g.members:
-            attr = p.checked.targets[f"{g.name}/{m.name}"].attribute
-            d = m.derive
-            text = (
-                (
-                    f"{d.offset} + {d.scale} × {d.source}"
-                    + (f" + N(0, {d.noise_std})" if d.noise_std else "")
-                    + (f", clip {d.clip}" if d.clip else "")
-                )
-                if d
-                else dist_text(m, p, f"{g.name}/{m.name}")
-            )
-            gt.add_row(escape(m.name), escape(m.target), escape(text), m.op_for(attr))
-        out.print(gt)
+        out.print(_group_table(p, g))
     if p.curriculum is not None:
         c = p.curriculum
         scales = ", ".join(f"{s:.3g}" for s in c.scale_list())
-        pace = (
-            f"{c.episodes_per_phase} episodes per phase"
-            if c.episodes_per_phase
-            else "phase set by the caller"
-        )
+        pace = f"{c.episodes_per_phase} episodes per phase" if c.episodes_per_phase else "phase set by the caller"
         out.print(f"curriculum: scales [{scales}] ({pace}) on {', '.join(c.terms)}")
     if p.adr is not None:
-        a = p.adr
-        at = Table(
-            title=f"ADR · boundary {a.boundary_fraction:g} · buffer {a.buffer_size} · "
-            f"thresholds {a.threshold_low:g}/{a.threshold_high:g}"
-        )
-        for col in ("term", "initial range", "limits", "step"):
-            at.add_column(col)
-        for prm in a.params:
-            t = p.term(prm.term)
-            at.add_row(
-                escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})"
-            )
-        out.print(at)
+        out.print(_adr_table(p))
+
+
+def _group_table(p: Any, g: Any) -> Any:
+    """One group's members: target, distribution (or derivation) and operation."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .describe import dist_text
+
+    gt = Table(title=escape(f"group {g.name} · {g.when}" + (f" · {', '.join(g.constraints)}" if g.constraints else "")))
+    for col in ("member", "target", "distribution", "op"):
+        gt.add_column(col, overflow="fold")
+    for m in g.members:
+        attr = p.checked.targets[f"{g.name}/{m.name}"].attribute
+        d = m.derive
+        if d:
+            text = (f"{d.offset} + {d.scale} × {d.source}" + (f" + N(0, {d.noise_std})" if d.noise_std else "")
+                    + (f", clip {d.clip}" if d.clip else ""))
+        else:
+            text = dist_text(m, p, f"{g.name}/{m.name}")
+        gt.add_row(escape(m.name), escape(m.target), escape(text), m.op_for(attr))
+    return gt
+
+
+def _adr_table(p: Any) -> Any:
+    """The ADR parameters: each term's initial range, limits and step."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    a = p.adr
+    at = Table(title=f"ADR · boundary {a.boundary_fraction:g} · buffer {a.buffer_size} · "
+                     f"thresholds {a.threshold_low:g}/{a.threshold_high:g}")
+    for col in ("term", "initial range", "limits", "step"):
+        at.add_column(col)
+    for prm in a.params:
+        t = p.term(prm.term)
+        at.add_row(escape(prm.term), f"[{t.low}, {t.high}]", f"{prm.limits}", f"{prm.step:g} ({prm.step_mode})")
+    return at
+
+
+# ---------------------------------------------------------------------- Isaac Lab (sim2real.isaaclab)
+ToOpt = Annotated[str, typer.Option("--to", help="The format to write: isaaclab (an EventCfg module).")]
+AssetOpt = Annotated[
+    str, typer.Option("--asset", help="The Isaac Lab scene entity the body/joint/actuator selectors name.")
+]
+DtOpt = Annotated[
+    Optional[float],
+    typer.Option("--physics-dt", min=1e-6, help="Seconds per physics step ('every N steps' <-> seconds)."),
+]
+
+
+@app.command("export")
+def export_cmd(
+    profile: ProfileArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="The module to write, e.g. events.py.")],
+    to: ToOpt = "isaaclab",
+    asset: AssetOpt = "robot",
+    physics_dt: DtOpt = None,
+    truncnormal: Annotated[
+        str, typer.Option("--truncnormal", help="Truncated normals as 'uniform' (their interval) or 'gaussian'.")
+    ] = "uniform",
+    entities: EntitiesOpt = None,
+    scene: SceneOpt = None,
+    backend: BackendOpt = "mujoco",
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a profile as Isaac Lab event terms (see docs/isaaclab.md); what cannot map is listed."""
+    from ..errors import UserError
+    from ..isaaclab.export import Options
+    from ..isaaclab.files import export_file
+    from .profile import load_profile
+
+    if to != "isaaclab":
+        raise UserError(f"--to: expected isaaclab (got {to!r})")
+    if truncnormal not in ("uniform", "gaussian"):
+        raise UserError(f"--truncnormal: expected uniform or gaussian (got {truncnormal!r})")
+    names = _entities(load_profile(profile), entities, scene, backend)[0] if entities or scene else None
+    opts = Options(asset, physics_dt, truncnormal, names)  # type: ignore[arg-type]
+    summary = export_file(profile, out, opts)
+    _print_translation(summary, json_out, f"wrote {out}: {len(summary['terms'])} Isaac Lab event terms")
+
+
+@app.command("import")
+def import_cmd(
+    module: Annotated[Path, typer.Argument(help="A Python module with an Isaac Lab EventCfg (read, not run).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="The profile to write, e.g. imported.toml.")],
+    from_: Annotated[str, typer.Option("--from", help="The format to read: isaaclab.")] = "isaaclab",
+    asset: AssetOpt = "robot",
+    physics_dt: DtOpt = None,
+    class_name: Annotated[Optional[str], typer.Option("--class", help="The config class (default EventCfg).")] = None,
+    skip_unsupported: Annotated[
+        bool, typer.Option("--skip-unsupported", help="List the terms sim2real cannot express; do not fail.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Read an Isaac Lab event config statically into a profile (to validate, sample, show, run with MuJoCo)."""
+    from ..errors import UserError
+    from ..isaaclab.files import import_file
+
+    if from_ != "isaaclab":
+        raise UserError(f"--from: expected isaaclab (got {from_!r})")
+    summary = import_file(module, out, asset=asset, physics_dt=physics_dt, class_name=class_name,
+                          skip_unsupported=skip_unsupported)
+    _print_translation(summary, json_out,
+                       f"wrote {out}: {len(summary['terms'])} terms from {summary['terms_read']} Isaac Lab "
+                       f"terms of {summary['class']}")
+
+
+def _print_translation(summary: dict, json_out: bool, headline: str) -> None:
+    from rich.markup import escape
+
+    if json_out:
+        print_json(summary)
+        return
+    out = console()
+    out.print(f"[green]ok[/]: {escape(headline)}")
+    for heading, key in (("not carried over", "skipped"), ("approximations", "approximations")):
+        by_reason: dict[str, list[str]] = {}
+        for item in summary[key]:
+            by_reason.setdefault(item["reason"], []).append(item["term"])
+        if by_reason:
+            out.print(f"{heading} ({len(summary[key])}):")
+        for reason, terms in by_reason.items():
+            out.print(f"  - {escape(', '.join(terms))}: {escape(reason)}")

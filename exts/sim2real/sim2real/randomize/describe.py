@@ -13,7 +13,8 @@ def term_rows(profile: Any) -> list[list[str]]:
     for t in profile.terms:
         attr = profile.checked.targets[t.id].attribute
         when = f"every {t.every} steps" if t.when == "interval" else t.when
-        rows.append([t.id, t.target, when, dist_text(t, profile, t.id), t.op_for(attr), signal_text(t.signal)])
+        target = f"{t.target} (one draw for all)" if t.shared else t.target
+        rows.append([t.id, target, when, dist_text(t, profile, t.id), t.op_for(attr), signal_text(t.signal)])
     return rows
 
 

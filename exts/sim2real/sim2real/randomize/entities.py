@@ -1,10 +1,10 @@
-"""Where entity names come from when there is no running scene, and backend capability checks.
+"""Where entity names come from when there is no running scene, and the capability check.
 
 A Randomizer needs the scene's entity names (``Backend.entities()``) to expand selectors. Outside a
 simulation (``sim2real profile sample``) they come from, in order of preference:
 
 1. a JSON file ``{"light": ["key", "fill"], "geom": [...], ...}`` (``--entities``);
-2. a scene loaded through the backend registry (``--scene``; needs that backend installed);
+2. a scene loaded through the backend registry (``--scene``; ``sim.registry.scene_entities``);
 3. stand-ins derived from the profile itself: each selector's pattern becomes one entity name, with
    ``*`` spelled ``any``, ``?`` spelled ``x`` and ``[abc]`` spelled ``a`` (``object:obj_*/scale``
    samples one entity, ``obj_any``). Exact names (``light:key/intensity``) stay as they are.
@@ -18,8 +18,8 @@ from os import PathLike
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..sim.backend import Capabilities
 from .profile import Profile
+from .sample import Capabilities
 
 
 def load_entities(path: str | PathLike[str]) -> dict[str, list[str]]:
@@ -41,18 +41,6 @@ def load_entities(path: str | PathLike[str]) -> dict[str, list[str]]:
     return out
 
 
-def scene_entities(scene: str, backend: str = "mujoco") -> dict[str, list[str]]:
-    """Load ``scene`` with a registered backend and return its entity names."""
-    from ..sim import registry
-
-    sim = registry.create(backend)
-    try:
-        sim.load(scene, resolution=(64, 48))
-        return {k: list(v) for k, v in sim.entities().items()}
-    finally:
-        sim.close()
-
-
 def placeholder_entities(profile: Profile) -> dict[str, list[str]]:
     """One stand-in entity per selector pattern (see the module docstring)."""
     out: dict[str, list[str]] = {}
@@ -72,18 +60,3 @@ def _placeholder(pattern: str) -> str:
 def check_capabilities(profile: Profile, capabilities: Capabilities, backend: str) -> None:
     """Raise one UnsupportedError listing what ``backend`` supports if the profile asks for more."""
     capabilities.require(backend, profile.targets(), source=str(profile.source or profile.name or "profile"))
-
-
-def backend_capabilities(backend: str) -> Capabilities:
-    """A registered backend's capabilities, read without loading a scene."""
-    from ..sim import registry
-
-    cls = registry.backend_class(backend)
-    caps = getattr(cls, "capabilities", None)
-    if isinstance(caps, Capabilities):
-        return caps
-    sim = cls()
-    try:
-        return sim.capabilities
-    finally:
-        sim.close()

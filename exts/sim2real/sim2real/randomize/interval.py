@@ -1,17 +1,14 @@
-"""Interval terms, drawn a block of firings at a time.
+"""Interval terms: firing ``f`` of an episode is the one after physics step ``f * every`` (``f >= 1``).
 
-An interval term fires every ``every`` physics steps. Re-keying a stream and drawing from it cost a few
-microseconds whatever the number of values — as much as a hundred physics steps of a small arm — so
-each (term, entity) stream draws ``BLOCK`` firings at once: firing ``f`` of an episode (after physics
-step ``f * every``, ``f >= 1``) is row ``(f - 1) % BLOCK`` of block ``(f - 1) // BLOCK``, whose stream
-is keyed by (episode, block). ``BLOCK`` is part of the sampling format: changing it changes every
-interval value. 64 covers a typical episode (10 s at 500 Hz firing every 100 steps: 50 firings) with
-one block; memory is ``n_envs * BLOCK`` values per (term, entity), 2 MiB per scalar attribute with
-4096 environments.
+A firing's values depend on (seed, term, entity, episode, firing, environment) alone: each (term,
+entity) stream is keyed once per episode and every firing is a counter into it (``draws.FiringDraws``,
+``streams.firing_uniforms``), so firings can be drawn any number at a time in one vectorised pass. An
+``IntervalChunk`` holds consecutive firings of the interval terms of one period, for every environment;
+how many a chunk holds (``sim.schedule.CHUNK``) is a cache size that changes no value. (The earlier
+format keyed a block of 64 firings by (episode, block): the block size changed every value; CHANGELOG.)
 
-The terms of one period share a block, so a backend can turn the values of ``BLOCK`` firings into
-model writes at once and then apply one firing with a few stores (``prepare_interval`` in
-``sim/backend.py``).
+The terms of one period share a chunk, so a backend can turn the values of many firings into model
+writes at once and then apply one firing with a few stores (``prepare_interval`` in ``sim/backend.py``).
 """
 
 from __future__ import annotations
@@ -23,28 +20,27 @@ import numpy as np
 
 from .sample import Sample
 
-BLOCK = 64  # firings per block (never change casually: it is part of every interval value's key; was 32)
 
-
-def firing_row(step: int, period: int) -> tuple[int, int] | None:
-    """(block, row) of the firing after physics step ``step`` of a term firing every ``period``
-    steps; None when the term does not fire at that step."""
-    if step % period:
-        return None
-    return divmod(step // period - 1, BLOCK)
+def firing(step: int, period: int) -> int | None:
+    """The number of the firing after physics step ``step`` of a term firing every ``period`` steps
+    (1 for the first); None when the term does not fire at that step."""
+    if step < 1:
+        raise ValueError(f"expected a physics step index >= 1 since the reset (got {step})")
+    return None if step % period else step // period
 
 
 @dataclass(frozen=True, eq=False)
-class IntervalBlock:
-    """``BLOCK`` firings of the interval terms of one period, for every environment.
+class IntervalChunk:
+    """Firings ``first .. first + count - 1`` of the interval terms of one period, for every environment.
 
-    ``values`` maps each key to an array ``(n_envs, BLOCK, *attribute shape)``; row ``k`` is the
-    firing after physics step ``step(k)``."""
+    ``values`` maps each key to an array ``(n_envs, count, *attribute shape)``; row ``k`` is firing
+    ``first + k``, after physics step ``step(k)``."""
 
     seed: int
     period: int  # physics steps between firings
     episode: int
-    index: int  # block number within the episode
+    first: int  # the firing number of row 0
+    count: int
     n_envs: int
     values: Mapping[str, np.ndarray]
     ops: Mapping[str, str]
@@ -53,9 +49,12 @@ class IntervalBlock:
     def keys(self) -> list[str]:
         return list(self.values)
 
+    def holds(self, number: int) -> bool:
+        return self.first <= number < self.first + self.count
+
     def step(self, k: int) -> int:
         """The physics step (since the reset) after which row ``k`` fires."""
-        return (self.index * BLOCK + k + 1) * self.period
+        return (self.first + k) * self.period
 
     def row(self, k: int, keys: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Row ``k``'s values as a Sample holds them: ``key -> (n_envs, *shape)``."""

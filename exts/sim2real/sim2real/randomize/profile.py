@@ -10,7 +10,7 @@ writes TOML atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,8 @@ from ..errors import ConfigError
 from ..fsutil import atomic_write_text, content_hash
 from . import schema
 from .schema import Adr, Curriculum, Group, Term
-from .validate import Checked, Checker
+from .check_context import Checked
+from .validate import check_profile
 
 
 class Profile(StrictModel):
@@ -55,8 +56,8 @@ class Profile(StrictModel):
         ctx = info.context or {}
         self._source = Path(ctx["source"]) if ctx.get("source") is not None else None
         self._base_dir = Path(ctx.get("base_dir") or (self._source.parent if self._source else Path.cwd()))
-        checker = Checker(str(self._source) if self._source else None, self._base_dir)
-        self._checked = checker.profile(self.terms, self.groups, self.curriculum, self.adr)
+        self._checked = check_profile(self.terms, self.groups, self.curriculum, self.adr,
+                                      str(self._source) if self._source else None, self._base_dir)
         return self
 
     # ------------------------------------------------------------------ contract with backends
@@ -136,12 +137,15 @@ class Profile(StrictModel):
             term["low"], term["high"] = _plain(low), _plain(high)
         return self.edited(data)
 
-    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal") -> Profile:
+    def calibrated(self, estimates: Mapping[str, tuple[Any, Any, Any]], dist: str = "truncnormal",
+                   ops: Mapping[str, str] | None = None, shared: Collection[str] = ()) -> Profile:
         """Centre values on identified ones: ``{key: (nominal, low, high)}`` (numbers or vectors).
 
         A key naming a term re-centres that term (in its op's units). A key that is a target
-        (``joint:elbow/damping``) appends a term named ``calibrated <target>`` that *sets* the value;
-        as the last term it overrides broader terms for those entities (later terms win).
+        (``joint:elbow/damping``, ``actuator:*/latency``) appends a term named ``calibrated <target>``
+        that *sets* the value (or applies ``ops[key]``: ``scale``, ``add``); as the last term it
+        overrides broader terms for those entities (later terms win). A key in ``shared`` gets one
+        draw for all the entities it selects (``shared = true``: a tied parameter stays tied).
         ``dist``: ``"truncnormal"`` (mean = nominal, std = (high - low) / 4, within [low, high]) or
         ``"uniform"`` on [low, high]; an interval of zero width gives a constant. Whole-number
         attributes (``actuator/latency``) always get a uniform range of whole numbers.
@@ -183,9 +187,8 @@ class Profile(StrictModel):
                     term.pop(k, None)
                 term.update(fields)
             else:
-                data.setdefault("terms", []).append(
-                    {"name": f"calibrated {key}", "target": key, "op": "set", **fields}
-                )
+                term = {"name": f"calibrated {key}", "target": key, "op": (ops or {}).get(key, "set"), **fields}
+                data.setdefault("terms", []).append({**term, "shared": True} if key in shared else term)
         return self.edited(data)
 
     def narrowed(self, scale: float, names: list[str] | None = None) -> Profile:
@@ -242,6 +245,15 @@ def load_profile(path: str | PathLike[str]) -> Profile:
     """Read and validate a TOML profile; any problem is one ConfigError (exit 2 in the CLI)."""
     path = Path(path)
     return parse_profile(read_toml(path), source=path)
+
+
+def require_randomization(profile: Profile) -> Profile:
+    """``profile`` if it randomizes something: an empty one (no terms, no groups) validates as a
+    document, but a dataset or a training run made with it would silently not be randomized."""
+    if not profile.terms and not profile.groups:
+        raise ConfigError(profile.source or profile.name, "terms", "at least one [[terms]] or [[groups]] entry (an "
+                          "empty profile randomizes nothing: every frame or episode is the scene as it is)")
+    return profile
 
 
 def save_profile(profile: Profile, path: str | PathLike[str]) -> Path:
@@ -307,4 +319,4 @@ def _named_key(loc: tuple[Any, ...], data: Any) -> str | None:
     return f"{head}.{rest}" if rest and not rest.startswith("[") else head + rest
 
 
-__all__ = ["Profile", "load_profile", "parse_profile", "save_profile", "schema"]
+__all__ = ["Profile", "load_profile", "parse_profile", "require_randomization", "save_profile", "schema"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
 
 from ..config import StrictModel
 from . import dists
+from .dist_specs import DIST_SPECS
 from .targets import Attribute
 
 MAX_MAGNITUDE = 1e15  # no physical parameter is larger; keeps high - low finite
@@ -22,14 +22,7 @@ When = Literal["startup", "reset", "interval", "frame"]
 OpName = Literal["set", "scale", "add"]
 
 # which keys each distribution takes (the rest must be absent)
-DIST_KEYS: dict[str, tuple[str, ...]] = {
-    "uniform": ("low", "high"),
-    "loguniform": ("low", "high"),
-    "normal": ("mean", "std"),
-    "truncnormal": ("mean", "std", "low", "high"),
-    "choice": ("values", "weights", "folder"),
-    "constant": ("value",),
-}
+DIST_KEYS: dict[str, tuple[str, ...]] = {name: spec.keys for name, spec in DIST_SPECS.items()}
 DIST_FIELDS = ("low", "high", "mean", "std", "values", "weights", "folder", "value")
 
 
@@ -103,34 +96,7 @@ class DistFields(StrictModel):
 
     def compile(self, attr: Attribute, files: list[str] | None = None) -> dists.Dist:
         """The sampler-ready distribution (the term has been validated against ``attr``)."""
-        shape = attr.shape
-        if self.dist == "uniform":
-            if attr.value == "int":
-                return dists.IntUniform(int(self.low), int(self.high), shape)
-            return dists.Uniform(_arr(self.low), _arr(self.high), shape)
-        if self.dist == "loguniform":
-            return dists.LogUniform(_arr(self.low), _arr(self.high), shape)
-        if self.dist == "normal":
-            return dists.Normal(_arr(self.mean), _arr(self.std), shape)
-        if self.dist == "truncnormal":
-            return dists.TruncNormal(_arr(self.mean), _arr(self.std), _arr(self.low), _arr(self.high), shape)
-        if self.dist == "choice":
-            values = files if self.folder is not None else self.values
-            return dists.Choice(_choice_values(values or [], attr), self.weights, shape)
-        return dists.Constant(_choice_values([self.value], attr)[0], shape)
-
-
-def _arr(v: Any) -> Any:
-    return np.asarray(v, dtype=np.float64) if isinstance(v, list) else float(v)
-
-
-def _choice_values(values: list[Any], attr: Attribute) -> list[Any]:
-    """Vectors are broadcast to the attribute's shape so every row of the table has one shape."""
-    if attr.value == "float" and attr.shape:
-        return [list(np.broadcast_to(np.asarray(v, dtype=np.float64), attr.shape)) for v in values]
-    if attr.value == "float":
-        return [float(v) for v in values]
-    return list(values)
+        return DIST_SPECS[self.dist or "constant"].compile(self, attr, files)
 
 
 class Signal(StrictModel):
@@ -168,6 +134,9 @@ class Term(DistFields):
     every: StrictInt | None = Field(None, ge=1)  # interval terms: physics steps between draws
     signal: Signal | None = None
     optional: StrictBool = False  # skip (and log) instead of failing when the selector matches nothing
+    # one draw for every matched entity (tied parameters: one delay for one bus); None, not False, by
+    # default so that profiles without it keep their normalised form and hash
+    shared: StrictBool | None = None
 
     @property
     def id(self) -> str:

@@ -24,13 +24,13 @@ import numpy as np
 
 from . import dists
 from .streams import HOLD, PHASE, SIGNAL, Streams
-from .units import TermUnit
+from .resolved import ResolvedTerm
 
 
 class SignalRun:
     """One signal term during one episode."""
 
-    def __init__(self, unit: TermUnit, dt: float) -> None:
+    def __init__(self, unit: ResolvedTerm, dt: float) -> None:
         assert unit.signal is not None
         self.unit, self.sig, self.dt = unit, unit.signal, dt
         self.own = list(unit.streams)  # the (entity) streams whose values no later term overrides

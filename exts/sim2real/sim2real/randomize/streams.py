@@ -13,6 +13,13 @@ state is a cryptographic hash of ``(seed, term name, entity, event code, index, 
 
 Hashing: BLAKE2b (hashlib) with a personalisation string; the 32-byte digest gives PCG64's 128-bit
 state and its 128-bit odd increment (its stream selector).
+
+Interval firings are counter-based instead (``firing_uniforms``): a (term, entity) stream's key for an
+episode is hashed once, and uniform ``(e, f, c)`` (environment ``e``, firing ``f``, component ``c``) is
+output ``e * width + c + 1`` of SplitMix64 seeded with output ``f`` of SplitMix64 seeded with that key
+(the construction of Java's ``SplittableRandom.split``). Any set of firings is then one vectorised
+expression, and a value depends on its firing's number alone, never on how many firings are drawn
+together.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ import numpy as np
 _PERSON = b"sim2real-dr-v1"  # change only together with the sampling format (it changes every value)
 _PACK = struct.Struct("<BQQ")
 _MASK64, _MASK128 = (1 << 64) - 1, (1 << 128) - 1
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (2^64 / golden ratio, odd)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
 # event codes mixed into stream keys (never renumber: recorded datasets depend on them)
 STARTUP, RESET, INTERVAL, FRAME, SIGNAL, PHASE, HOLD, ADR = 1, 2, 3, 4, 5, 6, 7, 8
@@ -63,3 +74,37 @@ class Streams:
         self._inner["inc"] = (key >> 128) | 1  # PCG64 needs an odd increment
         self._bitgen.state = self._state
         return self._gen
+
+    def counter_key(self, prefix: hashlib._Hash, code: int, index: int) -> np.uint64:  # type: ignore[name-defined]
+        """A 64-bit key for ``firing_uniforms``: the same hash as ``generator``'s, first 8 bytes."""
+        h = prefix.copy()
+        h.update(_PACK.pack(code, index & _MASK64, 0))
+        return np.uint64(int.from_bytes(h.digest()[:8], "little"))
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function (Stafford's Mix13), in place on a uint64 array (arithmetic mod 2^64)."""
+    z ^= z >> _S30
+    z *= _MIX1
+    z ^= z >> _S27
+    z *= _MIX2
+    z ^= z >> _S31
+    return z
+
+
+def column_increments(offsets: np.ndarray) -> np.ndarray:
+    """SplitMix64's state increments for uniform number ``offsets`` (``e * width + c``) of a firing."""
+    return (np.asarray(offsets, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
+
+
+def firing_uniforms(keys: np.ndarray, owner: np.ndarray, increments: np.ndarray, first: int, count: int) -> np.ndarray:
+    """Uniforms in (0, 1) of firings ``first .. first + count - 1``: ``(count, columns)``, column ``j``
+    belonging to stream ``owner[j]`` (its key in ``keys``) with increment ``increments[j]``
+    (``column_increments(e * width + c)``).
+
+    A value depends on (key, firing, e * width + c) only (module docstring): environment ``e`` gets the
+    same values whatever the number of environments, and a firing the same whatever ``first`` and ``count``."""
+    firings = np.arange(first, first + count, dtype=np.uint64)
+    seeds = _mix(firings[:, None] * _GOLDEN + keys[None, :])  # one SplitMix64 state per (firing, stream)
+    z = _mix(seeds[:, owner] + increments)
+    return ((z >> _S11).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)  # 53 bits, centred: never 0 or 1

@@ -4,49 +4,23 @@ A backend loads a scene, reports the entities a profile can target, applies samp
 defaults captured at load, steps physics (firing physics-step callbacks), takes actuator commands,
 renders Frames, and restores every default on ``reset`` (then re-applies the start-up samples:
 ``when = "startup"`` values last for the scene's lifetime, as Isaac Lab's start-up events do). What it
-can do is declared in ``Capabilities``. ``sim.driver.RandomizedSim`` wires a Randomizer to it.
+can do is declared in ``Capabilities``. ``sim.driver.RandomizedSim`` wires a Randomizer to it; what a
+backend applied since its reset (start-up samples to replay, the latest values) is ``sim.record.AppliedRecord``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
+import inspect
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import UnsupportedError
-from ..randomize.sample import Sample
-from .frame import Frame
+from ..randomize.sample import Capabilities, Sample
+from .rendered_frame import Frame
 
 StepCallback = Callable[[int, float], None]  # (physics step index since reset, simulated time in s)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a backend can do. ``targets`` holds the (kind, attribute) pairs ``apply`` accepts."""
-
-    targets: frozenset[tuple[str, str]]
-    rgb: bool = True
-    depth: bool = False
-    segmentation: bool = False
-    boxes: bool = False
-    physics: bool = True
-    max_envs: int = 1
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def supports(self, kind: str, attribute: str) -> bool:
-        return (kind, attribute) in self.targets
-
-    def require(self, backend: str, wanted: Iterable[tuple[str, str]], source: str = "profile") -> None:
-        """Raise one clear error listing what is supported if any wanted target is not."""
-        missing = sorted({f"{k}:*/{a}" for k, a in wanted if (k, a) not in self.targets})
-        if missing:
-            supported = ", ".join(sorted(f"{k}/{a}" for k, a in self.targets))
-            raise UnsupportedError(
-                f"{source}: the {backend} backend cannot apply {', '.join(missing)}; it supports: {supported}"
-            )
 
 
 @runtime_checkable
@@ -60,8 +34,13 @@ class Backend(Protocol):
     def entities(self) -> dict[str, list[str]]:
         """Entity names per target kind (``{"light": ["key", "fill"], ...}``), in a stable order."""
 
-    def apply(self, sample: Sample, env: int = 0) -> None:
-        """Apply environment ``env`` of ``sample``, each value relative to the captured default."""
+    def apply(self, sample: Sample, env: int | None = None) -> None:
+        """Apply ``sample``, each value relative to the captured default: row ``env`` of it (None: each of
+        the backend's environments its own row; a one-environment backend takes row 0)."""
+
+    def record(self, env: int = 0) -> dict[str, Any]:
+        """The latest value of every key applied to environment ``env`` since the reset, flat and
+        JSON-ready: the randomization record stored with each frame."""
 
     def reset(self) -> None:
         """Restore every captured default exactly, reset the physical state, then re-apply the
@@ -99,12 +78,45 @@ class Backend(Protocol):
 
 @runtime_checkable
 class PreparesInterval(Protocol):
-    """Optional: a backend that applies interval firings faster a block at a time.
+    """Optional: a backend that applies interval firings faster a chunk at a time.
 
-    ``prepare_interval(block, env)`` receives ``BLOCK`` firings of the interval terms of one period
-    (``randomize.interval.IntervalBlock``, from ``Randomizer.due``) and returns ``fire(k)``, which must
-    leave the backend exactly as ``apply(block.sample(k), env)`` would. ``RandomizedSim`` uses it when
-    a backend offers it; the MuJoCo backend turns a block's physics values into tables, so a firing
-    costs a couple of array stores instead of a Python call per value."""
+    ``prepare_interval(chunk, env)`` receives consecutive firings of the interval terms of one period
+    (``randomize.interval.IntervalChunk``, from ``sim.schedule.IntervalSchedule``) and returns ``fire(k)``,
+    which must leave the backend exactly as ``apply(chunk.sample(k), env)`` would (recording the firing
+    with ``AppliedRecord.fired``). ``RandomizedSim`` uses it when a backend offers it; the MuJoCo backend
+    turns a chunk's physics values into tables, so a firing costs a couple of array stores instead of a
+    Python call per value."""
 
-    def prepare_interval(self, block: Any, env: int = 0) -> Callable[[int], None]: ...
+    def prepare_interval(self, chunk: Any, env: int | None = None) -> Callable[[int], None]: ...
+
+
+def conformance(cls: type) -> list[str]:
+    """How the class ``cls`` departs from the ``Backend`` protocol, checked on the class alone (no
+    instance, no scene): every method with the protocol's parameters (names, kinds, defaults) — extra
+    keyword-only options only where the protocol takes ``**options`` — ``dt`` a property, ``name`` a
+    string. Each backend's contract tests assert this is empty."""
+    problems = [] if isinstance(getattr(cls, "name", None), str) else ["name: expected a class attribute str"]
+    for member in ("load", "entities", "apply", "record", "reset", "step", "add_step_callback",
+                   "remove_step_callback", "set_control", "render", "state", "close"):
+        mine = getattr(cls, member, None)
+        if not callable(mine):
+            problems.append(f"{member}: missing")
+            continue
+        problems += _signature_problems(member, inspect.signature(getattr(Backend, member)), inspect.signature(mine))
+    if not isinstance(inspect.getattr_static(cls, "dt", None), property):
+        problems.append("dt: expected a property (the physics step, s)")
+    return problems
+
+
+def _signature_problems(member: str, wanted: inspect.Signature, got: inspect.Signature) -> list[str]:
+    want = [p for p in wanted.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    have = [p for p in got.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    takes_options = any(p.kind is p.VAR_KEYWORD for p in wanted.parameters.values())
+    extra = [p for p in have[len(want):] if takes_options and p.kind is p.KEYWORD_ONLY and p.default is not p.empty]
+    shape = [(p.name, p.kind, p.default) for p in want]
+    if [(p.name, p.kind, p.default) for p in have[:len(want)]] != shape or len(have) - len(extra) != len(want):
+        return [f"{member}{got}: expected {member}{wanted}"]
+    if takes_options != any(p.kind is p.VAR_KEYWORD for p in got.parameters.values()):
+        return [f"{member}{got}: expected {member}{wanted} (**options)"]
+    return []
+

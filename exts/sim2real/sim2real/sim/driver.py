@@ -7,44 +7,40 @@
   apply them, whoever steps the simulation;
 * ``render(camera, index)``: the frame's terms (image effects, per-frame jitter), then the Frame.
 
-The callback is registered to fire only every ``step_period`` steps (the gcd of the profile's interval
-and signal periods), so a backend can run the steps in between in one engine call. A backend that
-``PreparesInterval`` gets interval firings a block at a time (one preparation per ``BLOCK`` firings).
+The interval firings come from its ``IntervalSchedule`` (``schedule.py``), a chunk of firings at a time;
+a backend that ``PreparesInterval`` turns each chunk into model writes once. The callback is registered
+to fire only every ``period`` steps (the gcd of the profile's interval and signal periods), so a backend
+can run the steps in between in one engine call.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
-from ..randomize.interval import IntervalBlock
+from ..randomize.interval import IntervalChunk
 from ..randomize.sample import Sample
 from .backend import Backend, PreparesInterval
-from .frame import Frame
-
-
-def step_period(randomizer: Any) -> int | None:
-    """Physics steps between the steps at which some interval or signal term is due (None: never)."""
-    periods = [int(u.every or 1) for u in randomizer.units["interval"]]
-    periods += [int(run.period) for run in randomizer.signals.values()]
-    return math.gcd(*periods) if periods else None
+from .rendered_frame import Frame
+from .schedule import CHUNK, Firing, IntervalSchedule
 
 
 class RandomizedSim:
-    def __init__(self, backend: Backend, randomizer: Any, env: int | None = 0) -> None:
+    def __init__(self, backend: Backend, randomizer: Any, env: int | None = 0, chunk: int = CHUNK) -> None:
         """``randomizer``: a ``sim2real.randomize.runtime.Randomizer`` built on ``backend.entities()``
         with ``dt = backend.dt``; ``env``: which of its environments this backend simulates (None: all
-        of them, for backends that simulate several, such as Isaac Sim's cloned environments)."""
+        of them, for backends that simulate several, such as Isaac Sim's cloned environments);
+        ``chunk``: interval firings drawn at once (a cache size: it changes no value)."""
         if abs(randomizer.dt - backend.dt) > 1e-12:
             raise ValueError(f"the randomizer's dt ({randomizer.dt} s) differs from the backend's physics "
                              f"step ({backend.dt} s): signals would run at the wrong speed")
         self.backend, self.randomizer, self.env = backend, randomizer, env
-        self.period = step_period(randomizer)
+        self.schedule = IntervalSchedule(randomizer, chunk)
+        self.period = self.schedule.period
         self.episode = -1
         self._prepares = isinstance(backend, PreparesInterval)
         self._varies = bool(randomizer.signals)  # any time-varying terms (else no signal work per firing)
-        self._prepared: dict[int, tuple[IntervalBlock, Callable[[int], None]]] = {}  # period -> its block's fire
+        self._prepared: dict[int, tuple[IntervalChunk, Callable[[int], None]]] = {}  # period -> its chunk's fire
         if self.period is not None:
             backend.add_step_callback(self._on_step, every=self.period)
 
@@ -58,6 +54,7 @@ class RandomizedSim:
         sample = self.randomizer.reset(episode)
         self.backend.apply(sample, self.env)
         self.episode = episode
+        self.schedule.start()
         self._prepared.clear()
         return sample
 
@@ -67,20 +64,31 @@ class RandomizedSim:
     def _on_step(self, step: int, time_s: float) -> None:
         if self.episode < 0:
             return  # signals and interval terms start with the first episode
-        if not self._prepares:
-            sample = self.randomizer.step(step)
-        else:
-            for block, k in self.randomizer.due(step):
-                self._fire(block)(k)
+        firings = self.schedule.due(step)
+        if self._prepares:
+            for f in firings:
+                self._fire(f.chunk)(f.row)
             sample = self.randomizer.varying(step) if self._varies else None
+        else:
+            sample = self._step_sample(step, firings)
         if sample is not None:
             self.backend.apply(sample, self.env)
 
-    def _fire(self, block: IntervalBlock) -> Callable[[int], None]:
-        prepared = self._prepared.get(block.period)
-        if prepared is None or prepared[0] is not block:
-            fire = self.backend.prepare_interval(block, self.env)  # type: ignore[attr-defined]
-            prepared = self._prepared[block.period] = (block, fire)
+    def _step_sample(self, step: int, firings: list[Firing]) -> Sample | None:
+        """The firings and the time-varying values after ``step`` as one Sample (``Randomizer.step``'s)."""
+        values = {}
+        for f in firings:
+            values.update(f.chunk.row(f.row))
+        varying = self.randomizer.varying(step) if self._varies else None
+        if varying is not None:
+            values.update(varying.values)
+        return self.randomizer.step_sample(step, values)
+
+    def _fire(self, chunk: IntervalChunk) -> Callable[[int], None]:
+        prepared = self._prepared.get(chunk.period)
+        if prepared is None or prepared[0] is not chunk:
+            fire = self.backend.prepare_interval(chunk, self.env)  # type: ignore[attr-defined]
+            prepared = self._prepared[chunk.period] = (chunk, fire)
         return prepared[1]
 
     def render(self, camera: str | None = None, index: int = 0) -> Frame:

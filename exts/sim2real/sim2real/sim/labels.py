@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .frame import Pose
+from .rendered_frame import Pose
 
 
 def instance_boxes(instance: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
-"""Backends by name. Asking for one that is not installed gives one line saying what to install."""
+"""Backends by name (every entry a ``Backend``). Asking for one that is not installed gives one line saying
+what to install."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import NotInstalledError, UserError
+from ..randomize.sample import Capabilities
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,12 @@ REGISTRY: dict[str, BackendEntry] = {
     "mujoco": BackendEntry(
         "sim2real.backends.mujoco.backend:MujocoBackend", "pip install 'sim2real[mujoco]'", ("mujoco",)
     ),
-    # Isaac Sim may be a binary install outside this Python: the launcher looks for it (ISAAC_SIM_PATH or an
-    # importable isaacsim) and raises NotInstalledError with this hint itself.
+    # the Kit-free Isaac backend (a USD stage through pxr; PhysX views inside Kit). `sim2real generate
+    # --backend isaac` does not create it: Isaac Sim renders in its own process (generate.isaac_launcher).
     "isaac": BackendEntry(
-        "sim2real.backends.isaac:IsaacLauncher",
-        "Isaac Sim 5.1 (pip install 'isaacsim[all,extscache]==5.1.0' --extra-index-url https://pypi.nvidia.com, "
-        "or set ISAAC_SIM_PATH to a binary install); see README 'Inside Isaac Sim'",
-        versions=("isaacsim",),
+        "sim2real.backends.isaac.backend:IsaacBackend",
+        "pip install 'sim2real[usd]' (pxr); rendering needs Isaac Sim itself: README 'Inside Isaac Sim'",
+        ("pxr",), versions=("isaacsim",),
     ),
 }
 
@@ -56,3 +57,26 @@ def backend_class(name: str) -> Any:
 
 def create(name: str, **kwargs: Any) -> Any:
     return backend_class(name)(**kwargs)
+
+
+def scene_entities(scene: str, backend: str = "mujoco") -> dict[str, list[str]]:
+    """Load ``scene`` with a registered backend and return its entity names."""
+    sim = create(backend)
+    try:
+        sim.load(scene, resolution=(64, 48))
+        return {k: list(v) for k, v in sim.entities().items()}
+    finally:
+        sim.close()
+
+
+def backend_capabilities(backend: str) -> Capabilities:
+    """A registered backend's capabilities, read without loading a scene."""
+    cls = backend_class(backend)
+    caps = getattr(cls, "capabilities", None)
+    if isinstance(caps, Capabilities):
+        return caps
+    sim = cls()
+    try:
+        return sim.capabilities
+    finally:
+        sim.close()

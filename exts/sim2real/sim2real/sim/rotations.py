@@ -3,7 +3,7 @@
 Conventions: ``rpy`` are extrinsic rotations about the world x (roll), y (pitch) and z (yaw) axes, in
 radians, applied in that order; quaternions are unit ``(w, x, y, z)``; rotation matrices act on column
 vectors. A camera frame here is the graphics one shared by MuJoCo and USD: x right, y up, looking down
-its -z axis (``sim.frame`` converts to the OpenCV frame of a Frame).
+its -z axis (``sim.rendered_frame`` converts to the OpenCV frame of a Frame).
 """
 
 from __future__ import annotations

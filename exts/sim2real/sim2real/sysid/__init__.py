@@ -8,7 +8,7 @@ randomization (exts/sim2real/docs/sysid.md).
 * ``problem`` / ``optimize`` / ``uncertainty``: batched residuals, bounded least squares and CMA-ES,
   confidence intervals;
 * ``calibrate``: estimates and intervals → a calibrated profile ``sim2real.randomize`` loads;
-* ``validate`` / ``sections``: held-out RMSE / NRMSE / VAF before and after, report sections;
+* ``validate`` / ``report_sections``: held-out RMSE / NRMSE / VAF before and after, report sections;
 * ``analytic``: the seeds' mass-spring-damper (simple case and test oracle); ``neural``: the residual MLP;
 * ``fit``: the pipeline behind ``sim2real sysid fit``.
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..randomize.targets import split_key
-from .simulator import Channel, ParamValues
+from ..sim.rollout import Channel, ParamValues
 
 DEFAULTS = {"body:mass/mass": 1.0, "joint:x/damping": 0.5, "joint:x/stiffness": 4.0, "actuator:force/gear": 1.0}
 

@@ -6,7 +6,7 @@ Heavy imports (numpy, scipy, mujoco, torch) happen inside the commands.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,11 +20,18 @@ CommandTopicOpt = Annotated[str | None, typer.Option("--command-topic", help="Ba
 
 
 def _show(result: dict, json_out: bool, line: str) -> None:
-    """The result as JSON (``--json``) or one line for people."""
+    """The result as JSON (``--json``) or one line for people (plain text: ``[rad]`` is a unit, not markup)."""
     if json_out:
         print_json(result)
     else:
-        console().print(line)
+        console().print(line, markup=False)
+
+
+def _unit(name: str, unit: str) -> str:
+    """``name [unit]`` escaped for rich (which would read ``[rad]`` as a style and drop it)."""
+    from rich.markup import escape
+
+    return escape(f"{name} [{unit}]" if unit else name)
 
 
 def _floats(text: str | None, name: str) -> list[float] | None:
@@ -83,7 +90,7 @@ def excite(
     result = {"commands": str(path), "actuators": names, "samples": len(ex.t_s), "notes": ex.notes,
               "peak": (abs(ex.commands - ex.commands[0]).max(axis=0)).tolist()}
     for note in ex.notes if not json_out else []:
-        console(stderr=True).print(f"[yellow]{note}[/]")
+        console(stderr=True).print(note, style="yellow", markup=False)
     _show(result, json_out, f"{signal}: {len(ex.t_s)} commands for {', '.join(names)} -> {path}")
 
 
@@ -98,8 +105,8 @@ def simulate(
 ) -> None:
     """Replay a command file on a SURROGATE robot (or the nominal model) and write its log."""
     from ..errors import UserError
-    from ..sim.surrogate import SurrogateSpec, load_spec
     from .logs import read_log, write_log
+    from .surrogate import SurrogateSpec, load_spec, open_surrogate
 
     if surrogate is not None:
         spec = load_spec(surrogate)
@@ -112,8 +119,6 @@ def simulate(
     from ..sim.registry import backend_class
 
     backend_class("mujoco")
-    from ..backends.mujoco.surrogate import open_surrogate
-
     robot = open_surrogate(spec)
     try:
         lg = robot.run(read_log(commands))
@@ -179,11 +184,13 @@ def params(
     if json_out:
         print_json(result)
         return
+    from rich.markup import escape
+
     c = console()
-    c.print(f"[bold]{result['model']}[/] (physics step {result['dt']:g} s)")
-    c.print("actuators: " + ", ".join(f"{a} [{u}]" if u else a for a, u in zip(result["actuators"], result["command_units"], strict=True)))
-    c.print("channels: " + ", ".join(f"{ch['name']} [{ch['unit']}]" if ch["unit"] else ch["name"] for ch in channels))
-    c.print("parameters:\n  " + "\n  ".join(names))
+    c.print(f"[bold]{escape(result['model'])}[/] (physics step {result['dt']:g} s)")
+    c.print("actuators: " + ", ".join(_unit(a, u) for a, u in zip(result["actuators"], result["command_units"], strict=True)))
+    c.print("channels: " + ", ".join(_unit(ch["name"], ch["unit"]) for ch in channels))
+    c.print("parameters:\n  " + "\n  ".join(escape(n) for n in names))
 
 
 @app.command(name="fit")
@@ -200,7 +207,7 @@ def fit_cmd(
     intervals: Annotated[str, typer.Option("--intervals", help="jacobian, or population (with --optimizer cma).")] = "jacobian",
     initial_state: Annotated[str, typer.Option("--initial-state", help="fit (each log's initial joint state fitted too) or measured.")] = "fit",
     level: Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")] = 0.95,
-    safety: Annotated[float, typer.Option("--safety", help="Profile range = estimate ± safety × half-width.")] = 2.0,
+    safety: Annotated[float, typer.Option("--safety", help="Profile range = estimate ± safety × half-width (>= 1).")] = 2.0,
     profile: Annotated[Path | None, typer.Option("--profile", help="Base randomization profile to calibrate.")] = None,
     residual: Annotated[bool, typer.Option("--residual", help="Also train the neural residual model (torch).")] = False,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -211,9 +218,8 @@ def fit_cmd(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Identify parameters from logs; write the calibrated profile, intervals and a validation report."""
-    from ..fsutil import locked_dir
     from ..runs import new_run_id
-    from .fit import CHECKPOINT, FitOptions, identify, write_outputs
+    from .fit import FitOptions, identify_into
 
     rep = reporter(progress)
     opts = FitOptions(
@@ -225,26 +231,37 @@ def fit_cmd(
     opts.check()
     run_id = new_run_id("sysid")
     out = out or Path("runs") / run_id
-    with locked_dir(out, purpose="sysid fit"):
-        outcome = identify(opts, rep, checkpoint=out / CHECKPOINT)
-        paths = write_outputs(outcome, out, run_id, rep)
+    outcome, paths = identify_into(opts, out, rep, run_id)
     s = outcome.summary
     result = {"out": str(out), **{k: str(v) for k, v in paths.items()},
               "parameters": {p.name: float(v) for p, v in zip(outcome.params, outcome.x, strict=True)},
               "half_width": {p.name: float(h) for p, h in zip(outcome.params, outcome.uncertainty.half_width, strict=True)},
-              "rmse_ratio_mean": s.get("rmse_ratio_mean"), "converged": outcome.result.success}
+              "rmse_ratio_mean": s.get("rmse_ratio_mean"), "rmse_ratio_max": s.get("rmse_ratio_max"),
+              "rmse_ratio_worst_channel": s.get("rmse_ratio_worst_channel"), "worse_channels": s.get("worse_channels", {}),
+              "converged": outcome.result.success}
     rep.result(result)
     if json_out:
         print_json(result)
     elif rep.mode != "json":
-        from rich.table import Table
+        _print_fit(outcome, paths)
 
-        table = Table(title=f"sysid {outcome.simulator_name}")
-        for col in ("parameter", "estimate", "± (95%)", "unit"):
-            table.add_column(col)
-        for p, v, h in zip(outcome.params, outcome.x, outcome.uncertainty.half_width, strict=True):
-            table.add_row(p.name, f"{v:.5g}", f"{h:.3g}", p.unit)
-        c = console()
-        c.print(table)
-        c.print(f"held-out RMSE after / before calibration: {s.get('rmse_ratio_mean', float('nan')):.3g} (mean over channels)")
-        c.print(f"calibrated profile: {paths['profile']}\nreport: {paths['report']}")
+
+def _print_fit(outcome: Any, paths: dict[str, Path]) -> None:
+    """The estimates table and the held-out verdict, worst channel beside the mean (plain text cells)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(f"sysid {outcome.simulator_name}"))
+    for col in ("parameter", "estimate", escape(f"± ({100 * outcome.options.level:g}%)"), "unit"):
+        table.add_column(col)
+    for p, v, h in zip(outcome.params, outcome.x, outcome.uncertainty.half_width, strict=True):
+        table.add_row(escape(p.name), f"{v:.5g}", f"{h:.3g}", escape(p.unit))
+    s = outcome.summary
+    c = console()
+    c.print(table)
+    c.print(f"held-out RMSE after / before calibration: {s.get('rmse_ratio_mean', float('nan')):.3g} (mean over "
+            f"channels), worst channel {escape(s.get('rmse_ratio_worst_channel', '') or '-')} "
+            f"{s.get('rmse_ratio_max', float('nan')):.3g}", highlight=False)
+    for channel, ratio in s.get("worse_channels", {}).items():
+        c.print(f"worse after calibration: {channel} (held-out RMSE x{ratio:.3g})", style="yellow", markup=False)
+    c.print(f"calibrated profile: {paths['profile']}\nreport: {paths['report']}", markup=False)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UserError
-from ..gap.trajectory import NS_PER_S
+from ..trajectory.series import NS_PER_S
 from .logs import RobotLog, make_log
 
 SIGNALS = ("multisine", "chirp", "prbs")

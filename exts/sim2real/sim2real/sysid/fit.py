@@ -14,6 +14,7 @@ The one pipeline behind ``sim2real sysid fit`` (and the benchmark, and the pipel
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -23,21 +24,26 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UserError
-from ..fsutil import atomic_write_json, content_hash, sha256_file
+from .. import checksums
+from ..errors import InputError, IntegrityError, UserError
+from ..fsutil import atomic_write_json, canonical_json, content_hash, sha256_file
 from ..progress import NullReporter, Reporter
 from .calibrate import Estimate, calibrated_profile, estimates
 from .logs import RobotLog, read_log, to_model_units
-from .optimize import OPTIMIZERS, FitResult, fit
+from .optimize import OPTIMIZERS, FitResult, Progress, fit, merged
 from .params import Param, parse_params, resolve_params
 from .problem import Problem, Run, default_channels, prepare_run
-from .simulator import Simulator, open_simulator
-from .uncertainty import Uncertainty, jacobian_intervals, population_intervals
+from ..sim.rollout import Simulator
+from .simulator import open_simulator
+from .uncertainty import Uncertainty, channel_noise, jacobian_intervals, population_intervals
 from .validate import Validation, summary, validate, validate_one_step
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.json"
+NOISE_RATIO = 1.05  # channels whose noise levels differ less are weighted alike already
+FD_STEP = 1e-6  # relative finite-difference step of the Jacobians (Problem.jacobian's default)
+ROUGH = 0.5  # forward and backward differences this far apart (relative): the cost is not smooth there
 
 
 @dataclass
@@ -72,8 +78,8 @@ class FitOptions:
             raise UserError("--intervals population needs --optimizer cma (it uses the CMA-ES population)")
         if not 0 < self.level < 1:
             raise UserError(f"--level: expected a confidence level in (0, 1) (got {self.level})")
-        if self.safety <= 0:
-            raise UserError(f"--safety: expected a positive factor (got {self.safety})")
+        if not self.safety >= 1:  # a range narrower than the interval would leave out values the data support
+            raise UserError(f"--safety: expected a factor >= 1 on the confidence half-width (got {self.safety})")
         if not 0 <= self.holdout_fraction < 0.9:
             raise UserError(f"--holdout-fraction: expected 0 <= f < 0.9 (got {self.holdout_fraction})")
         if self.initial_state not in ("fit", "measured"):
@@ -174,10 +180,23 @@ def identify(opts: FitOptions, reporter: Reporter | None = None, checkpoint: Pat
     own = sim is None
     sim = sim or open_simulator(opts.model, opts.nthread)
     try:
-        return _identify(opts, reporter, checkpoint, sim)
+        with _one_blas_thread():
+            return _identify(opts, reporter, checkpoint, sim)
     finally:
         if own:
             sim.close()
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Single-threaded BLAS while identifying: the rollouts use the cores, and the linear algebra is on
+    tall, thin Jacobians (rows ≫ parameters) that threads hardly speed up. On a busy machine the BLAS
+    threads spin against the rollout threads instead: one JᵀJ of 28,000 × 35 took 0.9 s with two
+    OpenBLAS threads and 4 ms with one (load 3.5 on 2 cores), a pusher identification 13.9 s vs 5.8 s."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _identify(opts: FitOptions, reporter: Reporter, checkpoint: Path | None, sim: Simulator) -> Outcome:
@@ -199,20 +218,7 @@ def _identify(opts: FitOptions, reporter: Reporter, checkpoint: Path | None, sim
             r.fit[:] = False
     units = [m.unit for m in problem.channel_meta]
 
-    key = content_hash(opts.inputs())
-    x0, resumed = _resume(checkpoint, key, problem)
-    if resumed is not None:
-        reporter.message(f"resuming from the checkpoint of iteration {resumed}")
-    with reporter.task("fit", total=opts.max_iter, unit="iteration") as task:
-        def progress(iteration: int, cost: float, x: np.ndarray) -> None:
-            # checkpoint first: whoever sees the progress event may interrupt us right after it
-            if checkpoint is not None:
-                atomic_write_json(checkpoint, {"inputs": key, "iteration": (resumed or 0) + iteration,
-                                               "cost": cost, "x": x.tolist()}, fsync=False)
-            task.update(done=min(iteration, opts.max_iter), cost=f"{cost:.6g}")
-            reporter.metric("fit", iteration, {"cost": cost})
-
-        result = fit(problem, opts.optimizer, opts.max_iter, opts.seed, x0, progress, scan=resumed is None)
+    result = _fit_stages(problem, opts, reporter, checkpoint)
     unc = _intervals(problem, result, opts)
     x = result.x[:problem.n_params]
     items = estimates(params, x, unc.half_width, opts.safety)
@@ -231,26 +237,95 @@ def _identify(opts: FitOptions, reporter: Reporter, checkpoint: Path | None, sim
     profile = calibrated_profile(items, base, scene)
     nominal = calibrated_profile(items, None, scene, constant=True)
     return Outcome(opts, sim.name, params, channels, units, problem.x0[:problem.n_params], x, result, unc, items, validations,
-                   summary(validations, channels), profile, nominal, residual_model, resumed, one_step_validations,
+                   summary(validations, channels), profile, nominal, residual_model, result.resumed_from, one_step_validations,
                    summary(one_step_validations, channels) if one_step_validations else {})
 
 
-def _resume(checkpoint: Path | None, key: str, problem: Problem) -> tuple[np.ndarray | None, int | None]:
+@dataclass
+class Saved:
+    """A checkpoint: where the fit was (stage, iterations done in it), its vector, the costs so far and
+    the second stage's channel weights."""
+
+    stage: int
+    stage_iteration: int
+    x: np.ndarray
+    history: list[float]
+    noise: np.ndarray | None
+
+    @property
+    def iteration(self) -> int:
+        return len(self.history)
+
+
+def _resume(checkpoint: Path | None, key: str, problem: Problem) -> Saved | None:
     if checkpoint is None or not checkpoint.is_file():
-        return None, None
+        return None
     try:
+        checksums.verify(checkpoint)  # a changed digit of x still parses: it would be resumed from
         saved = json.loads(checkpoint.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None, None
-    if saved.get("inputs") != key or len(saved.get("x", [])) != len(problem.x0):
-        return None, None  # another problem's checkpoint: start afresh (it is overwritten)
-    return np.array(saved["x"], dtype=float), int(saved.get("iteration", 0))
+        if saved.get("inputs") != key or len(saved.get("x", [])) != len(problem.x0):
+            return None  # another problem's checkpoint: start afresh (it is overwritten)
+        noise = saved.get("noise")
+        return Saved(int(saved["stage"]), int(saved["stage_iteration"]), np.array(saved["x"], dtype=float),
+                     [float(c) for c in saved["history"]], None if noise is None else np.array(noise, dtype=float))
+    except IntegrityError as exc:
+        log.warning("%s; starting the fit again", exc)
+        return None
+    except (OSError, json.JSONDecodeError, TypeError, ValueError, KeyError):
+        return None
+
+
+def _fit_stages(problem: Problem, opts: FitOptions, reporter: Reporter, checkpoint: Path | None) -> FitResult:
+    """Fit with channels weighted by their spread, then refit with each weighted by its noise level
+    (from the first fit's residuals): weighted least squares, what ``uncertainty`` assumes. Every
+    iteration is checkpointed; a rerun resumes in the stage and at the iteration it stopped at (with
+    ``lsq`` on exactly the same path: the vector is the optimiser's whole state)."""
+    # the iteration budget is not part of the problem: a rerun with a larger --max-iter goes on
+    key = content_hash({k: v for k, v in opts.inputs().items() if k != "max_iter"})
+    saved = _resume(checkpoint, key, problem)
+    resumed = saved.iteration if saved is not None else None
+    if saved is not None:
+        reporter.message(f"resuming from the checkpoint of iteration {resumed}")
+    state = saved or Saved(1, 0, problem.x0, [], None)  # updated as the fit goes
+    stages = []
+    with reporter.task("fit", total=opts.max_iter, unit="iteration") as task:
+        def progress(iteration: int, cost: float, x: np.ndarray) -> None:
+            state.history.append(cost)
+            # checkpoint first: whoever sees the progress event may interrupt us right after it
+            if checkpoint is not None:
+                saved_state = {
+                    "inputs": key, "iteration": state.iteration, "cost": cost, "stage": state.stage,
+                    "stage_iteration": state.stage_iteration + iteration, "x": x.tolist(), "history": state.history,
+                    "noise": None if state.noise is None else state.noise.tolist()}
+                checksums.write_bytes(checkpoint, (canonical_json(saved_state) + "\n").encode(), fsync=False)
+            task.update(done=min(state.stage_iteration + iteration, opts.max_iter), cost=f"{cost:.6g}")
+            reporter.metric("fit", state.iteration, {"cost": cost, "stage": state.stage})
+
+        if state.stage == 1:
+            stages.append(fit(problem, opts.optimizer, opts.max_iter - state.stage_iteration, opts.seed,
+                              None if saved is None else state.x, progress, scan=saved is None))
+            r = problem.residuals(stages[-1].x[None])[0]
+            state.noise = channel_noise(r, problem.channel_of_residual(), len(problem.channels), len(state.x))
+            state.stage, state.stage_iteration, state.x = 2, 0, stages[-1].x
+        first = state.iteration - state.stage_iteration  # iterations of the first stage
+        problem.weigh_by_noise(state.noise)
+        refit = not stages or state.noise.max() > NOISE_RATIO * state.noise.min()  # else: the first fit is weighted
+        if refit:
+            reporter.message("refitting with each channel weighted by its noise level")
+            stages.append(fit(problem, opts.optimizer, opts.max_iter - state.stage_iteration, opts.seed, state.x,
+                              progress, scan=False))
+    result = merged(stages, resumed)
+    result.history = list(state.history) or result.history
+    result.iterations = state.iteration
+    result.stage_iterations = [first, state.iteration - first] if refit else [first]
+    return result
 
 
 def _intervals(problem: Problem, result: FitResult, opts: FitOptions) -> Uncertainty:
     r = problem.residuals(result.x[None])[0]
-    J = problem.jacobian(result.x, r)
-    unc = jacobian_intervals(J, r, problem.channel_of_residual(), problem.scale, opts.level)
+    J, rough = _checked_jacobian(problem, result.x, r)
+    unc = jacobian_intervals(J, r, problem.blocks, problem.scale, opts.level)
+    unc.non_smooth = rough
     if opts.intervals == "population" and result.population is not None:
         pop = population_intervals(*result.population, result.x, unc, r.size)
         if pop is None:
@@ -258,6 +333,28 @@ def _intervals(problem: Problem, result: FitResult, opts: FitOptions) -> Uncerta
         else:
             unc = pop
     return unc.head(problem.n_params)  # initial-state offsets are nuisance: marginalised out
+
+
+def _checked_jacobian(problem: Problem, x: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Jacobian the intervals use: forward differences checked against backward ones (one more
+    batch of rollouts). A column whose two differ by more than ``ROUGH`` of the smaller is a cost that
+    jumps within a step of the estimate (a joint-limit impact, a contact or a stick-slip transition
+    flipping): its smaller side is used (the side without the jump; wider intervals, never narrower
+    than the data support) and a warning names the parameters, since no local linearisation
+    describes such a cost. Returns the Jacobian and which columns were rough."""
+    forward = problem.jacobian(x, r)
+    backward = problem.jacobian(x, r, rel_step=-FD_STEP)
+    nf, nb = np.linalg.norm(forward, axis=0), np.linalg.norm(backward, axis=0)
+    rough = np.linalg.norm(forward - backward, axis=0) > ROUGH * np.minimum(nf, nb)
+    rough &= np.maximum(nf, nb) > 0
+    J = np.where(rough & (nb < nf), backward, forward)
+    names = [p.name for p, bad in zip(problem.params, rough[:problem.n_params], strict=True) if bad]
+    if names:
+        log.warning("the cost jumps within a finite-difference step of the estimate in %s (a joint limit, a contact "
+                    "or stick-slip flips there): intervals from the smoother side, and local intervals may not "
+                    "describe such a cost; excite within the joints' ranges or try --optimizer cma "
+                    "--intervals population", ", ".join(names))
+    return J, rough
 
 
 def _neural(problem: Problem, x: np.ndarray, seed: int, reporter: Reporter) -> tuple[Any, Any]:
@@ -285,6 +382,20 @@ def _neural(problem: Problem, x: np.ndarray, seed: int, reporter: Reporter) -> t
             task.advance()
     model = train_residual(segments, problem.channels, seed=seed, reporter=reporter)
     return model, one_step
+
+
+def identify_into(opts: FitOptions, out: Path, reporter: Reporter | None = None,
+                  run_id: str | None = None) -> tuple[Outcome, dict[str, Path]]:
+    """``identify`` with its checkpoint and every output file in the folder ``out`` (locked while it
+    runs; a cut run resumes from the checkpoint), recorded as run ``run_id`` (default: a new id).
+    Returns the outcome and the files written."""
+    from ..fsutil import locked_dir
+    from ..runs import new_run_id
+
+    opts.check()
+    with locked_dir(out, purpose="sysid fit"):
+        outcome = identify(opts, reporter, checkpoint=out / CHECKPOINT)
+        return outcome, write_outputs(outcome, out, run_id or new_run_id("sysid"), reporter)
 
 
 def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter | None = None,
@@ -319,14 +430,14 @@ def write_outputs(outcome: Outcome, out: Path, run_id: str, reporter: Reporter |
 
 def report_sections(outcome: Outcome) -> list[Any]:
     """The report's sections: summary, parameters and calibrated ranges, validation, residuals, convergence."""
-    from . import sections
+    from .report_sections import (convergence_section, noise_section, one_step_section, parameter_section,
+                                  summary_section, validation_section)
 
-    out = [sections.summary_section(outcome.summary, outcome.result, len(outcome.params)),
-           sections.parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty, outcome.estimates,
-                                      outcome.options.safety),
-           sections.validation_section(outcome.validations, outcome.summary, outcome.units)]
+    out = [summary_section(outcome.summary, outcome.result, len(outcome.params)),
+           parameter_section(outcome.params, outcome.x0, outcome.x, outcome.uncertainty, outcome.estimates,
+                             outcome.options.safety),
+           validation_section(outcome.validations, outcome.summary, outcome.units)]
     if outcome.one_step:
-        out.append(sections.one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
-    out += [sections.noise_section(outcome.channels, outcome.units, outcome.uncertainty),
-            sections.convergence_section(outcome.result)]
+        out.append(one_step_section(outcome.one_step, outcome.one_step_summary, outcome.units))
+    out += [noise_section(outcome.channels, outcome.units, outcome.uncertainty), convergence_section(outcome.result)]
     return out

@@ -4,7 +4,7 @@ A log says what was sent to a robot and what it measured, with full timestamps. 
 Parquet, JSON lines) have one row per sample:
 
 * time: ``sec`` + ``nanosec`` integers (ROS ``builtin_interfaces/Time``), ``stamp_ns``, or ``t``
-  (float seconds) — read by ``sim2real.gap.readers``, as every sim2real time series;
+  (float seconds) — read by ``sim2real.trajectory.readers``, as every sim2real time series;
 * commands: ``cmd.<actuator>`` columns, the command sent at that time; it holds until the next row
   (zero-order hold). A cell may be empty when no new command was sent (the previous one holds);
 * measurements: every other numeric column — a model sensor ``<sensor>`` (``<sensor>.<i>`` for
@@ -31,8 +31,8 @@ import numpy as np
 
 from ..errors import InputError, NotInstalledError
 from ..fsutil import atomic_write_bytes, atomic_write_text
-from ..gap import readers
-from ..gap.trajectory import NS_PER_S, Trajectory
+from ..trajectory import readers
+from ..trajectory.series import NS_PER_S, Trajectory
 from . import units as unitlib
 
 log = logging.getLogger(__name__)
@@ -196,10 +196,10 @@ def _command_names(channels: list[str], actuators: Sequence[str] | None, source:
 
 def resampled(log_: RobotLog, rate_hz: float) -> RobotLog:
     """Commands and measurements on one uniform clock at ``rate_hz`` over the time both cover:
-    measurements linearly interpolated (``gap.align.resample``; a grid point in a hole is an error),
+    measurements linearly interpolated (``trajectory.align.resample``; a grid point in a hole is an error),
     commands zero-order held (the command holding at each instant). For one table from a bag's two
     topics; identification itself never resamples measured data."""
-    from ..gap.align import resample
+    from ..trajectory.align import resample
 
     if not rate_hz > 0:
         raise InputError(f"--rate: expected a rate in Hz > 0 (got {rate_hz})")

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checksums
 from ..errors import InputError
-from ..fsutil import atomic_write_bytes
 from ..progress import NullReporter, Reporter
 
 log = logging.getLogger(__name__)
@@ -86,24 +86,31 @@ class ResidualModel:
             y = self.net(torch.as_tensor(x, dtype=torch.float32)).numpy().astype(np.float64)
         return y * self.y_std + self.y_mean
 
+    _ARRAYS = ("x_mean", "x_std", "y_mean", "y_std")
+
     def save(self, path: str | PathLike[str]) -> Path:
+        """Tensors and plain values only (``torch.load(weights_only=True)`` reads it back: no pickle
+        of ours is executed), with a sha256 sidecar (``checksums``)."""
         import io
 
         buf = io.BytesIO()
-        torch.save({"state_dict": self.net.state_dict(), "lags": self.lags, "x_mean": self.x_mean,
-                    "x_std": self.x_std, "y_mean": self.y_mean, "y_std": self.y_std, "channels": self.channels,
+        torch.save({"state_dict": self.net.state_dict(), "lags": self.lags, "channels": self.channels,
+                    **{k: torch.from_numpy(np.asarray(getattr(self, k))) for k in self._ARRAYS},
                     "hidden": self.net.network[0].out_features, "history": self.history}, buf)
-        return atomic_write_bytes(path, buf.getvalue())
+        return checksums.write_bytes(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> ResidualModel:
+        checksums.verify(path)
         try:
-            d: dict[str, Any] = torch.load(path, weights_only=False)
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise InputError(f"{path}: not a residual model saved by sim2real sysid ({exc})") from None
-        net = ResidualMLP(len(d["x_mean"]), len(d["y_mean"]), d["hidden"])
-        net.load_state_dict(d["state_dict"])
-        return cls(net, d["lags"], d["x_mean"], d["x_std"], d["y_mean"], d["y_std"], d["channels"], d["history"])
+            d: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+            arrays = {k: d[k].numpy() for k in cls._ARRAYS}
+            net = ResidualMLP(len(arrays["x_mean"]), len(arrays["y_mean"]), d["hidden"])
+            net.load_state_dict(d["state_dict"])
+        except Exception as exc:  # torch raises many types for a foreign or corrupt file
+            raise InputError(f"{path}: not a residual model saved by sim2real sysid "
+                             f"({type(exc).__name__}: {str(exc)[:120]})") from None
+        return cls(net, d["lags"], **arrays, channels=d["channels"], history=d["history"])
 
 
 def _split(segments: Sequence[Segment], val_fraction: float) -> tuple[list[Segment], list[Segment]]:
@@ -111,7 +118,7 @@ def _split(segments: Sequence[Segment], val_fraction: float) -> tuple[list[Segme
         return list(segments[:-1]), [segments[-1]]
     train, val = [], []
     for s in segments:
-        cut = int(len(s.measured) * (1 - val_fraction))
+        cut = int(len(s.commands) * (1 - val_fraction))
         train.append(Segment(s.commands[:cut], s.outputs[:cut], s.target[:cut]))
         val.append(Segment(s.commands[cut:], s.outputs[cut:], s.target[cut:]))
     return train, val

@@ -3,7 +3,8 @@
 * ``lsq`` (default): ``scipy.optimize.least_squares`` (trust-region reflective, box bounds) with the
   problem's Jacobian: one batch of rollouts per Jacobian (every finite-difference column at once,
   as ``mujoco.sysid``'s ``scipy_parallel_fd`` mode), exact columns for sensor biases. Parameters are
-  scaled by their Jacobian columns (``x_scale="jac"``).
+  scaled by their Jacobian columns (``x_scale="jac"``). One iteration per call, restarted from the
+  vector: a checkpoint of the vector resumes exactly (``_lsq``).
 * ``cma``: ``cma`` (CMA-ES) for costs that are not smooth (contacts, friction, delays far from the
   start): each generation is one batch of rollouts. Factors (``scale`` parameters) are searched in
   log space, everything in the unit box of its bounds. Every evaluated vector and its cost is kept
@@ -20,8 +21,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,9 +33,9 @@ log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("lsq", "cma")
 # least-squares stopping: scipy's tests (cost change below FTOL relatively, step below XTOL relative to x),
-# and a statistical one: two iterations in a row lowered the cost by less than STAT_TOL x the cost per
-# degree of freedom, i.e. moved the parameters by less than about sqrt(STAT_TOL) = 0.1 of their standard
-# errors (noise-free data never meet it before machine precision)
+# and a statistical one: an iteration lowered the cost by less than STAT_TOL x the cost per degree of
+# freedom, i.e. moved the parameters by less than about sqrt(STAT_TOL) = 0.1 of their standard errors
+# (noise-free data never meet it before machine precision)
 FTOL, XTOL, GTOL = 1e-9, 1e-9, 1e-10
 STAT_TOL = 0.01
 Progress = Callable[[int, float, np.ndarray], None]
@@ -52,10 +53,22 @@ class FitResult:
     seconds: float
     history: list[float]  # cost after each iteration / generation
     population: tuple[np.ndarray, np.ndarray] | None = None  # (evaluated vectors, their costs): CMA-ES
+    stage_iterations: list[int] = field(default_factory=list)  # iterations of each stage (fit.py's two)
+    resumed_from: int | None = None  # the checkpoint's iteration this run started from
 
     def to_dict(self) -> dict[str, object]:
         return {"method": self.method, "success": self.success, "message": self.message, "cost": self.cost,
-                "iterations": self.iterations, "rollouts": self.rollouts, "seconds": self.seconds}
+                "iterations": self.iterations, "stage_iterations": self.stage_iterations or [self.iterations],
+                "rollouts": self.rollouts, "seconds": self.seconds}
+
+
+def merged(stages: Sequence[FitResult], resumed_from: int | None = None) -> FitResult:
+    """Consecutive fits of one problem as one result: the last one's estimate, everyone's work."""
+    last = stages[-1]
+    return FitResult(last.x, last.cost, last.method, last.success, last.message, sum(s.iterations for s in stages),
+                     sum(s.rollouts for s in stages), sum(s.seconds for s in stages),
+                     [c for s in stages for c in s.history], last.population, [s.iterations for s in stages],
+                     resumed_from)
 
 
 def fit(problem: Problem, optimizer: str = "lsq", max_iter: int = 100, seed: int = 0,
@@ -101,6 +114,10 @@ def _best(problem: Problem, x: np.ndarray, i: int, candidates: np.ndarray) -> fl
 
 
 def _lsq(problem: Problem, x0: np.ndarray, max_iter: int, seed: int, progress: Progress) -> FitResult:
+    """One trust-region iteration per ``least_squares`` call, each started from the last one's vector:
+    the vector is the whole state, so a fit resumed from a checkpointed vector takes exactly the path
+    an uninterrupted one takes (same bytes). The restart resets the trust radius to scipy's initial
+    one; residuals and Jacobians at the restart point are reused, not recomputed."""
     try:
         from scipy.optimize import least_squares
     except ImportError:
@@ -109,37 +126,53 @@ def _lsq(problem: Problem, x0: np.ndarray, max_iter: int, seed: int, progress: P
         raise NotInstalledError("least squares (scipy)", "pip install 'sim2real[sysid]'") from None
 
     lo, hi = problem.bounds
-    x0 = np.clip(x0, lo, hi)
+    x = np.clip(x0, lo, hi)
+    fun, jac = _cached(problem)
+    dof = max(problem.n_residuals - len(x), 1)
     history: list[float] = []
-    cache: dict[bytes, np.ndarray] = {}
+    message, success = f"stopped after {max_iter} iterations (--max-iter)", False
+    while len(history) < max_iter:
+        before = 0.5 * float(fun(x) @ fun(x))
+        res = least_squares(fun, x, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac", ftol=FTOL, xtol=XTOL,
+                            gtol=GTOL, callback=_one_iteration)
+        if res.cost < before:
+            x = np.asarray(res.x)
+            history.append(float(res.cost))
+            progress(len(history), float(res.cost), x)
+        if res.status != -2:  # scipy's own tests were met within the iteration
+            message, success = str(res.message), bool(res.status > 0)
+            break
+        if before - res.cost < STAT_TOL * res.cost / dof:
+            message, success = "converged: steps below a tenth of the standard errors", True
+            break
+    cost = 0.5 * float(fun(x) @ fun(x))
+    return FitResult(x, cost, "lsq", success, message, len(history), 0, 0.0, history or [cost])
+
+
+def _one_iteration(intermediate_result: object) -> None:
+    raise StopIteration
+
+
+def _cached(problem: Problem) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """Residuals and Jacobian of the problem, remembered for the last two vectors (the current point and
+    a trial step): scipy asks again for the point an iteration ended at when the next one starts."""
+    store: dict[str, dict[bytes, np.ndarray]] = {"f": {}, "J": {}}
+
+    def remembered(kind: str, x: np.ndarray, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        memo, key = store[kind], x.tobytes()
+        if key not in memo:
+            if len(memo) >= 2:
+                memo.pop(next(iter(memo)))
+            memo[key] = compute()
+        return memo[key]
 
     def fun(x: np.ndarray) -> np.ndarray:
-        key = x.tobytes()
-        if key not in cache:
-            cache.clear()  # the Jacobian is asked for at the last point only
-            cache[key] = problem.residuals(x[None])[0]
-        return cache[key]
+        return remembered("f", x, lambda: problem.residuals(x[None])[0])
 
     def jac(x: np.ndarray) -> np.ndarray:
-        return problem.jacobian(x, fun(x))
+        return remembered("J", x, lambda: problem.jacobian(x, fun(x)))
 
-    dof = max(problem.n_residuals - len(x0), 1)
-    small = [0]
-
-    def callback(intermediate_result: object) -> None:
-        cost = float(intermediate_result.cost)  # type: ignore[attr-defined]
-        gain = history[-1] - cost if history else np.inf
-        history.append(cost)
-        progress(len(history), cost, np.array(intermediate_result.x))  # type: ignore[attr-defined]
-        small[0] = small[0] + 1 if gain < STAT_TOL * cost / dof else 0
-        if small[0] >= 2:
-            raise StopIteration
-
-    res = least_squares(fun, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale="jac", ftol=FTOL, xtol=XTOL,
-                        gtol=GTOL, max_nfev=max_iter, callback=callback)
-    message = "converged: steps below a tenth of the standard errors" if res.status == -2 else str(res.message)
-    return FitResult(np.asarray(res.x), float(res.cost), "lsq", bool(res.status > 0 or res.status == -2), message,
-                     len(history), 0, 0.0, history or [float(res.cost)])
+    return fun, jac
 
 
 def _to_unit(problem: Problem) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:

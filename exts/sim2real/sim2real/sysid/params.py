@@ -31,7 +31,7 @@ from ..config import StrictModel, load_model
 from ..errors import ConfigError, InputError
 from ..randomize.schema import Name, Num, Pair
 from ..randomize.targets import attribute, parse_target, resolved_key
-from .simulator import Simulator
+from ..sim.rollout import Simulator
 
 Route = Literal["model", "command", "output"]
 COMMAND_ATTRS = {("actuator", "latency"), ("actuator", "gain_error")}
@@ -76,6 +76,11 @@ class Param:
     unit: str  # unit of the value being fitted
     route: Route
     defaults: list[float] = field(default_factory=list)  # the model's value of each key (absolute)
+    target: str = ""  # tied over several entities: the selector that matched them (one profile term)
+
+    @property
+    def tied(self) -> bool:
+        return len(self.keys) > 1
 
     def absolute(self, value: float) -> list[float]:
         """The attribute's value at each key for a fitted ``value`` (absolute units)."""
@@ -135,7 +140,9 @@ def resolve_params(specs: Sequence[ParamSpec], sim: Simulator, source: str | Non
                 if k in seen:
                     raise ConfigError(source, key, f"each key identified once ({k} is already in {seen[k]!r})")
                 seen[k] = name
-            out.append(_param(name, keys, kind, attr, op, spec, sim, source, key, channel_spread or {}))
+            p = _param(name, keys, kind, attr, op, spec, sim, source, key, channel_spread or {})
+            p.target = spec.target if len(keys) > 1 else keys[0]
+            out.append(p)
     return out
 
 

@@ -15,7 +15,8 @@ How a log meets the simulator (exts/sim2real/docs/sysid.md, "How logs are simula
   transient the fit then blames on the parameters; the fit is exact for a robot at rest, as
   excitation files start, and for any motion smoother than a parabola over that window); bias removed;
 * residuals are ``(simulated + bias - measured) / scale`` per channel, ``scale`` the channel's
-  standard deviation over the fitted rows, so radians and radians per second weigh alike.
+  standard deviation over the fitted rows, so radians and radians per second weigh alike (the fit's
+  second stage sets ``scale`` to each channel's noise level: ``weigh_by_noise``).
 
 A run may hold out its last rows (``fit_until``): they are simulated but not fitted (validation).
 """
@@ -29,11 +30,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..gap.trajectory import NS_PER_S
+from ..trajectory.series import NS_PER_S
 from ..sim.wrappers import MAX_LATENCY, delay_commands
 from .logs import RobotLog
 from .params import Param
-from .simulator import Channel, ParamValues, Simulator
+from ..sim.rollout import Channel, ParamValues, Simulator
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ class Problem:
                 f"({MIN_ROWS_PER_PARAM * len(self.params)}): record longer logs or identify fewer parameters")
         spread = fitted.std(axis=0)
         self.scale = scale if scale is not None else np.where(spread > 0, spread, 1.0)
+        self.spread = self.scale.copy()  # the first stage's weights (nuisance ranges are in these units)
         flat = [c for c, s in zip(self.channels, spread, strict=True) if s == 0]
         if flat and scale is None:
             raise InputError(f"channels {', '.join(flat)} are constant in the fitted logs; leave them out (--channels)")
@@ -168,10 +170,15 @@ class Problem:
                       for i, p in enumerate(self.params) if p.attr == "gain_error"}
         sizes = [int(r.fit.sum()) * len(self.channels) for r in self.runs]
         ends = np.cumsum(sizes)
-        self._blocks = [(int(e - n), int(e)) for e, n in zip(ends, sizes, strict=True)]  # residual rows per run
+        self.blocks = [(int(e - n), int(e)) for e, n in zip(ends, sizes, strict=True)]  # residual rows per run
         self.n_residuals = int(ends[-1])
         self.nuisance = self._nuisance() if estimate_initial else []
         self.evaluations = 0  # rollouts run so far
+
+    def weigh_by_noise(self, noise: np.ndarray) -> None:
+        """Divide each channel's residuals by its noise level too (``noise``: residual standard deviation
+        per channel in the current weighted units): weighted least squares from here on."""
+        self.scale = self.spread * np.asarray(noise, dtype=float)
 
     def _bias_columns(self) -> dict[int, list[int]]:
         out = {}
@@ -309,9 +316,9 @@ class Problem:
         return 0.5 * np.einsum("km,km->k", r, r)
 
     def jacobian(self, x: np.ndarray, r0: np.ndarray | None = None, rel_step: float = 1e-6) -> np.ndarray:
-        """``(M, len(x))`` Jacobian of the weighted residuals: forward differences for parameters that
-        need a rollout (all perturbed vectors in one batch; an initial-state offset only re-runs its own
-        log), exact columns for sensor biases."""
+        """``(M, len(x))`` Jacobian of the weighted residuals: forward differences (backward with a
+        negative ``rel_step``) for parameters that need a rollout (all perturbed vectors in one batch; an
+        initial-state offset only re-runs its own log), exact columns for sensor biases."""
         x = np.asarray(x, dtype=float)
         if r0 is None:
             r0 = self.residuals(x[None])[0]
@@ -324,7 +331,7 @@ class Problem:
             cols = [self.n_params + i for i, n in enumerate(self.nuisance) if n.run == j]
             if cols:
                 X, h = self._perturbed(x, cols, rel_step)
-                start, stop = self._blocks[j]
+                start, stop = self.blocks[j]
                 R = self._weighted(self.simulate(X, [run]), [run])
                 J[start:stop, cols] = ((R - r0[start:stop]) / h[:, None]).T
         for i, cols in self._bias_of.items():
@@ -334,7 +341,7 @@ class Problem:
     def _perturbed(self, x: np.ndarray, columns: list[int], rel_step: float) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.bounds
         h = np.array([rel_step * max(abs(x[i]), 1.0, 1e-3 * (hi[i] - lo[i])) for i in columns])
-        h = np.where(x[columns] + h > hi[columns], -h, h)  # step inward at an upper bound
+        h = np.where((x[columns] + h > hi[columns]) | (x[columns] + h < lo[columns]), -h, h)  # inward at a bound
         X = np.repeat(x[None], len(columns), axis=0)
         X[np.arange(len(columns)), columns] += h
         return X, h

@@ -55,7 +55,10 @@ def train(
     cfg = load_config(config_file(config) if config else None, overrides)
     main = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone reports and writes
     rep = reporter(progress if main else "none")
-    summary = run_train(TrainRequest(cfg, Inputs(data, target, topic, eval_set), out), rep)
+    from ..translate.augment import source_translation
+
+    request = TrainRequest(cfg, Inputs(data, target, topic, eval_set), out, source_translation(cfg))
+    summary = run_train(request, rep)
     if not main:
         return
     result = {"out": str(out), "epochs_done": summary["epochs_done"], "best": summary["best"],

@@ -91,7 +91,7 @@ def _load_segment(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskD
         target = (sources.read_segment_dataset(inputs.target, size, cfg.depth, None, cfg.max_target_images, reporter)
                   if sources.is_dataset(inputs.target) else
                   sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
-                                         reporter=reporter))
+                                         reporter=reporter, skip_unreadable=True))
     ev = None
     if inputs.eval is not None:
         ev = (sources.read_segment_dataset(inputs.eval, size, cfg.depth, classes, reporter=reporter)
@@ -116,7 +116,7 @@ def _load_classify(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> Task
                                             reporter)
                   if sources.is_dataset(inputs.target) else
                   sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
-                                         reporter=reporter))
+                                         reporter=reporter, skip_unreadable=True))
     ev = None
     if inputs.eval is not None:
         ev = (sources.read_crop_dataset(inputs.eval, size, classes, cfg.min_object_pixels, True, reporter=reporter)

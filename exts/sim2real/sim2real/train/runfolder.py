@@ -5,6 +5,7 @@
     RUN/model.json               ModelSpec: architecture + constructor config, task, classes, input, normalisation
     RUN/checkpoints/epoch_NNN.pt model, method, optimiser, scheduler and RNG states after epoch NNN
     RUN/best.pt                  the shipped inference weights: the last epoch's, or a ``select`` validator's pick
+    RUN/**/*.pt.sha256           the sha256 of each ``.pt`` (``sim2real.checksums``), checked on every load
     RUN/best.json                {"epoch", "select", "validator", "value", "reason", "checkpoint"}
     RUN/metrics.json             per-epoch losses, validators, source and target scores
     RUN/tb/                      TensorBoard event files
@@ -25,8 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checksums
 from ..errors import InputError, IntegrityError
-from ..fsutil import atomic_write_bytes, atomic_write_json, read_json
+from ..fsutil import atomic_write_json, read_json
 from .models import ARCHITECTURES, build
 
 CONFIG, MODEL, METRICS, BEST, BEST_INFO, CHECKPOINTS, TB = (
@@ -99,13 +101,19 @@ def read_spec(run: str | PathLike[str]) -> ModelSpec:
 
 
 def save_torch(path: Path, obj: dict[str, Any]) -> Path:
-    """``torch.save`` to a temporary name, then rename (a kill never leaves a torn checkpoint)."""
+    """``torch.save`` to a temporary name, then rename (a kill never leaves a torn checkpoint),
+    with the file's sha256 recorded beside it (``checksums.write_bytes``)."""
     buf = io.BytesIO()
     torch.save(obj, buf)
-    return atomic_write_bytes(path, buf.getvalue())
+    return checksums.write_bytes(path, buf.getvalue())
 
 
 def load_torch(path: Path) -> dict[str, Any]:
+    """A sim2real checkpoint, after checking its recorded sha256 (``IntegrityError`` naming the file
+    on a mismatch; ``InputError`` for a missing or foreign file)."""
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such checkpoint")
+    checksums.verify(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import checksums
 from . import runfolder as rf
 from .config import VALIDATOR_SIGN
 
@@ -59,6 +60,6 @@ def prune(run: Path, keep: int, shipped: int | None) -> list[int]:
     removed = []
     for e in rf.checkpoint_epochs(run)[:-keep]:
         if e != shipped:
-            rf.checkpoint_path(run, e).unlink(missing_ok=True)
+            checksums.remove(rf.checkpoint_path(run, e))  # and its sha256 sidecar
             removed.append(e)
     return removed

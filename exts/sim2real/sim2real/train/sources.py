@@ -7,7 +7,7 @@ area resize; masks and depth nearest) and kept in memory as uint8 (a 10,000-fram
 * source (labelled, synthetic): a sim2real dataset (``segment``: RGB + semantic masks [+ depth];
   ``classify``: one crop per visible object instance, labelled with its class) or, for ``classify``,
   a folder of class sub-folders;
-* target (unlabelled): anything ``sim2real.gap.images.open_image_set`` reads: an image folder, a
+* target (unlabelled): anything ``sim2real.dataset.imagesets.open_image_set`` reads: an image folder, a
   sim2real dataset (its RGB only; ``classify``: crops at its boxes, which stand for the detector's
   regions at deployment) or an image topic of a ROS bag;
 * evaluation (labelled target, metrics only): a sim2real dataset, a folder ``images/`` + ``masks/``
@@ -283,23 +283,31 @@ def is_dataset(path: Path) -> bool:
 
 def read_image_set(path: Path, size: tuple[int, int], depth: bool = False, topic: str | None = None,
                    limit: int | None = None, classes: Classes | None = None,
-                   reporter: Reporter | None = None) -> ImageData:
+                   reporter: Reporter | None = None, skip_unreadable: bool = False) -> ImageData:
     """Images of a folder, dataset or bag (``open_image_set``), fitted to ``size``.
 
     All images must have one size (a camera gives one; mixed sizes mean mixed sources). With
     ``classes`` the class sub-folders become labels. ``depth``: the folder's ``depth/`` PNGs.
+    ``skip_unreadable``: a file or message of a folder or bag that does not decode is left out with
+    one warning that counts them (unlabelled camera images: one broken JPEG should not stop a run).
     """
-    from ..gap.images import open_image_set
+    from ..dataset.imagesets import open_image_set
 
     root = Path(path)
     structured = root.is_dir() and (root / IMAGES_DIR).is_dir()
     images = open_image_set(root / IMAGES_DIR if structured else root, limit, topic)
     if depth and not structured:
         raise InputError(f"{root}: depth = true needs a sim2real dataset or a folder with {IMAGES_DIR}/ and {DEPTH_DIR}/")
+    skip = skip_unreadable and images.kind in ("folder", "bag")
     first: list[tuple[int, int]] = []
 
-    def one(item: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        img = item.load()
+    def one(item: Any) -> tuple[np.ndarray, np.ndarray | None] | InputError:
+        try:
+            img = item.load()
+        except InputError as exc:
+            if not skip:
+                raise
+            return exc
         if img.ndim != 3 or img.shape[2] != 3:
             raise InputError(f"{item.path}: expected an RGB image (got shape {img.shape})")
         return img, _depth_for(root, item) if depth else None
@@ -314,19 +322,34 @@ def read_image_set(path: Path, size: tuple[int, int], depth: bool = False, topic
                              f"{first[0][0]}x{first[0][1]}; expected images of one size (one camera)")
         return fit(img, size), None if d is None else fit(d, size, nearest=True)
 
-    loaded = _parallel(one, images.items, reporter or NullReporter(), root.name)
-    rows = [fitted(pair, item) for pair, item in zip(loaded, images.items, strict=True)]
+    loaded, items = _drop_unreadable(root, _parallel(one, images.items, reporter or NullReporter(), root.name),
+                                     images.items)
+    rows = [fitted(pair, item) for pair, item in zip(loaded, items, strict=True)]
     labels = None
     if classes is not None:
-        missing = [i.path for i in images.items if i.label is None]
+        missing = [i.path for i in items if i.label is None]
         if missing:
             raise InputError(f"{missing[0]}: expected images in class sub-folders ({', '.join(classes.names)})")
-        classes.check([str(i.label) for i in images.items], str(root))
-        labels = np.array([classes.index(str(i.label)) for i in images.items], dtype=np.int64)
+        classes.check([str(i.label) for i in items], str(root))
+        labels = np.array([classes.index(str(i.label)) for i in items], dtype=np.int64)
     fp = {"kind": images.kind, "path": str(root.resolve()), "topic": topic,
-          "items": content_hash([[i.name, _size_of(i.path)] for i in images.items], 16), "count": len(images)}
-    return ImageData(np.stack([r[0] for r in rows]), [i.name for i in images.items],
+          "items": content_hash([[i.name, _size_of(i.path)] for i in items], 16), "count": len(items)}
+    return ImageData(np.stack([r[0] for r in rows]), [i.name for i in items],
                      np.stack([r[1] for r in rows]) if depth else None, labels, str(root), fp)
+
+
+def _drop_unreadable(root: Path, loaded: list[Any], items: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The loaded images and their items without the unreadable ones (``InputError`` in ``loaded``),
+    with one warning that counts what was left out; an error if nothing is left."""
+    bad = [k for k, row in enumerate(loaded) if isinstance(row, InputError)]
+    if not bad:
+        return loaded, items
+    if len(bad) == len(items):
+        raise InputError(f"{root}: none of its {len(items)} images is readable (first: {loaded[bad[0]]})")
+    log.warning("%s: skipped %d unreadable image(s) of %d (first: %s)", root, len(bad), len(items), loaded[bad[0]])
+    dropped = set(bad)
+    keep = [k for k in range(len(items)) if k not in dropped]
+    return [loaded[k] for k in keep], [items[k] for k in keep]
 
 
 def _size_of(path: str) -> int:
@@ -338,13 +361,11 @@ def _size_of(path: str) -> int:
 
 def _single_channel(path: Path, what: str) -> np.ndarray:
     """A one-channel PNG (mask or depth) as an array; a missing or multi-channel file is an error."""
-    from PIL import Image
+    from ..imagefile import load_image
 
-    try:
-        with Image.open(path) as img:
-            arr = np.asarray(img)
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing {what}") from None
+    if not path.exists():
+        raise InputError(f"{path}: missing {what}")
+    arr = load_image(path)
     if arr.ndim != 2:
         raise InputError(f"{path}: expected a single-channel {what}")
     return arr

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
-from ..errors import InputError, UnsupportedError
+from .. import __version__, checksums
+from ..errors import InputError, IntegrityError, UnsupportedError
 from ..fsutil import atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
 from ..runs import new_run_id, read_run_info, write_run_info
@@ -51,11 +51,17 @@ PREFETCH = 2  # batches assembled ahead of the model
 AUGMENT_SEED_OFFSET = 0x5EED
 
 
+SourceTransform = Callable[[Any, Reporter], Any]  # the source ImageData -> the ImageData trained on
+
+
 @dataclass
 class TrainRequest:
     config: TrainConfig
     inputs: data_mod.Inputs
     out: Path
+    # what ``config.translate`` asks for, handed in by the caller (training never imports a translator):
+    # ``sim2real.translate.augment.source_translation(config)``
+    translate_source: SourceTransform | None = None
 
 
 class Step(nn.Module):
@@ -122,11 +128,12 @@ class Run:
         cfg = self.cfg
         torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
         self._check_config()
+        if cfg.translate is not None and self.req.translate_source is None:
+            raise UnsupportedError("translate: this caller gave training no translator; pass TrainRequest("
+                                   "translate_source=sim2real.translate.augment.source_translation(config))")
         self.data = data_mod.load(cfg, self.req.inputs, self.rep)
-        if cfg.translate is not None:  # sim->target translation of the source images (labels unchanged)
-            from ..translate.augment import translate_source
-
-            self.data.train = translate_source(self.data.train, cfg.translate.run, cfg.translate.share, cfg.seed, self.rep)
+        if self.req.translate_source is not None:  # sim->target translation of the source (labels unchanged)
+            self.data.train = self.req.translate_source(self.data.train, self.rep)
         self.task = make_task(cfg, self.data.classes)
         self.norm = self.task.input_norm(self.data.train, self.data.target)
         self.class_weights = self.task.set_class_weights(self.data.train)
@@ -234,8 +241,8 @@ class Run:
             path = rf.checkpoint_path(self.out, epoch)
             try:
                 ckpt = rf.load_torch(path)
-            except InputError as exc:  # a file torn by something other than us: fall back one epoch
-                log.warning("%s", exc)
+            except (InputError, IntegrityError) as exc:  # corrupt or torn by something else: fall back one epoch
+                log.warning("%s; falling back to the checkpoint before it", exc)
                 continue
             rf.check_same_model(ckpt, self.spec, path)
             if ckpt.get("config_hash") != content_hash(self._config_record()):
@@ -359,7 +366,9 @@ class Run:
         self._update_best(epoch, inference)
         self._prune()
         if tb is not None:
-            step = epoch * self.steps_per_epoch
+            # the step of the epoch's last batch: a resume after this epoch purges from the next
+            # epoch's first step (``_tensorboard``), which must not take this epoch's point with it
+            step = epoch * self.steps_per_epoch - 1
             for k, v in record["validators"].items():
                 tb.add_scalar(f"validators/{k}", v, step)
             for side in ("source", "target", "alignment"):
@@ -422,9 +431,20 @@ class Run:
             have = json.loads((self.out / rf.BEST_INFO).read_text()).get("epoch")
         except (OSError, ValueError):
             have = None
-        if have != choice.epoch:
+        if have != choice.epoch or not self._best_is_intact():
             ckpt = rf.load_torch(rf.checkpoint_path(self.out, choice.epoch))
             self._write_best(choice, ckpt["inference"] or ckpt["model"])
+
+    def _best_is_intact(self) -> bool:
+        best = self.out / rf.BEST
+        if not best.is_file():
+            return False
+        try:
+            checksums.verify(best)
+        except IntegrityError as exc:
+            log.warning("%s; writing it again from its epoch's checkpoint", exc)
+            return False
+        return True
 
     def _prune(self) -> None:
         choice = self._choice()

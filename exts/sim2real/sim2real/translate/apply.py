@@ -5,7 +5,7 @@
   are multiples of 4 (the generator is fully convolutional) and returns uint8 images of the same size;
   ``fitted=True`` first fits each image to the training resolution (centre crop + area resize, as
   training inputs are read), for images of other sizes.
-* ``translated_image_set(images, translator)``: an ``ImageSet`` (``sim2real.gap.images``) whose items
+* ``translated_image_set(images, translator)``: an ``ImageSet`` (``sim2real.dataset.imagesets``) whose items
   load translated, so every consumer of image sets (the gap report) reads translated images.
 * ``set_distance(a, b)``: the image-set distance of ``sim2real gap images`` (its ``image_gap``:
   KID and MMD on seeded random-conv features, colour statistics), on in-memory images.
@@ -75,9 +75,9 @@ class Translator:
 
 
 def translated_image_set(images: Any, translator: Translator) -> Any:
-    """``images`` (a ``gap.images.ImageSet``) with each item translated when loaded (at the
+    """``images`` (a ``dataset.imagesets.ImageSet``) with each item translated when loaded (at the
     translator's resolution)."""
-    from ..gap.images import ImageSet
+    from ..dataset.imagesets import ImageSet
 
     def translated(load: Any) -> Any:
         return lambda: translator(load()[None], fitted=True)[0]
@@ -87,8 +87,8 @@ def translated_image_set(images: Any, translator: Translator) -> Any:
 
 
 def memory_image_set(images: np.ndarray, name: str) -> Any:
-    """In-memory uint8 images as a ``gap.images.ImageSet``."""
-    from ..gap.images import ImageItem, ImageSet
+    """In-memory uint8 images as a ``dataset.imagesets.ImageSet``."""
+    from ..dataset.imagesets import ImageItem, ImageSet
 
     return ImageSet(name, [ImageItem(f"{i:06d}", None, (lambda img=img: img)) for i, img in enumerate(images)],
                     kind="memory")
@@ -97,7 +97,7 @@ def memory_image_set(images: np.ndarray, name: str) -> Any:
 def set_distance(a: np.ndarray, b: np.ndarray, seed: int = 0, size: int = 64) -> dict[str, float]:
     """``sim2real gap images``' set metrics of two in-memory image sets: KID (mean), MMD² and the
     colour-mean difference (random-conv features seeded with ``seed``)."""
-    from ..gap.features import RandomConvFeatures
+    from ..train.features import RandomConvFeatures
     from ..gap.image_gap import image_gap
 
     g = image_gap(memory_image_set(a, "a"), memory_image_set(b, "b"), RandomConvFeatures(seed=seed, size=size),

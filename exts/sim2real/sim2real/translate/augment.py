@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,3 +32,17 @@ def translate_source(data: ImageData, run: str | Path, share: float, seed: int,
             bar.advance(len(idx))
     fingerprint = {**data.fingerprint, "translated_by": translator.sha256, "translated_share": share}
     return replace(data, images=images, fingerprint=fingerprint)
+
+
+def source_translation(config: Any) -> Callable[[ImageData, Reporter], ImageData] | None:
+    """What a ``TrainConfig``'s ``translate`` table asks training to do to its source images (None without
+    one): ``TrainRequest(translate_source=...)``."""
+    option = config.translate
+    if option is None:
+        return None
+    return partial(_translated, run=option.run, share=option.share, seed=config.seed)
+
+
+def _translated(data: ImageData, reporter: Reporter, *, run: str, share: float, seed: int) -> ImageData:
+    return translate_source(data, run, share, seed, reporter)
+

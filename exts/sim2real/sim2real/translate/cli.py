@@ -58,7 +58,7 @@ def apply_cmd(
     progress: ProgressOpt = "rich",
 ) -> None:
     """Translate images (fitted to the translator's resolution) into a folder of PNGs; resumable."""
-    from ..gap.images import open_image_set
+    from ..dataset.imagesets import open_image_set
     from .apply import Translator, write_translated
 
     rep = reporter(progress)

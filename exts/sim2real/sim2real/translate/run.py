@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, IntegrityError
 from ..fsutil import atomic_write_bytes, atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
 from ..runs import claim_run_folder
@@ -166,7 +166,11 @@ def _resume(out: Path, record: dict[str, Any], cycle: Cycle, g: torch.Generator,
     path = out / CHECKPOINT
     if not path.is_file():
         return []
-    ckpt = load_torch(path)
+    try:
+        ckpt = load_torch(path)
+    except IntegrityError as exc:  # the only checkpoint: nothing older to fall back to
+        log.warning("%s; starting again from iteration 0", exc)
+        return []
     if ckpt.get("config_hash") != content_hash(record):
         raise InputError(f"{path}: made with other settings or data; expected a checkpoint of this run")
     cycle.load(ckpt["state"])

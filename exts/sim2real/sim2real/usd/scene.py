@@ -18,7 +18,7 @@ geom, body, world      physics.Physics
 =====================  ====================================
 
 ``image:*`` sensor effects are not stage edits: the caller applies them to rendered images
-(``sim2real.sim.effects``; ``sim2real.isaac.frames``). The Kit layer calls this from its physics-step
+(``sim2real.backends.effects``; ``sim2real.backends.isaac.annotators``). The Kit layer calls this from its physics-step
 callbacks; here it runs on plain ``pxr`` stages.
 """
 

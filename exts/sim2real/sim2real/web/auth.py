@@ -7,7 +7,8 @@ must name a loopback host) and cross-site form posts (an unsafe method's ``Origi
 Bound to any other address, a random token printed at start-up guards every request, static files
 included: ``?token=`` once sets an HttpOnly, SameSite=Strict cookie and redirects to the same URL
 without the token (so it stays out of the history, referrers and access logs); comparisons are
-constant-time. The token is never logged.
+constant-time. The token is never logged. That redirect goes to a path of this server only, whatever
+the request's path (``//evil.example/...`` stays here).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import logging
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 log = logging.getLogger(__name__)
 
 COOKIE = "sim2real_token"
 LOOPBACK_NAMES = ("localhost",)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+PATH_SAFE = "/-._~!$&'()*+,;=:@"  # RFC 3986 pchar (unreserved, sub-delims, ':' '@') and '/'
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -128,9 +130,16 @@ async def _plain(send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def local_location(path: str, query: dict[str, str]) -> str:
+    """A ``Location`` that can only name a page of this server: one leading slash (a browser reads
+    ``//host/...`` and ``/\\host/...`` as another site), and every byte outside a URL path's own
+    characters percent-encoded (no control characters, spaces, backslashes, ``?`` or ``#``)."""
+    clean = "/" + path.lstrip("/\\")
+    return quote(clean, safe=PATH_SAFE) + (f"?{urlencode(query)}" if query else "")
+
+
 async def _redirect_setting_cookie(scope: Scope, send: Send, query: dict[str, str], token: str) -> None:
-    rest = {k: v for k, v in query.items() if k != "token"}
-    location = scope.get("path", "/") + (f"?{urlencode(rest)}" if rest else "")
+    location = local_location(scope.get("path", "/"), {k: v for k, v in query.items() if k != "token"})
     cookie = f"{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
     await send({"type": "http.response.start", "status": 303,
                 "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),

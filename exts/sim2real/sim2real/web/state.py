@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..app.frames import JobFrame
+from ..app.stage_views import JobFrame
 from ..app.jobs import Job
 from ..app.panel import Panel
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from ..paths import config_path
 from . import fields
 from .paths import input_path, output_path
 
 log = logging.getLogger(__name__)
+MAX_NAME_BYTES = 200  # of a saved profile's name: NAME.toml must fit the 255 bytes of a file name
 
 
 @dataclass(frozen=True)
@@ -100,17 +101,22 @@ class WebPanel:
             return self.profile.load(config_path("profiles", f"{text}.toml"))
         path = input_path(self.workdir, "profile", text)
         if path.suffix != ".toml" or not path.is_file():
-            raise UserError(f"profile: expected a .toml file (got {text!r})")
+            raise ConfigError(None, "profile", "a .toml file", text)
         return self.profile.load(path)
 
     def save_profile(self, name: str) -> Path:
         """Save the edited profile as ``profiles/NAME.toml`` in the workdir."""
         name = name.strip().removesuffix(".toml")
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise UserError(f"name: expected a file name without folders (got {name!r})")
+        if not name or "/" in name or "\\" in name or name.startswith(".") or not name.isprintable():
+            raise ConfigError(None, "name", "a file name without folders or control characters", name)
+        if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+            raise ConfigError(None, "name", f"a file name of at most {MAX_NAME_BYTES} bytes (got {len(name)} characters)")
         path = output_path(self.workdir, "name", f"profiles/{name}.toml")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return self.profile.save(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return self.profile.save(path)
+        except OSError as exc:
+            raise UserError(f"name: cannot write {path} ({exc.strerror or exc})") from None
 
     def profile_view(self) -> dict[str, Any]:
         return {"editor": self.profile.snapshot(), "shipped": self.shipped_profiles()}

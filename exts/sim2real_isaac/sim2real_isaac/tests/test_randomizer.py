@@ -101,8 +101,8 @@ class TestSim2RealRandomizer(omni.kit.test.AsyncTestCase):
                 changed.append(step)
             previous = value
         self.assertEqual(changed, [5, 10])
-        self.assertEqual(randomizer.stage.clock.steps, 12)
+        self.assertEqual(randomizer.backend.clock.steps, 12)
         # the reset term on body mass went through the PhysX tensor view once the simulation ran
-        self.assertIsNotNone(randomizer.stage.tensors)
+        self.assertIsNotNone(randomizer.backend.tensors)
         randomizer.detach()
         self.assertFalse(world.physics_callback_exists(randomizer.callback_name))

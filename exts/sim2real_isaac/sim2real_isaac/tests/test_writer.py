@@ -36,7 +36,7 @@ class TestSim2RealWriter(omni.kit.test.AsyncTestCase):
         stage = omni.usd.get_context().get_stage()
         randomizer = Sim2RealRandomizer(config_path("profiles", "tabletop.toml"), seed=0, resolution=(128, 96))
         randomizer.attach(stage=stage, physics=False)
-        camera = str(randomizer.stage.scene.ctx.path("camera", "main", 0))
+        camera = str(randomizer.backend.scene.ctx.path("camera", "main", 0))
         render_product = rep.create.render_product(camera, (128, 96), name="main")
         writer = rep.WriterRegistry.get("Sim2RealWriter")
         self.assertIsInstance(writer, Sim2RealWriter)

@@ -1,4 +1,4 @@
-"""Subprocess entry point of ``sim2real.sim.glselect.probe``: render one frame with the platform in MUJOCO_GL.
+"""Subprocess entry point of ``sim2real.backends.glplatform.probe``: render one frame with the platform in MUJOCO_GL.
 
 Prints one JSON line: {"backend", "ok", "renderer", "error"}.
 """

@@ -1,13 +1,14 @@
 """``sim2real/Arm2Reach-v0``: our two-link arm (data/scenes/arm2.xml) as a gymnasium MuJoCo environment.
 
-The task (observation, reward, goal, success) is ``sim2real.control.tasks.Arm2ReachTask``, the same one
-that scores the arm on a robot from its channels; this module only reads the model's sensors into those
-channels. Actions are the two position servos' targets (rad, within their control ranges); one control
+The task (observation, reward, goal, success) is handed in: ``sim2real.control.envs`` registers the id
+with ``sim2real.control.tasks.Arm2ReachTask``, the same task that scores the arm on a robot from its
+channels. This module only reads the model's sensors into those channels. Actions are the two position servos' targets (rad, within their control ranges); one control
 step is 10 physics steps of 2 ms (50 Hz).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,6 @@ from gymnasium import spaces
 from gymnasium.envs.mujoco import MujocoEnv
 
 from ...paths import data_path
-from ...control.tasks import Arm2ReachTask
 
 FRAME_SKIP = 10
 
@@ -23,8 +23,11 @@ FRAME_SKIP = 10
 class Arm2ReachEnv(MujocoEnv):
     metadata = {"render_modes": ["rgb_array", "depth_array"], "render_fps": 50}
 
-    def __init__(self, frame_skip: int = FRAME_SKIP, reset_noise_rad: float = 0.05, **kwargs: Any) -> None:
-        self.task = Arm2ReachTask()
+    def __init__(self, task_factory: Callable[[], Any], frame_skip: int = FRAME_SKIP, reset_noise_rad: float = 0.05,
+                 **kwargs: Any) -> None:
+        """``task_factory()`` makes the task: ``channels``, ``observation``, ``observe(channels)``,
+        ``reward(obs, action)``, ``distance(obs)``, ``reset(rng)`` and ``SUCCESS_DISTANCE_M``."""
+        self.task = task_factory()
         self._reset_noise = float(reset_noise_rad)
         obs_space = spaces.Box(-np.inf, np.inf, shape=(len(self.task.observation),), dtype=np.float64)
         MujocoEnv.__init__(self, str(data_path("scenes", "arm2.xml")), frame_skip, observation_space=obs_space,

@@ -11,7 +11,11 @@ object, scene          objects.Objects (library assets in slots, pose, scale, vi
 camera                 cameras.Cameras
 geom, body, joint,     physics.Physics (body mass/com of object slots: objects.Objects)
 actuator, world
-actuator latency and   signals.Signals (sim.wrappers and sim.effects, outside the model)
+joint position and     state.State (mjData: qpos, qvel, xfrc_applied)
+velocity, object
+velocity, body force
+and torque
+actuator latency and   signals.Signals (sim.wrappers and backends.effects, outside the model)
 gain_error, sensor,
 image
 =====================  ================================================================
@@ -19,47 +23,38 @@ image
 ``reset`` restores every model field from the snapshot taken at load (snapshot.py), re-uploads what
 the renderer holds (textures, rescaled meshes), resets the physical state and re-applies the start-up
 samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac Lab).
+
+This class is a façade over what it owns: ``loader`` (the appliers of a loaded scene and their
+defaults), ``router`` (which applier each key goes to, planned once per key set), ``stepping``
+(control, physics steps, state) and ``camera_frames`` (labelled frames; ``occlusion``).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import mujoco
 import numpy as np
 
-from ...errors import UnsupportedError, UserError
-from ...randomize.interval import IntervalBlock
-from ...randomize.sample import Sample
-from ...randomize.targets import CATALOGUE, split_key
-from ...sim.backend import Capabilities, StepCallback
+from ...errors import UserError
+from ...randomize.interval import IntervalChunk
+from ...randomize.sample import Capabilities, Sample
+from ...sim.backend import Backend, StepCallback
 from ...sim.clock import StepClock
-from ...sim.effects import effect_rng
-from ...sim.frame import Frame, Instance, Pose
-from ...sim.labels import instance_boxes, pose_in_camera
-from . import cameras, objects, physics, signals, visuals
-from .render import FrameRenderer
-from .scene import VISUAL_GROUPS
+from ...sim.rendered_frame import Frame
+from ...sim.record import AppliedRecord
+from .camera_frames import CameraFrames
+from .loader import Appliers, check_attachable, load_appliers
+from .router import Router, supported_targets
 from .scene import load as load_scene
-from .snapshot import ModelSnapshot, transplant_changes
-from .tables import FieldTables
+from .stepping import Stepper
 from .world import World
 
 log = logging.getLogger(__name__)
-
-_TABLES = (physics.TARGETS, objects.TARGETS, visuals.TARGETS, cameras.TARGETS, signals.TARGETS)
-_CATALOGUE = {(a.kind, a.name) for a in CATALOGUE}
-
-
-def _supported() -> frozenset[tuple[str, str]]:
-    pairs = {(kind, attr) for table in _TABLES for kind, attrs in table.items() for attr in attrs}
-    return frozenset(pairs & _CATALOGUE)  # only what profiles can name
 
 
 class MujocoBackend:
@@ -67,14 +62,14 @@ class MujocoBackend:
 
     name = "mujoco"
     capabilities = Capabilities(
-        targets=_supported(), rgb=True, depth=True, segmentation=True, boxes=True, physics=True, max_envs=1,
-        extras={"occlusion": True, "engine": "mujoco", "control": True},
+        targets=supported_targets(), rgb=True, depth=True, segmentation=True, boxes=True, physics=True, max_envs=1,
+        occlusion=True, control=True,
     )
 
     def __init__(self) -> None:
         self.world: World | None = None
-        self._renderer: FrameRenderer | None = None
-        self.clock = StepClock()
+        self.clock = StepClock()  # outlives loads: step callbacks may be added before one
+        self._frames: CameraFrames | None = None
 
     # ------------------------------------------------------------------ loading
     def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
@@ -90,7 +85,7 @@ class MujocoBackend:
             raise UserError(f"resolution: expected positive (width, height) in pixels (got {resolution})")
         self.close()
         sc = load_scene(scene, (width, height))
-        self._adopt(sc, sc.model, mujoco.MjData(sc.model), (width, height), occlusion)
+        self._adopt(load_appliers(sc, sc.model, mujoco.MjData(sc.model), (width, height)), occlusion)
 
     def attach(self, scene: str | PathLike[str], model: mujoco.MjModel, data: mujoco.MjData, *,
                resolution: tuple[int, int] = (640, 480)) -> None:
@@ -104,63 +99,20 @@ class MujocoBackend:
         width, height = int(resolution[0]), int(resolution[1])
         self.close()
         sc = load_scene(scene, (width, height))
-        sizes = ("nq", "nv", "nu", "na", "nbody", "njnt", "ngeom", "nsite", "nsensor", "nmesh", "ntex", "nmat",
-                 "ncam", "nlight", "nsensordata")
-        differ = [f"{k} {getattr(model, k)} != {getattr(sc.model, k)}" for k in sizes
-                  if getattr(model, k) != getattr(sc.model, k)]
-        if differ or sc.slots:
-            raise UnsupportedError(f"{sc.path}: cannot attach a model that is not this file's own compilation "
-                                   f"({'; '.join(differ) or 'the scene has object slots'})")
-        self._adopt(sc, model, data, (width, height), occlusion=False)
+        check_attachable(sc, model)
+        self._adopt(load_appliers(sc, model, data, (width, height)), occlusion=False)
 
-    def _adopt(self, sc: Any, model: mujoco.MjModel, data: mujoco.MjData, resolution: tuple[int, int],
-               occlusion: bool) -> None:
-        """Build the appliers on ``model``/``data`` and capture the defaults."""
-        width, height = resolution
-        self._compiled = copy.copy(model)  # the model as last compiled, before run-time edits
-        self._base_compile = self._compiled
-        compiled = ModelSnapshot(model)
-        world = World(sc, model, data, compiled, compiled)
-        self.resolution, self.occlusion = (width, height), occlusion
-        slot_geoms = {s.name: np.concatenate([v.geoms for v in s.variants.values()]) for s in sc.slots}
-        self.objects = objects.Objects(world)
-        self.physics = physics.Physics(world, slot_geoms)
-        self.lights = visuals.Lights(world)
-        self.materials = visuals.Materials(world, {int(g) for ids in slot_geoms.values() for g in ids})
-        self.cameras = cameras.Cameras(world, (width, height))
-        self.sensors = {n: i for i, n in enumerate(sc.names["mjOBJ_SENSOR"]) if n}
-        self.signals = signals.Signals(model.nu, self.physics.actuators, list(self.sensors))
-        self.objects.on_asset.append(lambda slot, colour: self.materials.set_default_color(slot.material, colour))
-        # the default assets rest on the table, dressed in their colours: that is the default state
-        self.objects.write_defaults()
-        self.materials.flush()
-        world.const_dirty = True
-        world.refresh_constants()
-        world.defaults = ModelSnapshot(model)
-        self.world = world
-        for part in (self.objects, self.lights, self.materials, self.cameras):
-            part.reset()
-        self._mesh_base = {m.name: np.array(m.scale, dtype=float) for m in sc.spec.meshes}
-        self._meshes_changed: set[str] = set()
-        self._routes = self._routing()
-        self._plans: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
-        self._classes = self._class_table()
-        self._startup: list[tuple[Sample, int]] = []
+    def _adopt(self, parts: Appliers, occlusion: bool) -> None:
+        self.parts, self.world = parts, parts.world
+        # the appliers by name, as tests and wrappers reach them
+        self.objects, self.physics, self.signals, self.lights = parts.objects, parts.physics, parts.signals, parts.lights
+        self.router = Router(parts, self.capabilities, self.name)
+        self.stepper = Stepper(parts, self.clock)
+        self._frames = CameraFrames(parts, parts.cameras.resolution, occlusion, self.name)
+        self.applied = AppliedRecord()  # start-up samples to replay, the latest value of every key
         self._reset_state()
+        sc, model = parts.world.scene, parts.world.model
         log.info("loaded %s: %d bodies, %d geoms, %d object slots", sc.path, model.nbody, model.ngeom, len(sc.slots))
-
-    def _routing(self) -> dict[tuple[str, str], Any]:
-        """(kind, attribute) -> the applier that owns it (body mass/com of slots: re-routed in _plan)."""
-        owners = [(physics.TARGETS, self.physics), (objects.TARGETS, self.objects), (cameras.TARGETS, self.cameras),
-                  (signals.TARGETS, self.signals), ({"light": visuals.TARGETS["light"]}, self.lights),
-                  ({"material": visuals.TARGETS["material"]}, self.materials)]
-        return {(kind, attr): owner for table, owner in owners for kind, attrs in table.items() for attr in attrs}
-
-    def _class_table(self) -> dict[str, int]:
-        """Semantic class ids: the library's assets (or, without a library, each object's name)."""
-        sc = self._world().scene
-        names = sc.library if sc.slots else [o.name for o in sc.objects]
-        return {name: i + 1 for i, name in enumerate(names)}
 
     @property
     def model(self) -> mujoco.MjModel:
@@ -186,206 +138,56 @@ class MujocoBackend:
 
     def entities(self) -> dict[str, list[str]]:
         self._world()
-        out: dict[str, list[str]] = {}
-        for part in (self.lights, self.materials, self.cameras, self.physics, self.objects):
-            out.update(part.entities())
-        out["sensor"] = list(self.sensors)
-        return {k: v for k, v in out.items() if v}
+        return self.parts.entities()
 
     def control_names(self) -> list[str]:
         """Actuator names in control-vector order (``set_control`` takes a vector in this order)."""
         return self._world().scene.actuator_names()
 
     # ------------------------------------------------------------------ applying
-    def apply(self, sample: Sample, env: int = 0) -> None:
-        """Apply environment ``env`` of ``sample``; every value is relative to the loaded defaults."""
+    def apply(self, sample: Sample, env: int | None = None) -> None:
+        """Apply environment ``env`` of ``sample`` (None: 0, this backend's one environment); every value is
+        relative to the loaded defaults."""
         world = self._world()
-        _check_env(env, sample.n_envs)
-        self._settle()
-        plan = self._plan(tuple(sample.values), sample.ops)
-        tables = self._tables(plan)
-        if tables is not None:
-            tables.write(tables.tables({k: sample.values[k][env:env + 1] for k in tables.keys}), 0)
-        for write in plan.writes:
-            write(sample.values, sample.ops, env)
-        if plan.sensors:
-            self.signals.noise.rng = np.random.default_rng([sample.seed % 2**63, sample.index % 2**63, env, 0x5E])
-        self._flush()
+        env = _env(env, sample.n_envs)
+        self.router.write(sample, env)
+        self.parts.flush()
+        self._camera().sync()
         world.refresh_constants()
-        if not self.signals.pipe.delays:
-            world.data.ctrl[:] = self.signals.pipe.current()
-        if sample.event == "startup" and (sample, env) not in self._startup:
-            self._startup.append((sample, env))
-        for key, values in sample.values.items():  # turned into a JSON-ready record when a frame needs it
-            self._latest[key] = (values, env)
-        self._noise_key = (sample.seed, sample.index)
+        self.stepper.pass_through()
+        self.applied.applied(sample, env)
 
-    def prepare_interval(self, block: IntervalBlock, env: int = 0) -> Callable[[int], None]:
-        """Turn a block of interval firings (``Randomizer.due``) into model writes once; returns
-        ``fire(k)``, which applies row ``k`` as ``apply(block.sample(k), env)`` would — the same
+    def prepare_interval(self, chunk: IntervalChunk, env: int | None = None) -> Callable[[int], None]:
+        """Turn a chunk of interval firings (``sim.schedule.IntervalSchedule``) into model writes once;
+        returns ``fire(k)``, which applies row ``k`` as ``apply(chunk.sample(k), env)`` would — the same
         bytes — with one store through the model buffer for the physics targets."""
-        world = self._world()
-        _check_env(env, block.n_envs)
-        plan = self._plan(tuple(block.values), block.ops)
-        tables = self._tables(plan)
-        if tables is None:
-            return lambda k: self.apply(block.sample(k), env)
-        rows = tables.tables({k: block.values[k][env] for k in tables.keys})
-        tabulated = set(tables.keys)
-        rest = [k for k in block.values if k not in tabulated]
-        generation = self.objects.generation
+        self._world()
+        return self.router.prepare(chunk, _env(env, chunk.n_envs), self.apply, self.applied.fired)
 
-        def fire(k: int) -> None:
-            self._pending.pop(block.period, None)  # superseded: this firing sets the same keys
-            if plan.slot_bound and self.objects.generation != generation:  # a slot changed asset or scale
-                self.apply(block.sample(k), env)
-                return
-            tables.write(rows, k)
-            if rest:
-                self.apply(block.sample(k, rest), env)  # (refreshes the constants too)
-            else:
-                world.refresh_constants()
-            self._pending[block.period] = (block, k, env)  # inserted last: the newest firing settles last
-
-        return fire
-
-    def _settle(self) -> None:
-        """Record the interval firings applied since the last sample (kept as (block, row) until then:
-        a firing costs no per-key work)."""
-        for block, k, env in self._pending.values():
-            for key, values in block.values.items():
-                self._latest[key] = (values[:, k], env)
-            self._noise_key = (block.seed, block.step(k))
-        self._pending.clear()
-
-    def record(self) -> dict[str, Any]:
-        """The value of every key applied since the reset (the latest of each): what the world is now."""
-        self._settle()
-        out = {}
-        for key, (values, env) in self._latest.items():
-            v = values[env]
-            out[key] = v.tolist() if isinstance(v, np.ndarray) else v.item() if isinstance(v, np.generic) else v
-        return out
-
-    def _plan(self, keys: tuple[str, ...], ops: Mapping[str, str]) -> _Plan:
-        """Where each key goes, validated once per distinct key set and operations (the samples of an
-        event share them). Physics keys are written through field tables (``_tables``); so are the
-        bodies of object slots, unless the sample also changes objects (then, in key order: a mass
-        drawn with a new asset belongs to that asset)."""
-        signature = (keys, tuple([ops.get(k, "set") for k in keys]))
-        plan = self._plans.get(signature)
-        if plan is not None:
-            return plan
-        entities = self.entities()
-        routed = []
-        for key in keys:
-            try:
-                kind, entity, attr = split_key(key)
-            except ValueError:
-                raise UserError(f"{key}: expected a resolved key kind:entity/attribute") from None
-            self.capabilities.require(self.name, [(kind, attr)], source=key)
-            owner = self._routes[(kind, attr)]
-            if kind == "body" and entity in self.objects.slots:
-                owner = self.objects
-            known = entities.get(kind, [])
-            if entity not in known:
-                raise UnsupportedError(f"{key}: no {kind} named {entity!r} in {self.scene.path.name}; "
-                                       f"known: {', '.join(known) or 'none'}")
-            routed.append((owner, kind, entity, attr, ops.get(key, "set"), key))
-        objects_change = any(r[0] is self.objects and r[1] != "body" for r in routed)
-        tabular = [r for r in routed if r[0] is self.physics or (r[0] is self.objects and r[1] == "body"
-                                                                  and not objects_change)]
-        writes = [_single(owner, kind, entity, attr, key) for owner, kind, entity, attr, _, key in routed
-                  if (owner, kind, entity, attr, _, key) not in tabular]
-        plan = _Plan(tabular, writes, any(r[1] == "sensor" for r in routed),
-                     any(r[0] is self.objects for r in tabular))
-        self._plans[signature] = plan
-        return plan
-
-    def _tables(self, plan: _Plan) -> FieldTables | None:
-        """The plan's field tables, made again when they hold slot bodies and a slot changed asset or scale."""
-        if not plan.tabular:
-            return None
-        generation = self.objects.generation if plan.slot_bound else 0
-        if plan.tables is None or plan.tables[0] != generation:
-            elements = [(key, owner.elements(kind, entity, attr, op, key))
-                        for owner, kind, entity, attr, op, key in plan.tabular]
-            plan.tables = (generation, FieldTables(self._world(), elements))
-        return plan.tables[1]
-
-    def _flush(self) -> None:
-        rescale = self.objects.needs_recompile()
-        if rescale:
-            self._rescale_meshes(rescale)
-        self.objects.flush()
-        self.materials.flush()
-        self.lights.flush()
-        self.cameras.flush()
-        self._sync_renderer()
-
-    def _rescale_meshes(self, rescale: dict[str, float]) -> None:
-        """Recompile with the slots' meshes at their new scale; copy what changed into the live model."""
-        world, spec = self._world(), self.scene.spec
-        for mesh, scale in rescale.items():
-            spec.mesh(mesh).scale = self._mesh_base[mesh] * scale
-        compiled = spec.compile()
-        if not transplant_changes(world.model, self._compiled, compiled):
-            raise UnsupportedError(f"object scale: recompiling {', '.join(sorted(rescale))} changed the model's "
-                                   "sizes; use a scale closer to 1 or an asset without meshes")
-        self._compiled = compiled
-        self.objects.mesh_scale.update(rescale)
-        self._meshes_changed |= set(rescale)
-        for name, state in self.objects.state.items():  # their masses and bounds follow the new geometry
-            if any(m in rescale for m in self.objects.slots[name].variants[state.asset].meshes):
-                self.objects.shape_dirty.add(name)
-                self.objects.pose_dirty.add(name)
-        world.const_dirty = True
-        self._upload_meshes(rescale)
-
-    def _upload_meshes(self, names: Any) -> None:
-        if self._renderer is not None:
-            for name in sorted(names):
-                self._renderer.upload_mesh(self.scene.id(mujoco.mjtObj.mjOBJ_MESH, name))
-
-    def _sync_renderer(self) -> None:
-        if self._renderer is not None:
-            for tex in sorted(self.materials.textures_changed):
-                self._renderer.upload_texture(tex)
-        self.materials.textures_changed.clear()
+    def record(self, env: int = 0) -> dict[str, Any]:
+        """The value of every key applied since the reset (the latest of each): what the world is now
+        (``env``: 0, this backend's one environment)."""
+        if env != 0:
+            raise UserError(f"env: the mujoco backend simulates one environment, 0 (got {env})")
+        return self.applied.record(0)
 
     # ------------------------------------------------------------------ reset
-    def reset(self, keep_startup: bool = True) -> None:
-        """Restore every default exactly, reset the physical state, re-apply the start-up samples
-        (``keep_startup=False`` forgets them: the scene is back to exactly what was loaded)."""
-        world = self._world()
-        if not keep_startup:
-            self._startup = []
-        world.defaults.restore(world.model)
-        if self._meshes_changed:
-            for mesh in self._meshes_changed:
-                self.scene.spec.mesh(mesh).scale = self._mesh_base[mesh]
-            self._upload_meshes(self._meshes_changed)
-            self._meshes_changed.clear()
-            self.objects.mesh_scale.clear()
-            self._compiled = self._base_compile
-        for part in (self.objects, self.lights, self.materials, self.cameras):
-            part.reset()
+    def reset(self) -> None:
+        """Restore every default exactly, reset the physical state, re-apply the start-up samples."""
+        self._world()
+        self.parts.reset()
         self._reset_state()
-        for sample, env in self._startup:
+        for sample, env in self.applied.reset():
             self.apply(sample, env)
 
+    def restore_defaults(self) -> None:
+        """Back to exactly what was loaded: ``reset`` after forgetting the start-up samples."""
+        self.applied.forget_startup()
+        self.reset()
+
     def _reset_state(self) -> None:
-        world = self._world()
-        mujoco.mj_resetData(world.model, world.data)
-        mujoco.mj_forward(world.model, world.data)
-        self.signals.reset(np.zeros(world.model.nu), np.random.default_rng(0))
-        self._sync_renderer()
-        self._latest: dict[str, tuple[np.ndarray, int]] = {}
-        self._pending: dict[int, tuple[IntervalBlock, int, int]] = {}  # period -> (block, row, env)
-        self._noise_key = (0, 0)
-        self.clock.reset()
-        self._frames = 0
-        world.forward_dirty = False
+        self.stepper.reset()
+        self._camera().reset()
 
     # ------------------------------------------------------------------ stepping
     def add_step_callback(self, callback: StepCallback, every: int = 1) -> None:
@@ -399,160 +201,38 @@ class MujocoBackend:
 
     def set_control(self, ctrl: Mapping[str, float] | Sequence[float] | np.ndarray) -> None:
         """Command the actuators: a vector in ``control_names()`` order or ``{actuator name: value}``."""
-        model = self.model
-        if isinstance(ctrl, Mapping):
-            u = self.signals.pipe.commanded
-            for name, value in ctrl.items():
-                if name not in self.physics.actuators:
-                    raise UserError(f"control: no actuator named {name!r}; known: {', '.join(self.physics.actuators)}")
-                u[self.physics.actuators[name]] = float(value)
-        else:
-            u = np.asarray(ctrl, dtype=float).reshape(-1)
-            if u.size != model.nu:
-                raise UserError(f"control: expected {model.nu} values, one per actuator (got {u.size})")
-        self.signals.pipe.command(u)
-        if not self.signals.pipe.delays:
-            self.data.ctrl[:] = self.signals.pipe.current()
+        self._world()
+        self.stepper.set_control(ctrl)
 
     def step(self, n: int = 1) -> None:
-        """Advance ``n`` physics steps, calling the step callbacks that are due after each.
-
-        Steps between callbacks run in one MuJoCo call unless an actuator is delayed (then the
-        command pipe is fed every step)."""
-        world = self._world()
-        model, data, pipe = world.model, world.data, self.signals.pipe
-        left = int(n)
-        while left > 0:
-            if pipe.delays:
-                data.ctrl[:] = pipe.output()
-                chunk = 1
-            else:
-                chunk = self.clock.steps_until_due(left)
-            mujoco.mj_step(model, data, nstep=chunk)
-            left -= chunk
-            self.clock.advance(chunk, float(data.time))
-        world.forward_dirty = True
+        """Advance ``n`` physics steps, calling the step callbacks that are due after each (stepping.py)."""
+        self._world()
+        self.stepper.step(n)
 
     def state(self) -> dict[str, np.ndarray]:
         """Time (s), qpos, qvel, act, ctrl (what the actuators receive), the commands sent, and each
         named sensor as ``sensor:<name>`` (with its noise and bias)."""
-        world = self._world()
-        model, data = world.model, world.data
-        if world.forward_dirty:
-            mujoco.mj_forward(model, data)  # sensors describe the current state, not the last step's
-            world.forward_dirty = False
-        out = {"time": np.array(data.time), "qpos": data.qpos.copy(), "qvel": data.qvel.copy(),
-               "act": data.act.copy(), "ctrl": data.ctrl.copy(), "command": self.signals.pipe.commanded}
-        readings = {name: data.sensordata[model.sensor_adr[i]:model.sensor_adr[i] + model.sensor_dim[i]]
-                    for name, i in self.sensors.items()}
-        out.update({f"sensor:{k}": v for k, v in self.signals.noise.apply(readings).items()})
-        return out
+        self._world()
+        return self.stepper.state()
 
     # ------------------------------------------------------------------ rendering
-    def _frame_renderer(self) -> FrameRenderer:
-        if self._renderer is None:
-            self._renderer = FrameRenderer(self.model, *self.resolution)
-            for tex in sorted(self.materials.textures_modified):
-                self._renderer.upload_texture(tex)
-            self._upload_meshes(self._meshes_changed)
-        return self._renderer
+    def _camera(self) -> CameraFrames:
+        self._world()
+        assert self._frames is not None  # made with the world
+        return self._frames
 
     def camera_id(self, camera: str | None) -> int:
         """Model id of a named camera; None: the first camera, or MuJoCo's free camera (-1) if none."""
-        names = self.scene.names["mjOBJ_CAMERA"]
-        if camera is None:
-            return 0 if names else -1
-        if camera not in names:
-            raise UserError(f"camera: no camera named {camera!r}; known: {', '.join(n for n in names if n) or 'none'}")
-        return names.index(camera)
+        return self._camera().camera_id(camera)
 
     def render(self, camera: str | None = None) -> Frame:
         """Render one Frame from ``camera`` (default: the scene's first camera)."""
-        world = self._world()
-        self._settle()  # the image noise is keyed by the latest sample
-        cam = self.camera_id(camera)
-        cam_name = self.scene.names["mjOBJ_CAMERA"][cam] if cam >= 0 else "free"
-        renderer = self._frame_renderer()
-        model, data = world.model, world.data
-        mujoco.mj_kinematics(model, data)
-        mujoco.mj_comPos(model, data)
-        mujoco.mj_camlight(model, data)
-        passes = renderer.render(data, cam)
-        shown = [o for o in self.scene.objects if self.objects.is_shown(o.name)]
-        geom_inst = np.zeros(model.ngeom + 1, dtype=np.int32)  # index -1 (non-geom segments) stays 0
-        for o in shown:
-            geom_inst[o.geoms] = o.instance_id
-        n_inst = len(self.scene.objects)
-        instance = geom_inst[passes.geom_of_segment][passes.segment]
-        inst_class = np.zeros(n_inst + 1, dtype=np.int32)
-        class_names = {}
-        for o in shown:
-            class_names[o.instance_id] = self.objects.active_asset(o.name) or o.name
-            inst_class[o.instance_id] = self._classes[class_names[o.instance_id]]
-        semantic = inst_class[instance]
-        boxes, counts = instance_boxes(instance, n_inst)
-        full = counts
-        if self.occlusion and shown:
-            full = self._unoccluded(renderer, shown, passes, geom_inst, n_inst)
-        instances = []
-        for o in shown:
-            i = o.instance_id
-            pose = Pose(data.xpos[o.body].copy(), data.xquat[o.body].copy())
-            visible = int(counts[i])
-            fraction = min(1.0, visible / float(full[i])) if full[i] > 0 else 0.0
-            box = tuple(int(v) for v in boxes[i]) if visible else None
-            instances.append(Instance(i, o.name, int(inst_class[i]), class_names[i], box, visible, fraction,
-                                      pose, pose_in_camera(pose, passes.cam_to_world),
-                                      {"unoccluded_pixels": int(full[i])}))
-        rgb, depth = passes.rgb, passes.depth
-        effect = self.signals.effects.get(cam_name)
-        if effect is not None and not effect.neutral:
-            rng = effect_rng(self._noise_key[0], self._noise_key[1], cam_name, self._frames)
-            rgb, depth = effect.apply_rgb(rgb, rng), effect.apply_depth(depth, rng)
-        labels = {0: "background", **{v: k for k, v in self._classes.items()}}
-        extent = model.stat.extent
-        frame = Frame(rgb, depth, instance.astype(np.int32), semantic, labels, instances, passes.K,
-                      passes.cam_to_world, camera=cam_name, index=self._frames, sample=self.record(),
-                      meta={"backend": self.name, "scene": self.scene.path.name, "time_s": float(data.time),
-                            "step": self.clock.steps, "znear_m": float(model.vis.map.znear * extent),
-                            "zfar_m": float(model.vis.map.zfar * extent)})
-        self._frames += 1
-        return frame
-
-    def _unoccluded(self, renderer: FrameRenderer, shown: list, passes: Any, geom_inst: np.ndarray,
-                    n_inst: int) -> np.ndarray:
-        """Pixels each shown object would cover with nothing in front of it (grouped render passes)."""
-        model, data = self.model, self.data
-        width, height = self.resolution
-        world_to_cam = np.linalg.inv(passes.cam_to_world)
-        K = passes.K
-        rects = {}
-        for o in shown:
-            geoms = o.geoms[np.isin(model.geom_group[o.geoms], VISUAL_GROUPS)]
-            rects[o.instance_id] = _projected_rect(model, data, geoms, world_to_cam, K, width, height)
-        groups: list[list[int]] = []
-        bounds: list[tuple[int, int, int, int]] = []
-        for i, r in rects.items():
-            if r[2] <= r[0] or r[3] <= r[1]:
-                continue
-            for k, members in enumerate(groups):
-                if all(not _overlap(r, rects[j]) for j in members):
-                    members.append(i)
-                    b = bounds[k]
-                    bounds[k] = (min(b[0], r[0]), min(b[1], r[1]), max(b[2], r[2]), max(b[3], r[3]))
-                    break
-            else:
-                groups.append([i])
-                bounds.append(r)
-        by_id = {o.instance_id: o for o in shown}
-        member_geoms = [[by_id[i].geoms for i in members] for members in groups]
-        return renderer.silhouettes(member_geoms, bounds, geom_inst, n_inst)
+        return self._camera().render(camera, self.record(), self.applied.last, self.clock.steps)
 
     def close(self) -> None:
         """Release the renderer (explicitly: EGL complains when contexts die at interpreter exit)."""
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        if self._frames is not None:
+            self._frames.close()
 
     def __enter__(self) -> Self:
         return self
@@ -561,48 +241,14 @@ class MujocoBackend:
         self.close()
 
 
-@dataclass
-class _Plan:
-    tabular: list[tuple[Any, str, str, str, str, str]]  # (owner, kind, entity, attr, op, key) written via tables
-    writes: list[Callable[[Mapping[str, np.ndarray], Mapping[str, str], int], None]]  # the others, in key order
-    sensors: bool  # the sample sets sensor noise: reseed its generator
-    slot_bound: bool  # tables hold object slots' bodies: they follow the slots' assets and scales
-    tables: tuple[int, FieldTables] | None = None  # (Objects.generation they were made for, tables)
-
-
-def _check_env(env: int, n_envs: int) -> None:
+def _env(env: int | None, n_envs: int) -> int:
+    """The environment of a sample to apply (None: 0), checked against the sample's count."""
+    env = 0 if env is None else env
     if not 0 <= env < n_envs:
         raise UserError(f"env: expected 0..{n_envs - 1} for a sample of {n_envs} envs (got {env})")
+    return env
 
 
-def _single(owner: Any, kind: str, entity: str, attr: str, key: str) -> Callable[..., None]:
-    def write(values: Mapping[str, np.ndarray], ops: Mapping[str, str], env: int) -> None:
-        value = values[key][env]
-        owner.apply(kind, entity, attr, value.item() if isinstance(value, np.generic) else value,
-                    ops.get(key, "set"), key)
-    return write
-
-
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _projected_rect(model: mujoco.MjModel, data: mujoco.MjData, geoms: np.ndarray, world_to_cam: np.ndarray,
-                    K: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
-    """Pixel box (half-open) that surely contains the geoms' image: their bounding boxes' corners
-    projected; the whole image when a corner is behind the camera."""
-    if len(geoms) == 0:
-        return (0, 0, 0, 0)
-    signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
-    aabb = model.geom_aabb[geoms]
-    local = aabb[:, None, :3] + signs[None] * aabb[:, None, 3:]
-    rot = data.geom_xmat[geoms].reshape(-1, 3, 3)
-    world = np.einsum("gij,gkj->gki", rot, local) + data.geom_xpos[geoms][:, None]
-    cam = world.reshape(-1, 3) @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
-    if (cam[:, 2] <= 1e-6).any():
-        return (0, 0, width, height)
-    uv = cam @ K.T
-    u, v = uv[:, 0] / uv[:, 2], uv[:, 1] / uv[:, 2]
-    x0, y0 = max(0, math.floor(u.min() - 1)), max(0, math.floor(v.min() - 1))
-    x1, y1 = min(width, math.ceil(u.max() + 2)), min(height, math.ceil(v.max() + 2))
-    return (x0, y0, x1, y1)
+if TYPE_CHECKING:  # a type checker verifies the protocol as well (pytest: sim.backend.conformance)
+    def _is_a_backend(backend: MujocoBackend) -> Backend:
+        return backend

@@ -14,7 +14,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from ...sysid.simulator import Channel
+from ...sim.rollout import Channel
 
 J = mujoco.mjtJoint
 S = mujoco.mjtSensor

@@ -1,6 +1,6 @@
 """Selecting MuJoCo's headless OpenGL platform for this process, before ``mujoco`` is imported.
 
-The probing and caching live in ``sim2real.sim.glselect`` (no side effects); this module commits the
+The probing and caching live in ``sim2real.backends.glplatform`` (no side effects); this module commits the
 process to the chosen platform (``MUJOCO_GL``) and is run by the package's ``__init__``.
 """
 
@@ -11,7 +11,7 @@ import os
 import sys
 
 from ...errors import RenderError
-from ...sim.glselect import INSTALL_HINT, PROBE_FLAG, choose
+from ..glplatform import INSTALL_HINT, PROBE_FLAG, choose
 
 # Why no platform could be selected at import time (None: one was). Physics works without GL, so the
 # failure is reported when something renders (``RenderError``), not when the package is imported.

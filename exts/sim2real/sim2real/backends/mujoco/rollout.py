@@ -1,5 +1,5 @@
 """``MujocoSimulator``: batched rollouts of one MuJoCo scene under many parameter sets, for system
-identification (the ``sysid.simulator.Simulator`` protocol).
+identification (the ``sim.rollout.Simulator`` protocol).
 
 * The scene is loaded by ``MujocoBackend`` (same names, same load-time defaults as randomization).
 * Each rollout gets its own copy of the model; parameters are written into it by the backend's own
@@ -34,7 +34,7 @@ import mujoco.rollout
 import numpy as np
 
 from ...randomize.targets import split_key
-from ...sysid.simulator import Channel, ParamValues
+from ...sim.rollout import Channel, ParamValues
 from . import physics
 from .backend import MujocoBackend
 from .channels import Source, channel_sources, channel_table, command_unit

@@ -1,5 +1,5 @@
 """Targets applied outside the model: actuator latency and gain error (``sim.wrappers.CommandPipe``),
-sensor noise and bias (``sim.wrappers.SensorNoise``) and image effects (``sim.effects``)."""
+sensor noise and bias (``sim.wrappers.SensorNoise``) and image effects (``backends.effects``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import UnsupportedError
-from ...sim.effects import NEUTRAL, ImageEffects
+from ..effects import NEUTRAL, ImageEffects
 from ...sim.wrappers import CommandPipe, SensorNoise
 from ...sim.ops import combine
 

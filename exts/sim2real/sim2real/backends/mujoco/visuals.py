@@ -30,9 +30,10 @@ from typing import Any
 
 import mujoco
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ...errors import InputError, UnsupportedError
+from ...imagefile import describe, unreadable
 from ...sim.ops import as_vector, combine, require_set
 from .world import World
 
@@ -135,8 +136,8 @@ class ImageCache:
                 pixels = np.asarray(img.convert(mode).resize((width, height), Image.Resampling.BILINEAR))
         except FileNotFoundError:
             raise InputError(f"{key}: expected an image file (no such file {file})") from None
-        except (OSError, UnidentifiedImageError) as exc:
-            raise InputError(f"{key}: expected a PNG or JPG image ({file}: {exc})") from None
+        except unreadable() as exc:
+            raise InputError(f"{key}: expected a PNG or JPG image ({file}: {describe(exc)})") from None
         self._items[ident] = pixels.reshape(-1).copy()
         while len(self._items) > self.size:
             self._items.popitem(last=False)

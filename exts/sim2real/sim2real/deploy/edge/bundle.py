@@ -12,9 +12,10 @@
     runner/s2r_edge/       this package
     README.md              how to run it
 
-``verify(root)`` checks every file the manifest lists against its sha256 and size; nothing is
-trusted before that. Files a device adds later live under ``engines/`` (TensorRT engines and
-their build logs) and are not part of the manifest.
+``verify(root)`` checks every file the manifest lists against its sha256 and size, that nothing
+unlisted sits in the bundle and that it holds no link of any kind; nothing is trusted before that.
+Files a device adds later live under ``engines/`` (TensorRT engines and their build logs) and are
+not part of the manifest. What a manifest and a member name may be: ``schema``.
 """
 
 from __future__ import annotations
@@ -22,21 +23,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-MANIFEST = "manifest.json"
-FORMAT = "sim2real-bundle"
-VERSION = 1
+from .schema import DEVICE_DIRS, FORMAT, MANIFEST, VERSION, BundleError, check_manifest
+
+__all__ = ["DEVICE_DIRS", "FORMAT", "MANIFEST", "VERSION", "BundleError", "Bundle", "check_files", "read_manifest",
+           "verify"]
 MODELS_DIR, EVAL_FILE, CALIB_FILE = "models", "eval/eval.npz", "calib/calib.npz"
 PREPROCESS, LABELS, RUNNER_DIR, README = "preprocess.json", "labels.json", "runner", "README.md"
 PACKAGE = "s2r_edge"
-DEVICE_DIRS = ("engines",)  # written on the device after unpacking; not in the manifest
-
-
-class BundleError(ValueError):
-    """A bundle that is not one, or whose files do not match its manifest."""
+SKIPPED_DIRS = ("__pycache__",)  # written by Python when the runner runs; not part of the bundle
 
 
 def model_file(precision: str) -> str:
@@ -60,37 +58,61 @@ def read_manifest(root: str) -> Dict[str, Any]:
             manifest = json.load(fh)
     except FileNotFoundError:
         raise BundleError("{}: not a sim2real bundle (no {})".format(root, MANIFEST)) from None
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise BundleError("{}: unreadable ({})".format(path, exc)) from None
-    if manifest.get("format") != FORMAT:
-        raise BundleError("{}: not a sim2real bundle (format {!r})".format(path, manifest.get("format")))
-    if int(manifest.get("version", 0)) > VERSION:
-        raise BundleError("{}: bundle format version {} is newer than this runner's ({}); update the runner"
-                          .format(path, manifest.get("version"), VERSION))
-    return manifest
+    return check_manifest(manifest, path)
 
 
-def verify(root: str, manifest: Optional[Dict[str, Any]] = None) -> List[str]:
-    """Check every listed file's size and sha256, and that nothing unlisted sits in the bundle
-    (outside ``engines/``). Returns the checked paths; raises ``BundleError`` naming the first bad one."""
+def check_files(where: str, listed: Dict[str, Any], present: Iterable[str],
+                digest: Callable[[str], Tuple[int, str]]) -> List[str]:
+    """The files ``present`` are exactly the ``listed`` ones (the manifest aside) and each has the
+    listed size and sha256 (``digest(name) -> (size, sha256)``, called only when needed)."""
+    present = set(present) - {MANIFEST}
+    unlisted, missing = sorted(present - set(listed)), sorted(set(listed) - present)
+    if unlisted:
+        raise BundleError("{}: {} is not listed in {}".format(where, unlisted[0], MANIFEST))
+    if missing:
+        raise BundleError("{}: {} is missing (listed in {})".format(where, missing[0], MANIFEST))
+    for name in sorted(listed):
+        size, sha = digest(name)
+        if size != listed[name]["size"] or sha != listed[name]["sha256"]:
+            raise BundleError("{}: {} does not match its sha256 in {}".format(where, name, MANIFEST))
+    return sorted(listed)
+
+
+def verify(root: str, manifest: Optional[Dict[str, Any]] = None, shipped: bool = False) -> List[str]:
+    """Check an unpacked bundle (see the module docstring); returns the checked paths. ``shipped``:
+    a release just unpacked, where not even ``engines/`` may exist yet. Raises ``BundleError``
+    naming the first bad file."""
     manifest = manifest or read_manifest(root)
-    files = manifest.get("files") or {}
-    for rel, entry in sorted(files.items()):
-        path = os.path.join(root, rel)
-        if not os.path.isfile(path) or os.path.islink(path):
-            raise BundleError("{}: {} is missing".format(root, rel))
-        if os.path.getsize(path) != entry["size"] or sha256_file(path) != entry["sha256"]:
-            raise BundleError("{}: {} does not match its sha256 in {}".format(root, rel, MANIFEST))
+    present = _regular_files(root, () if shipped else DEVICE_DIRS + SKIPPED_DIRS)
+
+    def digest(rel: str) -> Tuple[int, str]:
+        path = os.path.join(root, *rel.split("/"))
+        return os.path.getsize(path), sha256_file(path)
+
+    return check_files(root, manifest["files"], present, digest)
+
+
+def _regular_files(root: str, skipped: Tuple[str, ...]) -> List[str]:
+    """Every file under ``root`` as a relative POSIX path, except inside top-level ``skipped``
+    folders and ``__pycache__`` ones when skipped; any symlink, device or FIFO anywhere (those
+    folders included) is refused."""
+    out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        if rel_dir.split(os.sep)[0] in DEVICE_DIRS:
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        for name in dirnames + filenames:
+            rel = name if rel_dir == "." else rel_dir + "/" + name
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                raise BundleError("{}: {} is a link; a release holds no links".format(root, rel))
+            if name in filenames and not os.path.isfile(full):
+                raise BundleError("{}: {} is not a regular file".format(root, rel))
+        parts = rel_dir.split("/")
+        if parts[0] in skipped or (set(SKIPPED_DIRS) & set(skipped) & set(parts)):
             continue
-        dirnames[:] = [d for d in dirnames if not (rel_dir == "." and d in DEVICE_DIRS) and d != "__pycache__"]
-        for name in filenames:
-            rel = os.path.normpath(os.path.join(rel_dir, name)).replace(os.sep, "/")
-            if rel != MANIFEST and rel not in files:
-                raise BundleError("{}: {} is not listed in {}".format(root, rel, MANIFEST))
-    return sorted(files)
+        out.extend(name if rel_dir == "." else rel_dir + "/" + name for name in filenames)
+    return out
 
 
 class Bundle:

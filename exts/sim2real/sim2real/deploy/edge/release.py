@@ -9,11 +9,14 @@ Layout under the deploy root (default ``~/sim2real``):
     .lock                    flock: one deploy operation at a time
 
 ``activate`` is the only writer of ``current`` and does, in order: check the uploaded archive's
-sha256; unpack it into a temporary folder WITHOUT path traversal (``safe_extract``); verify every
-file against the manifest; rename the folder to ``releases/<id>``; make a temporary symlink and
-rename it over ``current`` (``rename(2)`` is atomic: a reader sees the old or the new release,
-never none); record the history; remove old releases beyond ``keep``. Anything failing before the
-rename leaves the previous release serving.
+sha256; check every member header and that the disk has room (``archive.scan``: no links, no
+traversal, bounded); unpack it into a temporary folder (``archive.extract``); verify every file
+against the manifest and that nothing else is there; rename the folder to ``releases/<id>`` (the
+id is a checked NAME, ``schema.check_release_id``); make a temporary symlink, check that it
+resolves inside ``releases/``, and rename it over ``current`` (``rename(2)`` is atomic: a reader
+sees the old or the new release, never none); record the history; remove old releases beyond
+``keep``. Anything failing before the rename leaves the previous release serving; a refused
+upload is removed (it cannot become valid) and so is its temporary folder.
 """
 
 from __future__ import annotations
@@ -25,95 +28,21 @@ import fcntl
 import json
 import os
 import shutil
-import stat
-import tarfile
 from typing import Any, Dict, Iterator, List, Optional
 
+from . import archive as tar_archive
+from .archive import UnsafeArchive
 from .bundle import BundleError, read_manifest, sha256_file, verify
+from .schema import RELEASE_ID, check_release_id
+
+__all__ = ["DeployError", "UnsafeArchive", "activate", "rollback", "status", "current_release", "switch", "prune"]
 
 RELEASES, CURRENT, INCOMING, STATE, LOCK = "releases", "current", "incoming", "state.json", ".lock"
 TMP = ".tmp-"
 
 
-class UnsafeArchive(ValueError):
-    """An archive member that would land outside the destination, or is not a plain file/folder."""
-
-
 class DeployError(RuntimeError):
     """A deploy operation that cannot proceed (checksum mismatch, nothing to roll back to, busy)."""
-
-
-# ---------------------------------------------------------------- safe unpacking
-
-
-def _inside(base: str, target: str) -> bool:
-    base = os.path.realpath(base)
-    target = os.path.realpath(target)
-    return target == base or target.startswith(base + os.sep)
-
-
-def check_member(member: tarfile.TarInfo, dest: str) -> None:
-    """Refuse absolute names, ``..`` components, links leaving ``dest``, devices, FIFOs."""
-    name = member.name
-    if not name or name.startswith("/") or name.startswith("\\") or os.path.isabs(name) or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchive("member {!r}: absolute path".format(name))
-    parts = name.replace("\\", "/").split("/")
-    if ".." in parts:
-        raise UnsafeArchive("member {!r}: '..' in the path".format(name))
-    target = os.path.join(dest, name)
-    if not _inside(dest, target):
-        raise UnsafeArchive("member {!r}: lands outside the destination".format(name))
-    if member.issym():
-        link = member.linkname
-        if os.path.isabs(link) or not _inside(dest, os.path.join(os.path.dirname(target), link)):
-            raise UnsafeArchive("member {!r}: symlink to {!r} leaves the destination".format(name, link))
-    elif member.islnk():
-        link = member.linkname
-        if os.path.isabs(link) or ".." in link.replace("\\", "/").split("/") or not _inside(dest, os.path.join(dest, link)):
-            raise UnsafeArchive("member {!r}: hard link to {!r} leaves the destination".format(name, link))
-    elif not (member.isfile() or member.isdir()):
-        raise UnsafeArchive("member {!r}: a device, FIFO or other special file".format(name))
-
-
-def check_archive(path: str) -> List[str]:
-    """Every member of the tar at ``path`` is safe (``check_member`` against a notional root)."""
-    names = []
-    with tarfile.open(path, "r:*") as tar:
-        for member in tar:
-            check_member(member, "/nonexistent-root")
-            names.append(member.name)
-    return names
-
-
-def safe_extract(archive: str, dest: str) -> List[str]:
-    """Unpack ``archive`` into the new folder ``dest`` member by member, checking each one first
-    and never writing through a symlink. Permissions: 0o644 files (0o755 if executable), 0o755 dirs."""
-    os.makedirs(dest)
-    names = []
-    with tarfile.open(archive, "r:*") as tar:
-        for member in tar:
-            check_member(member, dest)
-            target = os.path.join(dest, member.name)
-            parent = os.path.dirname(target)
-            if not _inside(dest, parent):
-                raise UnsafeArchive("member {!r}: its folder leaves the destination".format(member.name))
-            os.makedirs(parent, exist_ok=True)
-            if member.isdir():
-                os.makedirs(target, exist_ok=True)
-            elif member.issym():
-                os.symlink(member.linkname, target)
-            elif member.islnk():
-                os.link(os.path.join(dest, member.linkname), target)
-            else:
-                src = tar.extractfile(member)
-                mode = 0o755 if member.mode & stat.S_IXUSR else 0o644
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
-                with os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
-                    out.flush()
-                    os.fsync(out.fileno())
-            names.append(member.name)
-    return names
 
 
 # ---------------------------------------------------------------- state
@@ -147,11 +76,18 @@ def _fsync_dir(path: str) -> None:
 
 
 def read_state(root: str) -> Dict[str, Any]:
+    path = os.path.join(root, STATE)
     try:
-        with open(os.path.join(root, STATE)) as fh:
-            return json.load(fh)
+        with open(path) as fh:
+            state = json.load(fh)
     except FileNotFoundError:
         return {"history": []}
+    except (OSError, ValueError) as exc:
+        raise DeployError("{}: unreadable deployment history ({}); move it aside to start a new one".format(
+            path, exc)) from None
+    if not isinstance(state, dict) or not isinstance(state.get("history"), list):
+        raise DeployError("{}: expected {{\"history\": [...]}}; move it aside to start a new one".format(path))
+    return state
 
 
 @contextlib.contextmanager
@@ -171,21 +107,44 @@ def locked(root: str) -> Iterator[None]:
         os.close(fd)
 
 
-def current_release(root: str) -> Optional[str]:
-    link = os.path.join(root, CURRENT)
+def current_link(root: str) -> Optional[str]:
+    """What ``current`` points at, as written (None when there is no link)."""
     try:
-        target = os.readlink(link)
+        return os.readlink(os.path.join(root, CURRENT))
     except OSError:
         return None
-    return os.path.basename(os.path.normpath(target))
+
+
+def current_release(root: str) -> Optional[str]:
+    """The serving release id: only when ``current`` is ``releases/<id>`` resolving inside
+    ``releases/``; None otherwise (no link, or one we did not write)."""
+    target = current_link(root)
+    if target is None:
+        return None
+    release = target[len(RELEASES) + 1:] if target.startswith(RELEASES + "/") else ""
+    if not RELEASE_ID.match(release) or not _in_releases(root, os.path.join(root, CURRENT)):
+        return None
+    return release
+
+
+def _in_releases(root: str, path: str) -> bool:
+    """Does ``path`` resolve to a folder directly inside ``root/releases``?"""
+    real = os.path.realpath(path)
+    return os.path.dirname(real) == os.path.realpath(os.path.join(root, RELEASES)) and os.path.isdir(real)
 
 
 def switch(root: str, release: str) -> None:
-    """Point ``current`` at ``releases/<release>`` atomically (symlink, then rename over)."""
+    """Point ``current`` at ``releases/<release>`` atomically (symlink, check that it resolves
+    inside ``releases/``, then rename over)."""
+    check_release_id(release)
     tmp = os.path.join(root, "{}{}{}".format(CURRENT, TMP, os.getpid()))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
-    os.symlink(os.path.join(RELEASES, release), tmp)
+    os.symlink(RELEASES + "/" + release, tmp)
+    if not _in_releases(root, tmp):
+        os.unlink(tmp)
+        raise DeployError("{}: {}/{} does not resolve to a release folder inside {}/; not switching".format(
+            root, RELEASES, release, RELEASES))
     os.replace(tmp, os.path.join(root, CURRENT))
     _fsync_dir(root)
 
@@ -201,10 +160,10 @@ def _record(root: str, release: str, action: str, keep: int) -> List[str]:
 def releases_by_recency(root: str, state: Optional[Dict[str, Any]] = None) -> List[str]:
     """Release folders, most recently activated first (unrecorded ones last, by name)."""
     state = state or read_state(root)
-    present = sorted(d for d in _listdir(os.path.join(root, RELEASES)) if TMP not in d)
+    present = sorted(d for d in _listdir(os.path.join(root, RELEASES)) if TMP not in d and RELEASE_ID.match(d))
     order: List[str] = []
     for entry in reversed(state["history"]):
-        rel = entry["release"]
+        rel = entry.get("release") if isinstance(entry, dict) else None
         if rel in present and rel not in order:
             order.append(rel)
     return order + [d for d in present if d not in order]
@@ -244,39 +203,54 @@ def activate(root: str, archive: str, sha256: str, keep: int = 3) -> Dict[str, A
             os.unlink(archive)  # a corrupt upload must not be resumed
             raise DeployError("{}: sha256 {} does not match the bundle's {}; the upload was removed, push again"
                               .format(archive, got[:12], sha256[:12]))
-        check_archive(archive)
         releases = os.path.join(root, RELEASES)
         os.makedirs(releases, exist_ok=True)
-        tmp = os.path.join(releases, "{}{}{}".format(sha256[:12], TMP, os.getpid()))
-        shutil.rmtree(tmp, ignore_errors=True)
-        safe_extract(archive, tmp)
         try:
-            manifest = read_manifest(tmp)
-            verify(tmp, manifest)
+            release, manifest, reused = _install(releases, archive, sha256)
         except BundleError:
-            shutil.rmtree(tmp, ignore_errors=True)
+            os.unlink(archive)  # complete and refused: it cannot become valid
             raise
-        release = str(manifest["id"])
-        final = os.path.join(releases, release)
-        if os.path.isdir(final):  # the same bundle again: keep the verified copy (it may hold engines)
-            verify(final)
-            shutil.rmtree(tmp, ignore_errors=True)
-            reused = True
-        else:
-            os.rename(tmp, final)
-            _fsync_dir(releases)
-            reused = False
         previous = current_release(root)
         switch(root, release)
         removed = _record(root, release, "push", keep)
         os.unlink(archive)
         return {"release": release, "previous": previous, "reused": reused, "removed": removed,
-                "path": final, "files": len(manifest.get("files", {}))}
+                "path": os.path.join(releases, release), "files": len(manifest["files"])}
+
+
+def _install(releases: str, archive: str, sha256: str) -> Any:
+    """Unpack and verify ``archive`` as ``releases/<id>``; (id, manifest, reused an existing copy)."""
+    with tar_archive.open_archive(archive) as tar:
+        need = tar_archive.unpacked_size(tar_archive.scan(tar))
+    free = shutil.disk_usage(releases).free
+    if need > free:
+        raise DeployError("{}: the bundle unpacks to {} bytes but {} has only {} free".format(archive, need, releases,
+                                                                                            free))
+    tmp = os.path.join(releases, "{}{}{}".format(sha256[:12], TMP, os.getpid()))
+    shutil.rmtree(tmp, ignore_errors=True)
+    tar_archive.extract(archive, tmp)
+    try:
+        manifest = read_manifest(tmp)
+        verify(tmp, manifest, shipped=True)
+        release = manifest["id"]
+        final = os.path.join(releases, release)
+        if os.path.isdir(final):  # the same bundle again: keep the verified copy (it may hold engines)
+            verify(final)
+            shutil.rmtree(tmp, ignore_errors=True)
+            return release, manifest, True
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(releases)
+    return release, manifest, False
 
 
 def rollback(root: str, to: Optional[str] = None, keep: int = 3) -> Dict[str, Any]:
     """Switch ``current`` back to the release active before it (or to the release ``to``)."""
     root = os.path.abspath(root)
+    if to is not None:
+        check_release_id(to, "--to")
     with locked(root):
         current = current_release(root)
         if to is None:
@@ -284,7 +258,7 @@ def rollback(root: str, to: Optional[str] = None, keep: int = 3) -> Dict[str, An
             if not candidates:
                 raise DeployError("{}: no earlier release to roll back to".format(root))
             to = candidates[0]
-        elif not os.path.isdir(os.path.join(root, RELEASES, to)):
+        elif to not in releases_by_recency(root):
             raise DeployError("{}: no release {!r} (have: {})".format(root, to, ", ".join(releases_by_recency(root))))
         verify(os.path.join(root, RELEASES, to))
         switch(root, to)
@@ -293,7 +267,8 @@ def rollback(root: str, to: Optional[str] = None, keep: int = 3) -> Dict[str, An
 
 
 def status(root: str) -> Dict[str, Any]:
-    """The releases, the current one, the last operations, uploads in progress, the device."""
+    """The releases, the current one, the last operations, uploads in progress, the device; a
+    ``current`` link that is not ``releases/<id>`` is reported, not followed."""
     from . import PROTOCOL
     from .jetson import probe
 
@@ -302,9 +277,13 @@ def status(root: str) -> Dict[str, Any]:
     current = current_release(root)
     releases = []
     for rel in releases_by_recency(root, state):
-        when = [e["at"] for e in state["history"] if e["release"] == rel]
+        when = [e.get("at") for e in state["history"] if isinstance(e, dict) and e.get("release") == rel]
         releases.append({"release": rel, "current": rel == current, "last_activated": when[-1] if when else None})
     incoming = [{"file": n, "bytes": os.path.getsize(os.path.join(root, INCOMING, n))}
                 for n in sorted(_listdir(os.path.join(root, INCOMING)))]
-    return {"protocol": PROTOCOL, "root": root, "current": current, "releases": releases,
-            "history": state["history"][-10:], "incoming": incoming, "device": probe()}
+    out = {"protocol": PROTOCOL, "root": root, "current": current, "releases": releases,
+           "history": state["history"][-10:], "incoming": incoming, "device": probe()}
+    link = current_link(root)
+    if current is None and link is not None:
+        out["current_refused"] = "{} -> {!r} is not a release under {}/".format(CURRENT, link[:200], RELEASES)
+    return out
