@@ -9,7 +9,7 @@ import torch
 from sim2real.train.augment import Augment, gaussian_blur, grey, hue_matrices
 from sim2real.train.config import AugmentConfig
 
-OFF = {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue_deg": 0.0, "noise_std": 0.0, "blur_sigma_px": 0.0,
+OFF = {"enabled": True, "brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue_deg": 0.0, "noise_std": 0.0, "blur_sigma_px": 0.0,
        "hflip": False}
 
 
@@ -111,7 +111,8 @@ def test_flips_only_where_the_labels_allow_by_default() -> None:
     x = torch.zeros(64, 3, 12, 16)
     x[..., :6] = 0.9  # bright on the left: a flip is plain to see under any colour jitter
     x += torch.rand(64, 3, 12, 16, generator=g) * 0.05
-    classify = load_config(None, {"task": "classify"})
+    assert load_config(None, {"task": "classify"}).augment.enabled is False  # off by default (measured)
+    classify = load_config(None, {"task": "classify", "augment": {"enabled": True}})
     assert classify.augment.hflip is False
     out, = Augment(classify.augment)(x, torch.Generator().manual_seed(1))
     assert not _mirrored(out, x).any() and not torch.allclose(out, x, atol=1e-3)  # jittered, never flipped
