@@ -60,14 +60,15 @@ def test_cli_writes_the_run_folder_contract(data: dict[str, Path], tmp_path: Pat
     assert len(spec["normalization"]["mean"]) == 3 and spec["depth_units"] is None
     assert rf.checkpoint_epochs(out) == [1, 2]
     m = json.loads((out / "metrics.json").read_text())
-    assert m["epochs_done"] == 2 and m["select"] == "snd" and len(m["history"]) == 2
+    assert m["epochs_done"] == 2 and m["select"] == "last" and len(m["history"]) == 2
     h = m["history"][-1]
-    assert set(h["validators"]) == {"source", "entropy", "snd", "dev"}
+    assert set(h["validators"]) == {"source", "entropy", "snd", "dev", "iwv", "im"}
+    assert 0.0 <= h["alignment"]["domain_accuracy"] <= 1.0
     assert 0 <= h["target"]["miou"] <= 1 and set(h["target"]["iou"]) == set(spec["classes"])
     assert {"domain_acc", "alpha", "adapt_loss", "task_loss", "images_per_s"} <= set(h["train"])
     best = json.loads((out / "best.json").read_text())
-    snd = [x["validators"]["snd"] for x in m["history"]]
-    assert best["validator"] == "snd" and best["epoch"] == 1 + int(np.argmax(snd))
+    assert best["select"] == "last" and best["validator"] is None and best["epoch"] == 2
+    assert "last epoch" in best["reason"] and m["best"] == {k: v for k, v in best.items() if k != "checkpoint"}
     assert any(p.name.startswith("events.out.tfevents") for p in (out / "tb").iterdir())
 
     model, s = rf.load_model(out)
@@ -91,7 +92,7 @@ def test_each_method_trains(data: dict[str, Path], tmp_path: Path, method: str, 
     else:
         assert "adapt_loss" not in train_logs
     ckpt = rf.load_torch(rf.checkpoint_path(tmp_path / method, 1))
-    if method == "adabn":  # the shipped weights carry the target's batch-norm statistics
+    if method != "source-only":  # AdaBN, and per-domain batch norm: shipped with the target's statistics
         key_bn = "stages.0.0.1.running_mean"
         assert not torch.equal(ckpt["inference"][key_bn], ckpt["model"][key_bn])
         best = rf.load_torch(tmp_path / method / "best.pt")
@@ -132,7 +133,8 @@ def test_rgbd_input(data: dict[str, Path], tmp_path: Path) -> None:
 
 def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None:
     cfg = load_config(None, {"task": "classify", "epochs": 2, "batch_size": 4, "resolution": (16, 16),
-                             "min_object_pixels": 20, "model": {"widths": [8, 8, 16, 16]}, "validator_images": 8})
+                             "min_object_pixels": 20, "model": {"arch": "edge-classifier", "widths": [8, 8, 16, 16]},
+                             "validator_images": 8})
     s = train(TrainRequest(cfg, Inputs(data["src"], data["tgt"], None, data["tev"]), tmp_path / "cls"))
     assert s["classes"] == ["cube", "sphere", "mug"] and 0 <= s["final"]["target"]["accuracy"] <= 1
     model, spec = rf.load_model(tmp_path / "cls")
@@ -158,7 +160,7 @@ def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None
                              "model": {"widths": [32, 32]}})
     s = train(TrainRequest(cfg, Inputs(sim, real, None, real_eval), tmp_path / "state"))
     spread = float(np.tanh(np.load(real_eval)["features"] @ w).std())
-    assert s["select"] == "dev" and set(s["final"]["validators"]) == {"source", "dev"}
+    assert s["select"] == "last" and set(s["final"]["validators"]) == {"source", "dev", "iwv"}
     assert s["final"]["target"]["rmse"] < spread  # better than predicting the mean
     model, spec = rf.load_model(tmp_path / "state")
     assert spec.arch == "state-mlp" and spec.input["features"] == ["q0", "q1", "dq0", "dq1"]
@@ -184,7 +186,7 @@ def _history(run: Path) -> list[dict]:
 def _train_args(data: dict[str, Path], out: Path, epochs: int, seed: int = 3) -> list[str]:
     return [sys.executable, "-m", "sim2real.cli", "train", "--data", str(data["big"]), "--target", str(data["tgt"]),
             "--method", "dann", "--epochs", str(epochs), "--seed", str(seed), "--out", str(out),
-            "--config", str(data["cfg"]), "--progress", "json"]
+            "--config", str(data["cfg"]), "--progress", "json", "--keep", "0"]
 
 
 @pytest.mark.slow  # three real training processes, one killed
@@ -259,7 +261,7 @@ def test_bad_input_is_one_line(data: dict[str, Path], tmp_path: Path, run_cli) -
     cfg = load_config(None, {"task": "classify", "method": "source-only", "epochs": 1, "batch_size": 4,
                              "resolution": (16, 16), "min_object_pixels": 20, "model": {"widths": [8, 8]}})
     train(TrainRequest(cfg, Inputs(data["src"]), cls_run))
-    with pytest.raises(InputError, match="checkpoint of a edge-classifier .* but the run's model.json describes a segnet"):
+    with pytest.raises(InputError, match="checkpoint of a lenet .* but the run's model.json describes a segnet"):
         rf.load_model(run, cls_run / "best.pt")
     (tmp_path / "junk.pt").write_bytes(b"\x80\x04junk")
     with pytest.raises(InputError, match="junk.pt: not a readable sim2real checkpoint"):
@@ -281,7 +283,8 @@ def test_the_summary_and_report_say_what_ships(data: dict[str, Path], tmp_path: 
     best, history = m["best"], m["history"]
     shipped, last = history[best["epoch"] - 1]["target"]["miou"], history[-1]["target"]["miou"]
     line = next(ln for ln in r.stdout.splitlines() if "epochs of source-only" in ln)
-    assert f"shipped best.pt = epoch {best['epoch']} by entropy" in line
+    assert f"shipped best.pt = {best['reason']}" in line and best["reason"].startswith(f"epoch {best['epoch']} of 3")
+    assert "entropy" in best["reason"]
     assert f"target miou {shipped:.4f}" in line.split("last epoch")[0]
     if best["epoch"] != 3:
         assert f"last epoch 3: target miou {last:.4f}" in line

@@ -52,7 +52,8 @@ class TrainStage:
                 "best": best, "chosen_epoch": chosen["epoch"],
                 "target": _score(chosen.get("target"), summary["metric"]),
                 "target_last": _score(summary["history"][-1].get("target"), summary["metric"]),
-                "source": _score(chosen.get("source"), summary["metric"])}
+                "source": _score(chosen.get("source"), summary["metric"]),
+                "alignment": chosen.get("alignment")}
 
 
 def _score(score: dict[str, Any] | None, metric: str) -> float | None:
@@ -70,12 +71,15 @@ def train_section(ctx: Context, names: list[str]) -> Section:
     rows = []
     for m, o in outs.items():
         best = o["best"] or {}
+        chosen_by = best.get("validator") or "last epoch"
+        if best.get("validator"):
+            chosen_by += f" = {fmt(best.get('value'), 4)}"
         rows.append([m + (" (deployed)" if m == deploy else ""), o["target"], o["target_last"], o["source"],
-                     o["chosen_epoch"], f"{best.get('validator', 'last epoch')} = {fmt(best.get('value'), 4)}",
-                     o["id"]])
+                     o["chosen_epoch"], chosen_by, o["id"]])
     sec.text(f"Each method trained on the synthetic data{' and adapted to the unlabelled target images' if ctx.outputs.get('target') else ''}. "
-             "The checkpoint shipped (best.pt) is the epoch an unsupervised validator chose - no target label is "
-             f"used to choose it; target {name} is measured on the labelled evaluation set only.")
+             "The checkpoint shipped (best.pt) is the last epoch unless the configuration names a validator "
+             "(select); no target label is used to choose it; "
+             f"target {name} is measured on the labelled evaluation set only.")
     sec.table(["method", f"target {name} (shipped epoch)", f"target {name} (last epoch)",
                f"source validation {name}", "shipped epoch", "chosen by", "run"], rows,
               title="Adapted vs source-only on the target")

@@ -9,12 +9,14 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from ..cli_common import JsonOpt, ProgressOpt, console, parse_resolution, print_json, reporter
-from .config import MethodName, Task, TrainConfig, ValidatorName
+from .config import MethodName, Task, TrainConfig
 
 app = typer.Typer()
 
 
 DeviceName = Literal["auto", "cpu", "cuda"]
+OptimizerName = Literal["sgd", "adamw"]
+SelectName = Literal["last", "source", "entropy", "snd", "dev", "iwv", "im"]  # "last" or a ValidatorName
 
 
 def _default(key: str) -> str:
@@ -38,11 +40,14 @@ def train(
     config: Annotated[Optional[str], typer.Option("--config", "-c", help="TOML file of training settings, or a shipped one by name (quick).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of initialisation, data order and augmentation.", show_default=_default("seed"))] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Source images per step (as many target images).", show_default=_default("batch_size"))] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate (AdamW).", show_default=_default("lr"))] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate.", show_default="sgd 0.01, adamw 0.002")] = None,
+    optimizer: Annotated[Optional[OptimizerName], typer.Option("--optimizer", help="The optimizer of every method.", show_default="adamw; classify source-only and adabn: sgd")] = None,
     resolution: Annotated[Optional[str], typer.Option("--resolution", help="Model input WIDTHxHEIGHT (classify: crop size).", show_default=_default("resolution"))] = None,
     depth: Annotated[Optional[bool], typer.Option("--depth/--no-depth", help="RGB-D input (depth in metres as a 4th channel).", show_default=_default("depth"))] = None,
     class_map: Annotated[Optional[str], typer.Option("--class-map", help="Rename/merge classes: 'PATTERN=NAME,...' (fnmatch), e.g. '*=object'.")] = None,
-    select: Annotated[Optional[ValidatorName], typer.Option("--select", help="Validator that picks best.pt.", show_default="snd; state: dev")] = None,
+    select: Annotated[Optional[SelectName], typer.Option("--select", help="The epoch best.pt ships: the last, or the best by a validator.", show_default=_default("select"))] = None,
+    keep: Annotated[Optional[int], typer.Option("--keep", help="Keep the last N epochs' checkpoints and the shipped one (0 keeps all).", show_default=_default("keep_checkpoints"))] = None,
+    augment: Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Augment the source images (flips only where labels allow).", show_default="segment on, classify off")] = None,
     max_target_images: Annotated[Optional[int], typer.Option("--max-target-images", help="Use at most N target images.")] = None,
     device: Annotated[Optional[DeviceName], typer.Option("--device", help="auto: CUDA when present.", show_default=_default("device"))] = None,
     json_out: JsonOpt = False,
@@ -57,7 +62,8 @@ def train(
     overrides = {
         "task": task, "method": method, "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
         "resolution": parse_resolution(resolution) if resolution else None, "depth": depth, "select": select,
-        "max_target_images": max_target_images, "device": device,
+        "max_target_images": max_target_images, "device": device, "optimizer": optimizer, "keep_checkpoints": keep,
+        "augment": None if augment is None else {"enabled": augment},
         "class_map": _class_map(class_map) if class_map else None,
     }
     cfg = load_config(config_file(config) if config else None, overrides)
@@ -85,8 +91,7 @@ def summary_line(summary: dict, out: Path, method: str, task: str) -> str:
     metric, best = summary["metric"], summary["best"]
     line = f"{out}: {summary['epochs_done']} epochs of {method} ({task})"
     if best:
-        line += (f"; shipped best.pt = epoch {best['epoch']} by {best['validator']} ({best['value']:.4g})"
-                 + _scores(summary.get("shipped"), metric))
+        line += f"; shipped best.pt = {best['reason']}" + _scores(summary.get("shipped"), metric)
     if summary["epochs_done"] and (not best or best["epoch"] != summary["epochs_done"]):
         line += f"; last epoch {summary['epochs_done']}" + _scores(summary["final"], metric)
     return line

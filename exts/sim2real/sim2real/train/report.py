@@ -56,7 +56,7 @@ def write_train_report(out: Path, summary: dict[str, Any], data: Any = None) -> 
     ``TaskData``) gives the prediction tiles of a segmentation run."""
     best = summary.get("best") or {}
     facts = {"method": summary["method"], "task": summary["task"], "epochs": summary["epochs_done"],
-             "shipped epoch": best.get("epoch", "last"), "chosen by": best.get("validator", "-")}
+             "shipped epoch": best.get("epoch", "last"), "chosen by": best.get("reason", "-")}
     report = Report(f"Training: {summary['method']} ({summary['task']})", subtitle="sim2real training report",
                     facts=facts, kind="train", data={k: v for k, v in summary.items() if k != "history"})
     report.add(_scores_section(summary))
@@ -76,8 +76,8 @@ def _scores_section(summary: dict[str, Any]) -> Section:
                           (f"last epoch ({summary['epochs_done']})", summary.get("final"))):
         scores = scores or {}
         rows.append([label, *((scores.get(side) or {}).get(metric) for side in ("target", "source"))])
-    sec.text(f"best.pt is the epoch the {best.get('validator', 'chosen')} validator scored best; no target label "
-             f"is used to choose it. Target {metric} is measured on the labelled evaluation set only.")
+    sec.text(f"best.pt: {best.get('reason', 'no epoch finished')}; no target label is used to choose it. "
+             f"Target {metric} is measured on the labelled evaluation set only.")
     sec.table(["checkpoint", f"target {metric}", f"source validation {metric}"], rows)
     return sec
 
