@@ -141,6 +141,7 @@ def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None
     assert spec.arch == "edge-classifier" and model(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
     tiny = np.array([1e-40], dtype=np.float32)  # training flushed denormals and gave the setting back
     assert (tiny * np.float32(1.0))[0] > 0
+    assert not torch.are_deterministic_algorithms_enabled()  # ... and deterministic algorithms too
 
     rng = np.random.default_rng(0)
     w = rng.normal(size=(4, 2))
