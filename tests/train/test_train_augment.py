@@ -35,12 +35,12 @@ def test_all_off_is_the_identity_and_disabled_draws_nothing() -> None:
 
 def test_same_generator_same_result_and_each_image_its_own_draw() -> None:
     x = _images()
-    a, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(5))
-    b, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(5))
-    c, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(6))
+    a, = Augment(AugmentConfig(enabled=True))(x, torch.Generator().manual_seed(5))
+    b, = Augment(AugmentConfig(enabled=True))(x, torch.Generator().manual_seed(5))
+    c, = Augment(AugmentConfig(enabled=True))(x, torch.Generator().manual_seed(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert 0.0 <= float(a.min()) and float(a.max()) <= 1.0
-    same = Augment(AugmentConfig())(x[:1].repeat(6, 1, 1, 1), torch.Generator().manual_seed(5))[0]
+    same = Augment(AugmentConfig(enabled=True))(x[:1].repeat(6, 1, 1, 1), torch.Generator().manual_seed(5))[0]
     assert len({round(float(v), 5) for v in same.mean(dim=(1, 2, 3))}) == 6  # six different draws
 
 
