@@ -19,7 +19,7 @@ from sim2real.dataset.png import decode_png, encode_png
 from sim2real.dataset.reader import Dataset
 from sim2real.dataset.store import dataset_files, shard_dir, write_frame
 from sim2real.dataset.writer import DatasetWriter
-from sim2real.errors import InputError, LockedError
+from sim2real.errors import InputError, IntegrityError, LockedError
 
 VERSIONS = {"sim2real": "test", "numpy": np.__version__}
 
@@ -248,6 +248,41 @@ def test_recovery_after_a_crash_mid_frame(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- refusals
+def _point_outside(folder: Path, index: int, target: Path) -> Path:
+    """Rewrite frame ``index``'s record so that its rgb entry names ``target`` (a real PNG elsewhere)."""
+    record_path = folder / get_layout("native").record(index)
+    record = json.loads(record_path.read_bytes())
+    record["files"]["rgb"].update(name=f"../../../{target.name}", bytes=target.stat().st_size)
+    record_path.write_text(json.dumps(record))
+    return record_path
+
+
+def test_a_record_never_makes_the_reader_open_a_file_outside_its_shard(tmp_path: Path) -> None:
+    ds = generate(tmp_path / "ds", 2)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(encode_png(np.zeros((48, 64, 3), np.uint8)))
+    record_path = _point_outside(shard_dir(ds.directory, "00000"), 1, secret)
+    with pytest.raises(IntegrityError, match=rf"{record_path.name}: files: '\.\./\.\./\.\./secret\.png' is not a file name"):
+        ds.get(1)
+    with pytest.raises(IntegrityError, match="is not a file name of the shard folder"):
+        ds.checked_file(1, "rgb")
+    assert ds.get(0).rgb.shape == (48, 64, 3)
+
+
+def test_recovery_does_not_adopt_a_record_that_points_outside(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    generate(out, 3, order=[0, 1])
+    folder = shard_dir(out, "00000")
+    index = folder / "index.json"
+    index.unlink()  # as after a crash before the index was written: both frames are recovered from records
+    secret = tmp_path / "secret.png"
+    secret.write_bytes((folder / get_layout("native").file(1, "rgb", "png")).read_bytes())
+    _point_outside(folder, 1, secret)
+    with DatasetWriter(out, spec(), 3, VERSIONS, frames_per_shard=4) as writer:
+        assert (writer.recovery.adopted, writer.recovery.discarded) == (1, 1)
+        assert writer.missing() == [1, 2]
+
+
 def test_second_writer_is_refused(tmp_path: Path) -> None:
     with DatasetWriter(tmp_path / "ds", spec(), 2, VERSIONS):
         with pytest.raises(LockedError, match=r"another sim2real process is generating it \(pid \d+\)"):

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -22,7 +23,10 @@ def _profile(tmp_path):
         {"target": "actuator:slide/latency", "dist": "uniform", "low": 0, "high": 1, "op": "set"}])
 
 
-def test_ppo_run_writes_the_policy_and_its_contract(tmp_path) -> None:
+def test_ppo_run_writes_the_policy_and_its_contract(tmp_path, monkeypatch) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where SB3 would leave SB3-<date> folders
     cfg = config_from({"env": PENDULUM, "profile": str(_profile(tmp_path)), "steps": 512, "normalize": True,
                        "hyperparameters": {"n_steps": 256, "batch_size": 64, "n_epochs": 2},
                        "observation_noise": {"white": 0.001}})
@@ -39,6 +43,7 @@ def test_ppo_run_writes_the_policy_and_its_contract(tmp_path) -> None:
     assert not list((tmp_path / "run").glob("ckpt-*"))  # the final model supersedes the checkpoints
     again = train(cfg, tmp_path / "run")  # a finished run is not trained again
     assert again.summary == result.summary
+    assert not list(scratch.glob("SB3-*"))  # no empty SB3 log folder left behind per run
 
 
 def test_training_resumes_from_its_checkpoint_after_a_kill(tmp_path) -> None:

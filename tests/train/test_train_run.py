@@ -141,6 +141,7 @@ def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None
     assert spec.arch == "edge-classifier" and model(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
     tiny = np.array([1e-40], dtype=np.float32)  # training flushed denormals and gave the setting back
     assert (tiny * np.float32(1.0))[0] > 0
+    assert not torch.are_deterministic_algorithms_enabled()  # ... and deterministic algorithms too
 
     rng = np.random.default_rng(0)
     w = rng.normal(size=(4, 2))
@@ -266,3 +267,52 @@ def test_bad_input_is_one_line(data: dict[str, Path], tmp_path: Path, run_cli) -
     (tmp_path / "junk.pt").write_bytes(b"\x80\x04junk")
     with pytest.raises(InputError, match="junk.pt: not a readable sim2real checkpoint"):
         rf.load_model(run, tmp_path / "junk.pt")
+
+
+def test_the_summary_and_report_say_what_ships(data: dict[str, Path], tmp_path: Path, run_cli,
+                                               artifacts_dir: Path) -> None:
+    """#26: the summary printed the last epoch's target score beside best.pt's epoch; now best.pt's own
+    scores and the last epoch's, labelled; the run writes a report.html of its own."""
+    from html.parser import HTMLParser
+
+    out = tmp_path / "run"
+    r = run_cli("train", "--data", str(data["src"]), "--target", str(data["tgt"]), "--eval", str(data["tev"]),
+                "--task", "segment", "--method", "source-only", "--epochs", "3", "--select", "entropy",
+                "--out", str(out), "--config", str(data["cfg"]), env={"COLUMNS": "300"})
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    best, history = m["best"], m["history"]
+    shipped, last = history[best["epoch"] - 1]["target"]["miou"], history[-1]["target"]["miou"]
+    line = next(ln for ln in r.stdout.splitlines() if "epochs of source-only" in ln)
+    assert f"shipped best.pt = {best['reason']}" in line and best["reason"].startswith(f"epoch {best['epoch']} of 3")
+    assert "entropy" in best["reason"]
+    assert f"target miou {shipped:.4f}" in line.split("last epoch")[0]
+    if best["epoch"] != 3:
+        assert f"last epoch 3: target miou {last:.4f}" in line
+    assert m["shipped"]["target"]["miou"] == shipped
+    report = out / "report.html"
+    assert f"report: {report}" in r.stderr
+    (artifacts_dir / "train-report.html").write_text(report.read_text())
+
+    class Parts(HTMLParser):
+        ids: list[str] = []
+        images = 0
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            attrs = dict(attrs)
+            if tag == "section" and "id" in attrs:
+                self.ids.append(attrs["id"])
+            self.images += tag == "img"
+
+    p = Parts()
+    p.feed(report.read_text())
+    assert p.ids == ["scores", "curves", "predictions"] and p.images >= 4 + 8  # curves + validator panel, tiles
+    # the error map: each outcome its colour, the background the dimmed image
+    from sim2real.train.report import FN, FP, TP, error_map
+
+    image = np.full((2, 3, 3), 90, np.uint8)
+    truth = np.array([[1, 1, 0], [2, 0, 0]])
+    pred = np.array([[1, 0, 1], [1, 0, 0]])
+    tile = error_map(image, pred, truth)
+    assert tuple(tile[0, 0]) == TP and tuple(tile[0, 1]) == FN and tuple(tile[0, 2]) == FP
+    assert tuple(tile[1, 0]) == FP and tuple(tile[1, 1]) == (30, 30, 30)

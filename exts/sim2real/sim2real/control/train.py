@@ -192,6 +192,16 @@ class _Trainer:
         return VecNormalize(venv, norm_obs=True, norm_reward=False)
 
     def model(self, resume: Path | None) -> Any:
+        """The model to train: resumed from ``resume``, fine-tuned from ``init``, or new."""
+        from stable_baselines3.common.logger import Logger
+
+        model = self._load_or_make(resume)
+        # Our reporter shows progress; without a logger of its own, SB3 makes an empty
+        # tempdir/SB3-<date> folder on every learn() and leaves it behind.
+        model.set_logger(Logger(folder=None, output_formats=[]))
+        return model
+
+    def _load_or_make(self, resume: Path | None) -> Any:
         cls = algo_class(self.cfg.algo)
         if resume is not None:
             env = self.vec_env(resume / VECNORM_PKL)

@@ -31,6 +31,14 @@ RUNTIME_LOG = "runtime.jsonl"
 SHARDS_DIR = "shards"
 SHARD_INDEX = "index.json"
 DEFAULT_FRAMES_PER_SHARD = 1000
+# What our layouts name frame files. A name read from a record or an index is checked against it
+# before use: a dataset from elsewhere never makes us open a file outside its shard folder.
+_FRAME_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z")
+
+
+def is_frame_file_name(name: object) -> bool:
+    """True for a plain file name of a shard folder (no separator, no ``..``, no leading dot)."""
+    return isinstance(name, str) and _FRAME_FILE.match(name) is not None
 
 
 def shard_of(index: int, per_shard: int) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import InputError, IntegrityError
 from ..imagefile import describe, unreadable
 from ..sim.rendered_frame import Frame, Instance, Pose
+from .layout import is_frame_file_name
 from .layouts import decode, get_layout
 from .manifest import Manifest, load_manifest
 from .store import read_shard_index, shard_dir
@@ -98,7 +99,7 @@ class Dataset(Sequence[Frame]):
         meta = record["files"].get(channel)
         if meta is None:
             return None
-        path = self.folder(index) / meta["name"]
+        path = self._member(index, meta)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -116,13 +117,22 @@ class Dataset(Sequence[Frame]):
         (without decoding it); a missing, emptied or truncated file is a one-line error naming it."""
         record = record if record is not None else self.record(index)
         meta = record["files"][channel]
-        path = self.folder(index) / meta["name"]
+        path = self._member(index, meta)
         try:
             size = path.stat().st_size
         except OSError as exc:
             raise self._damaged(path, describe(exc)) from None
         self._check_size(path, size, meta)
         return path
+
+    def _member(self, index: int, meta: dict[str, Any]) -> Path:
+        """The shard-folder file a record entry names; a name that is not a plain file name is refused."""
+        folder = self.folder(index)
+        name = meta.get("name")
+        if not is_frame_file_name(name):
+            raise IntegrityError(f"{folder / self.layout.record(index)}: files: {name!r} is not a file name of "
+                                 "the shard folder (a record never points outside it)")
+        return folder / name
 
     def _check_size(self, path: Path, size: int, meta: dict[str, Any]) -> None:
         """A file whose size is not the recorded one was truncated, emptied or replaced."""

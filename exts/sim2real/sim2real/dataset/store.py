@@ -30,7 +30,7 @@ from ..fsutil import LOCK_NAME, DirLock, atomic_write_bytes, fsync_dir, is_tmp_n
 from ..runs import RUN_INFO, write_run_info
 from .encode import EncodedFrame
 from .files import json_bytes
-from .layout import MANIFEST, RUNTIME_LOG, SHARD_INDEX, SHARDS_DIR, shard_of
+from .layout import MANIFEST, RUNTIME_LOG, SHARD_INDEX, SHARDS_DIR, is_frame_file_name, shard_of
 from .layouts import get_layout
 from .manifest import DatasetSpec, Manifest, load_manifest, manifest_path
 
@@ -210,6 +210,8 @@ class Catalog:
             files = {m["name"]: m["sha256"] for m in record["files"].values()}
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if not all(is_frame_file_name(name) for name in files):
+            return None  # a record naming a file outside its shard folder is not ours: make the frame again
         for name, digest in files.items():
             path = folder / name
             if not path.is_file() or sha256_file(path) != digest:

@@ -23,14 +23,13 @@ from typing import Any
 from ..errors import Sim2RealError
 from ..fsutil import LOCK_NAME, is_tmp_name, sha256_bytes, sha256_file
 from ..runs import RUN_INFO
-from .layout import MANIFEST, RUNTIME_LOG, SHARD_INDEX, SHARDS_DIR
+from .layout import MANIFEST, RUNTIME_LOG, SHARD_INDEX, SHARDS_DIR, is_frame_file_name
 from .manifest import SELF_KEY, Manifest, ShardInfo, digest_problem, read_manifest_data
 from .store import shard_dir
 
 COCO = "coco/instances.json"
 EXTRA = (RUNTIME_LOG, LOCK_NAME, COCO)
 STRAYS = ("error", "warning")
-_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z")  # what our layouts name frame files
 
 
 @dataclass
@@ -201,7 +200,7 @@ def _index_entries(data: bytes) -> dict[int, dict[str, Any]]:
     for index, entry in frames.items():
         names = [entry["record"], *entry["files"]]
         sums = [entry["sha256"], *entry["files"].values()]
-        bad = [n for n in names if not isinstance(n, str) or not _PLAIN.match(n)]
+        bad = [n for n in names if not is_frame_file_name(n)]
         if bad:
             raise ValueError(f"frame {index}: {bad[0]!r} is not a file name of the shard folder")
         if not all(isinstance(h, str) for h in sums):

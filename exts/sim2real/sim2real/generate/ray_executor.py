@@ -64,7 +64,7 @@ def run_ray(resolved: Resolved, writer: DatasetWriter, missing: list[int], gpus_
         ray.init(num_cpus=request.workers, num_gpus=0, **options)
     try:
         actor = ray.remote(num_cpus=1, num_gpus=gpus_per_worker)(FrameWorker)
-        args = worker_args(resolved)
+        args = {**worker_args(resolved), "rasterizer_threads": 1}  # the one CPU Ray reserves for each actor
         pool = ActorPool([actor.remote(args) for _ in range(request.workers)])
         items = work_items(missing, request.frames_per_shard, request.chunk)
         for entries in pool.map_unordered(lambda a, item: a.render.remote(item), items):

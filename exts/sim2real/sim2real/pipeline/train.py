@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..report import Section
-from .plots import epoch_curves
+from ..report.plots import epoch_curves
 from .stage_sections import fmt, image_grid, metric_name
 from .stage import Context
 
@@ -105,7 +105,8 @@ def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) ->
 
     from ..train.runfolder import load_model
     from ..train.sources import Classes, dataset_class_names, is_dataset, read_image_set, read_segment_dataset
-    from .visuals import enlarge, overlay, panel_scale
+    from ..train.report import LEGEND, error_map, outline
+    from .visuals import enlarge, mask_colours, panel_scale
 
     models = {m: load_model(ctx.path(o["run"])) for m, o in outs.items()}
     spec = next(iter(models.values()))[1]
@@ -128,11 +129,14 @@ def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) ->
         images.append(enlarge(data.images[i], k))
         captions.append(f"{name}: image")
         if data.labels is not None:
-            images.append(enlarge(overlay(data.images[i], data.labels[i]), k))
+            images.append(enlarge(mask_colours(data.labels[i]), k))
             captions.append(f"{name}: ground truth")
-        for m, pred in predicted.items():
-            images.append(enlarge(overlay(data.images[i], pred[i]), k))
+        for m, pred in predicted.items():  # errors against the labels, else outlines: never a colour wash
+            tile = outline(data.images[i], pred[i]) if data.labels is None else error_map(
+                data.images[i], pred[i], data.labels[i])
+            images.append(enlarge(tile, k))
             captions.append(f"{name}: {m}")
     per_row = 1 + (data.labels is not None) + len(predicted)
-    image_grid(sec, images, captions, f"Predictions on {'labelled ' if labelled else ''}target images "
-               f"(classes: {', '.join(spec.classes)})", columns=per_row)
+    how = LEGEND if data.labels is not None else "predicted classes outlined"
+    image_grid(sec, images, captions, f"Predictions on {'labelled ' if labelled else ''}target images at the "
+               f"model's {size[0]}x{size[1]} input (classes: {', '.join(spec.classes)}; {how})", columns=per_row)

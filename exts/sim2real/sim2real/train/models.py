@@ -83,25 +83,18 @@ class SegNet(nn.Module):
         return self.encode(x)[-1].mean(dim=(2, 3))
 
 
-class EdgeClassifier(nn.Module):
-    """The seeds' edge classifier: conv-BN-ReLU stages (stride 2 on every other one), a 2x2 average
-    pool, then dropout-linear-ReLU-dropout-linear. Default widths (32, 64, 128, 256) as in the seeds."""
+def mlp_head(dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
+    """Dropout-linear-ReLU-dropout-linear: the classification head of the seeds and of Ganin et al."""
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
+                         nn.Linear(hidden, num_classes))
 
-    arch = "edge-classifier"
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 5, widths: list[int] | tuple[int, ...] = (32, 64, 128, 256),
-                 dropout: float = 0.2, hidden: int = 128) -> None:
-        super().__init__()
-        layers, c = [], in_channels
-        for i, w in enumerate(widths):
-            layers.append(conv_bn(c, w, stride=2 if i % 2 == 0 else 1))
-            c = w
-        layers.append(nn.AdaptiveAvgPool2d((2, 2)))
-        self.backbone = nn.Sequential(*layers)
-        self.dim = c * 4
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(self.dim, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(hidden, num_classes))
+class _FlatClassifier(nn.Module):
+    """A convolutional ``backbone`` whose output map is flattened into the features of ``classifier``."""
+
+    backbone: nn.Sequential
+    classifier: nn.Sequential
+    dim: int
 
     @property
     def feature_dim(self) -> int:
@@ -120,7 +113,26 @@ class EdgeClassifier(nn.Module):
         return self.represent(x)
 
 
-class LeNet(nn.Module):
+class EdgeClassifier(_FlatClassifier):
+    """The seeds' edge classifier: conv-BN-ReLU stages (stride 2 on every other one), a 2x2 average
+    pool, then dropout-linear-ReLU-dropout-linear. Default widths (32, 64, 128, 256) as in the seeds."""
+
+    arch = "edge-classifier"
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 5, widths: list[int] | tuple[int, ...] = (32, 64, 128, 256),
+                 dropout: float = 0.2, hidden: int = 128) -> None:
+        super().__init__()
+        layers, c = [], in_channels
+        for i, w in enumerate(widths):
+            layers.append(conv_bn(c, w, stride=2 if i % 2 == 0 else 1))
+            c = w
+        layers.append(nn.AdaptiveAvgPool2d((2, 2)))
+        self.backbone = nn.Sequential(*layers)
+        self.dim = c * 4
+        self.classifier = mlp_head(self.dim, hidden, num_classes, dropout)
+
+
+class LeNet(_FlatClassifier):
     """The network Ganin et al. (JMLR 2016) train on digits, with batch norm: per stage a 5x5
     convolution without padding, BN, ReLU and a 2x2 max pool; the last map keeps its spatial
     layout (max-pooled down to at most 4x4 cells with a fixed kernel, for larger inputs) and is
@@ -150,25 +162,7 @@ class LeNet(nn.Module):
             layers.append(nn.MaxPool2d(pool, pool))
         self.backbone = nn.Sequential(*layers)
         self.dim = c * (side[0] // pool[0]) * (side[1] // pool[1])
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(self.dim, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(hidden, num_classes))
-
-    @property
-    def feature_dim(self) -> int:
-        return self.dim
-
-    def represent(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flatten(self.backbone(x), 1)
-
-    def predict(self, features: torch.Tensor) -> torch.Tensor:
-        return self.classifier(features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.predict(self.represent(x))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.represent(x)
+        self.classifier = mlp_head(self.dim, hidden, num_classes, dropout)
 
 
 class StateNet(nn.Module):

@@ -3,7 +3,7 @@
 Determinism: the model is initialised from ``torch.manual_seed(seed)``, every random draw of the
 loop (data order, augmentation, target batches, CORAL/MMD subsampling) comes from one
 ``torch.Generator`` seeded with ``seed``, dropout uses torch's global generator, and
-``torch.use_deterministic_algorithms(True)`` is on. Both generators' states are saved with each
+``torch.use_deterministic_algorithms(True)`` is on (for the run only: ``numerics.py``). Both generators' states are saved with each
 checkpoint, so a run killed at any moment and started again with the same command continues from
 the last finished epoch and ends with the same weights, bit for bit (same machine and thread
 count). There are no data-loader worker processes: the inputs are decoded once into memory.
@@ -33,7 +33,7 @@ from ..runs import new_run_id, read_run_info, write_run_info
 from . import data as data_mod
 from . import runfolder as rf
 from .augment import Augment
-from .numerics import denormals_flushed
+from .numerics import denormals_flushed, deterministic_algorithms
 from .config import VALIDATOR_SIGN, TrainConfig
 from .methods import Method, dann_alpha, make_method
 from .models import has_batch_norm
@@ -120,13 +120,17 @@ class Run:
 
     # ------------------------------------------------------------------ set-up
     def run(self) -> dict[str, Any]:
-        with denormals_flushed():
-            return self._loop(self.setup())
+        with denormals_flushed(), deterministic_algorithms(warn_only=self.device.type == "cuda"):
+            summary = self._loop(self.setup())
+            if self.dist.main and summary["epochs_done"]:
+                from .report import write_train_report
+
+                self.rep.artifact("report", write_train_report(self.out, summary, self.data))
+            return summary
 
     def setup(self) -> int:
         """Read the data, build everything, resume; returns the last finished epoch."""
         cfg = self.cfg
-        torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
         self._check_config()
         if cfg.translate is not None and self.req.translate_source is None:
             raise UnsupportedError("translate: this caller gave training no translator; pass TrainRequest("
@@ -463,6 +467,8 @@ class Run:
             "select": self.select, "validator_signs": {k: VALIDATOR_SIGN[k] for k in self.validators},
             "best": None if choice is None else choice.to_dict(),
             "final": {k: last.get(k) for k in ("validators", "source", "target")},
+            # the scores of the checkpoint best.pt holds (its own epoch's), beside the last epoch's ("final")
+            "shipped": None if choice is None else {k: self.history[choice.epoch - 1].get(k) for k in ("source", "target")},
             "history": self.history,
         }
 
