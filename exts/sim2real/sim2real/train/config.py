@@ -36,9 +36,9 @@ LENET_GRID = 4  # LeNet: the last map is max-pooled down to at most this many ce
 # state: the seeds' 1.0 (label loss + domain loss)
 DEFAULT_ADAPT_WEIGHT = {"segment": 0.3, "classify": 1.0, "state": 1.0}
 DEFAULT_OPTIMIZER = {"segment": "adamw", "classify": "sgd", "state": "adamw"}
-# classify, measured on MNIST -> MNIST-M (3 seeds, docs/training.md "What each change bought"): AdamW
-# gains on every seed for the methods whose loss trains on target batches, and loses for source-only
-# and AdaBN (which never see a target gradient), where Ganin et al.'s SGD stays
+# classify, measured on MNIST -> MNIST-M (3 seeds, docs/training.md "What each change bought"): with
+# augmentation AdamW gained on every seed for the methods whose loss trains on target batches (without
+# it DANN is level with SGD, at half the spread) and lost for source-only and AdaBN, where SGD stays
 METHOD_OPTIMIZER = {("classify", "dann"): "adamw", ("classify", "coral"): "adamw", ("classify", "mmd"): "adamw"}
 # classify: off (MNIST -> MNIST-M, 3 seeds: the colour jitter, noise and blur of the grey source cost
 # source-only 0.11 and DANN 0.08 of target accuracy); segment: on (see docs/training.md); state: no images
