@@ -12,9 +12,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sim2real-installed
 PYTEST_ARGS ?=
-# the main suite runs in two pytest-xdist worker processes (a file's tests stay in one worker, so its
-# module fixtures are built once); PYTEST_WORKERS=0 runs it in one process
-PYTEST_WORKERS ?= 2
 # usd-core and usd-exchange both ship `pxr`: the OpenUSD 24.05 tests run in a venv of their own
 USD24 := .venv-usd24
 USD24_STAMP := $(USD24)/.sim2real-installed
@@ -44,7 +41,7 @@ demo: setup
 	$(BIN)/sim2real demo
 
 test: setup-test
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-usd24
 
 $(USD24_STAMP): tools/setup/usd24.sh tools/setup/usd24-requirements.txt exts/sim2real/config/extension.toml
