@@ -105,7 +105,8 @@ def keep_off_limits(ex: Excitation, center: Sequence[float], sim: Simulator, sta
         outside = [b.joint for b, f in zip(bands, factors, strict=True) if f < 1.0]
         if outside:
             notes.append(f"joints {', '.join(outside)}: still leave their safe band on the nominal model after "
-                         f"{iterations} corrections")
+                         f"{iterations} corrections (moved through the coupling more than by their own "
+                         f"actuators: lower --amplitude)")
     actuators = sim.actuators()
     notes += [f"actuator {actuators[a]}: amplitude scaled by {scale[a]:.3g} to keep every joint {margin:g} × its "
               f"range off its limits (nominal model)" for a in np.flatnonzero(scale < 1.0)]
