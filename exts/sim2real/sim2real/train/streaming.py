@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch.utils.data
 
-CACHE_FRAMES = 256  # a few batches: the images and the labels of one batch decode once
+CACHE_FRAMES = 64  # a few batches: a batch's images, labels and depth decode once, not once each
 THREADS = 2
 
 
@@ -38,11 +38,12 @@ class FrameDataset(torch.utils.data.Dataset):
                  lut: np.ndarray | None) -> None:
         self.path, self.indices, self.size, self.depth, self.lut = Path(path), indices, size, depth, lut
         self._ds: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._cache: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:  # for DataLoader workers: the reader and cache are reopened
-        return {**self.__dict__, "_ds": None, "_cache": OrderedDict(), "_lock": None}
+        return {**self.__dict__, "_ds": None, "_pool": None, "_cache": OrderedDict(), "_lock": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -83,8 +84,9 @@ class FrameDataset(torch.utils.data.Dataset):
         """``field`` of the items at ``positions``, stacked (decoded on a few threads, in order)."""
         if len(positions) <= 1:
             return np.stack([self[int(k)][field] for k in positions]) if len(positions) else self._empty(field)
-        with ThreadPoolExecutor(THREADS) as pool:
-            return np.stack([item[field] for item in pool.map(self.__getitem__, (int(k) for k in positions))])
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="sim2real-frames")
+        return np.stack([item[field] for item in self._pool.map(self.__getitem__, (int(k) for k in positions))])
 
     def _empty(self, field: str) -> np.ndarray:
         w, h = self.size
