@@ -279,7 +279,7 @@ def _streamed(path: Path, indices: list[int], size: tuple[int, int], depth: bool
               names: list[str], fingerprint: dict[str, Any]) -> ImageData:
     from .streaming import FrameDataset, StreamedArray
 
-    frames = FrameDataset(path, indices, size, depth, lut)
+    frames = FrameDataset(path, indices, size, depth, lut, decode_segment_frame)
     log.info("%s: %d frames streamed from disk (their arrays exceed %d MiB, %s)", path, len(indices),
              stream_threshold() >> 20, STREAM_ENV)
     return ImageData(StreamedArray(frames, "rgb"), names, StreamedArray(frames, "depth") if depth else None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from typing import Any
 import numpy as np
 import torch.utils.data
 
+# (reader, frame index, size, depth?, class lut, path) -> (rgb, depth or None, class mask or None)
+Decode = Callable[[Any, int, tuple[int, int], bool, "np.ndarray | None", Path],
+                  tuple[np.ndarray, "np.ndarray | None", "np.ndarray | None"]]
 CACHE_FRAMES = 64  # a few batches: a batch's images, labels and depth decode once, not once each
 THREADS = 2
 
@@ -35,8 +39,9 @@ class FrameDataset(torch.utils.data.Dataset):
     """Frames of a sim2real dataset at the model's input size, decoded on demand (item = dict of arrays)."""
 
     def __init__(self, path: Path, indices: list[int], size: tuple[int, int], depth: bool,
-                 lut: np.ndarray | None) -> None:
+                 lut: np.ndarray | None, decode: Decode) -> None:
         self.path, self.indices, self.size, self.depth, self.lut = Path(path), indices, size, depth, lut
+        self.decode = decode  # sources.decode_segment_frame: the in-memory loader's own (a module function, picklable)
         self._ds: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._cache: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()
@@ -66,13 +71,11 @@ class FrameDataset(torch.utils.data.Dataset):
         return item
 
     def _decode(self, index: int) -> dict[str, np.ndarray]:
-        from .sources import decode_segment_frame
-
         if self._ds is None:
             from ..dataset.reader import Dataset
 
             self._ds = Dataset(self.path)
-        rgb, d, m = decode_segment_frame(self._ds, index, self.size, self.depth, self.lut, self.path)
+        rgb, d, m = self.decode(self._ds, index, self.size, self.depth, self.lut, self.path)
         item = {"rgb": rgb}
         if d is not None:
             item["depth"] = d
