@@ -175,11 +175,11 @@ class ImageTask(Task):
         over source and target together (``input_norm = "both"``, as Ganin et al. subtract the mean
         pixel of both domains): each domain weighs half, whatever its size."""
         sets = [train] + ([target] if target is not None and self.cfg.input_norm == "both" else [])
-        moments = [_moments(d.images.reshape(-1, 3), 1.0 / 255.0) for d in sets]
+        moments = [_moments(d.images, 3, 1.0 / 255.0) for d in sets]
         mean, sq = np.mean([m for m, _ in moments], axis=0), np.mean([q for _, q in moments], axis=0)
         if self.cfg.depth:  # metres: the source's
             assert train.depth is not None
-            dm, dq = _moments(train.depth.reshape(-1, 1))
+            dm, dq = _moments(train.depth, 1)
             mean, sq = np.append(mean, dm), np.append(sq, dq)
         return Norm(mean.tolist(), np.maximum(np.sqrt(np.maximum(sq - mean**2, 0.0)), 1e-3).tolist())
 
@@ -224,7 +224,7 @@ class ImageTask(Task):
         if mode == "none" or train.labels is None:
             return None
         k = len(self.classes)
-        freq = np.bincount(train.labels.reshape(-1).astype(np.int64), minlength=k)[:k].astype(np.float64)
+        freq = _label_counts(train.labels, k).astype(np.float64)
         freq /= freq.sum()
         power = 0.5 if mode == "sqrt" else 1.0
         present = freq > 0
@@ -236,11 +236,25 @@ class ImageTask(Task):
         return w.tolist()
 
 
-def _moments(x: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and mean square of ``(M, C)`` values times ``scale``, from a strided sample of
-    at most about 2 million rows (plenty for a few numbers)."""
-    px = x[:: max(1, len(x) // 2_000_000)].astype(np.float64) * scale
-    return px.mean(0), (px**2).mean(0)
+def _moments(values: Any, channels: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and mean square of images (N, H, W[, C]) times ``scale``: in memory from a
+    strided sample of at most about 2 million pixels (plenty for a few numbers); streamed from
+    disk over every pixel in one pass (a strided sample would decode every frame anyway)."""
+    if isinstance(values, np.ndarray):
+        x = values.reshape(-1, channels)
+        px = x[:: max(1, len(x) // 2_000_000)].astype(np.float64) * scale
+        return px.mean(0), (px**2).mean(0)
+    total, squares, n = np.zeros(channels), np.zeros(channels), 0
+    for chunk in values.chunks():
+        px = chunk.reshape(-1, channels).astype(np.float64) * scale
+        total, squares, n = total + px.sum(0), squares + (px**2).sum(0), n + len(px)
+    return total / max(n, 1), squares / max(n, 1)
+
+
+def _label_counts(labels: Any, k: int) -> np.ndarray:
+    """Occurrences of each class index 0..k-1 (pixels or samples), in memory or streamed."""
+    chunks = [labels] if isinstance(labels, np.ndarray) else labels.chunks()
+    return sum((np.bincount(c.reshape(-1).astype(np.int64), minlength=k)[:k] for c in chunks), np.zeros(k, np.int64))
 
 
 class SegmentTask(ImageTask):
