@@ -33,6 +33,7 @@ class SegNet(nn.Module):
     made at half resolution are upsampled to the input size. Output stride ``2 ** len(widths)``."""
 
     arch = "segnet"
+    feature_maps = True  # represent() gives (N, C, h, w) maps
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, widths: list[int] | tuple[int, ...] = (16, 32, 64),
                  skips: bool = True) -> None:
@@ -86,6 +87,7 @@ class EdgeClassifier(nn.Module):
     pool, then dropout-linear-ReLU-dropout-linear. Default widths (32, 64, 128, 256) as in the seeds."""
 
     arch = "edge-classifier"
+    feature_maps = False
 
     def __init__(self, in_channels: int = 3, num_classes: int = 5, widths: list[int] | tuple[int, ...] = (32, 64, 128, 256),
                  dropout: float = 0.2, hidden: int = 128) -> None:
@@ -123,6 +125,7 @@ class StateNet(nn.Module):
     default 256, 256, 256) and a regression head (hidden/2, then the outputs)."""
 
     arch = "state-mlp"
+    feature_maps = False
 
     def __init__(self, in_features: int, out_features: int, widths: list[int] | tuple[int, ...] = (256, 256, 256),
                  dropout: float = 0.0, batch_norm: bool = True) -> None:
