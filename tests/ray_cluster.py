@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from testlib import kill_tree
+from testlib import descendants, kill_tree
 
 RAY = str(Path(sys.executable).with_name("ray"))
 
@@ -52,6 +52,7 @@ class RayCluster:
                     "RAY_AUTH_TOKEN_PATH": str(token)}
         self.nodes: list[subprocess.Popen[str]] = []
         self.address = ""
+        self.pids: list[int] = []  # every process a kill took down, to check that none survived
 
     def head(self, cpus: int = 1) -> None:
         port, client = free_ports(2)
@@ -81,11 +82,12 @@ class RayCluster:
         return proc
 
     def kill(self, node: subprocess.Popen[str]) -> None:
+        self.pids += [*descendants(node.pid), node.pid]
         kill_tree(node)
 
     def close(self) -> None:
         for node in reversed(self.nodes):
-            kill_tree(node)
+            self.kill(node)
 
     def __enter__(self) -> RayCluster:
         return self

@@ -17,6 +17,7 @@ Ray (no ``--ray-address``) starts ``--workers`` CPUs on this machine.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,7 @@ from .request import Resolved, worker_args
 from .shared_storage import check_probe, refuse_unshared, write_probe
 
 log = logging.getLogger(__name__)
+ITEMS_PER_WORKER = 4  # a small job still spreads over every actor, and a lost item costs little
 
 
 class FrameWorker:
@@ -39,10 +41,10 @@ class FrameWorker:
         self.source, self.pool = open_source(args)
 
     def check_storage(self, probe: str, token: str) -> tuple[str, str | None]:
-        """(this node's address, None or what is wrong with the shared output folder)."""
+        """(this node's id, None or what is wrong with the shared output folder)."""
         import ray
 
-        return ray.util.get_node_ip_address(), check_probe(probe, token)
+        return ray.get_runtime_context().get_node_id(), check_probe(probe, token)
 
     def render(self, indices: list[int]) -> list[FrameEntry]:
         entries: list[FrameEntry] = []
@@ -79,7 +81,8 @@ def run_ray(resolved: Resolved, writer: DatasetWriter, missing: list[int], gpus_
         actor = ray.remote(num_cpus=1, num_gpus=gpus_per_worker)(FrameWorker)
         actors = [actor.remote(worker_args(resolved)) for _ in range(request.workers)]
         _check_shared(ray, actors, request.out)
-        _render_all(ray, actors, work_items(missing, request.frames_per_shard, request.chunk), writer)
+        chunk = max(1, min(request.chunk, math.ceil(len(missing) / (ITEMS_PER_WORKER * request.workers))))
+        _render_all(ray, actors, work_items(missing, request.frames_per_shard, chunk), writer)
     finally:
         ray.shutdown()
 
@@ -90,7 +93,8 @@ def _check_shared(ray: Any, actors: list[Any], out: Any) -> None:
     try:
         for node, problem in ray.get([a.check_storage.remote(str(probe), token) for a in actors]):
             if problem:
-                raise refuse_unshared(out, node, problem)
+                address = {n["NodeID"]: n["NodeManagerAddress"] for n in ray.nodes()}.get(node, "?")
+                raise refuse_unshared(out, f"{address} (id {node[:12]})", problem)
     finally:
         probe.unlink(missing_ok=True)
 
