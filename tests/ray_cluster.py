@@ -45,6 +45,7 @@ class RayCluster:
 
     def __init__(self, temp_dir: Path) -> None:
         self.temp_dir = temp_dir
+        temp_dir.mkdir(parents=True, exist_ok=True)
         token = temp_dir / "auth_token"
         token.write_text(secrets.token_hex(32))
         token.chmod(0o600)
