@@ -64,3 +64,26 @@ def test_doctor_rejects_unknown_gl_platform_in_one_line(run_cli) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--gl" in lines[0] and "vulkan" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_doctor_checks_every_extra(run_cli) -> None:
+    """#26: `sim2real doctor` left out whole extras (web, onnxconverter-common, ray's peers): its table is
+    pyproject's extras, each distribution named with its extra."""
+    import tomllib
+    from pathlib import Path
+
+    from sim2real import doctor
+
+    extras = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    wanted: dict[str, str] = {}
+    for extra, reqs in extras.items():
+        for req in reqs:
+            name = req.split(";")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+            if not name.startswith("sim2real") and extra != "dev":  # dev: the test tools, not a feature
+                wanted.setdefault(name, extra)
+    assert {d: e for e, dists in doctor.EXTRAS.items() for d in dists} == wanted
+    assert doctor.OPTIONAL == {d: e for d, e in wanted.items() if d not in doctor.OWN_ROWS}
+    names = [c["name"] for c in json.loads(run_cli("doctor", "--json").stdout)["checks"]]
+    for dist in ("fastapi [web]", "onnxconverter-common [deploy]", "ray [ray]", "python-multipart [web]"):
+        assert dist in names, names

@@ -271,7 +271,7 @@ def test_object_rests_on_the_table_for_any_orientation(table: MujocoBackend) -> 
     b.reset()
 
 
-def test_mesh_scale_recompiles_the_mesh_and_reset_restores_it(table: MujocoBackend) -> None:
+def test_mesh_scale_rewrites_the_mesh_and_reset_restores_it(table: MujocoBackend) -> None:
     b = table
     b.reset()
     cone = _slot(b, "obj_03").variants["cone"]
@@ -286,7 +286,7 @@ def test_mesh_scale_recompiles_the_mesh_and_reset_restores_it(table: MujocoBacke
     assert np.allclose(b.model.mesh_vert[adr:adr + n], verts0 * 1.5, atol=1e-6)
     assert np.isclose(b.model.body_mass[cone.body], b.world.compiled["body_mass"][cone.body] * 1.5 ** 3)
     assert np.array_equal(b.model.mesh_vert[b.model.mesh_vertadr[other_mesh]:][:10], other0)  # other slots untouched
-    assert np.isclose(b.model.light_diffuse[0].max(), 0.375)  # the other values of the sample survive the recompile
+    assert np.isclose(b.model.light_diffuse[0].max(), 0.375)  # the other values of the sample are applied too
     assert abs(_lowest_point(b, "obj_03") - 0.75) < 1e-6
     b.reset()
     assert b.world.defaults.differences(b.model) == []

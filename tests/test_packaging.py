@@ -46,3 +46,13 @@ def test_kit_only_extensions_declare_their_kit_dependencies() -> None:
     ui = tomllib.loads((REPO / "exts/sim2real_ui/config/extension.toml").read_text())["dependencies"]
     for dep in ("sim2real", "sim2real_isaac", "omni.kit.uiapp"):
         assert dep in ui
+
+
+def test_the_openusd_2405_test_venv_stays_apart_and_runs_with_make_test() -> None:
+    """usd-core and usd-exchange both ship `pxr`: the 24.05 tests have their own venv, run by `make test`."""
+    lines = (REPO / "tools/setup/usd24-requirements.txt").read_text().splitlines()
+    pins = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert "usd-core==24.5" in pins and not any(p.startswith(("usd-exchange", "mujoco-usd-converter")) for p in pins)
+    makefile = (REPO / "Makefile").read_text()
+    test_recipe = makefile.split("\ntest: ")[1].split("\n\n")[0]
+    assert "test-usd24" in test_recipe

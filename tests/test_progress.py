@@ -42,3 +42,34 @@ def test_progress_unthrottled_reports_each_step() -> None:
     task.close()
     done = [e["done"] for e in _events(out) if e["event"] == "progress"]
     assert done == [0, 1, 2, 3, 3]
+
+
+def test_rich_bars_tell_the_truth_when_work_ends_early_or_has_nothing_to_do() -> None:
+    """#26: a fit converging at 8 of 100 iterations left a bar frozen at 8/100 with an ETA; `pairs 0/0`
+    showed a bar with nothing to do; epoch lines wrapped at 80 columns on a non-terminal stderr."""
+    from rich.console import Console
+
+    from sim2real.progress import RichReporter
+
+    out = io.StringIO()
+    rep = RichReporter(Console(file=out, width=80, force_terminal=False, color_system=None))
+    with rep.task("fit", total=100, unit="iter") as fit:
+        fit.advance(8)  # converged early
+    with rep.task("pairs", total=0, unit="pair"):
+        pass
+    try:
+        with rep.task("generate", total=10, unit="frame") as gen:
+            gen.advance(3)
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    rep.metric("epoch", 1, {f"metric_{i}": 0.123456 * i for i in range(12)}, echo=True)
+    rep.close()
+    tasks = {t.description: t for t in rep.progress.tasks}
+    assert tasks["fit"].total == 8 and tasks["fit"].finished  # complete at 8, no time remaining
+    assert not tasks["pairs"].visible
+    assert tasks["generate"].total == 10 and tasks["generate"].completed == 3  # interrupted: not complete
+    text = out.getvalue()
+    assert "pairs" not in text and "8/8" in text and "8/100" not in text.splitlines()[-3:]
+    epoch = [ln for ln in text.splitlines() if ln.startswith("epoch 1:")]
+    assert len(epoch) == 1 and "metric_11=" in epoch[0]  # one line, not wrapped at 80 columns

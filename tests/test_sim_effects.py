@@ -3,6 +3,8 @@ same generator state gives the same bytes."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from sim2real.backends.effects import NEUTRAL, ImageEffects, effect_rng, hue_rotation
@@ -79,6 +81,17 @@ def test_shot_noise_grows_with_signal() -> None:
     fx = ImageEffects(shot_noise=100.0)
     sd = [fx.apply_rgb(x, np.random.default_rng(1)).astype(float).std() for x in (dark, light)]
     assert sd[1] > 2 * sd[0]  # Poisson: variance proportional to the signal
+
+
+@pytest.mark.parametrize("level", [10, 128])  # dim pixels (exact Poisson counts) and bright ones (one normal draw)
+def test_shot_and_read_noise_drawn_together_add_their_variances(level: int) -> None:
+    photons, read = 400.0, 0.02
+    x = level / 255
+    img = np.full((300, 300, 3), level, np.uint8)
+    both = ImageEffects(shot_noise=photons, noise_std=read).apply_rgb(img, np.random.default_rng(3)).astype(float) / 255
+    expected = math.sqrt(x / photons + read ** 2)  # independent noises: variances add
+    assert abs(both.std() - expected) < 0.05 * expected
+    assert abs(both.mean() - x) < 0.002
 
 
 def test_depth_noise_and_holes_only_touch_valid_pixels() -> None:

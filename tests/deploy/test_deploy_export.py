@@ -121,6 +121,11 @@ def test_cli_export_and_bad_input(tiny_run: Path, tmp_path: Path, run_cli) -> No
     result = json.loads(r.stdout)
     assert result["parity_max_abs"] <= 1e-4 and set(result["models"]) == {"fp32", "fp16"}
     assert out.exists() and (tmp_path / "model.fp16.onnx").exists() and (tmp_path / "model.export.json").exists()
+    # which checkpoint was exported and why (the tiny run trained one epoch: the last, by default)
+    assert result["checkpoint"]["epoch"] == 1 and result["checkpoint"]["select"] == "last"
+    assert result["checkpoint"]["file"].endswith("best.pt") and "last epoch (1)" in result["checkpoint"]["reason"]
+    text = run_cli("export", str(tiny_run), "--onnx", str(tmp_path / "again.onnx"), "--progress", "none")
+    assert text.returncode == 0 and "exported the last epoch (1)" in text.stdout, text.stderr
     r = run_cli("export", str(tiny_run), "--onnx", str(out), "--precision", "int4")
     assert r.returncode == 2 and "--precision: expected fp32 plus any of int8, fp16" in r.stderr
     r = run_cli("export", str(tmp_path), "--onnx", str(out))

@@ -113,7 +113,8 @@ def test_images_folders(tmp_path: Path, run_cli, artifacts_dir: Path) -> None:
     write_images(tmp_path / "real", [realistic(c, rng) for c in clean], names)
     out = tmp_path / "img"
     res = _ok(run_cli("gap", "images", str(tmp_path / "sim"), str(tmp_path / "real"), "--out", str(out), "--size", "32",
-                      "--kid-subsets", "5", "--kid-subset-size", "6", "--permutations", "19", "--json", "--progress", "none"))
+                      "--kid-subsets", "5", "--kid-subset-size", "6", "--permutations", "19", "--pair", "name", "--json",
+                      "--progress", "none"))
     assert res["n_sim"] == 8 and res["pair_summary"]["n"] == 8 and res["features"].startswith("random-conv(seed=0")
     ids, n_img = _sections(out / "report.html")
     assert ids == ["summary", "samples", "statistics", "pairs"] and n_img >= 8 + 8 + 4 + 3
@@ -146,3 +147,33 @@ def test_user_errors_and_missing_rclpy(tmp_path: Path, run_cli) -> None:
                       "--json", "--progress", "none", cwd=tmp_path))
     assert res["overall"]["correlation"] is None and res["gap_score"] is None
     assert res["assessment"].startswith("Unknown") and len(list((tmp_path / "runs").iterdir())) == 1
+
+
+def test_images_pairs_only_paired_captures_and_prints_the_report_once(tmp_path: Path, run_cli) -> None:
+    """#26: two unrelated sets whose frames are both numbered 000000... got a frame-by-frame SSIM table
+    with a pass threshold; now they get set distances only, unless --pair name says they are paired."""
+    rng = np.random.default_rng(3)
+    counters = [f"{i:06d}" for i in range(6)]
+    write_images(tmp_path / "a", [scene_image(rng, 40) for _ in counters], counters)
+    write_images(tmp_path / "b", [scene_image(rng, 40) for _ in counters], counters)
+    args = ("--size", "32", "--kid-subsets", "5", "--kid-subset-size", "4", "--permutations", "9")
+    out = tmp_path / "unpaired"
+    proc = run_cli("gap", "images", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out), *args,
+                   env={"COLUMNS": "250"})
+    assert proc.returncode == 0, proc.stderr
+    report = out / "report.html"
+    assert (proc.stdout + proc.stderr).count(str(report)) == 1  # the path once
+    assert "frame counters" in proc.stdout and "SSIM" not in proc.stdout
+    data = json.loads((out / "report.json").read_text())["data"]
+    assert data["pair_summary"]["n"] == 0 and data["pair_mode"] == "none" and data["pairs"] == []
+    assert "pairs" not in _sections(report)[0] and "SSIM" not in report.read_text()
+    explicit = _ok(run_cli("gap", "images", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "e"),
+                           *args, "--pair", "name", "--json", "--progress", "none"))
+    assert explicit["pair_summary"]["n"] == 6 and explicit["pair_mode"] == "name"
+    captures = ["kitchen_day", "kitchen_night", "desk_lamp", "desk_window", "shelf", "floor"]
+    clean = [scene_image(rng, 40) for _ in captures]
+    write_images(tmp_path / "sim", clean, captures)
+    write_images(tmp_path / "real", [realistic(c, rng) for c in clean], captures)
+    paired = _ok(run_cli("gap", "images", str(tmp_path / "sim"), str(tmp_path / "real"), "--out", str(tmp_path / "p"),
+                         *args, "--json", "--progress", "none"))
+    assert paired["pair_summary"]["n"] == 6 and paired["pair_mode"] == "name" and "capture names" in paired["pair_why"]

@@ -116,7 +116,7 @@ def test_image_gap_on_folders(tmp_path: Path) -> None:
     names = [f"{'mug' if i % 2 else 'box'}/{i:03d}" for i in range(24)]
     sim = write_images(tmp_path / "sim", clean, names)
     real = write_images(tmp_path / "real", [realistic(c, rng) for c in clean], names)
-    g = image_gap(open_image_set(sim), open_image_set(real), RandomConvFeatures(size=32), permutations=49,
+    g = image_gap(open_image_set(sim), open_image_set(real), RandomConvFeatures(size=32), "name", permutations=49,
                   kid_subsets=10, kid_subset_size=12)
     assert g.n_sim == g.n_real == 24 and len(g.pairs) == 24
     assert g.mmd["p_value"] == pytest.approx(1 / 50) and g.kid["mean"] > 0  # noise and colour cast are seen
@@ -127,7 +127,7 @@ def test_image_gap_on_folders(tmp_path: Path) -> None:
     assert set(g.per_class) == {"box", "mug"} and g.per_class["mug"]["n_sim"] == 12
     assert len(g.worst_pairs) == 4 and g.worst_pairs[0][1] <= g.worst_pairs[-1][1]
     # the same set against itself: no gap
-    g0 = image_gap(open_image_set(sim), open_image_set(sim), RandomConvFeatures(size=32), permutations=49,
+    g0 = image_gap(open_image_set(sim), open_image_set(sim), RandomConvFeatures(size=32), "name", permutations=49,
                    kid_subsets=10, kid_subset_size=12)
     assert g0.pair_summary()["ssim_mean"] == pytest.approx(1.0) and g0.mmd["p_value"] > 0.5
 

@@ -197,3 +197,56 @@ def test_profiles_asking_for_what_isaac_cannot_apply_are_refused(tmp_path: Path)
     # the shipped profile's optional joint/actuator terms match nothing here and are not required
     shipped = Randomizer(load_profile(REPO / "config/profiles/tabletop.toml"), 0, backend.entities(), dt=backend.dt)
     backend.capabilities.require("isaac", required_targets(shipped))
+
+
+def test_the_backend_follows_the_physx_simulation_view(profile) -> None:  # type: ignore[no-untyped-def]
+    """What the Kit layer hands over on physics-ready / stop: a new view re-attaches (defaults read again),
+    the same view is kept, an invalidated or missing one detaches (physics through USD again)."""
+    _, backend, sim = _driver(profile)
+    sim.start()
+    assert backend.sync_view(None, float3) == "kept" and backend.tensors is None  # not simulating yet
+    first = StandInSimulationView()
+    assert backend.sync_view(first, float3) == "attached"
+    tensors = backend.tensors
+    assert backend.sync_view(first, float3) == "kept" and backend.tensors is tensors and len(first.views) == 1
+    first.is_valid = False  # a stop invalidates it (SimulationManager._on_stop)
+    assert backend.sync_view(first, float3) == "detached" and backend.tensors is None
+    second = StandInSimulationView()  # the next play creates a new one
+    assert backend.sync_view(second, float3) == "attached" and backend.tensors is not tensors
+    assert backend.sync_view(None, float3) == "detached"
+
+
+def test_a_frame_delivered_late_keeps_the_state_it_was_captured_with(profile) -> None:  # type: ignore[no-untyped-def]
+    """What Sim2RealWriter does with an asynchronous delivery: the state taken at capture labels the frame,
+    although the stage was prepared for the next frame since (objects moved, record and noise changed)."""
+    stage, backend, sim = _driver(profile, seed=1)
+    sim.start()
+    sim.reset(3)
+    backend.apply(sim.randomizer.frame(3))
+    captured = backend.frame_state()
+    now = backend.make_frame(_annotators(stage), camera="main", index=3)
+    sim.reset(4)  # the next frame is prepared before frame 3 arrives
+    backend.apply(sim.randomizer.frame(4))
+    late = backend.make_frame(_annotators(stage), camera="main", index=3, state=captured)
+    assert late.sample == now.sample != backend.record()
+    assert np.array_equal(late.rgb, now.rgb)  # the captured frame's sensor noise level
+    current = backend.make_frame(_annotators(stage), camera="main", index=3)  # what "the current state" gave
+    assert current.sample != now.sample and not np.array_equal(current.rgb, now.rgb)
+
+
+def test_render_products_are_named_after_the_camera_they_show() -> None:
+    from pxr import Sdf, UsdRender
+
+    from sim2real.backends.isaac.capture import camera_of
+    from sim2real.usd.cameras import render_product_camera
+
+    stage = open_stage(REPO / "data" / "scenes" / "tabletop.usda")
+    backend = IsaacBackend(stage)
+    product = UsdRender.Product.Define(stage, "/Render/RenderProduct_Replicator")  # what rep.create.render_product makes
+    product.CreateCameraRel().SetTargets([Sdf.Path("/World/Cameras/main")])
+    path = render_product_camera(stage, "/Render/RenderProduct_Replicator")
+    assert path == "/World/Cameras/main"
+    assert camera_of(path, backend.camera_paths(), "/Render/RenderProduct_Replicator") == ("main", 0)
+    UsdRender.Product.Define(stage, "/Render/Viewport")  # no camera relationship target
+    assert render_product_camera(stage, "/Render/Viewport") is None
+    assert render_product_camera(stage, "/Render/Missing") is None

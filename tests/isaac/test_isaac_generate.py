@@ -68,10 +68,25 @@ def test_isaac_python_is_found_from_the_install_folder(tmp_path: Path) -> None:
     (tmp_path / "python.sh").write_text("#!/bin/sh\n")
     assert isaac_python({"ISAAC_SIM_PATH": str(tmp_path)}) == [str(tmp_path / "python.sh")]
     assert isaac_python({"ISAAC_PATH": str(tmp_path)}) == [str(tmp_path / "python.sh")]
+    # inside Kit: python.sh beside the app folder (${app} is <install>/apps); never the kit binary
+    (tmp_path / "apps").mkdir()
+    assert isaac_python({}, app_folder=str(tmp_path / "apps"), executable="/opt/isaac/kit/kit") == \
+        [str(tmp_path / "python.sh")]
     if NO_ISAAC:
+        assert isaac_python({}, executable="/opt/isaac/kit/kit") is None
         assert isaac_python({}) is None
         with pytest.raises(NotInstalledError, match="ISAAC_SIM_PATH"):
             IsaacLauncher({})
+
+
+def test_a_kit_binary_is_never_taken_for_isaac_sims_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside a binary install's Kit, sys.executable is the kit binary although isaacsim imports."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "isaacsim" else real(name, *a))
+    assert isaac_python({}, executable="/opt/isaac-sim/kit/kit") is None
+    assert isaac_python({}, executable="/home/me/venv/bin/python3.11") == ["/home/me/venv/bin/python3.11"]
 
 
 @pytest.mark.skipif(not NO_ISAAC, reason="Isaac Sim is installed here")

@@ -91,6 +91,23 @@ def test_extension_declares_its_kit_dependencies_and_tests() -> None:
         assert classes and all(any(ast.unparse(b) == "omni.kit.test.AsyncTestCase" for b in c.bases) for c in classes)
 
 
+# What Isaac Sim 5.1's SDG extensions run their tests with (isaacsim.replicator.writers' [[test]]): without
+# enableSemanticSchema the segmentation annotators see no UsdSemantics labels.
+ISAAC_SDG_TEST_ARGS = ("--/rtx/hydra/enableSemanticSchema=1", "--/rtx/hydra/materialSyncLoads=1",
+                       "--/rtx/materialDb/syncLoads=1", "--/omni/kit/plugin/syncUsdLoads=1",
+                       "--/app/asyncRendering=0", "--/omni/replicator/asyncRendering=0",
+                       "--/app/runLoops/main/manualModeEnabled=true", '--/persistent/app/stage/upAxis="Z"',
+                       "--/persistent/simulation/defaultMetersPerUnit=1.0")
+
+
+def test_kit_tests_run_with_isaac_sims_sdg_test_arguments() -> None:
+    for ext in ("sim2real_isaac", "sim2real_ui"):
+        (test,) = tomllib.loads((REPO / "exts" / ext / "config" / "extension.toml").read_text())["test"]
+        missing = [a for a in ISAAC_SDG_TEST_ARGS if a not in test["args"]]
+        assert not missing, f"{ext}: [[test]] args lack {missing}"
+        assert "--/persistent/omni/replicator/captureOnPlay=0" in test["args"]  # the tests step Replicator
+
+
 def test_experience_files_load_our_extensions() -> None:
     for name, needs in (("sim2real.kit", ("isaacsim.exp.full", "sim2real_isaac", "sim2real_ui")),
                         ("sim2real.headless.kit", ("isaacsim.exp.base.python", "omni.replicator.core",

@@ -9,7 +9,7 @@ from isaac_helpers import StandInSimulationView, StandInTorchRigidBodyView, floa
 
 from sim2real.errors import UnsupportedError
 from sim2real.backends.isaac.buckets import PHYSX_MATERIAL_LIMIT, FrictionBuckets
-from sim2real.backends.isaac.steps import step_dt, subscription
+from sim2real.backends.isaac.steps import ISAAC_SIM_5, ISAAC_SIM_6, events, step_dt, subscription, unique_callback_name
 from sim2real.sim.clock import StepClock
 from sim2real.backends.isaac.tensors import TensorPhysics
 
@@ -22,10 +22,27 @@ def test_physics_callbacks_of_isaac_sim_5_and_6() -> None:
         step_dt(())
     with pytest.raises(UnsupportedError, match="expected a positive step"):
         step_dt((0.0,))
-    assert subscription(has_world=True, has_simulation_event=True) == "world"
-    assert subscription(has_world=False, has_simulation_event=True) == "simulation_manager"
-    with pytest.raises(UnsupportedError, match="create a World"):
-        subscription(has_world=False, has_simulation_event=False)
+    assert subscription(has_world=True) == "world"
+    assert subscription(has_world=False) == "simulation_manager"  # 5.1 needs no World either
+
+
+def test_simulation_manager_events_of_isaac_sim_5_and_6() -> None:
+    """5.1 has only IsaacEvents (PRE_PHYSICS_STEP: fn(step_dt)); 6.0 deprecates them for SimulationEvent."""
+    assert events(has_simulation_event=False) == ISAAC_SIM_5
+    assert ISAAC_SIM_5.step == ("IsaacEvents", "PRE_PHYSICS_STEP")
+    assert ISAAC_SIM_5.ready == ("IsaacEvents", "PHYSICS_READY") and ISAAC_SIM_5.stopped == ("IsaacEvents", "TIMELINE_STOP")
+    assert events(has_simulation_event=True) == ISAAC_SIM_6
+    assert ISAAC_SIM_6.step == ("SimulationEvent", "PHYSICS_PRE_STEP")
+
+
+def test_every_randomizer_gets_its_own_world_callback_name() -> None:
+    held: set[str] = set()
+    for expected in ("sim2real_randomizer", "sim2real_randomizer_2", "sim2real_randomizer_3"):
+        name = unique_callback_name("sim2real_randomizer", held.__contains__)
+        assert name == expected
+        held.add(name)
+    held.discard("sim2real_randomizer_2")  # detached: its name is free again
+    assert unique_callback_name("sim2real_randomizer", held.__contains__) == "sim2real_randomizer_2"
 
 
 def test_step_clock_fires_callbacks_every_n_steps_and_restarts_on_reset() -> None:

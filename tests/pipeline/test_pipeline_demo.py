@@ -38,7 +38,7 @@ def test_demo_prints_its_summary_and_where_the_report_is(quick_demo: Demo) -> No
     rows = dict(summary["summary"])
     lines = quick_demo.stdout.splitlines()
     for label in ("synthetic frames", "target mIoU, source-only", "target mIoU, dann (deployed)",
-                  "image gap (MMD², model features), before -> after adaptation",
+                  "domain gap in the models' features (MMD²), source-only -> dann",
                   "sysid: worst parameter error (surrogate)",
                   "sysid: held-out RMSE after / before", "FP32 onnxruntime (CPU, batch 1): p50 latency, mIoU",
                   "INT8 onnxruntime (CPU, batch 1): p50 latency, mIoU"):
@@ -100,6 +100,7 @@ def test_stage_results_are_plausible(quick_demo: Demo) -> None:
         assert 0.0 < outs[f"train-{m}"]["target"] <= 1.0 and outs[f"train-{m}"]["epochs_done"] == 3
     gap = outs["gap"]
     assert (gap["before"], gap["after"]) == ("model:source-only", "model:dann")
+    assert set(gap["alignment"]) == {"source-only", "dann"} and all(v >= 0 for v in gap["alignment"].values())
     assert all(r["kid"] == r["kid"] and r["features"] for r in gap["results"].values())  # finite, named
     sysid = outs["sysid"]
     assert sysid["surrogate"] and sysid["worst_error"] < 0.1 and sysid["rmse_ratio_mean"] < 0.2

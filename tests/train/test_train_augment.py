@@ -9,7 +9,7 @@ import torch
 from sim2real.train.augment import Augment, gaussian_blur, grey, hue_matrices
 from sim2real.train.config import AugmentConfig
 
-OFF = {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue_deg": 0.0, "noise_std": 0.0, "blur_sigma_px": 0.0,
+OFF = {"enabled": True, "brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue_deg": 0.0, "noise_std": 0.0, "blur_sigma_px": 0.0,
        "hflip": False}
 
 
@@ -35,12 +35,12 @@ def test_all_off_is_the_identity_and_disabled_draws_nothing() -> None:
 
 def test_same_generator_same_result_and_each_image_its_own_draw() -> None:
     x = _images()
-    a, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(5))
-    b, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(5))
-    c, = Augment(AugmentConfig())(x, torch.Generator().manual_seed(6))
+    a, = Augment(AugmentConfig(enabled=True))(x, torch.Generator().manual_seed(5))
+    b, = Augment(AugmentConfig(enabled=True))(x, torch.Generator().manual_seed(5))
+    c, = Augment(AugmentConfig(enabled=True))(x, torch.Generator().manual_seed(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert 0.0 <= float(a.min()) and float(a.max()) <= 1.0
-    same = Augment(AugmentConfig())(x[:1].repeat(6, 1, 1, 1), torch.Generator().manual_seed(5))[0]
+    same = Augment(AugmentConfig(enabled=True))(x[:1].repeat(6, 1, 1, 1), torch.Generator().manual_seed(5))[0]
     assert len({round(float(v), 5) for v in same.mean(dim=(1, 2, 3))}) == 6  # six different draws
 
 
@@ -90,3 +90,40 @@ def test_flips_move_masks_and_depth_with_their_image() -> None:
         assert torch.equal(m[i], mask[i].flip(-1) if flipped[i] else mask[i])
         assert torch.equal(d[i], depth[i].flip(-1) if flipped[i] else depth[i])
     assert np.array_equal(np.unique(m.numpy()), np.arange(16))
+
+
+def _mirrored(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per image: does ``out`` look more like the mirror image of ``x`` than like ``x``?"""
+    def corr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        a, b = grey(a).flatten(1), grey(b).flatten(1)
+        a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+        return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
+
+    return corr(out, x.flip(-1)) > corr(out, x)
+
+
+def test_flips_only_where_the_labels_allow_by_default() -> None:
+    """Classification (digits, text, left/right parts) is never flipped by default; segmentation is,
+    masks with their images; ``--no-augment`` turns it all off."""
+    from sim2real.train.config import load_config
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(64, 3, 12, 16)
+    x[..., :6] = 0.9  # bright on the left: a flip is plain to see under any colour jitter
+    x += torch.rand(64, 3, 12, 16, generator=g) * 0.05
+    assert load_config(None, {"task": "classify"}).augment.enabled is False  # off by default (measured)
+    classify = load_config(None, {"task": "classify", "augment": {"enabled": True}})
+    assert classify.augment.hflip is False
+    out, = Augment(classify.augment)(x, torch.Generator().manual_seed(1))
+    assert not _mirrored(out, x).any() and not torch.allclose(out, x, atol=1e-3)  # jittered, never flipped
+
+    segment = load_config(None, {"task": "segment"})
+    assert segment.augment.hflip is True
+    mask = (x[:, 0] > 0.5).long()
+    out, m = Augment(segment.augment)(x, torch.Generator().manual_seed(1), mask)
+    flipped = _mirrored(out, x)
+    assert 16 < int(flipped.sum()) < 48  # about half
+    assert torch.equal(m[flipped], mask[flipped].flip(-1)) and torch.equal(m[~flipped], mask[~flipped])
+    assert load_config(None, {"task": "classify", "augment": {"hflip": True}}).augment.hflip is True  # still an option
+    off = load_config(None, {"task": "segment", "augment": {"enabled": False}})
+    assert Augment(off.augment)(x, torch.Generator().manual_seed(1))[0] is x

@@ -60,14 +60,15 @@ def test_cli_writes_the_run_folder_contract(data: dict[str, Path], tmp_path: Pat
     assert len(spec["normalization"]["mean"]) == 3 and spec["depth_units"] is None
     assert rf.checkpoint_epochs(out) == [1, 2]
     m = json.loads((out / "metrics.json").read_text())
-    assert m["epochs_done"] == 2 and m["select"] == "snd" and len(m["history"]) == 2
+    assert m["epochs_done"] == 2 and m["select"] == "last" and len(m["history"]) == 2
     h = m["history"][-1]
-    assert set(h["validators"]) == {"source", "entropy", "snd", "dev"}
+    assert set(h["validators"]) == {"source", "entropy", "snd", "dev", "iwv", "im"}
+    assert 0.0 <= h["alignment"]["domain_accuracy"] <= 1.0
     assert 0 <= h["target"]["miou"] <= 1 and set(h["target"]["iou"]) == set(spec["classes"])
     assert {"domain_acc", "alpha", "adapt_loss", "task_loss", "images_per_s"} <= set(h["train"])
     best = json.loads((out / "best.json").read_text())
-    snd = [x["validators"]["snd"] for x in m["history"]]
-    assert best["validator"] == "snd" and best["epoch"] == 1 + int(np.argmax(snd))
+    assert best["select"] == "last" and best["validator"] is None and best["epoch"] == 2
+    assert "last epoch" in best["reason"] and m["best"] == {k: v for k, v in best.items() if k != "checkpoint"}
     assert any(p.name.startswith("events.out.tfevents") for p in (out / "tb").iterdir())
 
     model, s = rf.load_model(out)
@@ -91,7 +92,7 @@ def test_each_method_trains(data: dict[str, Path], tmp_path: Path, method: str, 
     else:
         assert "adapt_loss" not in train_logs
     ckpt = rf.load_torch(rf.checkpoint_path(tmp_path / method, 1))
-    if method == "adabn":  # the shipped weights carry the target's batch-norm statistics
+    if method != "source-only":  # AdaBN, and per-domain batch norm: shipped with the target's statistics
         key_bn = "stages.0.0.1.running_mean"
         assert not torch.equal(ckpt["inference"][key_bn], ckpt["model"][key_bn])
         best = rf.load_torch(tmp_path / method / "best.pt")
@@ -132,13 +133,15 @@ def test_rgbd_input(data: dict[str, Path], tmp_path: Path) -> None:
 
 def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None:
     cfg = load_config(None, {"task": "classify", "epochs": 2, "batch_size": 4, "resolution": (16, 16),
-                             "min_object_pixels": 20, "model": {"widths": [8, 8, 16, 16]}, "validator_images": 8})
+                             "min_object_pixels": 20, "model": {"arch": "edge-classifier", "widths": [8, 8, 16, 16]},
+                             "validator_images": 8})
     s = train(TrainRequest(cfg, Inputs(data["src"], data["tgt"], None, data["tev"]), tmp_path / "cls"))
     assert s["classes"] == ["cube", "sphere", "mug"] and 0 <= s["final"]["target"]["accuracy"] <= 1
     model, spec = rf.load_model(tmp_path / "cls")
     assert spec.arch == "edge-classifier" and model(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
     tiny = np.array([1e-40], dtype=np.float32)  # training flushed denormals and gave the setting back
     assert (tiny * np.float32(1.0))[0] > 0
+    assert not torch.are_deterministic_algorithms_enabled()  # ... and deterministic algorithms too
 
     rng = np.random.default_rng(0)
     w = rng.normal(size=(4, 2))
@@ -158,7 +161,7 @@ def test_classify_and_state_tasks(data: dict[str, Path], tmp_path: Path) -> None
                              "model": {"widths": [32, 32]}})
     s = train(TrainRequest(cfg, Inputs(sim, real, None, real_eval), tmp_path / "state"))
     spread = float(np.tanh(np.load(real_eval)["features"] @ w).std())
-    assert s["select"] == "dev" and set(s["final"]["validators"]) == {"source", "dev"}
+    assert s["select"] == "last" and set(s["final"]["validators"]) == {"source", "dev", "iwv"}
     assert s["final"]["target"]["rmse"] < spread  # better than predicting the mean
     model, spec = rf.load_model(tmp_path / "state")
     assert spec.arch == "state-mlp" and spec.input["features"] == ["q0", "q1", "dq0", "dq1"]
@@ -184,7 +187,7 @@ def _history(run: Path) -> list[dict]:
 def _train_args(data: dict[str, Path], out: Path, epochs: int, seed: int = 3) -> list[str]:
     return [sys.executable, "-m", "sim2real.cli", "train", "--data", str(data["big"]), "--target", str(data["tgt"]),
             "--method", "dann", "--epochs", str(epochs), "--seed", str(seed), "--out", str(out),
-            "--config", str(data["cfg"]), "--progress", "json"]
+            "--config", str(data["cfg"]), "--progress", "json", "--keep", "0"]
 
 
 @pytest.mark.slow  # three real training processes, one killed
@@ -259,8 +262,57 @@ def test_bad_input_is_one_line(data: dict[str, Path], tmp_path: Path, run_cli) -
     cfg = load_config(None, {"task": "classify", "method": "source-only", "epochs": 1, "batch_size": 4,
                              "resolution": (16, 16), "min_object_pixels": 20, "model": {"widths": [8, 8]}})
     train(TrainRequest(cfg, Inputs(data["src"]), cls_run))
-    with pytest.raises(InputError, match="checkpoint of a edge-classifier .* but the run's model.json describes a segnet"):
+    with pytest.raises(InputError, match="checkpoint of a lenet .* but the run's model.json describes a segnet"):
         rf.load_model(run, cls_run / "best.pt")
     (tmp_path / "junk.pt").write_bytes(b"\x80\x04junk")
     with pytest.raises(InputError, match="junk.pt: not a readable sim2real checkpoint"):
         rf.load_model(run, tmp_path / "junk.pt")
+
+
+def test_the_summary_and_report_say_what_ships(data: dict[str, Path], tmp_path: Path, run_cli,
+                                               artifacts_dir: Path) -> None:
+    """#26: the summary printed the last epoch's target score beside best.pt's epoch; now best.pt's own
+    scores and the last epoch's, labelled; the run writes a report.html of its own."""
+    from html.parser import HTMLParser
+
+    out = tmp_path / "run"
+    r = run_cli("train", "--data", str(data["src"]), "--target", str(data["tgt"]), "--eval", str(data["tev"]),
+                "--task", "segment", "--method", "source-only", "--epochs", "3", "--select", "entropy",
+                "--out", str(out), "--config", str(data["cfg"]), env={"COLUMNS": "300"})
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    best, history = m["best"], m["history"]
+    shipped, last = history[best["epoch"] - 1]["target"]["miou"], history[-1]["target"]["miou"]
+    line = next(ln for ln in r.stdout.splitlines() if "epochs of source-only" in ln)
+    assert f"shipped best.pt = {best['reason']}" in line and best["reason"].startswith(f"epoch {best['epoch']} of 3")
+    assert "entropy" in best["reason"]
+    assert f"target miou {shipped:.4f}" in line.split("last epoch")[0]
+    if best["epoch"] != 3:
+        assert f"last epoch 3: target miou {last:.4f}" in line
+    assert m["shipped"]["target"]["miou"] == shipped
+    report = out / "report.html"
+    assert f"report: {report}" in r.stderr
+    (artifacts_dir / "train-report.html").write_text(report.read_text())
+
+    class Parts(HTMLParser):
+        ids: list[str] = []
+        images = 0
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            attrs = dict(attrs)
+            if tag == "section" and "id" in attrs:
+                self.ids.append(attrs["id"])
+            self.images += tag == "img"
+
+    p = Parts()
+    p.feed(report.read_text())
+    assert p.ids == ["scores", "curves", "predictions"] and p.images >= 4 + 8  # curves + validator panel, tiles
+    # the error map: each outcome its colour, the background the dimmed image
+    from sim2real.train.report import FN, FP, TP, error_map
+
+    image = np.full((2, 3, 3), 90, np.uint8)
+    truth = np.array([[1, 1, 0], [2, 0, 0]])
+    pred = np.array([[1, 0, 1], [1, 0, 0]])
+    tile = error_map(image, pred, truth)
+    assert tuple(tile[0, 0]) == TP and tuple(tile[0, 1]) == FN and tuple(tile[0, 2]) == FP
+    assert tuple(tile[1, 0]) == FP and tuple(tile[1, 1]) == (30, 30, 30)

@@ -202,8 +202,12 @@ def test_scaling_a_mass_that_is_not_authored_is_refused() -> None:
     stage = Usd.Stage.CreateInMemory()
     UsdGeom.Cube.Define(stage, "/Box")
     UsdPhysics.RigidBodyAPI.Apply(stage.GetPrimAtPath("/Box"))
-    with pytest.raises(UnsupportedError, match="no authored physics:mass to scale"):
+    with pytest.raises(UnsupportedError, match="'Box' has no physics:mass and no collider to take a mass from"):
         UsdScene(stage).apply(sample({"body:Box/mass": 2.0}, {"body:Box/mass": "scale"}))
+    UsdPhysics.CollisionAPI.Apply(stage.GetPrimAtPath("/Box"))  # PhysX's default density: not assumed
+    with pytest.raises(UnsupportedError, match="collider /Box of body 'Box' has neither physics:mass nor "
+                                               "physics:density"):
+        UsdScene(stage).apply(sample({"body:Box/mass": 2.0}, {"body:Box/mass": "add"}))
     scene = UsdScene(stage)
     scene.apply(sample({"body:Box/mass": 2.0}))
     assert attr(stage, "/Box", "physics:mass") == pytest.approx(2.0)
@@ -302,3 +306,22 @@ def test_cloned_environments_get_their_own_values() -> None:
     scene.apply(s, 0)
     assert attr(stage, "/physicsScene", "physics:gravityMagnitude") == pytest.approx(100.0)
     assert Gf  # (pxr imported for the module)
+
+
+def test_labels_are_written_alike_without_the_usdsemantics_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenUSD 24.05 (usd-core 24.5) has no UsdSemantics; Isaac Sim 5.1's 24.05 build and 24.08+ have it.
+    Both paths author the same layer, and class_labels reads it back without the module."""
+    from pxr import Usd
+
+    from sim2real.usd import semantics
+    from sim2real.usd.entities import class_labels
+
+    layers = []
+    for module in (semantics.UsdSemantics, None):
+        monkeypatch.setattr(semantics, "UsdSemantics", module)
+        stage = Usd.Stage.CreateInMemory()
+        prim = stage.DefinePrim("/World/mug", "Xform")
+        semantics.set_class_labels(prim, ["mug"])
+        assert class_labels(prim) == ["mug"]
+        layers.append(stage.GetRootLayer().ExportToString())
+    assert layers[0] == layers[1]

@@ -164,3 +164,52 @@ def test_click_through_the_panel(browser, sshd: Sshd, tmp_path: Path, artifacts_
         server.stop()
     targets = (tmp_path / "srv" / "config" / "sim2real" / "targets.toml").read_text()
     assert "loopback" in targets and "PRIVATE KEY" not in targets
+
+
+def test_a_new_user_reads_the_panel(browser, tmp_path: Path, artifacts_dir: Path) -> None:
+    """#26: a choice of strings survives the profile editor and a save (it showed as ``[``: ``tojson``
+    inside a double-quoted attribute); form fields read as words with units and help, run-time names
+    are choice lists, and the page has an icon."""
+    import json
+
+    shots = artifacts_dir / "web"
+    shots.mkdir(parents=True, exist_ok=True)
+    server = start_server(tmp_path / "srv")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        page.set_default_timeout(30_000)
+        page.goto(server.url + "profile")
+        page.fill("#profile-path", "tabletop")
+        page.click("#profile-open")
+        page.wait_for_selector("#profile-status.ok")
+        values = page.locator("tr[data-term='object_asset'] input[data-field='values']")
+        assert json.loads(values.input_value()) == ["cube", "sphere", "cylinder", "cone", "mug", "torus", "l_block"]
+        values.fill('["mug", "cube", "it\'s \\"quoted\\""]')
+        values.dispatch_event("change")
+        settle(page)
+        page.wait_for_selector("#profile-status.ok")
+        page.fill("#profile-save-name", "mine")
+        page.click("#profile-save")
+        page.wait_for_selector("#profile-status.ok:has-text('mine')")
+        page.fill("#profile-path", "profiles/mine.toml")
+        page.click("#profile-open")
+        page.wait_for_selector("#profile-status.ok:has-text('mine.toml')")
+        values = page.locator("tr[data-term='object_asset'] input[data-field='values']")
+        assert json.loads(values.input_value()) == ["mug", "cube", 'it\'s "quoted"']
+        page.screenshot(path=str(shots / "profile-editor.png"), full_page=True)
+
+        page.click("#nav-capture")
+        assert page.inner_text("label[for='capture-width']").startswith("Width (px)")
+        assert "pixels" in page.inner_text("#field-capture-width")
+        assert page.eval_on_selector("#capture-backend", "e => e.tagName") == "SELECT"
+        assert page.eval_on_selector_all("#capture-backend option", "os => os.map(o => o.value)") == ["isaac", "mujoco"]
+        assert page.input_value("#capture-backend") == "mujoco"
+        cameras = page.eval_on_selector_all("#capture-camera option", "os => os.map(o => o.value)")
+        assert cameras == ["main", "top"] and page.input_value("#capture-camera") == "main"
+        page.screenshot(path=str(shots / "capture-form.png"), full_page=True)
+        icon = page.get_attribute("link[rel='icon']", "href")
+        assert page.request.get(server.url.rstrip("/") + icon).headers["content-type"].startswith("image/svg")
+        assert page.request.get(server.url + "favicon.ico").status == 200
+    finally:
+        page.close()
+        server.stop()

@@ -229,3 +229,28 @@ def test_a_pipeline_runs_from_the_panel_and_its_report_is_served(tmp_path: Path)
             assert "default-src 'none'" in served.headers["content-security-policy"] and "<html" in served.text
     finally:
         server.stop()
+
+
+def test_results_read_as_rounded_tables_and_labels_as_words(tmp_path: Path) -> None:
+    """#26: a job's result shows numbers to 4 significant digits and nested results as nested tables
+    (they were raw 16-digit floats, deeper mappings dropped); every settings field has a human label."""
+    from sim2real.app.settings import CaptureSettings, DeploySettings, GapSettings, SysidSettings, TrainSettings
+    from sim2real.web.state import WebPanel
+    from sim2real.web.views import Views
+
+    views = Views(WebPanel(tmp_path / "work"))
+    job = {"id": 1, "kind": "gap", "state": "succeeded", "tasks": [], "artifacts": [], "error": None,
+           "cancel_requested": False, "log_tail": [],
+           "result": {"kid": 0.123456789012, "frames": 32, "metrics": {"ssim": {"mean": 0.98765432101}},
+                      "sizes": [0.333333333333, 2]}}
+    text = views.templates.get_template("job.html").render(job=job, sample=None, reports=[], plot="", extra="")
+    cells = re.findall(r"<td>([^<]*)</td>", text)
+    assert "0.1235" in cells and "32" in cells and "0.9877" in text and "0.3333, 2" in cells, cells
+    assert "0.123456789" not in text and "0.98765" not in text
+    for model in (CaptureSettings, TrainSettings, GapSettings, SysidSettings, DeploySettings):
+        for spec in fields.input_specs(model):
+            assert spec.label and spec.label != spec.name, (model.__name__, spec.name)
+    capture = {s.name: s for s in fields.input_specs(CaptureSettings, {"backend": ["isaac", "mujoco"]})}
+    assert capture["backend"].kind == "select" and capture["backend"].choices == ["isaac", "mujoco"]
+    assert not capture["backend"].optional and not capture["layout"].optional and capture["scene"].optional
+    assert capture["width"].label == "Width (px)" and "pixels" in capture["width"].help

@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "exts" / "sim2real"))
 
-from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdSemantics, UsdShade  # noqa: E402
+from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade  # noqa: E402
 
 from sim2real.backends.mujoco.physics import dampratio_to_restitution, restitution_curve  # noqa: E402
 from sim2real.backends.mujoco.scene import VISUAL_GROUPS, Scene, load  # noqa: E402
@@ -50,6 +50,7 @@ from sim2real.usd.materials import specular_to_ior  # noqa: E402
 from sim2real.usd.objects import REST_POINT, SUPPORT_POINTS, SUPPORT_RADII  # noqa: E402
 from sim2real.usd.physics import PHYSICS_PURPOSE  # noqa: E402
 from sim2real.sim.labels import quat_from_matrix  # noqa: E402
+from sim2real.usd.semantics import apply_labels_api, labels_attr  # noqa: E402
 
 OBJ = mujoco.mjtObj
 GEOM = mujoco.mjtGeom
@@ -310,7 +311,7 @@ class Writer:
             mass_api = UsdPhysics.MassAPI.Apply(prim)
             # label, mass and colour belong to the asset: authored in its variant only (a local opinion
             # on the slot itself would be stronger than every variant's)
-            labels = UsdSemantics.LabelsAPI.Apply(prim, "class")
+            apply_labels_api(prim, "class")
             point = np.asarray(model.body_pos[slot.body], dtype=float)
             prim.CreateAttribute(REST_POINT, Sdf.ValueTypeNames.Point3d).Set(Gf.Vec3d(*rv(point)))
             v0 = slot.variants[slot.default_asset]
@@ -331,7 +332,7 @@ class Writer:
                 with variants.GetVariantEditContext():
                     self.stage.DefinePrim(path.AppendChild(asset)).GetReferences().AddInternalReference(
                         Sdf.Path("/Library").AppendChild(asset))
-                    labels.CreateLabelsAttr().Set([asset])
+                    labels_attr(prim, "class").Set([asset])
                     b = v.body
                     mass_api.CreateMassAttr(r(model.body_mass[b]))
                     mass_api.CreateCenterOfMassAttr(Gf.Vec3f(*rv(model.body_ipos[b])))

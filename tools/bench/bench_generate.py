@@ -1,25 +1,41 @@
 #!/usr/bin/env python3
-"""Benchmark dataset generation on the tabletop scene (MuJoCo backend), with baselines in the same run.
+"""Benchmark ``sim2real generate`` on the tabletop scene (MuJoCo backend) against the loop a user would
+write without us, run side by side.
 
-1. writing vs render-only: frames/s of the generation loop that encodes and commits RGB + depth +
-   instance + semantic (thread pool) against the bare render loop, same process, same frames
-   (target >= 0.85x). The render-only baseline is measured before and after, and averaged.
-2. 2 workers vs 1: frames/s of `generate` with two worker processes against one, wall clock (start-up
-   included) and steady (after the first 10 % of frames) (target >= 1.7x).
-3. memory: peak RSS while generating --rss-frames frames in one process, against the RSS after the
-   first 10 % (target: flat within 10 %).
+1. generate vs a bare MuJoCo loop (the headline figure): ``generate()``, the CLI's own loop, with the
+   shipped ``tabletop`` profile (every randomization category: lights, textures, materials, object
+   assets/count/pose/scale, camera, physics, image effects), writing the native layout (RGB, 16-bit
+   depth, instance and semantic PNGs, a JSON record per frame, fsync'd), 2 writer threads; against
+   ``_bare_generate.py``, which imports nothing of ours: ``mujoco.Renderer`` on the same compiled scene
+   (saved here as MJB with its default objects), RGB + depth + segmentation, the same label maps, boxes
+   and poses, the same files written with OpenCV at the same zlib level on 2 writer threads. Each run is
+   a fresh process; the two alternate, ``--rounds`` rounds per resolution (order swapped every round).
+   Reported: frames/s steady (after the first 10 % of frames: start-up excluded) and wall (the whole
+   process, start-up included); the ratio per round with min/median/max; CPU seconds per steady frame
+   (all threads of the process: rasterizer, writers) and their ratio, bare ÷ ours, which other jobs on
+   the machine disturb far less than wall time; the load average.
+2. 2 workers vs 1: frames/s of ``generate`` with two worker processes against one, alternating rounds,
+   wall clock (start-up included) and steady (after the first 10 % of frames), and frames/s per busy
+   core (target >= 0.95 of one worker's). Both give the rasterizer every core: one worker llvmpipe's
+   default thread per core, N workers cores / N each (``generate.loop.rasterizer_threads``).
+3. memory: peak RSS while generating --rss-frames frames in one process (every frame sampled),
+   against the RSS at frame 100, and the curve (target: flat within 10 %).
 
-    .venv/bin/python tools/bench/bench_generate.py [--frames 200] [--resolution 640x480]
-        [--rss-frames 10000] [--rss-resolution 160x120] [--skip workers,rss]
+    .venv/bin/python tools/bench/bench_generate.py [--frames 60] [--rounds 3]
+        [--resolutions 320x240,640x480,1280x720] [--rss-frames 10000] [--skip bare,workers,rss]
+        [--before CHECKOUT]   # an earlier sim2real's generate in the same rounds (before/after figures)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +46,8 @@ from sim2real.generate.api import generate
 from sim2real.generate.loop import FrameSource
 from sim2real.generate.request import GenerateRequest, resolve
 from sim2real.progress import Reporter
+
+HERE = Path(__file__).resolve().parent
 
 
 def _cpu_seconds() -> float:
@@ -49,118 +67,207 @@ def request(out: Path, frames: int, resolution: tuple[int, int], workers: int = 
     return GenerateRequest(profile="tabletop", frames=frames, out=out, resolution=resolution, workers=workers)
 
 
-def bench_writing(tmp: Path, frames: int, resolution: tuple[int, int]) -> dict[str, float]:
-    resolved = resolve(request(tmp / "writing", frames, resolution))
-    source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
-    for i in range(5):  # warm-up: GL context, caches
-        source.render(10_000 + i)
-
-    def render_only() -> float:
-        t = time.perf_counter()
-        for i in range(frames):
-            source.render(i)
-        return frames / (time.perf_counter() - t)
-
-    before = render_only()
-    t = time.perf_counter()
-    with DatasetWriter(tmp / "writing", resolved.spec, frames, resolved.versions, threads=2) as writer:
-        for i in range(frames):
-            writer.write(i, source.render(i))
-    writing = frames / (time.perf_counter() - t)
-    after = render_only()
-    source.close()
-    baseline = (before + after) / 2
-    return {"render_only_fps": baseline, "render_only_fps_before": before, "render_only_fps_after": after,
-            "writing_fps": writing, "ratio": writing / baseline}
-
-
 class _Commits(Reporter):
-    """Records (time, frames done) at every progress update, to measure the steady rate."""
+    """Records (time, frames done, CPU time of this process) at every committed frame."""
 
     def __init__(self) -> None:
-        self.points: list[tuple[float, int]] = []
+        self.points: list[tuple[float, int, float]] = []
 
     def _on_task(self, task: Any, final: bool, force: bool = False) -> None:
-        self.points.append((time.perf_counter(), task.done))
+        self.points.append((time.perf_counter(), task.done, time.process_time()))
 
     def steady_fps(self, skip: int) -> float:
-        (t0, d0), (t1, d1) = next(p for p in self.points if p[1] >= skip), self.points[-1]
+        (t0, d0, _), (t1, d1, _) = next(p for p in self.points if p[1] >= skip), self.points[-1]
         return (d1 - d0) / (t1 - t0)
 
 
-def bench_workers(tmp: Path, frames: int, resolution: tuple[int, int]) -> dict[str, float]:
-    """Wall clock includes start-up (spawning workers, loading the scene); steady excludes the first 10 %."""
-    out = {}
-    for workers in (1, 2):
-        commits = _Commits()
-        cpu = _cpu_seconds()
-        t = time.perf_counter()
-        generate(request(tmp / f"workers{workers}", frames, resolution, workers), commits)
-        wall = time.perf_counter() - t
-        out[f"workers{workers}_fps"] = frames / wall
-        out[f"workers{workers}_steady_fps"] = commits.steady_fps(frames // 10)
-        out[f"workers{workers}_cores_busy"] = (_cpu_seconds() - cpu) / wall  # CPU seconds per second
-    out["ratio"] = out["workers2_fps"] / out["workers1_fps"]
-    out["steady_ratio"] = out["workers2_steady_fps"] / out["workers1_steady_fps"]
+# ---------------------------------------------------------------------- 1. generate vs a bare loop
+def steady(done: dict[str, list[float]]) -> tuple[float, float]:
+    """Frames per second and CPU seconds per frame after the first 10 % of frames (start-up and warm-up
+    excluded); CPU: every thread of the process (writer threads and the rasterizer's included)."""
+    wall, cpu = done["done_s"], done["cpu_s"]
+    skip = max(1, len(wall) // 10)
+    frames = len(wall) - skip
+    return frames / (wall[-1] - wall[skip - 1]), (cpu[-1] - cpu[skip - 1]) / frames
+
+
+def child_generate(frames: int, resolution: str, out: str) -> None:
+    """``--child``: run ``generate()`` here and print when each frame was committed."""
+    start = time.perf_counter()
+    commits = _Commits()
+    generate(request(Path(out), frames, parse_resolution(resolution)), commits)
+    done = sorted({d: (t - start, c) for t, d, c in commits.points if d > 0}.values())
+    print(json.dumps({"done_s": [t for t, _ in done], "cpu_s": [c for _, c in done]}))
+
+
+def _timed_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, dict[str, list[float]]]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def save_scene(resolution: tuple[int, int], path: Path) -> None:
+    """The compiled tabletop scene (default objects in their slots) as MJB, for the bare loop."""
+    import mujoco
+    from sim2real.backends.mujoco.backend import MujocoBackend
+
+    backend = MujocoBackend()
+    backend.load("tabletop", resolution=resolution)
+    mujoco.mj_saveModel(backend.model, str(path), None)
+    backend.close()
+
+
+def bench_vs_bare(tmp: Path, frames: int, res: str, rounds: int, before: str | None = None) -> dict[str, Any]:
+    """``before``: a checkout of an earlier sim2real whose ``generate`` joins the same rounds."""
+    mjb = tmp / f"tabletop-{res}.mjb"
+    save_scene(parse_resolution(res), mjb)
+    contenders = ["bare", "generate"] + (["before"] if before else [])
+    runs: dict[str, list[tuple[float, float, float]]] = {c: [] for c in contenders}  # steady fps, wall fps, CPU s/frame
+    load = [os.getloadavg()[0]]
+    for r in range(rounds):
+        for who in contenders[r % len(contenders):] + contenders[:r % len(contenders)]:  # rotate the order
+            out = tmp / f"{who}-{res}-{r}"
+            env = None
+            if who == "bare":
+                cmd = [sys.executable, str(HERE / "_bare_generate.py"), "--model", str(mjb), "--frames", str(frames),
+                       "--out", str(out), "--resolution", res]
+            else:
+                cmd = [sys.executable, __file__, "--child", "generate", "--frames", str(frames), "--resolution", res,
+                       "--out", str(out)]
+                if who == "before":
+                    env = {**os.environ, "PYTHONPATH": str(Path(before, "exts", "sim2real"))}
+            wall, done = _timed_process(cmd, env)
+            fps, cpu = steady(done)
+            runs[who].append((fps, frames / wall, cpu))
+            load.append(os.getloadavg()[0])
+    out = {"resolution": res, "frames": frames, "rounds": rounds, "runs": runs, "load": load}
+    for who in contenders[1:]:
+        out[f"{who}_ratio"] = [g[0] / b[0] for g, b in zip(runs[who], runs["bare"], strict=True)]
+        out[f"{who}_ratio_wall"] = [g[1] / b[1] for g, b in zip(runs[who], runs["bare"], strict=True)]
+        out[f"{who}_ratio_cpu"] = [b[2] / g[2] for g, b in zip(runs[who], runs["bare"], strict=True)]
     return out
 
 
-def bench_rss(tmp: Path, frames: int, resolution: tuple[int, int]) -> dict[str, float]:
-    samples: list[tuple[float, float]] = []  # (fraction done, RSS MB)
-    done = [0]
-    stop = threading.Event()
+def _mmm(values: list[float], fmt: str = ".2f") -> str:
+    return f"{min(values):{fmt}}/{statistics.median(values):{fmt}}/{max(values):{fmt}}"
 
-    def sampler() -> None:
-        while not stop.wait(0.2):
-            samples.append((done[0] / frames, rss_mb()))
 
+def print_vs_bare(r: dict[str, Any]) -> None:
+    b = r["runs"]["bare"]
+    print(f"{r['resolution']}, min/median/max of {r['rounds']} interleaved rounds of {r['frames']} frames, load "
+          f"average {_mmm(r['load'], '.1f')} on {os.cpu_count()} cores: bare loop {_mmm([x[0] for x in b])} frames/s "
+          f"steady, {_mmm([x[2] for x in b], '.3f')} CPU s/frame", flush=True)
+    for who in r["runs"]:
+        if who != "bare":
+            mine = r["runs"][who]
+            print(f"  {who}: {_mmm([x[0] for x in mine])} frames/s steady, ratio {_mmm(r[who + '_ratio'])} "
+                  f"(target >= 0.9); wall with start-up {_mmm(r[who + '_ratio_wall'])}; "
+                  f"{_mmm([x[2] for x in mine], '.3f')} CPU s/frame, CPU ratio {_mmm(r[who + '_ratio_cpu'])}",
+                  flush=True)
+
+
+# ---------------------------------------------------------------------- 2. workers
+def _workers_run(tmp: Path, frames: int, resolution: tuple[int, int], workers: int, tag: str) -> dict[str, float]:
+    commits = _Commits()
+    cpu = _cpu_seconds()
+    t = time.perf_counter()
+    generate(request(tmp / f"workers{workers}-{tag}", frames, resolution, workers), commits)
+    wall = time.perf_counter() - t
+    busy = (_cpu_seconds() - cpu) / wall  # CPU seconds per second: cores kept busy
+    return {"fps": frames / wall, "steady_fps": commits.steady_fps(frames // 10), "cores_busy": busy,
+            "fps_per_core": frames / wall / busy}
+
+
+def bench_workers(tmp: Path, frames: int, resolution: tuple[int, int], rounds: int) -> dict[str, Any]:
+    """1 and 2 worker processes in alternating rounds. Wall clock includes start-up (spawning workers,
+    loading the scene); steady excludes the first 10 % of frames; frames/s per busy core divides the
+    wall rate by the CPU seconds per second of the run (this process and its workers)."""
+    runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    load = [os.getloadavg()[0]]
+    for r in range(rounds):
+        for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
+            runs[workers].append(_workers_run(tmp, frames, resolution, workers, str(r)))
+            load.append(os.getloadavg()[0])
+    pairs = list(zip(runs[1], runs[2], strict=True))
+    return {"runs": runs, "load": load, "ratio": [b["fps"] / a["fps"] for a, b in pairs],
+            "steady_ratio": [b["steady_fps"] / a["steady_fps"] for a, b in pairs],
+            "per_core_ratio": [b["fps_per_core"] / a["fps_per_core"] for a, b in pairs]}
+
+
+def print_workers(r: dict[str, Any], res: str, frames: int) -> None:
+    one, two = r["runs"][1], r["runs"][2]
+    print(f"2 workers vs 1 at {res}, {frames} frames, min/median/max of {len(one)} alternating rounds, load average "
+          f"{_mmm(r['load'], '.1f')}: {_mmm([x['fps'] for x in two])} vs {_mmm([x['fps'] for x in one])} frames/s = "
+          f"{_mmm(r['ratio'])}x with start-up, {_mmm(r['steady_ratio'])}x steady; cores busy "
+          f"{_mmm([x['cores_busy'] for x in two])} vs {_mmm([x['cores_busy'] for x in one])}; frames/s per busy core "
+          f"{_mmm(r['per_core_ratio'])}x one worker's (target >= 0.95)", flush=True)
+
+
+# ---------------------------------------------------------------------- 3. memory
+def bench_rss(tmp: Path, frames: int, resolution: tuple[int, int], start: int = 100) -> dict[str, Any]:
+    """RSS of one generating process (renderer, texture library, writer threads, catalog) after every
+    frame, compared from frame ``start`` on; the curve at ten points."""
     resolved = resolve(request(tmp / "rss", frames, resolution))
     source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
-    thread = threading.Thread(target=sampler, daemon=True)
-    thread.start()
+    curve: list[tuple[int, float]] = []
+    marks = set(range(start, frames + 1, max(1, (frames - start) // 10))) | {start, frames}
     t = time.perf_counter()
     with DatasetWriter(tmp / "rss", resolved.spec, frames, resolved.versions, threads=2) as writer:
         for i in range(frames):
             writer.write(i, source.render(i))
-            done[0] = i + 1
+            if i + 1 >= start:
+                curve.append((i + 1, rss_mb()))
     seconds = time.perf_counter() - t
-    stop.set()
-    thread.join()
     source.close()
-    warm = [r for f, r in samples if f >= 0.1]
-    at_10 = warm[0]
-    peak = max(warm)
-    return {"frames": frames, "fps": frames / seconds, "rss_mb_at_10pct": at_10, "rss_mb_peak": peak,
-            "rss_mb_end": warm[-1], "peak_over_10pct": peak / at_10}
+    at_start, peak = curve[0][1], max(r for _, r in curve)
+    return {"frames": frames, "fps": frames / seconds, "start": start, "rss_mb_at_start": at_start,
+            "rss_mb_peak": peak, "rss_mb_end": curve[-1][1], "peak_over_start": peak / at_start,
+            "curve": [(i, round(r, 1)) for i, r in curve if i in marks]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=200)
-    parser.add_argument("--resolution", default="640x480")
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--resolutions", default="320x240,640x480,1280x720")
+    parser.add_argument("--workers-frames", type=int, default=200)
+    parser.add_argument("--workers-resolution", default="640x480")
     parser.add_argument("--rss-frames", type=int, default=10_000)
-    parser.add_argument("--rss-resolution", default="160x120")
-    parser.add_argument("--skip", default="", help="comma-separated: writing, workers, rss")
+    parser.add_argument("--rss-resolution", default="640x480")
+    parser.add_argument("--skip", default="", help="comma-separated: bare, workers, rss")
+    parser.add_argument("--before", help="a checkout of an earlier sim2real: its generate joins the same rounds")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--resolution", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "generate":
+        child_generate(args.frames, args.resolution, args.out)
+        return
+    from sim2real.backends.mujoco import gl  # noqa: F401  (sets MUJOCO_GL, which the children inherit)
+
     skip = set(filter(None, args.skip.split(",")))
-    res, rss_res = parse_resolution(args.resolution), parse_resolution(args.rss_resolution)
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, Any] = {}
+    print(f"MUJOCO_GL={os.environ.get('MUJOCO_GL')}, LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', 'default')}")
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
-        if "writing" not in skip:
-            results["writing_vs_render_only"] = r = bench_writing(Path(tmp), args.frames, res)
-            print(f"writing vs render-only at {args.resolution}: {r['writing_fps']:.1f} vs "
-                  f"{r['render_only_fps']:.1f} frames/s = {r['ratio']:.2f}x (target >= 0.85)", flush=True)
+        if "bare" not in skip:
+            results["vs_bare"] = []
+            for res in args.resolutions.split(","):
+                r = bench_vs_bare(Path(tmp), args.frames, res, args.rounds, args.before)
+                results["vs_bare"].append(r)
+                print_vs_bare(r)
         if "workers" not in skip:
-            results["workers_2_vs_1"] = r = bench_workers(Path(tmp), args.frames, res)
-            print(f"2 workers vs 1 at {args.resolution}: {r['workers2_fps']:.1f} vs {r['workers1_fps']:.1f} "
-                  f"frames/s = {r['ratio']:.2f}x with start-up, {r['steady_ratio']:.2f}x steady "
-                  f"(target >= 1.7); one worker keeps {r['workers1_cores_busy']:.2f} cores busy, two keep "
-                  f"{r['workers2_cores_busy']:.2f}", flush=True)
+            res = parse_resolution(args.workers_resolution)
+            results["workers_2_vs_1"] = r = bench_workers(Path(tmp), args.workers_frames, res, args.rounds)
+            print_workers(r, args.workers_resolution, args.workers_frames)
         if "rss" not in skip:
-            results["rss"] = r = bench_rss(Path(tmp), args.rss_frames, rss_res)
+            res = parse_resolution(args.rss_resolution)
+            results["rss"] = r = bench_rss(Path(tmp), args.rss_frames, res)
             print(f"RSS over {args.rss_frames} frames at {args.rss_resolution}: peak {r['rss_mb_peak']:.0f} MB vs "
-                  f"{r['rss_mb_at_10pct']:.0f} MB after 10 % = {r['peak_over_10pct']:.3f}x (target <= 1.10); "
-                  f"{r['fps']:.1f} frames/s", flush=True)
+                  f"{r['rss_mb_at_start']:.0f} MB at frame {r['start']} = {r['peak_over_start']:.3f}x (target <= 1.10); "
+                  f"{r['fps']:.1f} frames/s; curve (frame, MB): {r['curve']}", flush=True)
     print(json.dumps(results, indent=2))
 
 

@@ -210,7 +210,7 @@ def measure_gap(sim: Any, real: Any, kind: str = "trajectories", *, reporter: Re
                                         size=options.pop("size", 64))
         limit = options.pop("max_images", None)
         return image_gap(open_image_set(sim, limit), open_image_set(real, limit), extractor,
-                         options.pop("pair", "name"), reporter=reporter, **options)
+                         options.pop("pair", "auto"), reporter=reporter, **options)
     from .errors import UserError
 
     raise UserError(f"kind: expected 'trajectories' or 'images' (got {kind!r})")

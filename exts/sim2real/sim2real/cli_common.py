@@ -14,7 +14,7 @@ import typer
 from . import progress
 
 ProgressOpt = Annotated[
-    str,
+    progress.Mode,
     typer.Option("--progress", help="How to show progress: rich (people), json (JSON lines for UIs), none."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]

@@ -8,6 +8,7 @@ naming the file, the dotted key and what was expected.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from os import PathLike
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,7 +67,7 @@ def validation_to_config_error(
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
         expected = f"a known key; '{loc[-1]}' is not one" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        return ConfigError(source, key, expected)
+        return ConfigError(source, key, expected, hint=did_you_mean(loc[-1], allowed))
     if kind == "missing":
         return ConfigError(source, key, "this required key to be set")
     if isinstance(got, float) and not math.isfinite(got):
@@ -77,7 +78,9 @@ def validation_to_config_error(
     msg = msg.removeprefix("expected ").removeprefix("Input should be ")
     if isinstance(got, dict | list) and len(repr(got)) > 60:
         got = ...
-    return ConfigError(source, key, _lower_first(msg), got)
+    hint = did_you_mean(got, re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))) if (
+        kind == "literal_error" and isinstance(got, str)) else ""
+    return ConfigError(source, key, _lower_first(msg), got, hint=hint)
 
 
 def dotted_key(loc: tuple[Any, ...]) -> str:

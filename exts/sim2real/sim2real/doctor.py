@@ -19,18 +19,25 @@ from .errors import Sim2RealError, UserError
 
 OK, WARN, MISSING, FAIL = "ok", "warn", "missing", "fail"
 
-# Optional libraries reported by version only (importing them all would be slow).
-OPTIONAL = {
-    "ray": "ray",
-    "pycocotools": "data",
-    "rosbags": "ros",
-    "asyncssh": "deploy",
-    "gymnasium": "control",
-    "stable-baselines3": "control",
-    "cma": "sysid",
-    "scipy": "gap",
-    "matplotlib": "gap",
+# Every distribution of every extra (pyproject's [project.optional-dependencies]; a test keeps them
+# equal), reported by version only (importing them all would be slow). A distribution of several
+# extras is listed under the first.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "mujoco": ("mujoco",),
+    "data": ("pycocotools",),
+    "ros": ("rosbags",),
+    "logs": ("pyarrow", "pandas"),
+    "train": ("torch", "onnx", "onnxruntime", "tensorboard", "opencv-python-headless"),
+    "deploy": ("asyncssh", "onnxconverter-common"),
+    "gap": ("scipy", "matplotlib"),
+    "sysid": ("cma", "threadpoolctl"),
+    "control": ("gymnasium", "stable-baselines3", "onnxscript"),
+    "ray": ("ray",),
+    "usd": ("mujoco-usd-converter",),
+    "web": ("fastapi", "uvicorn", "jinja2", "python-multipart"),
 }
+OWN_ROWS = ("mujoco", "torch", "onnxruntime")  # checked more closely by a function of their own
+OPTIONAL = {dist: extra for extra, dists in EXTRAS.items() for dist in dists if dist not in OWN_ROWS}
 
 
 @dataclass
@@ -152,7 +159,8 @@ def check_optional() -> list[Check]:
     rows = []
     for dist, extra in OPTIONAL.items():
         version = _version(dist)
-        rows.append(Check(dist, OK, version) if version else Check(dist, MISSING, "", _pip_hint(extra)))
+        rows.append(Check(f"{dist} [{extra}]", OK, version) if version else
+                    Check(f"{dist} [{extra}]", MISSING, "", _pip_hint(extra)))
     return rows
 
 

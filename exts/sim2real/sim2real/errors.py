@@ -13,6 +13,8 @@ Anything else escaping the CLI is a bug and is shown with its traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from os import PathLike
 from typing import Any
 
@@ -41,11 +43,13 @@ class ConfigError(UserError):
         key: str | None,
         expected: str,
         got: Any = ...,
+        hint: str = "",
     ) -> None:
         self.file = str(file) if file is not None else None
         self.key = key
         self.expected = expected
         self.got = got
+        self.hint = hint  # e.g. "did you mean 'high'?", after the value
         super().__init__(self._format())
 
     def _format(self) -> str:
@@ -54,6 +58,8 @@ class ConfigError(UserError):
         what = f"expected {self.expected}" if self.expected else "invalid"
         if self.got is not ...:
             what += f" (got {_short_repr(self.got)})"
+        if self.hint:
+            what += f"; {self.hint}"
         return _one_line(f"{where}: {what}" if where else what)
 
 
@@ -88,6 +94,19 @@ class RenderError(Sim2RealError):
 
 class RemoteError(Sim2RealError):
     """A remote device (SSH target) refused or failed an operation."""
+
+
+def closest(word: object, options: Iterable[str]) -> str | None:
+    """The one of ``options`` closest to ``word`` (difflib's ratio >= 0.6, never ``word`` itself)."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return close[0] if close and close[0] != str(word) else None
+
+
+def did_you_mean(word: object, options: Iterable[str]) -> str:
+    """``"did you mean 'key'?"`` when one of ``options`` is close to ``word``, else ``""``: the hint of
+    a misspelt key, entity or distribution name."""
+    close = closest(word, options)
+    return f"did you mean {close!r}?" if close else ""
 
 
 def _one_line(text: str) -> str:

@@ -44,6 +44,7 @@ class Task:
         self.started = time.monotonic()
         self.info: dict[str, Any] = {}
         self.closed = False
+        self.failed = False  # closed by an exception (Ctrl-C, an error): never shown as complete
 
     @property
     def rate(self) -> float | None:
@@ -77,7 +78,8 @@ class Task:
     def __enter__(self) -> Task:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.failed = exc_type is not None
         self.close()
 
 
@@ -203,20 +205,28 @@ class RichReporter(Reporter):
             "info": " ".join(f"{k}={_fmt(v)}" for k, v in task.info.items()),
         }
         key = id(task)
+        # work that ended early (a fit that converged at 8 of 100 iterations) closes as complete, with
+        # no ETA; a bar with nothing to do (pairs 0/0) is never shown
+        early = final and not task.failed and task.total is not None and task.done < task.total
+        total = task.done if early else task.total
+        visible = total != 0
         if key not in self._ids:
-            self._ids[key] = self.progress.add_task(task.name, total=task.total, completed=task.done, **fields)
+            self._ids[key] = self.progress.add_task(task.name, total=total, completed=task.done, visible=visible,
+                                                    **fields)
         else:
-            self.progress.update(self._ids[key], total=task.total, completed=task.done, **fields)
+            self.progress.update(self._ids[key], total=total, completed=task.done, visible=visible, **fields)
         if final:
             self.progress.stop_task(self._ids.pop(key))
 
     def metric(self, series: str, step: int | float, values: Mapping[str, float], echo: bool = False) -> None:
         if echo:
-            self.console.print(f"[dim]{series} {step}:[/] " + "  ".join(f"{k}={_fmt(v)}" for k, v in values.items()))
+            # one line each, however narrow the console (80 columns when stderr is not a terminal)
+            self.console.print(f"[dim]{series} {step}:[/] " + "  ".join(f"{k}={_fmt(v)}" for k, v in values.items()),
+                               soft_wrap=True)
 
     def artifact(self, kind: str, path: str | PathLike[str]) -> None:
         if kind not in ("sample_image",):
-            self.console.print(f"{kind}: {path}")
+            self.console.print(f"{kind}: {path}", soft_wrap=True)  # a path is copied whole, never wrapped
 
     def message(self, text: str, level: str = "info") -> None:
         style = {"warning": "yellow", "error": "red"}.get(level, "")

@@ -2,11 +2,13 @@
 of a dataset; ``sim2real.generate.api.generate`` does everything else (resume, shards, manifest,
 encoding threads), exactly as for the MuJoCo backend.
 
-Frame ``i``: open the stage once; for each frame, ``randomizer.prepare(i)`` (restore the stage, apply
-episode ``i``'s reset terms and frame ``i``'s terms, through ``sim2real.usd``), then
-``rep.orchestrator.step`` renders it and ``Sim2RealWriter`` turns the annotator outputs into the Frame
-(``sink=``: handed back here, committed by the generation loop). The timeline stays stopped: frames
-show the randomized scene at rest, as the MuJoCo backend renders it after a reset (no physics steps).
+Frame ``i``: open the stage once; for each frame, ``Sim2RealWriter.capture(i)``: ``randomizer.prepare(i)``
+(restore the stage, apply episode ``i``'s reset terms and frame ``i``'s terms, through ``sim2real.usd``),
+``rep.orchestrator.step`` renders it, and the frame's records are taken; the writer turns the annotator
+outputs into the Frame (``sink=``: handed back here, committed by the generation loop). The timeline stays
+stopped (``delta_time=0.0``): frames show the randomized scene at rest, as the MuJoCo backend renders it
+after a reset (no physics steps). Every frame has the same timeline time then, so each is waited for
+(``wait_until_complete``) and retired before the next is prepared: its record is exactly its own.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 import omni.replicator.core as rep
 import omni.usd
 
-from sim2real.errors import InputError, RenderError, UserError
+from sim2real.backends.isaac.capture import CaptureError
+from sim2real.errors import InputError, UserError
 from sim2real.generate.api import generate
 from sim2real.progress import Reporter
 from sim2real.sim.rendered_frame import Frame
@@ -50,18 +53,17 @@ class KitFrameSource:
         self.rt_subframes = rt_subframes
 
     def render(self, index: int) -> Frame:
-        self.randomizer.prepare(index)
         self.frames.clear()
-        rep.orchestrator.step(rt_subframes=self.rt_subframes, delta_time=0.0)
-        if not self.frames:  # the writer may run after step() returns: wait for the pipeline to drain
-            rep.orchestrator.wait_until_complete()
+        self.writer.capture(index, rt_subframes=self.rt_subframes, delta_time=0.0)
+        rep.orchestrator.wait_until_complete()  # the frame is delivered before the next is prepared
         mine = [f for f in self.frames if f.index == index]
         if not mine:
-            raise RenderError(f"frame {index}: Replicator delivered no annotator data")
-        return mine[-1]
+            raise CaptureError(f"frame {index}: Replicator delivered no annotator data")
+        self.writer.retire(index)
+        return mine[0]
 
     def close(self) -> None:
-        self.writer.detach()
+        self.writer.detach()  # (render() checked each frame: nothing is left to match)
         self.render_product.destroy()
         self.randomizer.detach()
 

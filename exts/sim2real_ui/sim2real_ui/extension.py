@@ -2,15 +2,19 @@
 
 Settings (``[settings]`` of extension.toml, or ``--/exts/sim2real_ui/...`` on the command line):
 ``workdir`` (where jobs run and relative paths resolve; default: the current directory), ``python`` (the
-interpreter of the jobs, e.g. a venv with sim2real's training extras; default: Kit's), ``targets``
-(the deploy targets file; default ``~/.config/sim2real/targets.toml``), ``profile`` (opened at start).
+interpreter of the ``sim2real`` jobs, e.g. a venv with sim2real's training extras; default: Isaac Sim's own
+Python, ``python.sh`` of the install, seeing the packages Kit sees), ``targets`` (the deploy targets file;
+default ``~/.config/sim2real/targets.toml``), ``profile`` (opened at start). Captures run Isaac Sim's headless
+script with the isaac backend by default (``sim2real.app.stage_views.CaptureFrame``).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import carb
+import carb.tokens
 import omni.ext
 import omni.kit.actions.core
 import omni.kit.menu.utils
@@ -40,9 +44,12 @@ class Sim2RealUIExtension(omni.ext.IExt):
         global _instance
         self._ext_id = ext_id
         settings = carb.settings.get_settings()
-        self.panel = Panel(workdir=settings.get(f"{SETTINGS}/workdir") or ".",
-                           python=settings.get(f"{SETTINGS}/python") or None,
-                           targets_path=settings.get(f"{SETTINGS}/targets") or None)
+        # the app folder as Isaac Sim's own isaacsim.app.selector finds it: python.sh sits in its parent
+        app_folder = settings.get_as_string("/app/folder") or carb.tokens.get_tokens_interface().resolve("${app}")
+        self.panel = Panel.in_isaac_sim(app_folder, sys.executable, list(sys.path),
+                                        workdir=settings.get(f"{SETTINGS}/workdir") or ".",
+                                        python=settings.get(f"{SETTINGS}/python") or None,
+                                        targets_path=settings.get(f"{SETTINGS}/targets") or None)
         profile = settings.get(f"{SETTINGS}/profile")
         if profile:
             self.panel.editor.load(profile)

@@ -35,6 +35,11 @@ class StagePreview:
         except Sim2RealError as err:  # e.g. a target the stage does not have: one line in the frame
             self.preview.failed(str(err))
 
+    def stage_file(self) -> str | None:
+        """The open stage's file (what a capture renders when its form names no scene); None when unsaved."""
+        stage = omni.usd.get_context().get_stage()
+        return (stage.GetRootLayer().realPath or None) if stage is not None else None
+
     def restore(self) -> None:
         if self.randomizer is not None:
             self.randomizer.detach()

@@ -14,6 +14,8 @@ from typing import Any
 
 import omni.ui as ui
 
+from sim2real.app import texts
+
 LABEL_WIDTH = 130
 ERROR_STYLE = {"color": 0xFF4040FF}  # ABGR: red
 DIM_STYLE = {"color": 0xFF9A9A9A}
@@ -76,8 +78,9 @@ def error_label(identifier: str, refresher: Refresher, message: Callable[[], str
 
 
 def form_field(form: Any, field: str, label: str, refresher: Refresher, kind: str = "string",
-               choices: Sequence[str] = (), tooltip: str = "") -> None:
-    """One settings field: label, editor of ``kind`` (string, int, float, bool, combo), error text."""
+               choices: Sequence[str] = (), tooltip: str = "", blank: bool = True) -> None:
+    """One settings field: label, editor of ``kind`` (string, int, float, bool, combo; ``blank``: the combo
+    offers "" for the command's default), error text."""
     value = form.values.get(field)
     name = ident(form.name, field)
     with ui.HStack(height=0, spacing=4):
@@ -87,14 +90,14 @@ def form_field(form: Any, field: str, label: str, refresher: Refresher, kind: st
             ui.CheckBox(model=model, identifier=name, width=20)
             model.add_value_changed_fn(lambda m: form.set(field, m.as_bool))
         elif kind == "combo":
-            options = ["", *choices]  # "" = the command's default
-            box = ui.ComboBox(options.index(value) if value in options else 0, *options, identifier=name)
+            options = texts.combo_options(choices, blank)
+            box = ui.ComboBox(texts.combo_index(value, choices, blank), *options, identifier=name)
             box.model.add_item_changed_fn(
                 lambda m, _item: form.set(field, options[m.get_item_value_model().as_int]))
         elif kind == "list":  # comma-separated text <-> a list of strings
-            model = ui.SimpleStringModel(", ".join(value or []))
+            model = ui.SimpleStringModel(texts.join_list(value))
             ui.StringField(model=model, identifier=name)
-            model.add_end_edit_fn(lambda m: form.set(field, [p.strip() for p in m.as_string.split(",") if p.strip()]))
+            model.add_end_edit_fn(lambda m: form.set(field, texts.split_list(m.as_string)))
         elif kind == "int":
             model = ui.SimpleIntModel(int(value or 0))
             ui.IntField(model=model, identifier=name)
@@ -139,13 +142,7 @@ def job_status(frame: Any, name: str, refresher: Refresher) -> None:
     def redraw() -> None:
         job = frame.job()
         progress.set_value(float(job.fraction or 0.0) if job is not None else 0.0)
-        if job is None:
-            state.text = "not started"
-        else:
-            event = job.progress() or {}
-            done = f" {event.get('task')}: {event.get('done')}/{event.get('total') or '?'} {event.get('unit', '')}" \
-                if event else ""
-            state.text = f"job {job.ident} {job.state}{done}"
-        log.text = "\n".join(list(job.log_tail)[-12:]) if job is not None else ""
+        state.text = texts.job_status_line(job)
+        log.text = texts.log_tail(job)
 
     refresher.add(redraw)

@@ -11,6 +11,7 @@ from typing import Any, get_args
 
 import omni.ui as ui
 
+from sim2real.app import texts
 from sim2real.app.profile_editor import CATEGORIES
 from sim2real.app.settings import TrainMethod, TrainTask
 
@@ -61,7 +62,7 @@ class Sim2RealWindow:
                     ui.StringField(model=path, identifier="profile.path")
                     button("Load", "profile.load", lambda: editor.load(path.as_string), width=60)
                     button("Save", "profile.save", lambda: editor.save(path.as_string or None), width=60)
-                error_label("profile.error", r, lambda: (editor.errors.get("") or {}).get("") or _first(editor))
+                error_label("profile.error", r, lambda: (editor.errors.get("") or {}).get("") or editor.first_error())
                 with ui.HStack(height=0, spacing=2):
                     for category in CATEGORIES:
                         model = ui.SimpleBoolModel(category in editor.enabled)
@@ -79,7 +80,7 @@ class Sim2RealWindow:
                     button("Restore stage", "preview.restore", self.preview.restore)
                 status = ui.Label("", identifier="preview.state", style=DIM_STYLE, word_wrap=True)
                 error_label("preview.error", r, lambda: self.panel.preview.error)
-                r.add(lambda: setattr(status, "text", _preview_text(self.panel.preview)))
+                r.add(lambda: setattr(status, "text", texts.preview_status(self.panel.preview)))
 
     def _build_terms(self) -> None:
         editor = self.panel.editor
@@ -115,10 +116,12 @@ class Sim2RealWindow:
                 form_field(c.form, "width", "Width (px)", r, "int")
                 form_field(c.form, "height", "Height (px)", r, "int")
                 form_field(c.form, "camera", "Camera", r)
+                form_field(c.form, "backend", "Backend", r, "combo", ("isaac", "mujoco"), blank=False,
+                           tooltip="isaac: Isaac Sim's headless script renders; mujoco: the embedded backend")
                 form_field(c.form, "workers", "Renderers", r, "int")
                 form_field(c.form, "layout", "Layout", r, "combo", ("native", "basic"))
                 form_field(c.form, "depth_npy", "Depth as .npy", r, "bool")
-                button("Start capture", "capture.start", c.start)
+                button("Start capture", "capture.start", lambda: c.start(scene=self.preview.stage_file()))
                 job_status(c, "capture", r)
                 image = ui.Image("", identifier="capture.sample", height=160)
                 r.add(lambda: setattr(image, "source_url", c.state()["sample_image"] or ""))
@@ -147,9 +150,7 @@ class Sim2RealWindow:
                     if loss:
                         plot.set_data(*loss)
                         plot.scale_min, plot.scale_max = min(loss + [0.0]), max(loss) * 1.05 or 1.0
-                    job = t.job()
-                    names = job.series.names() if job is not None else []
-                    last.text = "  ".join(f"{k}={job.series.last(s, k):.4g}" for s, k in names) if names else ""
+                    last.text = texts.last_metrics(t.job())
 
                 r.add(redraw)
 
@@ -165,7 +166,7 @@ class Sim2RealWindow:
                 button("Measure the gap", "gap.start", g.start)
                 job_status(g, "gap", r)
                 summary = ui.Label("", identifier="gap.summary", word_wrap=True)
-                r.add(lambda: setattr(summary, "text", _gap_text(g.summary())))
+                r.add(lambda: setattr(summary, "text", texts.gap_summary(g.summary())))
                 with ui.CollapsableFrame("Identify physics (sysid fit)", collapsed=True, height=0):
                     with ui.VStack(spacing=4, height=0):
                         form_field(s.form, "model", "Model", r)
@@ -211,42 +212,13 @@ class Sim2RealWindow:
                     button("Bench", "deploy.bench", d.bench)
                 job_status(d, "deploy", r)
                 bench = ui.Label("", identifier="deploy.bench_results", word_wrap=True)
-                r.add(lambda: setattr(bench, "text", _bench_text(d.bench_results())))
+                r.add(lambda: setattr(bench, "text", texts.bench_table(d.bench_results())))
 
     def _build_target_combo(self) -> None:
         d = self.panel.deploy
-        names = ["", *self.panel.targets.names()]
-        current = d.form.values.get("target") or ""
+        targets = self.panel.targets.names()
+        names = texts.combo_options(targets)
         with ui.HStack(height=0, spacing=4):
             ui.Label("Target", width=LABEL_WIDTH)
-            box = ui.ComboBox(names.index(current) if current in names else 0, *names, identifier="deploy.target")
+            box = ui.ComboBox(texts.combo_index(d.form.values.get("target"), targets), *names, identifier="deploy.target")
             box.model.add_item_changed_fn(lambda m, _i: d.form.set("target", names[m.get_item_value_model().as_int]))
-
-
-def _first(editor: Any) -> str:
-    return editor.first_error() or ""
-
-
-def _preview_text(preview: Any) -> str:
-    if preview.episode < 0:
-        return f"seed {preview.seed}: not applied yet"
-    n = len(preview.record or {})
-    return f"seed {preview.seed}, draw {preview.episode}: {n} values applied to the stage"
-
-
-def _gap_text(summary: dict[str, Any] | None) -> str:
-    if not summary:
-        return ""
-    kid = "?" if summary["kid"] is None else f"{summary['kid']:.4g} ± {summary['kid_std'] or 0:.2g}"
-    p = "?" if summary["mmd_p_value"] is None else f"{summary['mmd_p_value']:.3g}"
-    return f"KID {kid}; MMD p-value {p}\nreport: {summary['report']}"
-
-
-def _bench_text(bench: dict[str, Any] | None) -> str:
-    if not bench:
-        return ""
-    lines = [f"{bench['target']} bundle {bench['bundle']} ({bench['metric']})"]
-    for row in bench["rows"]:
-        lines.append(f"{row['precision']:>5} {row['backend']}: p50 {row['p50_ms']:.3f} ms, p99 {row['p99_ms']:.3f} ms, "
-                     f"{row['fps']:.1f} FPS, {bench['metric']} {row['accuracy']:.4f}")
-    return "\n".join(lines)

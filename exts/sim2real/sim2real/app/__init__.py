@@ -19,11 +19,11 @@ _PUBLIC = {
     "ProfileEditor": "profile_editor",
     "TargetsStore": "targets",
     "DeployTarget": "targets",
-    "CaptureFrame": "frames",
-    "TrainFrame": "frames",
-    "GapFrame": "frames",
-    "SysidFrame": "frames",
-    "DeployFrame": "frames",
-    "RandomizePreview": "frames",
+    "CaptureFrame": "stage_views",
+    "TrainFrame": "stage_views",
+    "GapFrame": "stage_views",
+    "SysidFrame": "stage_views",
+    "DeployFrame": "stage_views",
+    "RandomizePreview": "stage_views",
 }
 __all__, __getattr__ = exports(__name__, _PUBLIC)

@@ -22,7 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def field_message(err: ConfigError) -> str:
     """'expected WHAT (got VALUE)': the error without its file and key, for display beside the field."""
-    return str(ConfigError(None, None, err.expected, err.got))
+    return str(ConfigError(None, None, err.expected, err.got, err.hint))
 
 
 class Form(Observable, Generic[M]):

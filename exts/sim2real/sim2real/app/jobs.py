@@ -289,33 +289,40 @@ def _task_view(event: Mapping[str, Any]) -> dict[str, Any]:
 class JobRunner(Observable):
     """Starts ``sim2real`` commands as jobs and keeps them; one running job per kind.
 
-    ``python``: the interpreter of the jobs (default: this one; inside Kit set it to a venv that has
-    sim2real's extras, e.g. torch for training). ``cwd``: where relative paths of the jobs resolve.
+    ``python``: the interpreter of the jobs (default: this one; inside Kit, Isaac Sim's Python: see
+    ``Panel``). ``cwd``: where relative paths of the jobs resolve. ``path``: folders put on the jobs'
+    PYTHONPATH after the package's (inside Kit: Kit's ``sys.path``, so a job sees the packages Kit sees).
     """
 
     def __init__(self, python: str | None = None, cwd: str | os.PathLike[str] | None = None,
-                 env: Mapping[str, str] | None = None, grace_s: float = 10.0) -> None:
+                 env: Mapping[str, str] | None = None, grace_s: float = 10.0, path: Sequence[str] = ()) -> None:
         super().__init__()
         self.python = python
         self.cwd = Path(cwd) if cwd is not None else None
         self.env = env
         self.grace_s = grace_s
+        self.path = [str(p) for p in path]
         self.jobs: list[Job] = []
 
-    def start(self, kind: str, args: Sequence[str], progress: bool = True) -> Job:
+    def start(self, kind: str, args: Sequence[str], progress: bool = True,
+              program: Sequence[str] | None = None) -> Job:
         """Run ``sim2real ARGS`` (with ``--progress json`` unless ``progress`` is False: the few commands
-        without long work take ``--json`` instead). A second job of a running ``kind`` is refused."""
+        without long work take ``--json`` instead), or ``PROGRAM ARGS`` (a script speaking the same
+        protocol, e.g. Isaac Sim's ``python.sh tools/isaac/generate.py``; it sets up its own environment).
+        A second job of a running ``kind`` is refused."""
         from ..errors import UserError
 
         with self._lock:
             busy = self.active(kind)
             if busy is not None:
                 raise UserError(f"a {kind} job is running already (job {busy.ident}); wait for it or cancel it")
-            argv = cli_argv([*args, *(("--progress", "json") if progress else ())], self.python)
+            tail = [*args, *(("--progress", "json") if progress else ())]
+            argv = [*program, *map(str, tail)] if program else cli_argv(tail, self.python)
             held = next((a for a in argv if "\x00" in a), None)
             if held is not None:  # no command line can carry one (exec refuses it)
                 raise UserError(f"{kind}: the argument {held[:80]!r} holds a NUL byte")
-            job = Job(argv, kind=kind, cwd=self.cwd, env=self.env, grace_s=self.grace_s, ident=len(self.jobs) + 1)
+            job = Job(argv, kind=kind, cwd=self.cwd, env=self._environment(program is None), grace_s=self.grace_s,
+                      ident=len(self.jobs) + 1)
             self.jobs.append(job)
         job.subscribe(lambda _job: self._changed())
         try:
@@ -325,6 +332,13 @@ class JobRunner(Observable):
                 self.jobs.remove(job)
             raise UserError(f"{kind}: cannot start {argv[0]} ({exc.strerror or exc})") from None
         return job
+
+    def _environment(self, cli: bool) -> dict[str, str] | None:
+        if not (cli and self.path):
+            return dict(self.env) if self.env is not None else None
+        env = dict(os.environ if self.env is None else self.env)
+        env["PYTHONPATH"] = os.pathsep.join([*self.path, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+        return env
 
     def active(self, kind: str | None = None) -> Job | None:
         with self._lock:

@@ -25,8 +25,9 @@ def shipped_pipelines() -> list[str]:
 class PipelineSettings(StrictModel):
     """``sim2real run``: a pipeline file (or shipped name) and its run folder."""
 
-    pipeline: str = Field("demo_quick", min_length=1)
-    out: str = Field("runs/pipeline", min_length=1)
+    pipeline: str = Field("demo_quick", min_length=1, title="Pipeline",
+                          description="a shipped name (demo, demo_quick, example) or a pipeline file")
+    out: str = Field("runs/pipeline", min_length=1, title="Run folder")
 
     def file(self) -> str:
         """The pipeline file: a shipped name resolves to ``config/pipelines/NAME.toml``."""

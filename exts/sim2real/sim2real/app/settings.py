@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..config import StrictModel
 
@@ -23,17 +23,27 @@ def _opt(flag: str, value: object) -> list[str]:
 class CaptureSettings(StrictModel):
     """``sim2real generate``: a labelled synthetic dataset from the profile being edited."""
 
-    frames: int = Field(100, ge=1, le=10_000_000)
-    out: str = Field("runs/capture", min_length=1)
-    scene: str | None = None  # default: the profile's scene
-    seed: int = Field(0, ge=0)
-    width: int = Field(640, ge=16, le=8192)  # pixels
-    height: int = Field(480, ge=16, le=8192)
-    camera: str = "main"
-    backend: str = "mujoco"
-    workers: int = Field(1, ge=1, le=256)
-    layout: Literal["native", "basic"] = "native"
-    depth_npy: bool = False
+    frames: int = Field(100, ge=1, le=10_000_000, title="Frames", description="how many frames to render")
+    out: str = Field("runs/capture", min_length=1, title="Output folder", description="the dataset folder to write")
+    scene: str | None = Field(None, title="Scene", description="a shipped scene or an MJCF file; empty: the profile's")
+    seed: int = Field(0, ge=0, title="Seed", description="same seed, same frames")
+    width: int = Field(640, ge=16, le=8192, title="Width (px)", description="image width in pixels")
+    height: int = Field(480, ge=16, le=8192, title="Height (px)", description="image height in pixels")
+    camera: str = Field("main", title="Camera", description="the scene camera that renders")
+    backend: Literal["isaac", "mujoco"] = Field("mujoco", title="Backend",  # the panel inside Isaac Sim starts with "isaac"
+                                                 description="the simulator that renders")
+    workers: int = Field(1, ge=1, le=256, title="Worker processes", description="frames rendered in parallel")
+    layout: Literal["native", "basic"] = Field("native", title="Layout",
+                                               description="native, or Replicator's BasicWriter folders")
+    depth_npy: bool = Field(False, title="Depth as .npy", description="also write depth as float32 metres")
+
+    @field_validator("workers")
+    @classmethod
+    def _one_isaac_process(cls, workers: int, info: ValidationInfo) -> int:
+        if info.data.get("backend") == "isaac" and workers != 1:
+            raise ValueError("1 with the isaac backend: the panel starts one Isaac Sim process (for several GPUs "
+                             "run sim2real generate --backend isaac --workers N)")
+        return workers
 
     def args(self, profile: str) -> list[str]:
         return ["generate", "--profile", profile, "--frames", str(self.frames), "--out", self.out,
@@ -49,18 +59,19 @@ TrainMethod = Literal["source-only", "dann", "coral", "mmd", "adabn"]
 class TrainSettings(StrictModel):
     """``sim2real train``: unset fields take the training config's values."""
 
-    data: str = Field("runs/capture", min_length=1)  # the synthetic dataset (the capture's out)
-    out: str = Field("runs/train", min_length=1)
-    target: str | None = None  # unlabelled real images
-    eval: str | None = None  # labelled real set for metrics only
-    task: TrainTask | None = None
-    method: TrainMethod | None = None
-    config: str | None = None  # a TOML file or a shipped name such as "quick"
-    epochs: int | None = Field(None, ge=1, le=100_000)
-    batch_size: int | None = Field(None, ge=1, le=65_536)
-    lr: float | None = Field(None, gt=0, le=10)
-    seed: int | None = Field(None, ge=0)
-    device: Literal["auto", "cpu", "cuda"] | None = None
+    data: str = Field("runs/capture", min_length=1, title="Synthetic dataset",
+                      description="the labelled dataset to train on (a capture's output folder)")
+    out: str = Field("runs/train", min_length=1, title="Output folder", description="the training run folder")
+    target: str | None = Field(None, title="Real images (unlabelled)", description="the images to adapt to")
+    eval: str | None = Field(None, title="Real images (labelled)", description="scored only, never trained on")
+    task: TrainTask | None = Field(None, title="Task", description="empty: the training config's")
+    method: TrainMethod | None = Field(None, title="Adaptation method", description="empty: the training config's")
+    config: str | None = Field(None, title="Training config", description='a TOML file or a shipped name ("quick")')
+    epochs: int | None = Field(None, ge=1, le=100_000, title="Epochs", description="passes over the dataset")
+    batch_size: int | None = Field(None, ge=1, le=65_536, title="Batch size (images)")
+    lr: float | None = Field(None, gt=0, le=10, title="Learning rate", description="e.g. 1e-3")
+    seed: int | None = Field(None, ge=0, title="Seed")
+    device: Literal["auto", "cpu", "cuda"] | None = Field(None, title="Device", description="empty: auto")
 
     def args(self) -> list[str]:
         return ["train", "--data", self.data, "--out", self.out, *_opt("--target", self.target),
@@ -73,13 +84,14 @@ class TrainSettings(StrictModel):
 class GapSettings(StrictModel):
     """``sim2real gap images``: how far the synthetic images are from real ones."""
 
-    sim: str = Field("runs/capture", min_length=1)
-    real: str = Field("", min_length=1)
-    out: str | None = None
-    features: str = "random"  # or "model:RUN" (a trained model's encoder)
-    size: int = Field(64, ge=8, le=1024)  # pixels
-    max_images: int | None = Field(None, ge=2)
-    seed: int = Field(0, ge=0)
+    sim: str = Field("runs/capture", min_length=1, title="Synthetic images", description="a dataset or image folder")
+    real: str = Field("", min_length=1, title="Real images", description="a dataset or image folder")
+    out: str | None = Field(None, title="Report folder")
+    features: str = Field("random", title="Features",
+                          description='"random" (a fixed random network) or "model:RUN" (a trained encoder)')
+    size: int = Field(64, ge=8, le=1024, title="Image size (px)", description="images are resized to size x size")
+    max_images: int | None = Field(None, ge=2, title="Images per side (max)", description="empty: all")
+    seed: int = Field(0, ge=0, title="Seed")
 
     def args(self) -> list[str]:
         return ["gap", "images", self.sim, self.real, *_opt("--out", self.out), "--features", self.features,
@@ -89,14 +101,16 @@ class GapSettings(StrictModel):
 class SysidSettings(StrictModel):
     """``sim2real sysid fit``: physics identified from real logs; its calibrated profile can be loaded."""
 
-    model: str = Field("arm2", min_length=1)
-    logs: list[str] = Field(default_factory=list)
-    params: str = Field("", min_length=1)  # a .toml file or targets, e.g. 'body:*/mass'
-    out: str | None = None
-    profile: str | None = None  # base profile to calibrate
-    optimizer: Literal["lsq", "cma"] = "lsq"
-    max_iter: int = Field(100, ge=1, le=1_000_000)
-    seed: int = Field(0, ge=0)
+    model: str = Field("arm2", min_length=1, title="Robot model", description="a shipped model or an MJCF file")
+    logs: list[str] = Field(default_factory=list, title="Real logs", description="one log file per line")
+    params: str = Field("", min_length=1, title="Parameters",
+                        description="a .toml file or targets, e.g. body:*/mass")
+    out: str | None = Field(None, title="Output folder")
+    profile: str | None = Field(None, title="Base profile", description="the profile to calibrate (optional)")
+    optimizer: Literal["lsq", "cma"] = Field("lsq", title="Optimizer",
+                                             description="lsq: least squares; cma: CMA-ES")
+    max_iter: int = Field(100, ge=1, le=1_000_000, title="Iterations (max)")
+    seed: int = Field(0, ge=0, title="Seed")
 
     def args(self) -> list[str]:
         logs = [a for log in self.logs for a in ("--log", log)]
@@ -108,14 +122,15 @@ class SysidSettings(StrictModel):
 class DeploySettings(StrictModel):
     """``sim2real export``, ``deploy bundle``, ``deploy push`` and ``deploy bench`` of one training run."""
 
-    run: str = Field("runs/train", min_length=1)
-    onnx: str = Field("runs/model/model.onnx", min_length=1)
-    bundle: str = Field("runs/model/bundle.tar", min_length=1)
-    precision: str = Field("fp32,int8", pattern=r"^(fp32|int8|fp16)(,(fp32|int8|fp16))*$")
-    target: str | None = None  # the name of a stored deploy target
-    root: str = Field("sim2real", min_length=1)  # the deploy folder on the device
-    iterations: int = Field(100, ge=1, le=1_000_000)  # bench: timed inferences
-    warmup: int = Field(10, ge=0, le=100_000)
+    run: str = Field("runs/train", min_length=1, title="Training run", description="the run folder to ship")
+    onnx: str = Field("runs/model/model.onnx", min_length=1, title="ONNX file")
+    bundle: str = Field("runs/model/bundle.tar", min_length=1, title="Bundle file")
+    precision: str = Field("fp32,int8", pattern=r"^(fp32|int8|fp16)(,(fp32|int8|fp16))*$", title="Precisions",
+                           description="comma-separated: fp32, fp16, int8")
+    target: str | None = Field(None, title="Device", description="a stored deploy target (below)")
+    root: str = Field("sim2real", min_length=1, title="Folder on the device")
+    iterations: int = Field(100, ge=1, le=1_000_000, title="Timed inferences", description="bench")
+    warmup: int = Field(10, ge=0, le=100_000, title="Warm-up inferences", description="bench, not timed")
 
     def export_args(self) -> list[str]:
         return ["export", self.run, "--onnx", self.onnx, "--precision", self.precision]

@@ -7,10 +7,13 @@ of the kind already running) is kept in ``error`` for the frame to show, as well
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..generate.isaac_launcher import SCRIPT as ISAAC_SCRIPT
+from ..paths import resource_root
 from ..randomize.profile import save_profile
 from .forms import Form
 from .jobs import Job, JobRunner
@@ -50,12 +53,13 @@ class JobFrame(Observable):
             if job is not None:
                 job.cancel()
 
-    def _start(self, kind: str, args_of: Any, progress: bool = True) -> Job:
-        """Start ``sim2real ARGS`` where ``args_of(settings)`` gives ARGS; a refusal is kept in ``error``."""
+    def _start(self, kind: str, args_of: Any, progress: bool = True, program: Sequence[str] | None = None) -> Job:
+        """Start ``sim2real ARGS`` (or ``PROGRAM ARGS``) where ``args_of(settings)`` gives ARGS; a refusal is kept
+        in ``error``."""
         try:
             if self.busy:
                 raise UserError(f"a {self.job().kind} job is running already; wait for it or cancel it")  # type: ignore[union-attr]
-            job = self.runner.start(kind, args_of(self.form.require()), progress=progress)
+            job = self.runner.start(kind, args_of(self.form.require()), progress=progress, program=program)
         except UserError as err:
             self.error = str(err)
             self._changed()
@@ -71,16 +75,38 @@ class JobFrame(Observable):
 
 
 class CaptureFrame(JobFrame):
-    """``sim2real generate`` with the profile being edited: frames done, sample images, result."""
+    """``sim2real generate`` with the profile being edited: frames done, sample images, result.
+
+    With the isaac backend the job is Isaac Sim's own headless script (``isaac_python`` + ``tools/isaac/
+    generate.py``, the same options), so it runs in Isaac Sim's interpreter and environment; the mujoco
+    backend runs ``sim2real generate`` with the runner's Python."""
 
     kinds = ("capture",)
 
-    def __init__(self, runner: JobRunner, editor: ProfileEditor) -> None:
-        super().__init__(runner, Form(CaptureSettings, name="capture"))
+    def __init__(self, runner: JobRunner, editor: ProfileEditor, isaac_python: Sequence[str] | None = None) -> None:
+        super().__init__(runner, Form(CaptureSettings, {"backend": "isaac"} if isaac_python else None, name="capture"))
         self.editor = editor
+        self.isaac_python = list(isaac_python) if isaac_python else None
 
-    def start(self) -> Job:
-        return self._start("capture", lambda s: s.args(str(self._profile_file())))
+    def start(self, scene: str | None = None) -> Job:
+        """Start the capture; ``scene``: the stage to render when the form names none (inside Isaac Sim: the
+        open stage's file)."""
+        def args(settings: CaptureSettings) -> list[str]:
+            if settings.scene is None and scene:
+                settings = settings.model_copy(update={"scene": scene})
+            return settings.args(str(self._profile_file()))
+
+        if self.form.values.get("backend") == "isaac":
+            return self._start("capture", lambda s: args(s)[1:], program=self._isaac_program())
+        return self._start("capture", args)
+
+    def _isaac_program(self) -> list[str]:
+        if not self.isaac_python:
+            self.error = ("capture.backend: the isaac backend renders with Isaac Sim's Python: open the panel inside "
+                          "Isaac Sim or set ISAAC_SIM_PATH")
+            self._changed()
+            raise UserError(self.error)
+        return [*self.isaac_python, str(resource_root() / ISAAC_SCRIPT)]
 
     def _profile_file(self) -> Path:
         """The valid profile of the enabled categories, written where the job can read it."""

@@ -52,13 +52,17 @@ def _path_not_secret(value: str | None) -> str | None:
 
 
 class DeployTarget(StrictModel):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
-    host: str = Field(min_length=1, max_length=253)
-    user: str
-    port: int = Field(22, ge=1, le=65535)
-    identity_file: str | None = None  # path of a private key; default: ssh-agent and ~/.ssh keys
-    known_hosts: str | None = None  # path; default: ~/.ssh/known_hosts
-    python: str | None = Field(None, min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f]+$")  # on the device; default python3
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._ -]*$", title="Name",
+                      description="what the Deploy form calls this device")
+    host: str = Field(min_length=1, max_length=253, title="Host", description="name or IP address")
+    user: str = Field(title="User", description="the SSH login on the device")
+    port: int = Field(22, ge=1, le=65535, title="SSH port")
+    identity_file: str | None = Field(None, title="Private key file",
+                                      description="a path; empty: ssh-agent and ~/.ssh keys")
+    known_hosts: str | None = Field(None, title="known_hosts file",
+                                    description="a path; empty: ~/.ssh/known_hosts (host keys are always checked)")
+    python: str | None = Field(None, min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f]+$",
+                               title="Python on the device", description="empty: python3")
 
     @field_validator("host")
     @classmethod

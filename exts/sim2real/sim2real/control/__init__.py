@@ -10,7 +10,8 @@ safety monitor, the transfer ratio, ONNX export (exts/sim2real/docs/control.md).
 * ``rollout`` / ``validate``: episodes, returns and the transfer ratio; ``transfer``: the progressive
   transfer loop with system identification; ``export``: ONNX with its contract and a replay check.
 
-The public names load lazily (importing ``sim2real.control`` imports neither torch nor gymnasium).
+The public names load lazily (importing ``sim2real.control`` imports neither torch nor gymnasium);
+our environment ids join gymnasium's registry once both are imported (``gym_registration``).
 """
 
 from __future__ import annotations
@@ -33,3 +34,7 @@ _PUBLIC = {
     "task_for": "tasks",
 }
 __all__, __getattr__ = exports(__name__, _PUBLIC)
+
+from .gym_registration import register_when_imported  # noqa: E402  (after the lazy names: it may import .envs)
+
+register_when_imported()

@@ -49,7 +49,9 @@ class EncodedFrame:
 
 
 def encode_frame(frame: Frame, index: int, outputs: Outputs) -> EncodedFrame:
-    """Encode every channel of ``frame`` (stored as frame ``index``) as ``outputs`` asks."""
+    """Encode every channel of ``frame`` (stored as frame ``index``) as ``outputs`` asks, after its pending
+    sensor effects (``Frame.finished``: the writer threads run them, not the render loop)."""
+    frame = frame.finished()
     _check_frame(frame, index)
     layout = get_layout(outputs.layout)
     files = layout.encode(frame, index, outputs.png_level, outputs.depth_npy)

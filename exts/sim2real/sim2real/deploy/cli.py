@@ -108,6 +108,7 @@ def export_cmd(
     if json_out:
         print_json(summary)
     elif progress != "json":
+        console().print(f"{run}: exported {built.checkpoint['reason']}")
         console().print(f"{onnx}: parity with PyTorch on {built.exported.parity_samples} samples: max |diff| = "
                         f"{built.exported.parity_max_abs:.3g} (limit 1e-4); report {report}")
         _model_table(built.report, f"evaluation set: {built.eval.origin} ({len(built.eval)} samples)")

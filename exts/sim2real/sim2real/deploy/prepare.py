@@ -50,6 +50,7 @@ class Built:
     reference: np.ndarray  # the PyTorch model's outputs on the evaluation set
     host: dict[str, Any]  # precision (and "torch") -> score on the evaluation set
     report: dict[str, Any]  # precision -> score, change, latency, latency_ratio
+    checkpoint: dict[str, Any]  # which checkpoint was exported and why (runfolder.checkpoint_choice)
 
     def summary(self) -> dict[str, Any]:
         return {"parity_max_abs": self.exported.parity_max_abs, "parity_samples": self.exported.parity_samples,
@@ -57,7 +58,7 @@ class Built:
                 "calibration": None if self.calibration is None else
                 {"source": self.calibration.origin, "parts": self.calibration.parts},
                 "host_torch": self.host["torch"], "models": self.report,
-                "files": {p: str(path) for p, path in self.paths.items()}}
+                "files": {p: str(path) for p, path in self.paths.items()}, "checkpoint": self.checkpoint}
 
 
 def check_precisions(precisions: tuple[str, ...]) -> None:
@@ -67,7 +68,7 @@ def check_precisions(precisions: tuple[str, ...]) -> None:
 
 
 def build_models(req: ExportRequest, paths: dict[str, Path], reporter: Reporter | None = None) -> Built:
-    from ..train.runfolder import load_model
+    from ..train.runfolder import checkpoint_choice, load_model
     from . import export, quantize
     from .edge import metrics
 
@@ -111,7 +112,7 @@ def build_models(req: ExportRequest, paths: dict[str, Path], reporter: Reporter 
         report = quantize.compare(done, x, labels, spec.task, spec.classes, spec.outputs, iterations=req.iterations)
         host.update({p: r["score"] for p, r in report.items()})
         task.advance()
-    return Built(spec, done, exported, ev, calib, reference, host, report)
+    return Built(spec, done, exported, ev, calib, reference, host, report, checkpoint_choice(req.run, req.checkpoint))
 
 
 def export_models(req: ExportRequest, onnx: Path, reporter: Reporter | None = None) -> tuple[Built, dict[str, Any]]:

@@ -6,7 +6,7 @@ Heavy imports (numpy, scipy, matplotlib) happen inside the commands.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -14,6 +14,7 @@ from ..cli_common import JsonOpt, ProgressOpt, console, print_json, reporter
 
 app = typer.Typer(help="Measure the reality gap: trajectories, poses, images, policies.", no_args_is_help=True)
 
+PairMode = Literal["auto", "name", "order", "none"]  # gap.images.PAIR_MODES
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: runs/gap-<kind>-<id>).")]
 OffsetOpt = Annotated[str, typer.Option(
     "--offset", help="Seconds added to sim timestamps, or 'start' to start both recordings together.")]
@@ -87,7 +88,8 @@ def _publish(kind: str, title: str, sections: list[Any], data: dict[str, Any], i
             table.add_row(k, v)
         c = console()
         c.print(table)
-        c.print(f"report: {html_path}")
+        if rep.mode != "rich":  # the rich reporter printed the report's path when it was written
+            c.print(f"report: {html_path}")
 
 
 def _pick_topics(sim: Path, real: Path | None, sim_topic: str | None, real_topic: str | None,
@@ -201,7 +203,7 @@ def images(
     features: Annotated[str, typer.Option("--features", help="'random' (seeded random conv net) or 'model:RUN' (a trained model's encoder).")] = "random",
     size: Annotated[int, typer.Option("--size", help="Side of the square images fed to the features, pixels.")] = 64,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random features, subsets and permutations.")] = 0,
-    pair: Annotated[str, typer.Option("--pair", help="Pair sim and real images by 'name', 'order', or 'none'.")] = "name",
+    pair: Annotated[PairMode, typer.Option("--pair", help="Compare images pair by pair: 'auto' (by name, only when both sides are folders of paired captures), 'name', 'order' or 'none'.")] = "auto",
     max_images: Annotated[int | None, typer.Option("--max-images", help="Use at most N images per side.")] = None,
     kid_subsets: Annotated[int, typer.Option("--kid-subsets")] = 100,
     kid_subset_size: Annotated[int, typer.Option("--kid-subset-size")] = 1000,
@@ -238,7 +240,8 @@ def images(
                      **({"translator": translator} if translator is not None else {})), out, rep,
              [("KID", f"{g.kid['mean']:.4g} ± {g.kid['std']:.2g}"), ("MMD p-value", f"{g.mmd['p_value']:.3g}"),
               ("colour mean |diff|", f"{g.stats['colour']['mean_abs_diff']:.3g}"),
-              ("pairs", f"{ps['n']}" + (f", SSIM mean {ps['ssim_mean']:.3f}" if ps["n"] else ""))], json_out)
+              ("pairs", f"{ps['n']}, SSIM mean {ps['ssim_mean']:.3f}" if ps["n"] else f"not compared ({g.pair_why})")],
+             json_out)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from .images import (
     SetStats,
     compare_stats,
     pair_items,
+    resolve_pair_mode,
     pair_metrics,
     resize,
     square,
@@ -34,6 +35,7 @@ class ImageGap:
     stats: dict[str, Any]
     pairs: list[dict[str, Any]]
     pair_mode: str
+    pair_why: str  # how the mode was chosen (auto: why these sets are or are not paired captures)
     per_class: dict[str, dict[str, Any]]
     sim_stats: SetStats = field(repr=False)
     real_stats: SetStats = field(repr=False)
@@ -56,7 +58,7 @@ class ImageGap:
 
     def to_dict(self) -> dict[str, Any]:
         return {"n_sim": self.n_sim, "n_real": self.n_real, "features": self.extractor, "kid": self.kid,
-                "mmd": self.mmd, "statistics": self.stats, "pair_mode": self.pair_mode,
+                "mmd": self.mmd, "statistics": self.stats, "pair_mode": self.pair_mode, "pair_why": self.pair_why,
                 "pairs": self.pairs, "pair_summary": self.pair_summary(), "per_class": self.per_class}
 
 
@@ -73,7 +75,7 @@ def _load_side(images: ImageSet, size: int, task: Any) -> tuple[list[np.ndarray]
 
 
 def image_gap(
-    sim: ImageSet, real: ImageSet, extractor: FeatureExtractor, pair_mode: str = "name",
+    sim: ImageSet, real: ImageSet, extractor: FeatureExtractor, pair_mode: str = "auto",
     kid_subsets: int = 100, kid_subset_size: int = 1000, permutations: int = 200, seed: int = 0,
     reporter: Reporter | None = None,
 ) -> ImageGap:
@@ -91,6 +93,7 @@ def image_gap(
 
     pairs: list[dict[str, Any]] = []
     worst: list[tuple[str, float, np.ndarray]] = []
+    pair_mode, pair_why = resolve_pair_mode(sim, real, pair_mode)
     matched = pair_items(sim, real, pair_mode)
     with rep.task("pairs", total=len(matched), unit="pair") as task:
         for s_item, r_item in matched:
@@ -114,7 +117,7 @@ def image_gap(
         n_sim=len(sim), n_real=len(real), extractor=extractor.name,
         kid={"mean": k.mean, "std": k.std, "subsets": k.subsets, "subset_size": k.subset_size},
         mmd={"mmd2": mm.mmd2, "bandwidth": mm.bandwidth, "p_value": mm.p_value, "permutations": mm.permutations},
-        stats=compare_stats(sim_stats, real_stats), pairs=pairs, pair_mode=pair_mode, per_class=per_class,
+        stats=compare_stats(sim_stats, real_stats), pairs=pairs, pair_mode=pair_mode, pair_why=pair_why, per_class=per_class,
         sim_stats=sim_stats, real_stats=real_stats, samples={"sim": sim_samples, "real": real_samples},
         worst_pairs=worst,
     )

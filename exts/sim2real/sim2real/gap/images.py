@@ -20,7 +20,9 @@ frequency, and the mean distance between the two log10 spectra).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,14 +99,41 @@ def ncc(a: np.ndarray, b: np.ndarray) -> float:
     return float((ga * gb).sum() / den) if den > 0 else 0.0
 
 
+PAIR_MODES = ("auto", "name", "order", "none")
+
+
+def resolve_pair_mode(sim: ImageSet, real: ImageSet, mode: str = "auto") -> tuple[str, str]:
+    """(mode, why) for ``auto``: pair by name only when both sides are paired captures, image folders
+    sharing names that identify a capture. Datasets and bags name frames by position (``000000``...)
+    and so do many cameras' folders: equal counters of two unrelated sets are no pairing."""
+    if mode not in PAIR_MODES:
+        raise InputError(f"--pair: expected one of {', '.join(PAIR_MODES)} (got {mode!r})")
+    if mode != "auto":
+        return mode, f"--pair {mode}"
+    if sim.kind != "folder" or real.kind != "folder":
+        return "none", (f"auto: frames of a {sim.kind if sim.kind != 'folder' else real.kind} are numbered by "
+                        "position, not paired captures (--pair name to pair them anyway)")
+    shared = {i.name for i in sim.items} & {i.name for i in real.items}
+    if not shared or _counters(shared):
+        return "none", ("auto: the folders share no capture names" if not shared else
+                        "auto: the shared names are frame counters, not paired captures") + " (--pair name to pair anyway)"
+    return "name", f"auto: {len(shared)} capture names found on both sides"
+
+
+def _counters(names: set[str]) -> bool:
+    """True when file names differ only in their digits (``000012``, ``frame_0012``, ``mug/012``): a
+    camera's or a writer's counter, which says nothing about which scene a frame shows."""
+    return len({re.sub(r"\d+", "#", Path(n).name) for n in names}) == 1
+
+
 def pair_items(sim: ImageSet, real: ImageSet, mode: str = "name") -> list[tuple[ImageItem, ImageItem]]:
-    """Pairs of sim and real images of the same scene: by equal name, by sorted order, or none."""
+    """Pairs of sim and real images of the same scene: by equal name, by sorted order, or none
+    (``auto``: see ``resolve_pair_mode``)."""
+    mode = resolve_pair_mode(sim, real, mode)[0]
     if mode == "none":
         return []
     if mode == "order":
         return list(zip(sim.items, real.items, strict=False))
-    if mode != "name":
-        raise InputError(f"--pair: expected 'name', 'order' or 'none' (got {mode!r})")
     by_name = {i.name: i for i in real.items}
     return [(s, by_name[s.name]) for s in sim.items if s.name in by_name]
 

@@ -165,10 +165,12 @@ def image_sections(g: ImageGap) -> list[Section]:
         Metric("images", f"{g.n_sim} sim / {g.n_real} real", key="images"),
     ]
     ps = g.pair_summary()
-    if ps["n"]:
+    if not ps["n"]:  # set distances only: no frame-by-frame table with a pass threshold for unpaired sets
+        rows.append(Metric("pairs compared", "none", key="pairs", note=g.pair_why))
+    else:
         quality = ps["image_quality_score"]
         rows += [
-            Metric("pairs compared", ps["n"], key="pairs", note=f"paired by {g.pair_mode}"),
+            Metric("pairs compared", ps["n"], key="pairs", note=f"paired by {g.pair_mode} ({g.pair_why})"),
             Metric("SSIM, mean over pairs", ps["ssim_mean"], key="ssim_mean", status=grade(ps["ssim_mean"], 0.8, 0.5, True)),
             Metric("NCC, mean over pairs", ps["ncc_mean"], key="ncc_mean"),
             Metric("image quality score", quality, key="image_quality_score",

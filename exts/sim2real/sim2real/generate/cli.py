@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
 from ..cli_common import ProgressOpt, console, parse_resolution, reporter
 
 app = typer.Typer()
+
+# typed choices, so --help and shell completion list them (a test keeps them equal to the registries)
+BackendName = Literal["mujoco", "isaac"]  # sim.registry.names()
+ExecutorName = Literal["local", "ray"]  # generate.request.EXECUTORS
+LayoutName = Literal["native", "basic"]  # dataset.layouts.names()
 
 
 @app.command()
@@ -21,10 +26,10 @@ def generate(
     seed: Annotated[int, typer.Option(help="Seed of the randomization; frame i depends only on (profile, scene, seed, i).")] = 0,
     resolution: Annotated[str, typer.Option(help="Image size WIDTHxHEIGHT.")] = "640x480",
     camera: Annotated[str, typer.Option(help="Camera to render.")] = "main",
-    backend: Annotated[str, typer.Option(help="Simulator backend.")] = "mujoco",
+    backend: Annotated[BackendName, typer.Option(help="Simulator backend.")] = "mujoco",
     workers: Annotated[int, typer.Option("--workers", "-w", help="Parallel renderers (processes, or Ray actors).")] = 1,
-    executor: Annotated[str, typer.Option(help="local (processes on this machine) or ray.")] = "local",
-    layout: Annotated[str, typer.Option(help="native, or basic (Isaac Sim BasicWriter file layout).")] = "native",
+    executor: Annotated[ExecutorName, typer.Option(help="local (processes on this machine) or ray.")] = "local",
+    layout: Annotated[LayoutName, typer.Option(help="native, or basic (Isaac Sim BasicWriter file layout).")] = "native",
     depth_npy: Annotated[bool, typer.Option("--depth-npy", help="Also store float32 depth in metres (.npy).")] = False,
     threads: Annotated[int, typer.Option(help="Encoder/writer threads per renderer.", min=1)] = 2,
     ray_address: Annotated[Optional[str], typer.Option(help="Join a Ray cluster (auto or HOST:PORT) instead of starting one.")] = None,

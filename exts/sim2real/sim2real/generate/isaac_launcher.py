@@ -44,15 +44,30 @@ INSTALL_HINT = ("Isaac Sim 5.1 (pip install 'isaacsim[all,extscache]==5.1.0' --e
 
 
 
-def isaac_python(environ: Mapping[str, str] | None = None) -> list[str] | None:
-    """The command that runs Isaac Sim's Python, or None when Isaac Sim is not installed."""
+PYTHON_SCRIPTS = ("python.sh", "python.bat")  # at the top of a binary install (Linux, Windows)
+
+
+def isaac_python(environ: Mapping[str, str] | None = None, *, app_folder: str | None = None,
+                 executable: str | None = None) -> list[str] | None:
+    """The command that runs Isaac Sim's Python, or None when Isaac Sim is not found.
+
+    1. ``ISAAC_SIM_PATH`` / ``ISAAC_PATH`` (``python.sh`` sets the latter): the install folder's ``python.sh``;
+    2. ``app_folder``: inside Kit, the app folder (``/app/folder`` or the ``${app}`` token, as Isaac Sim's own
+       ``isaacsim.app.selector`` resolves it); its parent holds ``python.sh`` in a binary install;
+    3. ``executable`` (default: this interpreter) when it is a Python that imports ``isaacsim`` (a pip
+       install, where Kit runs inside the venv's ``python``). Inside a binary install's Kit ``sys.executable``
+       is the ``kit`` binary, which is never returned."""
     env = os.environ if environ is None else environ
-    for var in ENV_VARS:
-        root = env.get(var)
-        if root and (Path(root) / "python.sh").is_file():
-            return [str(Path(root) / "python.sh")]
-    if importlib.util.find_spec("isaacsim") is not None:
-        return [sys.executable]
+    roots = [Path(env[v]) for v in ENV_VARS if env.get(v)]
+    if app_folder:
+        roots.append(Path(app_folder).resolve().parent)
+    for root in roots:
+        for script in PYTHON_SCRIPTS:
+            if (root / script).is_file():
+                return [str(root / script)]
+    exe = Path(executable or sys.executable)
+    if exe.name.lower().startswith("python") and importlib.util.find_spec("isaacsim") is not None:
+        return [str(exe)]
     return None
 
 

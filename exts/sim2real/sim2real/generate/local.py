@@ -1,7 +1,9 @@
 """Local executors: the generation loop in this process, or in N worker processes.
 
-Workers are spawned (fresh interpreters: no inherited GL contexts or locks), each renders an
-interleaved share of the missing frames (``missing[w::N]``) and commits them itself; the parent,
+Workers are spawned (fresh interpreters: no inherited GL contexts or locks) with the scene the parent
+compiled once (``loop.prepare_scene``) and their share of the cores for the rasterizer
+(``loop.rasterizer_threads``); each renders an interleaved share of the missing frames (``missing[w::N]``)
+and commits them itself; the parent,
 which holds the directory lock, receives the committed entries and keeps the manifest. Workers die
 with the parent (``PR_SET_PDEATHSIG`` on Linux), so a killed run leaves nothing running behind.
 
@@ -25,7 +27,7 @@ from typing import Any
 
 from ..dataset.writer import DatasetWriter
 from ..errors import Sim2RealError, UserError
-from .loop import FrameSource, PoolSink, open_source, run
+from .loop import FrameSource, PoolSink, open_source, prepare_scene, rasterizer_threads, run
 from .request import Resolved, worker_args
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ def run_processes(resolved: Resolved, writer: DatasetWriter, missing: list[int],
     results: Any = ctx.Queue()
     stop = ctx.Event()
     args = worker_args(resolved)
+    args["rasterizer_threads"] = rasterizer_threads(workers)
+    args["scene"] = prepare_scene(resolved.spec, resolved.profile_path, resolved.scene_path)  # once, for all
     procs = [
         ctx.Process(target=_worker_main, args=(w, args, missing[w::workers], results, stop, os.getpid()),
                     name=f"sim2real-generate-{w}", daemon=True)

@@ -13,7 +13,6 @@ from ..dataset.writer import FramePool
 from ..sim.rendered_frame import Frame
 
 
-
 class FrameSource:
     """A loaded backend driven by a Randomizer that renders frame ``i`` as a pure function of (spec, i).
 
@@ -21,20 +20,31 @@ class FrameSource:
     frame ``i`` the backend is reset to its captured defaults, then the reset sample of episode ``i``
     and the frame sample ``i`` are applied (``sim.driver.RandomizedSim``), so a frame never depends
     on the frames rendered before it in the same process. The backend records every value it applied
-    in ``frame.sample``.
+    in ``frame.sample``. The render thread only renders: a backend that can defer its image effects
+    (``sim.backend.DefersEffects``) leaves them to the writer threads (``Frame.finished``), one that
+    preloads textures (``sim.backend.PreloadsTextures``) gets the profile's images at load; the bytes
+    are those of the plain path.
     """
 
-    def __init__(self, spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path) -> None:
+    def __init__(self, spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path,
+                 prepared: Any = None) -> None:
+        """``prepared``: the scene as ``prepare_scene`` made it (worker processes), else it is loaded here."""
         from ..randomize.profile import load_profile
         from ..randomize.runtime import Randomizer
         from ..sim import registry
+        from ..sim.backend import DefersEffects
         from ..sim.driver import RandomizedSim
 
         self.spec = spec
         profile = load_profile(profile_path)
         self.backend = registry.create(spec.backend)
+        if isinstance(self.backend, DefersEffects):
+            self.backend.defer_effects = True
         try:
-            self.backend.load(scene_path, resolution=spec.resolution)
+            if prepared is not None:
+                self.backend.load(prepared, resolution=spec.resolution)
+            else:
+                self.backend.load(scene_path, resolution=spec.resolution, **_load_options(self.backend, profile))
             self.backend.capabilities.require(spec.backend, profile.targets(), source=str(profile_path))
             randomizer = Randomizer(profile, spec.seed, self.backend.entities(), n_envs=1, dt=self.backend.dt)
             self.sim = RandomizedSim(self.backend, randomizer)
@@ -76,6 +86,40 @@ class Sink(Protocol):
     def write(self, index: int, frame: Frame) -> None: ...
 
 
+def _load_options(backend: Any, profile: Any) -> dict[str, Any]:
+    from ..sim.backend import PreloadsTextures
+
+    return {"textures": profile.texture_files()} if isinstance(backend, PreloadsTextures) else {}
+
+
+def prepare_scene(spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path) -> Any:
+    """The scene loaded and compiled once for every worker process (``sim.backend.PreparesScene``), or
+    None when the backend cannot hand one over (then each worker loads the file)."""
+    from ..randomize.profile import load_profile
+    from ..sim import registry
+    from ..sim.backend import PreparesScene
+
+    backend = registry.create(spec.backend)
+    try:
+        if not isinstance(backend, PreparesScene):
+            return None
+        options = _load_options(backend, load_profile(profile_path))
+        return backend.prepare_scene(scene_path, resolution=spec.resolution, **options)
+    finally:
+        backend.close()
+
+
+def rasterizer_threads(workers: int) -> int:
+    """Threads of Mesa's software rasterizer (llvmpipe) per renderer: the cores shared among the
+    workers, so that one worker and N workers both use every core (llvmpipe's own default is one
+    thread per core in every process)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
 def run(source: FrameSource, indices: Iterable[int], sink: Sink) -> None:
     """The generation loop. ``sink.write`` returns as soon as the frame is queued for encoding."""
     for index in indices:
@@ -85,11 +129,11 @@ def run(source: FrameSource, indices: Iterable[int], sink: Sink) -> None:
 def open_source(args: dict[str, Any]) -> tuple[FrameSource, FramePool]:
     """Rebuild the frame source and a writer pool in a worker from ``request.worker_args``.
 
-    Workers are one renderer per CPU: Mesa's software rasterizer (llvmpipe) would otherwise start one
-    thread per core in every worker and oversubscribe the machine (measured: 2 workers on 2 cores went
-    from 1.26x to 1.40x one worker with one rasterizer thread each). A user's LP_NUM_THREADS wins.
-    """
-    os.environ.setdefault("LP_NUM_THREADS", "1")
+    Each worker's rasterizer gets its share of the cores (``rasterizer_threads``, set by the parent;
+    oversubscribing 2 cores with a thread per core in each of 2 workers measured 1.26x one worker
+    instead of 1.40x). A user's LP_NUM_THREADS wins. The scene comes compiled from the parent when the
+    backend can hand it over (``prepare_scene``)."""
+    os.environ.setdefault("LP_NUM_THREADS", str(args["rasterizer_threads"]))
     spec = DatasetSpec.from_dict(args["spec"])
-    source = FrameSource(spec, args["profile_path"], args["scene_path"])
+    source = FrameSource(spec, args["profile_path"], args["scene_path"], prepared=args.get("scene"))
     return source, FramePool(args["out"], spec.outputs, args["frames_per_shard"], args["threads"])

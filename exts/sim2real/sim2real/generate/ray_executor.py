@@ -79,7 +79,8 @@ def run_ray(resolved: Resolved, writer: DatasetWriter, missing: list[int], gpus_
         ray.init(num_cpus=request.workers, num_gpus=0, **options)
     try:
         actor = ray.remote(num_cpus=1, num_gpus=gpus_per_worker)(FrameWorker)
-        actors = [actor.remote(worker_args(resolved)) for _ in range(request.workers)]
+        args = {**worker_args(resolved), "rasterizer_threads": 1}  # the one CPU Ray reserves for each actor
+        actors = [actor.remote(args) for _ in range(request.workers)]
         _check_shared(ray, actors, request.out)
         chunk = max(1, min(request.chunk, math.ceil(len(missing) / (ITEMS_PER_WORKER * request.workers))))
         _render_all(ray, actors, work_items(missing, request.frames_per_shard, chunk), writer)

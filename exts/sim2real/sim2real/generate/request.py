@@ -13,7 +13,7 @@ from .. import __version__
 from ..dataset.encode import Outputs
 from ..dataset.layout import DEFAULT_FRAMES_PER_SHARD
 from ..dataset.manifest import DatasetSpec
-from ..errors import InputError, UserError
+from ..errors import ConfigError, InputError, UserError, did_you_mean
 from ..fsutil import sha256_file
 from ..paths import config_path, data_path
 
@@ -71,6 +71,21 @@ def resolve_file(value: str, kind: str, folder: Path, suffix: str) -> Path:
     raise InputError(f"--{kind}: {value!r} is neither a file nor one of: {', '.join(shipped) or '(none shipped)'}")
 
 
+def profile_scene(profile_path: Path, scene: str, backend: str) -> Path:
+    """The scene a profile names (``scene = ...``): a path relative to the profile's folder, else a
+    shipped scene by name; a ConfigError naming the profile's ``scene`` key otherwise."""
+    relative = profile_path.parent / scene
+    if relative.is_file():
+        return relative.resolve()
+    folder, suffix = data_path("scenes"), SCENE_SUFFIX.get(backend, ".xml")
+    try:
+        return resolve_file(scene, "scene", folder, suffix)
+    except InputError:
+        shipped = sorted(p.stem for p in folder.glob(f"*{suffix}"))
+        raise ConfigError(profile_path, "scene", f"a scene file (relative to the profile) or a shipped scene "
+                          f"({', '.join(shipped)})", scene, hint=did_you_mean(scene, shipped)) from None
+
+
 @dataclass
 class Resolved:
     """The request with its files found and read: what workers need to rebuild the same frames."""
@@ -90,10 +105,8 @@ def resolve(request: GenerateRequest) -> Resolved:
     suffix = SCENE_SUFFIX.get(request.backend, ".xml")  # a shipped scene by name: its file for this backend
     if request.scene is not None:
         scene_path = resolve_file(request.scene, "scene", data_path("scenes"), suffix)
-    elif profile.scene is not None:  # a name, or a path relative to the profile's folder
-        relative = profile_path.parent / profile.scene
-        scene_path = relative.resolve() if relative.is_file() else resolve_file(
-            profile.scene, "scene", data_path("scenes"), suffix)
+    elif profile.scene is not None:
+        scene_path = profile_scene(profile_path, profile.scene, request.backend)
     else:
         scene_path = resolve_file(DEFAULT_SCENE, "scene", data_path("scenes"), suffix)
     spec = DatasetSpec(

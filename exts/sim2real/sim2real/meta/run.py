@@ -31,6 +31,7 @@ from ..errors import InputError, IntegrityError
 from ..fsutil import atomic_write_bytes, atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
 from ..runs import claim_run_folder
+from ..train.numerics import deterministic_algorithms
 from ..train.runfolder import CHECKPOINT_FORMAT, load_torch, save_torch
 from .config import MetaConfig
 from .families import DynamicsTasks, PolicyTasks, TaskData, build_tasks, open_family, task_indices
@@ -47,9 +48,8 @@ def train(cfg: MetaConfig, out: Path, reporter: Reporter | None = None) -> dict[
     """Meta-train (or resume) in ``out``; returns the summary written to metrics.json."""
     rep = reporter or NullReporter()
     out = Path(out)
-    with locked_dir(out, purpose="meta-learning"):
+    with locked_dir(out, purpose="meta-learning"), deterministic_algorithms():
         remove_stale_tmp(out)
-        torch.use_deterministic_algorithms(True)
         _identity(cfg, out)
         family = None
         try:

@@ -93,14 +93,30 @@ class ExportStage:
         ])
         sec.table(["property", "value"], [
             ["file", f"{out['onnx']} ({out['bytes'] / 1024:.0f} KiB)"], ["sha256", sha], ["opset", exported.opset],
-            ["input", f"{meta['input']['name']} {meta['input']['shape']} ({meta['input']['layout']}, "
-                      f"{', '.join(map(str, meta['input']['channels'] or []))})"],
-            ["output", f"{meta['output']['name']} {meta['output']['shape']} ({meta['output']['kind']})"],
-            ["classes", ", ".join(meta["classes"])], ["normalisation", str(meta["normalization"])],
-            ["model run", meta["run_id"]], ["dataset", meta["dataset_id"]],
-        ], title="Metadata inside the model (metadata_props)")
+            *metadata_rows(meta)], title="Metadata inside the model (metadata_props)")
         out["section"] = ctx.rel(folder / save_section(folder, sec))
         return out
+
+
+def metadata_rows(meta: dict[str, Any]) -> list[list[str]]:
+    """The model's metadata_props as table rows a person reads: shapes as 1×3×H×W, numbers rounded,
+    never a Python repr of a dict or list."""
+    def shape(dims: Any) -> str:
+        return "×".join(str(d) for d in dims) if isinstance(dims, list | tuple) else str(dims)
+
+    def numbers(values: Any) -> str:
+        return ", ".join(f"{v:.4g}" for v in values) if isinstance(values, list | tuple) else f"{values:.4g}"
+
+    i, o, norm = meta["input"], meta["output"], meta.get("normalization") or {}
+    channels = ", ".join(map(str, i.get("channels") or []))
+    return [
+        ["input", f"{i['name']} {shape(i['shape'])} ({i['layout']}{', ' + channels if channels else ''})"],
+        ["output", f"{o['name']} {shape(o['shape'])} ({o['kind']})"],
+        ["classes", ", ".join(meta["classes"])],
+        *([[f"normalisation {k}", numbers(v)] for k, v in norm.items()] if isinstance(norm, dict)
+          else [["normalisation", str(norm)]]),
+        ["model run", meta["run_id"]], ["dataset", meta["dataset_id"]],
+    ]
 
 
 class QuantizeStage:

@@ -29,9 +29,11 @@ def summary_rows(spec: Any, outputs: dict[str, dict[str, Any]]) -> list[list[str
     gap = outputs.get("gap")
     if gap:
         r = gap["results"]
-        if gap.get("before") and gap.get("after"):
-            rows.append(["image gap (MMD², model features), before -> after adaptation",
-                         f"{r[gap['before']]['mmd2']:.4g} -> {r[gap['after']]['mmd2']:.4g}"])
+        aligned, deployed = gap.get("alignment") or {}, gap.get("deployed")
+        if aligned.get("source-only") is not None and deployed and aligned.get(deployed) is not None \
+                and deployed != "source-only":
+            rows.append([f"domain gap in the models' features (MMD²), source-only -> {deployed}",
+                         f"{aligned['source-only']:.4g} -> {aligned[deployed]:.4g}"])
         rows.append(["image gap (MMD², random features)", f"{r['random']['mmd2']:.4g}"])
     sysid = outputs.get("sysid")
     if sysid:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..report import Section
-from .plots import epoch_curves
+from ..report.plots import epoch_curves
 from .stage_sections import fmt, image_grid, metric_name
 from .stage import Context
 
@@ -52,7 +52,8 @@ class TrainStage:
                 "best": best, "chosen_epoch": chosen["epoch"],
                 "target": _score(chosen.get("target"), summary["metric"]),
                 "target_last": _score(summary["history"][-1].get("target"), summary["metric"]),
-                "source": _score(chosen.get("source"), summary["metric"])}
+                "source": _score(chosen.get("source"), summary["metric"]),
+                "alignment": chosen.get("alignment")}
 
 
 def _score(score: dict[str, Any] | None, metric: str) -> float | None:
@@ -70,12 +71,15 @@ def train_section(ctx: Context, names: list[str]) -> Section:
     rows = []
     for m, o in outs.items():
         best = o["best"] or {}
+        chosen_by = best.get("validator") or "last epoch"
+        if best.get("validator"):
+            chosen_by += f" = {fmt(best.get('value'), 4)}"
         rows.append([m + (" (deployed)" if m == deploy else ""), o["target"], o["target_last"], o["source"],
-                     o["chosen_epoch"], f"{best.get('validator', 'last epoch')} = {fmt(best.get('value'), 4)}",
-                     o["id"]])
+                     o["chosen_epoch"], chosen_by, o["id"]])
     sec.text(f"Each method trained on the synthetic data{' and adapted to the unlabelled target images' if ctx.outputs.get('target') else ''}. "
-             "The checkpoint shipped (best.pt) is the epoch an unsupervised validator chose - no target label is "
-             f"used to choose it; target {name} is measured on the labelled evaluation set only.")
+             "The checkpoint shipped (best.pt) is the last epoch unless the configuration names a validator "
+             "(select); no target label is used to choose it; "
+             f"target {name} is measured on the labelled evaluation set only.")
     sec.table(["method", f"target {name} (shipped epoch)", f"target {name} (last epoch)",
                f"source validation {name}", "shipped epoch", "chosen by", "run"], rows,
               title="Adapted vs source-only on the target")
@@ -101,7 +105,8 @@ def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) ->
 
     from ..train.runfolder import load_model
     from ..train.sources import Classes, dataset_class_names, is_dataset, read_image_set, read_segment_dataset
-    from .visuals import enlarge, overlay, panel_scale
+    from ..train.report import LEGEND, error_map, outline
+    from .visuals import enlarge, mask_colours, panel_scale
 
     models = {m: load_model(ctx.path(o["run"])) for m, o in outs.items()}
     spec = next(iter(models.values()))[1]
@@ -124,11 +129,14 @@ def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) ->
         images.append(enlarge(data.images[i], k))
         captions.append(f"{name}: image")
         if data.labels is not None:
-            images.append(enlarge(overlay(data.images[i], data.labels[i]), k))
+            images.append(enlarge(mask_colours(data.labels[i]), k))
             captions.append(f"{name}: ground truth")
-        for m, pred in predicted.items():
-            images.append(enlarge(overlay(data.images[i], pred[i]), k))
+        for m, pred in predicted.items():  # errors against the labels, else outlines: never a colour wash
+            tile = outline(data.images[i], pred[i]) if data.labels is None else error_map(
+                data.images[i], pred[i], data.labels[i])
+            images.append(enlarge(tile, k))
             captions.append(f"{name}: {m}")
     per_row = 1 + (data.labels is not None) + len(predicted)
-    image_grid(sec, images, captions, f"Predictions on {'labelled ' if labelled else ''}target images "
-               f"(classes: {', '.join(spec.classes)})", columns=per_row)
+    how = LEGEND if data.labels is not None else "predicted classes outlined"
+    image_grid(sec, images, captions, f"Predictions on {'labelled ' if labelled else ''}target images at the "
+               f"model's {size[0]}x{size[1]} input (classes: {', '.join(spec.classes)}; {how})", columns=per_row)

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..dataset.basic import palette
 
-MASK_ALPHA = 0.55
 PANEL_WIDTH = 256  # small frames are enlarged (nearest neighbour) to about this width, so labels stay legible
 
 
@@ -42,15 +41,6 @@ def mask_colours(ids: np.ndarray) -> np.ndarray:
     return lut[ids]
 
 
-def overlay(rgb: np.ndarray, ids: np.ndarray, alpha: float = MASK_ALPHA) -> np.ndarray:
-    """A mask's colours blended over the image where the id is not 0."""
-    colours = mask_colours(ids).astype(np.float64)
-    out = rgb.astype(np.float64)
-    fg = np.asarray(ids) != 0
-    out[fg] = (1 - alpha) * out[fg] + alpha * colours[fg]
-    return np.round(out).astype(np.uint8)
-
-
 def boxes_image(rgb: np.ndarray, instances: Sequence[Any], scale: int = 1) -> np.ndarray:
     """The image (enlarged ``scale`` times) with each visible instance's tight box (half-open, in the
     frame's pixels) and class name drawn."""
@@ -78,9 +68,10 @@ def panel_scale(width: int) -> int:
 
 
 def frame_panels(frame: Any) -> list[np.ndarray]:
-    """RGB, depth, semantic segmentation over the image, boxes: the four views of a frame."""
+    """RGB, depth, semantic segmentation (class colours on black: blended over the image they looked like
+    the image itself), boxes: the four views of a frame."""
     shape = frame.rgb.shape[:2]
     k = panel_scale(shape[1])
     semantic = frame.semantic if frame.semantic is not None else np.zeros(shape, dtype=np.int64)
-    return [enlarge(frame.rgb, k), enlarge(depth_image(frame.depth, shape), k), enlarge(overlay(frame.rgb, semantic), k),
+    return [enlarge(frame.rgb, k), enlarge(depth_image(frame.depth, shape), k), enlarge(mask_colours(semantic), k),
             boxes_image(frame.rgb, frame.instances, k)]

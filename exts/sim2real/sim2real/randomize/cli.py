@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
@@ -24,16 +24,31 @@ SceneOpt = Annotated[
 BackendOpt = Annotated[str, typer.Option("--backend", help="Backend for --scene and capability checks.")]
 
 
-def _entities(profile: Any, entities: Path | None, scene: str | None, backend: str) -> tuple[dict, str]:
+def _entities(profile: Any, entities: Path | None, scene: str | None, backend: str) -> tuple[dict, str] | None:
+    """The entity names selectors resolve against: --entities, else --scene, else the scene the profile
+    names (``scene = ...``, checked to exist); None when there is none of them."""
     from . import entities as ent
 
     if entities is not None:
         return ent.load_entities(entities), str(entities)
-    if scene is not None:
-        from ..sim.registry import scene_entities
+    from ..sim.registry import scene_entities
 
+    if scene is not None:
         return scene_entities(scene, backend), f"scene {scene}"
-    return ent.placeholder_entities(profile), "stand-ins from the selectors (no --entities or --scene)"
+    if profile.scene is not None and profile.source is not None:
+        from ..generate.request import profile_scene
+
+        path = profile_scene(Path(profile.source), profile.scene, backend)
+        return scene_entities(str(path), backend), f"scene {profile.scene} (the profile's)"
+    return None
+
+
+def _entities_or_stand_ins(profile: Any, entities: Path | None, scene: str | None, backend: str) -> tuple[dict, str]:
+    from .entities import placeholder_entities
+
+    found = _entities(profile, entities, scene, backend)
+    return found or (placeholder_entities(profile), "stand-ins from the selectors (no --entities, --scene or "
+                                                    "profile scene)")
 
 
 @app.command()
@@ -55,9 +70,9 @@ def validate(
     p = require_randomization(load_profile(profile))
     if backend is not None:
         check_capabilities(p, backend_capabilities(backend), backend)
-    if entities is not None or scene is not None:
-        names, _ = _entities(p, entities, scene, backend or "mujoco")
-        Randomizer(p, 0, names)  # resolves every selector against the scene's names
+    found = _entities(p, entities, scene, backend or "mujoco")
+    if found is not None:
+        Randomizer(p, 0, found[0])  # resolves every selector against the scene's names
     summary = {
         "profile": str(profile),
         "name": p.name,
@@ -67,14 +82,19 @@ def validate(
         "curriculum": p.curriculum is not None,
         "adr": p.adr is not None,
         "targets": sorted(f"{k}/{a}" for k, a in p.targets()),
+        "entities": found[1] if found else None,
     }
     if json_out:
         print_json({"ok": True, **summary})
     else:
+        checked = f", entities of {found[1]}" if found else " (selectors not checked: no scene, --scene or --entities)"
         console().print(
             f"[green]ok[/]: {profile}: {len(p.terms)} terms, {len(p.groups)} groups, "
-            f"{len(summary['targets'])} targets, hash {p.hash}"
+            f"{len(summary['targets'])} targets, hash {p.hash}{checked}"
         )
+
+
+Event = Literal["startup", "reset", "interval", "frame"]  # the profile's own `when` names
 
 
 @app.command()
@@ -82,11 +102,13 @@ def sample(
     profile: ProfileArg,
     n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="Number of environments.")] = 1,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
-    event: Annotated[str, typer.Option("--event", help="startup, reset, step or frame.")] = "reset",
+    event: Annotated[Event, typer.Option("--event", help="The terms of this `when`.")] = "reset",
     index: Annotated[
-        int, typer.Option("--index", min=0, help="Episode (reset), step (>= 1) or frame index.")
-    ] = 0,
-    episode: Annotated[int, typer.Option("--episode", min=0, help="The episode of a step sample.")] = 0,
+        Optional[int],
+        typer.Option("--index", min=0, help="Episode (reset), frame (frame) or physics step >= 1 (interval); "
+                     "default 0, for interval the first step an interval term fires."),
+    ] = None,
+    episode: Annotated[int, typer.Option("--episode", min=0, help="The episode of an interval sample.")] = 0,
     entities: EntitiesOpt = None,
     scene: SceneOpt = None,
     backend: BackendOpt = "mujoco",
@@ -97,22 +119,18 @@ def sample(
     from .profile import load_profile
     from .runtime import Randomizer
 
-    if event not in ("startup", "reset", "step", "frame"):
-        raise UserError(f"--event: expected startup, reset, step or frame (got {event!r})")
     p = load_profile(profile)
-    names, origin = _entities(p, entities, scene, backend)
+    names, origin = _entities_or_stand_ins(p, entities, scene, backend)
     r = Randomizer(p, seed, names, n_envs=n)
-    if event == "startup":
-        s = r.startup()
-    elif event == "reset":
-        s = r.reset(index)
-    elif event == "frame":
-        s = r.frame(index)
-    else:
+    if event == "interval":
+        index = min(r.resolved.periods, default=1) if index is None else index
         if index < 1:
-            raise UserError(f"--index: expected a physics step >= 1 for --event step (got {index})")
+            raise UserError(f"--index: expected a physics step >= 1 for --event interval (got {index})")
         r.reset(episode)
         s = r.step(index)
+    else:
+        index = 0 if index is None else index
+        s = r.startup() if event == "startup" else r.reset(index) if event == "reset" else r.frame(index)
     records = [s.record(i) for i in range(n)] if s is not None else []
     ops = dict(s.ops) if s is not None else {}
     if json_out:
@@ -268,7 +286,8 @@ def export_cmd(
         raise UserError(f"--to: expected isaaclab (got {to!r})")
     if truncnormal not in ("uniform", "gaussian"):
         raise UserError(f"--truncnormal: expected uniform or gaussian (got {truncnormal!r})")
-    names = _entities(load_profile(profile), entities, scene, backend)[0] if entities or scene else None
+    found = _entities(load_profile(profile), entities, scene, backend) if entities or scene else None
+    names = found[0] if found else None  # the export keeps selectors as patterns unless a scene is named
     opts = Options(asset, physics_dt, truncnormal, names)  # type: ignore[arg-type]
     summary = export_file(profile, out, opts)
     _print_translation(summary, json_out, f"wrote {out}: {len(summary['terms'])} Isaac Lab event terms")

@@ -92,6 +92,10 @@ class Profile(StrictModel):
         """The (kind, attribute) pairs the profile randomizes."""
         return {(t.kind, t.attribute.name) for t in self._checked.targets.values()}
 
+    def texture_files(self) -> list[str]:
+        """Every image file the profile's ``material:*/texture`` terms may choose (absolute paths, sorted)."""
+        return sorted({path for files in self._checked.files.values() for path in files})
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
@@ -238,7 +242,7 @@ def parse_profile(
     except ValidationError as exc:
         err = validation_to_config_error(exc, Profile, source)
         loc = tuple(exc.errors(include_url=False)[0].get("loc", ()))
-        raise ConfigError(err.file, _named_key(loc, data) or err.key, err.expected, err.got) from None
+        raise ConfigError(err.file, _named_key(loc, data) or err.key, err.expected, err.got, err.hint) from None
 
 
 def load_profile(path: str | PathLike[str]) -> Profile:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, closest
 from . import dists
 from .draws import dist_width, width
 from .schema import Group, Member, Signal, Term
@@ -38,11 +38,13 @@ def resolve(target: Target, entities: Mapping[str, Sequence[str]], source: Any, 
     matched = target.match(available)
     if not matched:
         listing = ", ".join(available) if available else f"none: the scene has no {target.kind} entities"
+        close = closest(target.pattern, available)
         raise ConfigError(
             source,
             f"{key}.target",
             f"a selector matching at least one {target.kind} (available: {listing})",
             target.text,
+            hint=f"did you mean '{target.kind}:{close}/{target.attribute.name}'?" if close else "",
         )
     return matched
 

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr
 from ..config import StrictModel
 from . import dists
 from .dist_specs import DIST_SPECS
+from .spellings import FROM_ISAACLAB_DIST, FROM_ISAACLAB_OP
 from .targets import Attribute
 
 MAX_MAGNITUDE = 1e15  # no physical parameter is larger; keeps high - low finite
@@ -70,6 +71,12 @@ def _name(v: Any) -> str:
     return v
 
 
+def _alias(table: dict[str, str]) -> Any:
+    """A BeforeValidator reading another tool's spelling as ours (Isaac Lab's ``log_uniform``, ``gaussian``,
+    ``abs``: ``spellings.py``); the profile keeps our name, so both spellings hash alike."""
+    return BeforeValidator(lambda v: table.get(v, v) if isinstance(v, str) else v)
+
+
 Num = Annotated[float, BeforeValidator(_num)]
 Vec = Annotated[Any, BeforeValidator(_vec)]
 Value = Annotated[Any, BeforeValidator(_value)]
@@ -80,7 +87,7 @@ Name = Annotated[str, BeforeValidator(_name)]
 class DistFields(StrictModel):
     """A distribution written flat in its term: ``dist = "uniform"``, ``low = 0.5``, ``high = 1.5``."""
 
-    dist: DistKind | None = None
+    dist: Annotated[DistKind | None, _alias(FROM_ISAACLAB_DIST)] = None
     low: Vec | None = None
     high: Vec | None = None
     mean: Vec | None = None
@@ -89,7 +96,7 @@ class DistFields(StrictModel):
     weights: list[Num] | None = None
     folder: StrictStr | None = None
     value: Value | None = None
-    op: OpName | None = None
+    op: Annotated[OpName | None, _alias(FROM_ISAACLAB_OP)] = None
 
     def op_for(self, attr: Attribute) -> str:
         return self.op or attr.default_op

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
+
+from ..errors import did_you_mean
 
 ValueKind = Literal["float", "int", "bool", "choice"]
 Op = Literal["set", "scale", "add"]
@@ -191,12 +194,19 @@ def parse_target(text: str) -> Target:
         raise ValueError(f"expected a target 'kind:pattern/attribute' such as 'light:*/intensity' (got {text!r})")
     kind, pattern, attr = m["kind"], m["pattern"], m["attr"]
     if kind not in KINDS:
-        raise ValueError(f"expected a target kind among {', '.join(KINDS)} (got {kind!r} in {text!r})")
+        raise ValueError(f"expected a target kind among {', '.join(KINDS)} (got {kind!r} in {text!r})"
+                         + _hint(kind, KINDS))
     if pattern is None:
         if kind not in SINGLETONS:
             raise ValueError(f"expected 'kind:pattern/attribute'; {kind!r} needs an entity pattern (got {text!r})")
         pattern = SINGLETONS[kind]
     spec = attribute(kind, attr)
     if spec is None:
-        raise ValueError(f"expected an attribute of {kind} among {', '.join(attributes_of(kind))} (got {attr!r})")
+        raise ValueError(f"expected an attribute of {kind} among {', '.join(attributes_of(kind))} (got {attr!r})"
+                         + _hint(attr, attributes_of(kind)))
     return Target(kind, pattern, spec)
+
+
+def _hint(word: str, options: Iterable[str]) -> str:
+    hint = did_you_mean(word, options)
+    return f"; {hint}" if hint else ""

@@ -133,3 +133,22 @@ def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str, log_x: bool
     if title:
         ax.set_title(title)
     return fig
+
+
+def epoch_curves(curves: Mapping[str, Sequence[float]], ylabel: str, marks: Mapping[str, int] | None = None,
+                 title: str = "") -> Any:
+    """One line per series over epochs 1..N, with an optional marked epoch per series (the checkpoint
+    a validator chose). Epochs are whole numbers: the x ticks are integers."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig = new_figure(6.0, 3.2)
+    ax = fig.subplots()
+    for j, (label, ys) in enumerate(curves.items()):
+        epochs = np.arange(1, len(ys) + 1)
+        colour = PALETTE[j % len(PALETTE)]
+        ax.plot(epochs, ys, marker="o", ms=3, lw=1.3, color=colour, label=label)
+        mark = (marks or {}).get(label)
+        if mark is not None and 1 <= mark <= len(ys):
+            ax.plot([mark], [ys[mark - 1]], marker="*", ms=12, color=colour, ls="none")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _finish(fig, ax, "epoch", ylabel, title)

@@ -90,6 +90,35 @@ class PreparesInterval(Protocol):
     def prepare_interval(self, chunk: Any, env: int | None = None) -> Callable[[int], None]: ...
 
 
+@runtime_checkable
+class DefersEffects(Protocol):
+    """Optional: a backend that can leave a camera's sensor effects (``image:*`` targets) to whoever
+    consumes its frames. With ``defer_effects = True``, ``render`` returns the clean images and puts
+    the effects, with the seed of their noise, in ``Frame.effects``; ``Frame.finished()`` gives the
+    bytes an immediate ``render`` would have. The generation loop sets it, so effects run in its writer
+    threads instead of between render passes."""
+
+    defer_effects: bool
+
+
+@runtime_checkable
+class PreloadsTextures(Protocol):
+    """Optional: a backend whose ``load`` takes ``textures=[image files]``, the images a profile may put
+    on materials (``Profile.texture_files()``), and prepares each once (MuJoCo: a texture of its own),
+    so that choosing one per frame is a switch instead of a copy and an upload to the renderer."""
+
+    preloads_textures: bool
+
+
+@runtime_checkable
+class PreparesScene(Protocol):
+    """Optional: a backend whose scene can be loaded and compiled once and handed to others (worker
+    processes) as a picklable object that ``load`` accepts in place of the file, so that each does not
+    parse and compile it again. ``prepare_scene`` takes ``load``'s scene, resolution and options."""
+
+    def prepare_scene(self, scene: Any, *, resolution: tuple[int, int] = (640, 480), **options: Any) -> Any: ...
+
+
 def conformance(cls: type) -> list[str]:
     """How the class ``cls`` departs from the ``Backend`` protocol, checked on the class alone (no
     instance, no scene): every method with the protocol's parameters (names, kinds, defaults) — extra

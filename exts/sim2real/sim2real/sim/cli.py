@@ -24,15 +24,21 @@ def info(scene: SceneArg, backend: BackendOpt = "mujoco", json_out: JsonOpt = Fa
     try:
         sim.load(scene, resolution=(64, 48))
         entities = sim.entities()
+        details = sim.describe() if hasattr(sim, "describe") else {}  # the isaac backend: step, renamed, notices
     finally:
         sim.close()
     targets = sorted(f"{k}/{a}" for k, a in sim.capabilities.targets)
     if json_out:
-        print_json({"scene": scene, "backend": backend, "entities": entities, "targets": targets})
+        print_json({"scene": scene, "backend": backend, "entities": entities, "targets": targets, **details})
         return
     out = console()
     for kind, names in entities.items():
         out.print(f"[bold]{kind}[/]: {', '.join(names)}")
+    if "physics_step" in details:
+        out.print(f"[bold]physics step[/]: {details['physics_step']['text']}")
+    for kind, names in details.get("renamed", {}).items():
+        out.print(f"[bold]{kind}[/] named by their paths (their names are shared): "
+                  + ", ".join(f"{n} = {p}" for n, p in names.items()))
     out.print(f"[dim]{backend} can randomize: {', '.join(targets)}[/]")
 
 

@@ -18,8 +18,8 @@ Conventions (every backend and writer follows them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -53,6 +53,12 @@ class Instance:
         return 1.0 - self.visible_fraction
 
 
+class PendingImageOps(Protocol):
+    """Image operations a Frame still owes its consumer (``backends.effects.PendingEffects``)."""
+
+    def apply(self, rgb: np.ndarray, depth: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
 @dataclass
 class Frame:
     rgb: np.ndarray  # (H, W, 3) uint8
@@ -67,6 +73,16 @@ class Frame:
     index: int = 0
     sample: dict[str, Any] = field(default_factory=dict)  # flat randomization record of this frame
     meta: dict[str, Any] = field(default_factory=dict)
+    # sensor effects not yet applied to ``rgb``/``depth`` (a backend asked to defer them); ``finished()``
+    # applies them. Labels never depend on them.
+    effects: PendingImageOps | None = None
+
+    def finished(self) -> Frame:
+        """This frame with its pending sensor effects applied (the frame itself when none are pending)."""
+        if self.effects is None:
+            return self
+        rgb, depth = self.effects.apply(self.rgb, self.depth)
+        return replace(self, rgb=rgb, depth=depth, effects=None)
 
     @property
     def height(self) -> int:

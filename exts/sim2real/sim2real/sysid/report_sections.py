@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -145,9 +146,13 @@ def _comparison(sec: Section, validations: Sequence[Validation], summary: dict[s
                  + ", ".join(f"{c} ×{v:.3g}" for c, v in worse.items())
                  + ". The parameters fit the other channels at this one's expense: look for what the model lacks there.")
     for v in validations[:MAX_PLOTTED_RUNS]:
+        name = Path(v.run).name  # a title names the log, not the machine's folders (the caption has the path)
         curves = {**{f"sim {k}": p for k, p in v.predicted.items()}, "measured": v.measured}  # measured on top
-        sec.figure(plots.overlay_panels(v.t_s, curves, v.channels, units=list(units), title=v.run),
+        sec.figure(plots.overlay_panels(v.t_s, curves, v.channels, units=list(units), title=name),
                    caption=f"{v.run}: held-out rows, {caption}")
+        residuals = {f"sim {k} - measured": np.asarray(p) - np.asarray(v.measured) for k, p in v.predicted.items()}
+        sec.figure(plots.overlay_panels(v.t_s, residuals, v.channels, units=list(units), title=f"{name}: residuals"),
+                   caption=f"{v.run}: residuals (prediction minus measurement), {caption}")
     return sec
 
 

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
 from ..cli_common import JsonOpt, ProgressOpt, console, parse_resolution, print_json, reporter
+from .config import MethodName, Task, TrainConfig
 
 app = typer.Typer()
+
+
+DeviceName = Literal["auto", "cpu", "cuda"]
+OptimizerName = Literal["sgd", "adamw"]
+SelectName = Literal["last", "source", "entropy", "snd", "dev", "iwv", "im"]  # "last" or a ValidatorName
+
+
+def _default(key: str) -> str:
+    """A flag's default as help shows it: the training config's value (a --config file may change it)."""
+    value = TrainConfig.model_fields[key].default
+    if isinstance(value, tuple | list):
+        value = "x".join(map(str, value))
+    return f"{value}, or the --config file's"
 
 
 @app.command()
@@ -20,19 +34,22 @@ def train(
     target: Annotated[Optional[Path], typer.Option("--target", "-t", help="Target (unlabelled, real): image folder, sim2real dataset or ROS bag; state: .npz/.csv.")] = None,
     topic: Annotated[Optional[str], typer.Option("--topic", help="Image topic of the --target bag (sensor_msgs/Image or CompressedImage).")] = None,
     eval_set: Annotated[Optional[Path], typer.Option("--eval", help="Labelled target set for metrics only: a sim2real dataset, images/+masks/+labels.json, or class folders.")] = None,
-    task: Annotated[Optional[str], typer.Option("--task", help="segment (default), classify or state.")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", "-m", help="source-only, dann (default), coral, mmd or adabn.")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs (passes over the source).")] = None,
+    task: Annotated[Optional[Task], typer.Option("--task", help="What the model predicts.", show_default=_default("task"))] = None,
+    method: Annotated[Optional[MethodName], typer.Option("--method", "-m", help="How it adapts to the target.", show_default=_default("method"))] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs (passes over the source).", show_default=_default("epochs"))] = None,
     config: Annotated[Optional[str], typer.Option("--config", "-c", help="TOML file of training settings, or a shipped one by name (quick).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of initialisation, data order and augmentation.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Source images per step (as many target images).")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate (AdamW).")] = None,
-    resolution: Annotated[Optional[str], typer.Option("--resolution", help="Model input WIDTHxHEIGHT (classify: crop size).")] = None,
-    depth: Annotated[Optional[bool], typer.Option("--depth/--no-depth", help="RGB-D input (depth in metres as a 4th channel).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of initialisation, data order and augmentation.", show_default=_default("seed"))] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", "-b", help="Source images per step (as many target images).", show_default=_default("batch_size"))] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Initial learning rate.", show_default="sgd 0.01, adamw 0.002")] = None,
+    optimizer: Annotated[Optional[OptimizerName], typer.Option("--optimizer", help="The optimizer of every method.", show_default="adamw; classify source-only and adabn: sgd")] = None,
+    resolution: Annotated[Optional[str], typer.Option("--resolution", help="Model input WIDTHxHEIGHT (classify: crop size).", show_default=_default("resolution"))] = None,
+    depth: Annotated[Optional[bool], typer.Option("--depth/--no-depth", help="RGB-D input (depth in metres as a 4th channel).", show_default=_default("depth"))] = None,
     class_map: Annotated[Optional[str], typer.Option("--class-map", help="Rename/merge classes: 'PATTERN=NAME,...' (fnmatch), e.g. '*=object'.")] = None,
-    select: Annotated[Optional[str], typer.Option("--select", help="Validator that picks best.pt: snd, entropy, dev or source.")] = None,
+    select: Annotated[Optional[SelectName], typer.Option("--select", help="The epoch best.pt ships: the last, or the best by a validator.", show_default=_default("select"))] = None,
+    keep: Annotated[Optional[int], typer.Option("--keep", help="Keep the last N epochs' checkpoints and the shipped one (0 keeps all).", show_default=_default("keep_checkpoints"))] = None,
+    augment: Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Augment the source images (flips only where labels allow).", show_default="segment on, classify off")] = None,
     max_target_images: Annotated[Optional[int], typer.Option("--max-target-images", help="Use at most N target images.")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = None,
+    device: Annotated[Optional[DeviceName], typer.Option("--device", help="auto: CUDA when present.", show_default=_default("device"))] = None,
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:
@@ -45,7 +62,8 @@ def train(
     overrides = {
         "task": task, "method": method, "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
         "resolution": parse_resolution(resolution) if resolution else None, "depth": depth, "select": select,
-        "max_target_images": max_target_images, "device": device,
+        "max_target_images": max_target_images, "device": device, "optimizer": optimizer, "keep_checkpoints": keep,
+        "augment": None if augment is None else {"enabled": augment},
         "class_map": _class_map(class_map) if class_map else None,
     }
     cfg = load_config(config_file(config) if config else None, overrides)
@@ -58,19 +76,31 @@ def train(
     if not main:
         return
     result = {"out": str(out), "epochs_done": summary["epochs_done"], "best": summary["best"],
+              "shipped": summary.get("shipped"), "report": str(out / "report.html"),
               **{k: v for k, v in (summary["final"] or {}).items() if v}}
     rep.result(result)
     if json_out:
         print_json(result)
     elif progress != "json":
-        best = summary["best"]
-        line = f"{out}: {summary['epochs_done']} epochs of {cfg.method} ({cfg.task})"
-        if best:
-            line += f"; best.pt = epoch {best['epoch']} by {best['validator']} ({best['value']:.4g})"
-        target_score = (summary["final"] or {}).get("target")
-        if target_score:
-            line += f"; target {summary['metric']} {target_score[summary['metric']]:.4f}"
-        console().print(line)
+        console().print(summary_line(summary, out, cfg.method, cfg.task), soft_wrap=True)
+
+
+def summary_line(summary: dict, out: Path, method: str, task: str) -> str:
+    """What the run ships, labelled: best.pt's epoch and its own scores, then the last epoch's (they
+    differ whenever the validator picked an earlier epoch)."""
+    metric, best = summary["metric"], summary["best"]
+    line = f"{out}: {summary['epochs_done']} epochs of {method} ({task})"
+    if best:
+        line += f"; shipped best.pt = {best['reason']}" + _scores(summary.get("shipped"), metric)
+    if summary["epochs_done"] and (not best or best["epoch"] != summary["epochs_done"]):
+        line += f"; last epoch {summary['epochs_done']}" + _scores(summary["final"], metric)
+    return line
+
+
+def _scores(scores: dict | None, metric: str) -> str:
+    parts = [f"{side} {metric} {scores[side][metric]:.4f}" for side in ("target", "source")
+             if scores and scores.get(side) and scores[side].get(metric) is not None]
+    return (": " + ", ".join(parts)) if parts else ""
 
 
 def _class_map(text: str) -> dict[str, str]:

@@ -89,24 +89,21 @@ class Method(nn.Module):
         """Adaptation loss of source features ``fs`` and target features ``ft`` at progress ``p``."""
         return fs.new_zeros(()), {}
 
-    def inference_model(self, model: nn.Module, target_batches: Iterable[torch.Tensor]) -> nn.Module:
-        """The model to evaluate and ship (AdaBN re-estimates batch norm on the target)."""
-        return model
-
 
 class DANN(Method):
     name = "dann"
     uses_target = True
 
-    def __init__(self, feature_dim: int, maps: bool = False, hidden: int = 64) -> None:
+    def __init__(self, feature_dim: int, maps: bool = False, hidden: int = 1024, patch_hidden: int = 64) -> None:
         super().__init__(feature_dim)
         self.maps = maps
         # only the discriminator the features need: a parameter without a gradient would make
         # DistributedDataParallel search the autograd graph for unused parameters every step
         if maps:  # a fully convolutional discriminator judging overlapping patches
+            h = patch_hidden
             self.discriminator = nn.Sequential(
-                nn.Conv2d(feature_dim, hidden, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True),
-                nn.Conv2d(hidden, hidden, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(hidden, 1, 3, 1, 1))
+                nn.Conv2d(feature_dim, h, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(h, h, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(h, 1, 3, 1, 1))
         else:
             self.discriminator = nn.Sequential(
                 nn.Linear(feature_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden),
@@ -151,8 +148,10 @@ class CORAL(_Statistic):
     key = "coral"
 
     def distance(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        d = s.shape[1]
-        return (covariance(s) - covariance(t)).pow(2).sum() / (4.0 * d * d)
+        cs, ct = covariance(s), covariance(t)
+        # relative to the covariances' own size: shrinking the features cannot lower it (the collapse
+        # the paper's ||Cs - Ct||^2 / 4d^2 invites), and its scale does not depend on the feature count
+        return (cs - ct).pow(2).sum() / (cs.pow(2).sum() + ct.pow(2).sum()).clamp_min(1e-12)
 
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
@@ -172,19 +171,19 @@ def mk_mmd2(x: torch.Tensor, y: torch.Tensor, scales: tuple[float, ...] = MMD_SC
     """Biased multi-kernel MMD^2 (mean of Gaussian kernels; bandwidth from the median, not learned)."""
     z = torch.cat([x, y])
     d2 = torch.cdist(z, z).pow(2)
-    with torch.no_grad():
-        base = d2[d2 > 0].median() if (d2 > 0).any() else d2.new_tensor(1.0)
+    # the bandwidth follows the features (not detached): shrinking them all cannot lower the MMD
+    base = d2[d2 > 0].median() if bool((d2 > 0).any()) else d2.new_tensor(1.0)
     k = sum(torch.exp(-d2 / (2.0 * base * s)) for s in scales) / len(scales)
     m = len(x)
     return k[:m, :m].mean() + k[m:, m:].mean() - 2.0 * k[:m, m:].mean()
 
 
 class AdaBN(Method):
+    """No loss: the trainer ships the model with batch-norm statistics re-estimated on the target
+    (``adapt_batch_norm``), as it does for every method trained with ``domain_bn = "separate"``."""
+
     name = "adabn"
     uses_target = True
-
-    def inference_model(self, model: nn.Module, target_batches: Iterable[torch.Tensor]) -> nn.Module:
-        return adapt_batch_norm(model, target_batches)
 
 
 def adapt_batch_norm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Module:
@@ -209,8 +208,7 @@ def adapt_batch_norm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Mo
 METHODS: dict[str, type[Method]] = {m.name: m for m in (Method, DANN, CORAL, MMD, AdaBN)}
 
 
-def make_method(name: str, feature_dim: int, maps: bool = False) -> Method:
-    """``maps``: the features are ``(N, C, h, w)`` maps (segmentation), else ``(N, D)`` vectors."""
-    if name == DANN.name:
-        return DANN(feature_dim, maps)
-    return METHODS[name](feature_dim)
+def make_method(name: str, feature_dim: int, maps: bool = False, **options: Any) -> Method:
+    """A method by name. ``maps``: the features are ``(N, C, h, w)`` maps (segmentation), else
+    ``(N, D)`` vectors; ``options`` go to the constructors that take them (DANN: ``hidden``)."""
+    return METHODS[name](feature_dim, maps, **options) if name == DANN.name else METHODS[name](feature_dim)

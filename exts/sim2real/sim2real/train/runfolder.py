@@ -4,9 +4,9 @@
     RUN/config.json              the full TrainConfig and the inputs (a resume must match it)
     RUN/model.json               ModelSpec: architecture + constructor config, task, classes, input, normalisation
     RUN/checkpoints/epoch_NNN.pt model, method, optimiser, scheduler and RNG states after epoch NNN
-    RUN/best.pt                  inference weights of the epoch the ``select`` validator liked best
+    RUN/best.pt                  the shipped inference weights: the last epoch's, or a ``select`` validator's pick
     RUN/**/*.pt.sha256           the sha256 of each ``.pt`` (``sim2real.checksums``), checked on every load
-    RUN/best.json                {"validator", "epoch", "value", "checkpoint"}
+    RUN/best.json                {"epoch", "select", "validator", "value", "reason", "checkpoint"}
     RUN/metrics.json             per-epoch losses, validators, source and target scores
     RUN/tb/                      TensorBoard event files
 
@@ -160,6 +160,26 @@ def _short(config: Any) -> str:
     if not isinstance(config, dict):
         return repr(config)
     return "(" + ", ".join(f"{k}={v}" for k, v in config.items()) + ")"
+
+
+def checkpoint_choice(run: str | PathLike[str], checkpoint: str | PathLike[str] | None = None) -> dict[str, Any]:
+    """Which file ``load_model`` loads and why: ``{"file", "epoch", "select", "reason"}``."""
+    run = Path(run)
+    if checkpoint is not None:
+        ckpt = load_torch(Path(checkpoint))
+        return {"file": str(checkpoint), "epoch": ckpt.get("epoch"), "select": "given",
+                "reason": f"the checkpoint given ({Path(checkpoint).name}, epoch {ckpt.get('epoch')})"}
+    if (run / BEST).is_file():
+        info = read_json(run / BEST_INFO, f"{run}: {BEST} without {BEST_INFO}", corrupt=IntegrityError) \
+            if (run / BEST_INFO).is_file() else {}
+        epoch = info.get("epoch")
+        reason = info.get("reason") or f"epoch {epoch}, chosen by {info.get('validator')}"  # runs made before reasons
+        return {"file": str(run / BEST), "epoch": epoch, "select": info.get("select", info.get("validator")),
+                "reason": reason}
+    epochs = checkpoint_epochs(run)
+    last = epochs[-1] if epochs else None
+    return {"file": str(checkpoint_path(run, last)) if last else None, "epoch": last, "select": "last",
+            "reason": f"no {BEST} yet: the last checkpoint (epoch {last})"}
 
 
 def load_model(run: str | PathLike[str], checkpoint: str | PathLike[str] | None = None) -> tuple[nn.Module, ModelSpec]:

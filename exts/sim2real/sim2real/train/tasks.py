@@ -2,7 +2,7 @@
 
 * ``segment``: ``SegNet``; per-pixel cross-entropy; score = mIoU over the classes present (union
   > 0) in the evaluated set, plus pixel accuracy and per-class IoU.
-* ``classify``: ``EdgeClassifier``; cross-entropy; score = accuracy (+ per class).
+* ``classify``: ``LeNet`` (or ``EdgeClassifier``: ``model.arch``); cross-entropy; score = accuracy (+ per class).
 * ``state``: ``StateNet``; mean squared error on standardised targets; score = RMSE in the targets'
   units (and MAE). Validators need class probabilities, so only ``source`` and ``dev`` apply.
 
@@ -22,9 +22,10 @@ from torch import nn
 
 from .augment import Augment
 from .config import TrainConfig
-from .models import EdgeClassifier, SegNet, StateNet
+from .models import LeNet, SegNet, StateNet, build
 from .sources import ImageData
 from .state import StateData
+from .methods import as_vectors
 from .validators import SND_POINTS, mean_entropy
 
 Data = ImageData | StateData
@@ -52,6 +53,8 @@ class EvalResult:
     embeddings: torch.Tensor | None = None  # (N, D)
     rows: torch.Tensor | None = None  # (M, K) probability rows drawn for SND
     entropy: float | None = None
+    mean_probs: torch.Tensor | None = None  # (K,) the mean prediction (over pixels for segmentation)
+    features: torch.Tensor | None = None  # (M, C) the predictor's input: vectors, or locations drawn from maps
 
 
 class Task:
@@ -67,7 +70,8 @@ class Task:
     def build_model(self, train: Any) -> tuple[nn.Module, dict[str, Any]]:
         raise NotImplementedError
 
-    def input_norm(self, train: Any) -> Norm:
+    def input_norm(self, train: Any, target: Any = None) -> Norm:
+        """Input standardisation from the source training set (and the unlabelled target, if given)."""
         raise NotImplementedError
 
     def batch(self, data: Any, idx: np.ndarray, norm: Norm, device: torch.device, augment: Augment | None = None,
@@ -97,56 +101,87 @@ class Task:
     # -- evaluation
     @torch.no_grad()
     def evaluate(self, model: nn.Module, data: Any, norm: Norm, device: torch.device, batch: int,
-                 g: torch.Generator | None = None, labelled: bool = True, embeddings: bool = True) -> EvalResult:
-        """One pass over ``data`` in order (no augmentation); ``g`` draws the SND rows."""
+                 g: torch.Generator | None = None, labelled: bool = True, embeddings: bool = True,
+                 feature_points: int = 0) -> EvalResult:
+        """One pass over ``data`` in order (no augmentation). ``g`` draws the SND rows and, for
+        feature maps, ``feature_points`` feature vectors (locations) of the predictor's input;
+        vector features are all kept as they are."""
         model.eval()
         n = len(data)
         acc = self.new_score() if labelled else None
-        losses, embeds, rows = [], [], []
-        ent_sum, ent_count = 0.0, 0
+        out = _Collected()
         for start in range(0, n, batch):
             idx = np.arange(start, min(start + batch, n))
             x, y = self.batch(data, idx, norm, device, labels=labelled)
             f = model.represent(x)
-            out = model.predict(f)
+            logits = model.predict(f)
             if embeddings:  # the predictor's input, pooled over locations
-                embeds.append((f.mean(dim=(2, 3)) if f.dim() == 4 else f).float().cpu())
+                out.embeds.append((f.mean(dim=(2, 3)) if f.dim() == 4 else f).float().cpu())
+            if feature_points:
+                out.features.append(_draw(as_vectors(f).float().cpu(), feature_points, len(idx), n, g)
+                                    if f.dim() == 4 else f.float().cpu())
             if acc is not None and y is not None:
-                acc.add(out, y)
-                losses.append(self.sample_losses(out, y).float().cpu())
-            probs = self.probabilities(out)
+                acc.add(logits, y)
+                out.losses.append(self.sample_losses(logits, y).float().cpu())
+            probs = self.probabilities(logits)
             if probs is not None:
-                ent_sum += mean_entropy(probs) * len(probs)
-                ent_count += len(probs)
-                if g is not None:
-                    k = -(-SND_POINTS * len(idx) // n)  # this batch's share of the drawn rows
-                    pick = torch.randperm(len(probs), generator=g)[:k]
-                    rows.append(probs.cpu()[pick])
-        return EvalResult(
-            score=acc.result() if acc is not None else {},
-            losses=torch.cat(losses) if losses else None,
-            embeddings=torch.cat(embeds) if embeds else None,
-            rows=torch.cat(rows) if rows else None,
-            entropy=ent_sum / ent_count if ent_count else None,
-        )
+                out.add_probs(probs, _draw(probs.cpu(), SND_POINTS, len(idx), n, g) if g is not None else None)
+        return out.result(acc.result() if acc is not None else {})
+
+
+@dataclass
+class _Collected:
+    """What ``Task.evaluate`` gathers batch by batch."""
+
+    losses: list[torch.Tensor] = field(default_factory=list)
+    embeds: list[torch.Tensor] = field(default_factory=list)
+    features: list[torch.Tensor] = field(default_factory=list)
+    rows: list[torch.Tensor] = field(default_factory=list)
+    ent_sum: float = 0.0
+    count: int = 0
+    prob_sum: torch.Tensor | None = None
+
+    def add_probs(self, probs: torch.Tensor, drawn: torch.Tensor | None) -> None:
+        self.ent_sum += mean_entropy(probs) * len(probs)
+        self.count += len(probs)
+        batch_sum = probs.double().sum(0).cpu()
+        self.prob_sum = batch_sum if self.prob_sum is None else self.prob_sum + batch_sum
+        if drawn is not None:
+            self.rows.append(drawn)
+
+    def result(self, score: dict[str, Any]) -> EvalResult:
+        def cat(parts: list[torch.Tensor]) -> torch.Tensor | None:
+            return torch.cat(parts) if parts else None
+
+        return EvalResult(score=score, losses=cat(self.losses), embeddings=cat(self.embeds), rows=cat(self.rows),
+                          features=cat(self.features), entropy=self.ent_sum / self.count if self.count else None,
+                          mean_probs=self.prob_sum / self.count if self.prob_sum is not None else None)
+
+
+def _draw(rows: torch.Tensor, total: int, batch_n: int, n: int, g: torch.Generator | None) -> torch.Tensor:
+    """This batch's share (``batch_n`` of ``n`` samples) of ``total`` rows drawn without replacement."""
+    k = -(-total * batch_n // n)
+    if g is None:
+        return rows[:: max(1, len(rows) // k)][:k]
+    return rows[torch.randperm(len(rows), generator=g)[:k]]
 
 
 # ---------------------------------------------------------------- images
 
 
 class ImageTask(Task):
-    def input_norm(self, train: ImageData) -> Norm:
-        """Mean and standard deviation of each input channel over the source training images."""
-        rgb = train.images.reshape(-1, 3)
-        step = max(1, len(rgb) // 2_000_000)  # a strided sample is plenty for 6 numbers
-        px = rgb[::step].astype(np.float64) / 255.0
-        mean, std = px.mean(0).tolist(), np.maximum(px.std(0), 1e-3).tolist()
-        if self.cfg.depth:
+    def input_norm(self, train: ImageData, target: ImageData | None = None) -> Norm:
+        """Mean and standard deviation of each input channel over the source training images, or
+        over source and target together (``input_norm = "both"``, as Ganin et al. subtract the mean
+        pixel of both domains): each domain weighs half, whatever its size."""
+        sets = [train] + ([target] if target is not None and self.cfg.input_norm == "both" else [])
+        moments = [_moments(d.images.reshape(-1, 3), 1.0 / 255.0) for d in sets]
+        mean, sq = np.mean([m for m, _ in moments], axis=0), np.mean([q for _, q in moments], axis=0)
+        if self.cfg.depth:  # metres: the source's
             assert train.depth is not None
-            d = train.depth.reshape(-1)[::step].astype(np.float64)
-            mean.append(float(d.mean()))
-            std.append(float(max(d.std(), 1e-3)))
-        return Norm(mean, std)
+            dm, dq = _moments(train.depth.reshape(-1, 1))
+            mean, sq = np.append(mean, dm), np.append(sq, dq)
+        return Norm(mean.tolist(), np.maximum(np.sqrt(np.maximum(sq - mean**2, 0.0)), 1e-3).tolist())
 
     @property
     def in_channels(self) -> int:
@@ -201,6 +236,13 @@ class ImageTask(Task):
         return w.tolist()
 
 
+def _moments(x: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and mean square of ``(M, C)`` values times ``scale``, from a strided sample of
+    at most about 2 million rows (plenty for a few numbers)."""
+    px = x[:: max(1, len(x) // 2_000_000)].astype(np.float64) * scale
+    return px.mean(0), (px**2).mean(0)
+
+
 class SegmentTask(ImageTask):
     name = "segment"
     metric = "miou"
@@ -219,9 +261,12 @@ class ClassifyTask(ImageTask):
     metric = "accuracy"
 
     def build_model(self, train: ImageData) -> tuple[nn.Module, dict[str, Any]]:
-        config = {"in_channels": self.in_channels, "num_classes": len(self.classes),
-                  "widths": list(self.cfg.model.widths), "dropout": self.cfg.model.dropout}
-        return EdgeClassifier(**config), config
+        m = self.cfg.model
+        config = {"in_channels": self.in_channels, "num_classes": len(self.classes), "widths": list(m.widths),
+                  "dropout": m.dropout}
+        if m.arch == LeNet.arch:
+            config["input_size"] = list(self.cfg.resolution)
+        return build(m.arch, config), config
 
     def new_score(self) -> Confusion:
         return Confusion(self.classes, segmentation=False)
@@ -279,7 +324,7 @@ class StateTask(Task):
                   "batch_norm": self.cfg.model.batch_norm}
         return StateNet(**config), config
 
-    def input_norm(self, train: StateData) -> Norm:
+    def input_norm(self, train: StateData, target: StateData | None = None) -> Norm:
         assert train.targets is not None
         f, t = train.features.astype(np.float64), train.targets.astype(np.float64)
         self.target_norm = Norm(t.mean(0).tolist(), np.maximum(t.std(0), 1e-6).tolist())

@@ -3,7 +3,7 @@
 Determinism: the model is initialised from ``torch.manual_seed(seed)``, every random draw of the
 loop (data order, augmentation, target batches, CORAL/MMD subsampling) comes from one
 ``torch.Generator`` seeded with ``seed``, dropout uses torch's global generator, and
-``torch.use_deterministic_algorithms(True)`` is on. Both generators' states are saved with each
+``torch.use_deterministic_algorithms(True)`` is on (for the run only: ``numerics.py``). Both generators' states are saved with each
 checkpoint, so a run killed at any moment and started again with the same command continues from
 the last finished epoch and ends with the same weights, bit for bit (same machine and thread
 count). There are no data-loader worker processes: the inputs are decoded once into memory.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,17 +33,19 @@ from ..runs import new_run_id, read_run_info, write_run_info
 from . import data as data_mod
 from . import runfolder as rf
 from .augment import Augment
-from .numerics import denormals_flushed
+from .numerics import denormals_flushed, deterministic_algorithms
 from .config import VALIDATOR_SIGN, TrainConfig
 from .methods import Method, dann_alpha, make_method
+from .models import has_batch_norm
+from .optim import make_optimizer, make_schedule
+from .selection import LAST, Choice, choose, prune
 from .distributed import Dist
-from .evaluation import epoch_scores
+from .evaluation import Models, domain_models, epoch_scores
 from .tasks import Task, make_task
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ADABN_IMAGES = 256  # target samples that estimate AdaBN's batch-norm statistics
 LOG_EVERY = 5  # TensorBoard: a point every few steps
 PREFETCH = 2  # batches assembled ahead of the model
 AUGMENT_SEED_OFFSET = 0x5EED
@@ -63,38 +64,25 @@ class TrainRequest:
     translate_source: SourceTransform | None = None
 
 
-class LRSchedule:
-    """Learning-rate factor at progress ``p``: DANN's ``(1 + 10 p)^-0.75``, cosine, or constant.
-
-    A callable object (not a lambda) so that ``LambdaLR.state_dict`` saves it."""
-
-    def __init__(self, kind: str, total_steps: int) -> None:
-        self.kind = kind
-        self.total = max(total_steps, 1)
-
-    def __call__(self, step: int) -> float:
-        p = min(step / self.total, 1.0)
-        if self.kind == "dann":
-            return (1.0 + 10.0 * p) ** -0.75
-        if self.kind == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * p))
-        return 1.0
-
-
 class Step(nn.Module):
     """One training step's forward, as a module (so DistributedDataParallel can wrap it)."""
 
-    def __init__(self, model: nn.Module, method: Method, task: Task, on_output: bool = False) -> None:
+    def __init__(self, model: nn.Module, method: Method, task: Task, on_output: bool = False,
+                 separate_bn: bool = False) -> None:
         super().__init__()
         self.model = model
         self.method = method
         self.task = task
         self.on_output = on_output
+        self.separate_bn = separate_bn
 
     def forward(self, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor | None, p: float, lam: float,
                 g: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         n = len(xs)
-        feats = self.model.represent(xs if xt is None else torch.cat([xs, xt]))
+        if xt is not None and self.separate_bn:  # each domain's batch normalised by its own statistics
+            feats = torch.cat([self.model.represent(xs), self.model.represent(xt)])
+        else:
+            feats = self.model.represent(xs if xt is None else torch.cat([xs, xt]))
         task_loss = self.task.loss(self.model.predict(feats[:n]), ys)
         logs: dict[str, float] = {"task_loss": task_loss.item()}
         if xt is None:
@@ -132,13 +120,17 @@ class Run:
 
     # ------------------------------------------------------------------ set-up
     def run(self) -> dict[str, Any]:
-        with denormals_flushed():
-            return self._loop(self.setup())
+        with denormals_flushed(), deterministic_algorithms(warn_only=self.device.type == "cuda"):
+            summary = self._loop(self.setup())
+            if self.dist.main and summary["epochs_done"]:
+                from .report import write_train_report
+
+                self.rep.artifact("report", write_train_report(self.out, summary, self.data))
+            return summary
 
     def setup(self) -> int:
         """Read the data, build everything, resume; returns the last finished epoch."""
         cfg = self.cfg
-        torch.use_deterministic_algorithms(True, warn_only=self.device.type == "cuda")
         self.dist.check_batch(cfg.batch_size)
         self._check_config()
         if cfg.translate is not None and self.req.translate_source is None:
@@ -148,25 +140,23 @@ class Run:
         if self.req.translate_source is not None:  # sim->target translation of the source (labels unchanged)
             self.data.train = self.req.translate_source(self.data.train, self.rep)
         self.task = make_task(cfg, self.data.classes)
-        self.norm = self.task.input_norm(self.data.train)
+        self.norm = self.task.input_norm(self.data.train, self.data.target)
         self.class_weights = self.task.set_class_weights(self.data.train)
         torch.manual_seed(cfg.seed)
         self.model, model_config = self.task.build_model(self.data.train)
         self.model.to(self.device)
         on_output = cfg.dann_input == "output" and cfg.method == "dann"
         self.method = make_method(cfg.method, len(self.data.classes) if on_output else self.model.feature_dim,
-                                  maps=self.model.feature_maps).to(self.device)
+                                  maps=self.model.feature_maps, hidden=cfg.dann_hidden).to(self.device)
         if cfg.method == "adabn":
-            from .models import has_batch_norm
-
             if not has_batch_norm(self.model):
                 raise UnsupportedError("--method adabn: the model has no batch-norm layers (state task: model.batch_norm = true)")
-        self.step_module = self.dist.wrap(Step(self.model, self.method, self.task, on_output))
-        params = list(self.model.parameters()) + list(self.method.parameters())
-        self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.step_module = self.dist.wrap(Step(self.model, self.method, self.task, on_output,
+                                               separate_bn=cfg.domain_bn == "separate"))
+        self.opt = make_optimizer(cfg, list(self.model.parameters()) + list(self.method.parameters()))
         self.steps_per_epoch = len(self.data.train) // cfg.batch_size
         self.total_steps = self.steps_per_epoch * cfg.epochs
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, LRSchedule(cfg.lr_schedule, self.total_steps))
+        self.sched = make_schedule(cfg, self.opt, self.total_steps)
         self.g = torch.Generator().manual_seed(cfg.seed)
         self.g_aug = torch.Generator().manual_seed(self.dist.seed(cfg.seed + AUGMENT_SEED_OFFSET))
         self.augment = Augment(cfg.augment)
@@ -177,7 +167,7 @@ class Run:
             self._write_identity()
         start = self._resume()
         self.validators = [v for v in (cfg.validators or []) if v == "source" or self.data.target is not None]
-        self.select = cfg.select if cfg.select in self.validators else "source"
+        self.select = cfg.select if cfg.select == LAST or cfg.select in self.validators else "source"
         if self.select != cfg.select:
             self.rep.message(f"validator {cfg.select} needs --target images; best.pt is chosen by 'source' instead",
                              "warning")
@@ -375,8 +365,9 @@ class Run:
     # ------------------------------------------------------------------ end of an epoch
     def _end_epoch(self, epoch: int, train_logs: dict[str, float], tb: Any) -> None:
         started = time.perf_counter()
-        inference = self._inference_model()
-        record = {"epoch": epoch, "train": train_logs, **self._evaluate(inference, epoch)}
+        models = self._models()
+        inference = models.target
+        record = {"epoch": epoch, "train": train_logs, **self._evaluate(models, epoch)}
         record["eval_seconds"] = time.perf_counter() - started
         self.history.append(record)
         self._save_checkpoint(epoch, inference)
@@ -389,7 +380,7 @@ class Run:
             step = epoch * self.steps_per_epoch - 1
             for k, v in record["validators"].items():
                 tb.add_scalar(f"validators/{k}", v, step)
-            for side in ("source", "target"):
+            for side in ("source", "target", "alignment"):
                 for k, v in record.get(side, {}).items():
                     if isinstance(v, int | float):
                         tb.add_scalar(f"{side}/{k}", v, step)
@@ -397,21 +388,16 @@ class Run:
         values = {"loss": train_logs.get("loss", float("nan")), **{f"val.{k}": v for k, v in record["validators"].items()}}
         if record.get("target"):
             values[f"target.{self.task.metric}"] = record["target"][self.task.metric]
+        if record.get("alignment"):
+            values["align.mmd2"] = record["alignment"]["mmd2"]
         values["images_per_s"] = train_logs["images_per_s"]
         self.rep.metric("epoch", epoch, values, echo=True)
 
-    def _inference_model(self) -> nn.Module:
-        target = self.data.target
-        if self.cfg.method != "adabn" or target is None:
-            return self.model
-        n = min(len(target), ADABN_IMAGES)
-        b = self.cfg.batch_size
-        batches = (self.task.batch(target, np.arange(s, min(s + b, n)), self.norm, self.device, labels=False)[0]
-                   for s in range(0, n, b))
-        return self.method.inference_model(self.model, batches)
+    def _models(self) -> Models:
+        return domain_models(self.model, self.cfg, self.data, self.task, self.norm, self.device)
 
-    def _evaluate(self, model: nn.Module, epoch: int) -> dict[str, Any]:
-        return epoch_scores(model, self.data, self.task, self.norm, self.device, self.cfg, self.validators, epoch)
+    def _evaluate(self, models: Models, epoch: int) -> dict[str, Any]:
+        return epoch_scores(models, self.data, self.task, self.norm, self.device, self.cfg, self.validators, epoch)
 
     def _save_checkpoint(self, epoch: int, inference: nn.Module) -> None:
         ckpt = {
@@ -429,41 +415,35 @@ class Run:
         (self.out / rf.CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         rf.save_torch(rf.checkpoint_path(self.out, epoch), ckpt)
 
-    def _best(self) -> tuple[int, float] | None:
-        sign = VALIDATOR_SIGN[self.select]
-        scored = [(h["epoch"], h["validators"][self.select]) for h in self.history if self.select in h["validators"]]
-        if not scored:
-            return None
-        return max(scored, key=lambda ev: (sign * ev[1], -ev[0]))  # ties: the earlier epoch
+    def _choice(self) -> Choice | None:
+        return choose(self.history, self.select)
 
     def _update_best(self, epoch: int, inference: nn.Module) -> None:
-        best = self._best()
-        if best is not None and best[0] == epoch:
-            self._write_best(epoch, best[1], inference.state_dict())
+        choice = self._choice()
+        if choice is not None and choice.epoch == epoch:
+            self._write_best(choice, inference.state_dict())
 
-    def _write_best(self, epoch: int, value: float, weights: dict[str, Any]) -> None:
+    def _write_best(self, choice: Choice, weights: dict[str, Any]) -> None:
         rf.save_torch(self.out / rf.BEST, {
-            "format": rf.CHECKPOINT_FORMAT, "version": rf.FORMAT_VERSION, "epoch": epoch, "arch": self.spec.arch,
-            "model_config": self.spec.config, "model": weights, "inference": None,
-            "validator": self.select, "value": value})
+            "format": rf.CHECKPOINT_FORMAT, "version": rf.FORMAT_VERSION, "epoch": choice.epoch, "arch": self.spec.arch,
+            "model_config": self.spec.config, "model": weights, "inference": None, **choice.to_dict()})
         atomic_write_json(self.out / rf.BEST_INFO, {
-            "validator": self.select, "epoch": epoch, "value": value,
-            "checkpoint": str(rf.checkpoint_path(self.out, epoch).relative_to(self.out))})
+            **choice.to_dict(), "checkpoint": str(rf.checkpoint_path(self.out, choice.epoch).relative_to(self.out))})
 
     def _reconcile(self) -> None:
         """After a resume: metrics.json and best.pt as the checkpointed history says (a kill between
         writing a checkpoint and them leaves them one epoch behind)."""
         self._write_metrics()
-        best = self._best()
-        if best is None:
+        choice = self._choice()
+        if choice is None:
             return
         try:
             have = json.loads((self.out / rf.BEST_INFO).read_text()).get("epoch")
         except (OSError, ValueError):
             have = None
-        if have != best[0] or not self._best_is_intact():
-            ckpt = rf.load_torch(rf.checkpoint_path(self.out, best[0]))
-            self._write_best(best[0], best[1], ckpt["inference"] or ckpt["model"])
+        if have != choice.epoch or not self._best_is_intact():
+            ckpt = rf.load_torch(rf.checkpoint_path(self.out, choice.epoch))
+            self._write_best(choice, ckpt["inference"] or ckpt["model"])
 
     def _best_is_intact(self) -> bool:
         best = self.out / rf.BEST
@@ -477,28 +457,24 @@ class Run:
         return True
 
     def _prune(self) -> None:
-        keep = self.cfg.keep_checkpoints
-        if not keep:
-            return
-        best = self._best()
-        epochs = rf.checkpoint_epochs(self.out)
-        for e in epochs[:-keep]:
-            if best is None or e != best[0]:
-                checksums.remove(rf.checkpoint_path(self.out, e))
+        choice = self._choice()
+        prune(self.out, self.cfg.keep_checkpoints, None if choice is None else choice.epoch)
 
     def _write_metrics(self) -> None:
         atomic_write_json(self.out / rf.METRICS, self._summary())
 
     def _summary(self) -> dict[str, Any]:
-        best = self._best()
+        choice = self._choice()
         last = self.history[-1] if self.history else {}
         return {
             "task": self.cfg.task, "method": self.cfg.method, "metric": self.task.metric,
             "epochs": self.cfg.epochs, "epochs_done": len(self.history), "classes": self.data.classes,
             "class_weights": self.class_weights,
             "select": self.select, "validator_signs": {k: VALIDATOR_SIGN[k] for k in self.validators},
-            "best": None if best is None else {"epoch": best[0], "validator": self.select, "value": best[1]},
+            "best": None if choice is None else choice.to_dict(),
             "final": {k: last.get(k) for k in ("validators", "source", "target")},
+            # the scores of the checkpoint best.pt holds (its own epoch's), beside the last epoch's ("final")
+            "shipped": None if choice is None else {k: self.history[choice.epoch - 1].get(k) for k in ("source", "target")},
             "history": self.history,
         }
 

@@ -15,6 +15,12 @@ Computed every epoch and stored in ``metrics.json``; ``select`` names the one th
   adaptation", Deep Embedded Validation): the source validation loss weighted by the density ratio
   ``p_target(x) / p_source(x)`` of the features, estimated by a logistic-regression domain
   classifier, with the paper's control variate. Lower is better.
+* ``iwv`` (Sugiyama et al. 2007, importance-weighted cross-validation): the same density-ratio
+  weighted source validation loss without the control variate. Lower is better.
+* ``im`` (information maximization, Shi & Sha 2012; as a validator in Musgrave et al. 2022,
+  "Benchmarking validation methods for unsupervised domain adaptation"): the mutual information
+  between target inputs and predicted classes, ``H(mean p) - mean H(p)``, normalised by ``log K``.
+  Higher is better: confident predictions spread over the classes.
 
 For segmentation every pixel is a prediction; entropy averages all target pixels, SND uses
 ``SND_POINTS`` pixels drawn with a generator seeded from the run seed and the epoch.
@@ -49,35 +55,58 @@ def snd(probs: torch.Tensor, temperature: float = SND_TEMPERATURE) -> float:
     return float(h.mean())
 
 
-def dev(src_train: torch.Tensor, target: torch.Tensor, src_val: torch.Tensor, val_loss: torch.Tensor) -> float:
-    """Deep Embedded Validation risk (lower is better).
+class DomainClassifier:
+    """L2-regularised logistic regression telling target (1) from source (0) features, on features
+    standardised with the training rows' mean and spread (LBFGS, float64)."""
 
-    ``src_train``, ``target``: features ``(n, D)`` that train the domain classifier; ``src_val``:
-    features of the held-out source samples whose task losses are ``val_loss`` ``(m,)``.
-    """
-    x = torch.cat([src_train, target]).double()
-    y = torch.cat([torch.zeros(len(src_train)), torch.ones(len(target))]).double()
-    mu, sd = x.mean(0), x.std(0).clamp_min(1e-6)
-    x = (x - mu) / sd
-    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=100, line_search_fn="strong_wolfe")
+    def __init__(self, source: torch.Tensor, target: torch.Tensor) -> None:
+        x = torch.cat([source, target]).double()
+        y = torch.cat([torch.zeros(len(source)), torch.ones(len(target))]).double()
+        self.mu, self.sd = x.mean(0), x.std(0).clamp_min(1e-6)
+        x = (x - self.mu) / self.sd
+        w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+        b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=100, line_search_fn="strong_wolfe")
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(x @ w + b, y) + DEV_L2 * (w * w).sum()
-        loss.backward()
-        return loss
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(x @ w + b, y) + DEV_L2 * (w * w).sum()
+            loss.backward()
+            return loss
 
-    opt.step(closure)
-    with torch.no_grad():
-        logit = ((src_val.double() - mu) / sd) @ w + b
-        # density ratio p_t(x)/p_s(x) = (n_s / n_t) * P(target|x) / P(source|x)
-        weight = torch.exp(logit) * (len(src_train) / len(target))
-        wl = weight * val_loss.double()
-        var_w = weight.var()
-        eta = -_cov(wl, weight) / var_w if var_w > 0 else torch.zeros((), dtype=torch.float64)
-        return float(wl.mean() + eta * weight.mean() - eta)
+        with torch.enable_grad():
+            opt.step(closure)
+        self.w, self.b = w.detach(), b.detach()
+
+    def logit(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x.double() - self.mu) / self.sd) @ self.w + self.b
+
+
+def density_ratio(src_train: torch.Tensor, target: torch.Tensor, src_val: torch.Tensor) -> torch.Tensor:
+    """``p_target(x) / p_source(x)`` at ``src_val`` from a domain classifier trained on features
+    ``src_train`` (source) and ``target``: ``(n_s / n_t) * P(target|x) / P(source|x)``."""
+    return torch.exp(DomainClassifier(src_train, target).logit(src_val)) * (len(src_train) / len(target))
+
+
+def dev(weight: torch.Tensor, val_loss: torch.Tensor) -> float:
+    """Deep Embedded Validation risk (lower is better): the ``weight``-ed source validation losses
+    ``val_loss`` ``(m,)`` with the paper's control variate."""
+    wl = weight * val_loss.double()
+    var_w = weight.var()
+    eta = -_cov(wl, weight) / var_w if var_w > 0 else torch.zeros((), dtype=torch.float64)
+    return float(wl.mean() + eta * weight.mean() - eta)
+
+
+def iwv(weight: torch.Tensor, val_loss: torch.Tensor) -> float:
+    """Importance-weighted validation risk (lower is better)."""
+    return float((weight * val_loss.double()).mean())
+
+
+def information(mean_probs: torch.Tensor, mean_entropy_value: float) -> float:
+    """Mutual information ``H(mean p) - mean H(p)`` over ``log K`` (higher is better)."""
+    k = len(mean_probs)
+    p = mean_probs.double().clamp_min(1e-12)
+    return float(-(p * p.log()).sum() / math.log(k)) - mean_entropy_value if k > 1 else 0.0
 
 
 def _cov(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

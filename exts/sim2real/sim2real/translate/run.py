@@ -35,7 +35,7 @@ from ..errors import InputError, IntegrityError
 from ..fsutil import atomic_write_bytes, atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
 from ..runs import claim_run_folder
-from ..train.numerics import denormals_flushed
+from ..train.numerics import denormals_flushed, deterministic_algorithms
 from ..train.runfolder import CHECKPOINT_FORMAT, load_torch, save_torch
 from .apply import TRANSLATOR, TRANSLATOR_KIND, Translator, set_distance, to_tensor
 from .config import TranslateConfig
@@ -134,9 +134,8 @@ def train(req: TranslateRequest, reporter: Reporter | None = None) -> dict[str, 
     """Train (or resume) the translator in ``req.out``; returns the summary written to metrics.json."""
     rep = reporter or NullReporter()
     cfg, out = req.config, Path(req.out)
-    with locked_dir(out, purpose="translator training"), denormals_flushed():
+    with locked_dir(out, purpose="translator training"), denormals_flushed(), deterministic_algorithms():
         remove_stale_tmp(out)
-        torch.use_deterministic_algorithms(True)
         src, src_fp = read_domain(req.source, cfg.resolution, req.source_topic, cfg.max_images, rep)
         tgt, tgt_fp = read_domain(req.target, cfg.resolution, req.target_topic, cfg.max_images, rep)
         record = {"config": cfg.model_dump(mode="json"), "inputs": req.inputs(), "fingerprints": {"source": src_fp, "target": tgt_fp}}

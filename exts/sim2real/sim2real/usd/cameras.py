@@ -94,13 +94,14 @@ class Cameras:
         self.dirty[prim.GetPath()] = prim
 
     def flush(self) -> None:
-        for path, prim in self.dirty.items():
+        dirty, self.dirty = self.dirty, {}  # a refused write leaves nothing half-pending
+        for path, prim in dirty.items():
             p = self.params[path]
+            prim = self.ctx.writable(prim)
             if POSE & p.keys():
                 self._write_pose(prim, p)
             if {"fovy", "principal_offset"} & p.keys():
                 self._write_intrinsics(UsdGeom.Camera(prim), p)
-        self.dirty.clear()
 
     def _write_pose(self, prim: Usd.Prim, p: dict[str, Any]) -> None:
         orbit0 = self._orbit0(prim)
@@ -124,3 +125,12 @@ class Cameras:
             set_attr(cam.GetPrim(), "horizontalApertureOffset", Sdf.ValueTypeNames.Float, -dx * per_px)
             set_attr(cam.GetPrim(), "verticalApertureOffset", Sdf.ValueTypeNames.Float, dy * per_px)
 
+
+
+def render_product_camera(stage: Usd.Stage, render_product: str) -> str | None:
+    """The camera prim a render product shows: the target of its ``camera`` relationship (what Replicator's
+    ``WriterRegistry.attach`` reads for a writer's ``render_products:camera``), None when it has none."""
+    prim = stage.GetPrimAtPath(str(render_product))
+    relationship = prim.GetRelationship("camera") if prim else None
+    targets = relationship.GetTargets() if relationship else []
+    return str(targets[0]) if targets else None

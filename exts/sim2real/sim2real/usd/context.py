@@ -1,8 +1,17 @@
-"""What every USD applier shares: the stage, the edit layer, the environments and the entity tables."""
+"""What every USD applier shares: the stage, the edit layer, the environments and the entity tables, and
+the two rules of authoring on a stage we did not make:
+
+* an instance proxy (a prim inside an ``instanceable`` prim, e.g. the shader of a material that
+  mujoco-usd-converter made instanceable) cannot be authored on: ``writable`` makes its instance
+  non-instanceable in the edit layer first (restoring puts ``instanceable`` back) and says so once;
+* every such change of how a value is written is a one-line ``notice``, logged once and kept in
+  ``Context.notices`` (``sim2real scene info`` lists them).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,6 +21,8 @@ from ..errors import UnsupportedError
 from .entities import EntityTable, Environments
 from .layer import EditLayer
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Context:
@@ -20,6 +31,7 @@ class Context:
     envs: Environments
     table: EntityTable
     resolution: tuple[int, int]  # (width, height) pixels of the rendered images (camera intrinsics)
+    notices: dict[str, str] = field(default_factory=dict)  # what was written differently, and why (once each)
 
     def path(self, kind: str, entity: str, env: int) -> Sdf.Path:
         rel = self.table.names[kind][entity]
@@ -36,6 +48,25 @@ class Context:
 
     def default(self, attr: Usd.Attribute) -> Any:
         return self.edits.default(attr)
+
+    def notice(self, key: str, message: str) -> None:
+        """Log ``message`` once per ``key`` (a prim path and what it is about)."""
+        if key not in self.notices:
+            self.notices[key] = message
+            log.warning("%s", message)
+
+    def writable(self, prim: Usd.Prim, children: bool = False) -> Usd.Prim:
+        """``prim`` where the edit layer can author on it (and, with ``children``, below it): the instances it
+        is a proxy of (or, with ``children``, that it is) are made non-instanceable in the edit layer."""
+        while prim.IsInstanceProxy() or (children and prim.IsInstance()):
+            root = prim
+            while not root.IsInstance():
+                root = root.GetParent()
+            root.SetInstanceable(False)  # in the current edit target: the edit layer
+            self.notice(f"{root.GetPath()}:instanceable", f"{root.GetPath()} is instanceable: sim2real edits a copy of "
+                        "it (instanceable = false in its edit layer; restoring the stage makes it an instance again)")
+            prim = self.stage.GetPrimAtPath(prim.GetPath())
+        return prim
 
     @property
     def meters_per_unit(self) -> float:

@@ -18,9 +18,11 @@ world       ``world`` when the stage has a ``UsdPhysics.Scene``
 scene       ``scene`` when the stage has object slots
 ==========  ==================================================================================
 
-A name held by two prims of one kind is ambiguous and left out (logged); reach such prims through an
-entity that contains them (a rigid body for its colliders). Prims under ``/sim2real`` (what sim2real
-creates) are never entities.
+A name held by several prims of one kind (mujoco-usd-converter calls every unnamed body ``Body``) names
+none of them: each gets its path instead, the shortest tail of its path below the environment root that
+no other prim of that kind has, with ``.`` between the prim names (``aux_1.Body``, ``aux_2.Body``; prim
+names cannot hold a ``.``). ``EntityTable.renamed`` lists them (``sim2real scene info`` shows them). Prims
+under ``/sim2real`` (what sim2real creates) are never entities.
 
 Several environments (cloned scenes, as Isaac Lab's ``/World/envs/env_*``): entities are found under
 the first environment's root and addressed in environment ``i`` by the same path relative to root
@@ -34,7 +36,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pxr import Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdSemantics, UsdShade
+from pxr import Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade
 
 from .layer import SCRATCH_ROOT
 
@@ -42,12 +44,20 @@ log = logging.getLogger(__name__)
 
 ASSET_VARIANT_SET = "asset"
 CLASS_TAXONOMY = "class"
+# UsdSemantics.LabelsAPI by its schema and attribute names: the module exists in OpenUSD 24.08+ and in
+# Isaac Sim 5.1's own 24.05 build, not in OpenUSD 24.05 (usd-core 24.5), so it is read without it
+LABELS_API = "SemanticsLabelsAPI"
+
+
+def labels_attribute(taxonomy: str) -> str:
+    return f"semantics:labels:{taxonomy}"
 
 
 def class_labels(prim: Usd.Prim) -> list[str]:
     """The prim's own ``class`` labels (``UsdSemantics.LabelsAPI``, else the older ``SemanticsAPI``)."""
-    if prim.HasAPI(UsdSemantics.LabelsAPI, CLASS_TAXONOMY):
-        value = UsdSemantics.LabelsAPI(prim, CLASS_TAXONOMY).GetLabelsAttr().Get()
+    # the composed apiSchemas: GetAppliedSchemas() leaves out schemas this pxr does not register
+    if f"{LABELS_API}:{CLASS_TAXONOMY}" in prim.GetPrimTypeInfo().GetAppliedAPISchemas():
+        value = prim.GetAttribute(labels_attribute(CLASS_TAXONOMY)).Get()
         return [str(v) for v in value or []]
     for attr in prim.GetAttributes():  # Semantics.SemanticsAPI: semantic:<inst>:params:semanticType/Data
         name = attr.GetName()
@@ -70,7 +80,9 @@ def surface_shader(material: UsdShade.Material) -> UsdShade.Shader | None:
 def colliders(prim: Usd.Prim) -> list[Usd.Prim]:
     """The prim if it collides, and the colliders below it that belong to no other rigid body."""
     out = []
-    it = iter(Usd.PrimRange(prim))
+    # colliders inside instanceable prims (instanced collision meshes) count too: authoring on them goes
+    # through Context.writable
+    it = iter(Usd.PrimRange(prim, Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate)))
     for p in it:
         if p != prim and p.HasAPI(UsdPhysics.RigidBodyAPI):
             it.PruneChildren()
@@ -87,7 +99,7 @@ class EntityTable:
     names: dict[str, dict[str, Sdf.Path]] = field(default_factory=dict)
     global_: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) outside every env root
     slots: list[str] = field(default_factory=list)
-    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+    renamed: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> {path-based name: prim path}
 
     def as_lists(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.names.items() if v}
@@ -154,6 +166,8 @@ def discover(stage: Usd.Stage, envs: Environments) -> EntityTable:
         if kind in ("geom", "body"):  # a slot's contents change with its asset: reach them through the slot
             entries = [e for e in entries if not _inside(envs, e, slot_paths.values())]
         table.names[kind] = _unique(kind, entries, table)
+    table.renamed = {kind: {n: str(envs.resolve(Sdf.Path(p), 0, (kind, n) in table.global_)) for n, p in names.items()}
+                     for kind, names in table.renamed.items()}  # shown as environment 0's prim paths
     table.names["image"] = dict(table.names["camera"])
     table.global_ |= {("image", n) for k, n in table.global_ if k == "camera"}
     if has_scene:
@@ -194,21 +208,43 @@ def _labelled_ancestor(prim: Usd.Prim) -> bool:
 
 
 def _unique(kind: str, entries: list[tuple[str, Sdf.Path, bool]], table: EntityTable) -> dict[str, Sdf.Path]:
-    seen: dict[str, list[Sdf.Path]] = {}
+    paths: dict[str, list[Sdf.Path]] = {}
     for name, rel, _ in entries:
-        seen.setdefault(name, [])
-        if rel not in seen[name]:
-            seen[name].append(rel)
-    dup = sorted(n for n, paths in seen.items() if len(paths) > 1)
-    if dup:
-        table.ambiguous[kind] = dup
-        log.info("%s entities left out: each name is held by several prims: %s", kind, ", ".join(dup))
+        if rel not in paths.setdefault(name, []):
+            paths[name].append(rel)
+    shared = {n for n, p in paths.items() if len(p) > 1}
+    taken = set(paths) - shared
+    names: dict[Sdf.Path, str] = {}
+    for name in sorted(shared):
+        for rel, unique in _path_names(paths[name], taken).items():
+            names[rel] = unique
+            taken.add(unique)
+            table.renamed.setdefault(kind, {})[unique] = str(rel)
+    if shared:
+        log.info("%s entities named by their paths (their names are shared): %s", kind,
+                 ", ".join(sorted(table.renamed[kind])))
     out = {}
     for name, rel, is_global in entries:
-        if name not in dup and name not in out:
-            out[name] = rel
+        final = names.get(rel, name)
+        if final not in out:
+            out[final] = rel
             if is_global:
-                table.global_.add((kind, name))
+                table.global_.add((kind, final))
+    return out
+
+
+def _path_names(paths: list[Sdf.Path], taken: set[str]) -> dict[Sdf.Path, str]:
+    """Each path's shortest ``.``-joined tail of prim names that is unique among ``paths`` and not ``taken``."""
+    parts = {p: [str(s) for s in str(p).strip("/").split("/") if s not in ("", ".")] for p in paths}
+    out: dict[Sdf.Path, str] = {}
+    for path, names in parts.items():
+        for n in range(2, len(names) + 1):
+            tail = ".".join(names[-n:])
+            if tail not in taken and all(".".join(o[-n:]) != tail for q, o in parts.items() if q != path):
+                out[path] = tail
+                break
+        else:
+            out[path] = ".".join(names) or str(path)
     return out
 
 

@@ -36,6 +36,7 @@ from ..errors import UnsupportedError
 from ..sim.ops import as_vector, combine, require_set
 from .context import Context, cast
 from .entities import surface_shader
+from .shading import value_attr, write_input
 
 TARGETS = {"material": frozenset({"base_color", "texture", "texture_scale", "roughness", "metallic", "specular"})}
 
@@ -101,9 +102,11 @@ class Materials:
         return shader
 
     def _default(self, shader: UsdShade.Shader, table: dict[str, tuple], name: str) -> Any:
+        """The input's value without randomization: on its value-producing attribute (a Material interface
+        input, for a connected one), else the shader definition's default."""
         usd_name, _, fallback = table[name]
-        inp = shader.GetInput(usd_name)
-        value = self.ctx.default(inp.GetAttr()) if inp else None
+        attr = value_attr(shader, usd_name)
+        value = self.ctx.default(attr) if attr else None
         return fallback if value is None else value
 
     def apply(self, kind: str, entity: str, attr: str, value: Any, op: str, key: str, env: int) -> None:
@@ -129,18 +132,22 @@ class Materials:
         self.dirty[shader.GetPath()] = shader
 
     def flush(self) -> None:
-        for path, shader in self.dirty.items():
+        dirty, self.dirty = self.dirty, {}  # a refused write leaves nothing half-pending for the next apply
+        for path, shader in dirty.items():
             p = self.params[path]
             if shader_kind(shader) == OMNIPBR:
                 self._write_omnipbr(shader, p)
             else:
                 self._write_preview(shader, p)
-        self.dirty.clear()
+
+    def _put(self, shader: UsdShade.Shader, table: dict[str, tuple], name: str, value: Any) -> None:
+        usd_name, type_name, _ = table[name]
+        key = f"material:{shader.GetPrim().GetParent().GetName()}/{name}"
+        write_input(self.ctx, shader, usd_name, type_name, _as(value, type_name), key)
 
     def _write_omnipbr(self, shader: UsdShade.Shader, p: dict[str, Any]) -> None:
         def put(name: str, value: Any) -> None:
-            usd_name, type_name, _ = _OMNIPBR_INPUTS[name]
-            shader.CreateInput(usd_name, type_name).Set(_as(value, type_name))
+            self._put(shader, _OMNIPBR_INPUTS, name, value)
 
         textured = "texture" in p
         if textured:
@@ -154,10 +161,13 @@ class Materials:
 
     def _write_preview(self, shader: UsdShade.Shader, p: dict[str, Any]) -> None:
         def put(name: str, value: Any) -> None:
-            usd_name, type_name, _ = _PREVIEW_INPUTS[name]
-            shader.CreateInput(usd_name, type_name).Set(_as(value, type_name))
+            self._put(shader, _PREVIEW_INPUTS, name, value)
 
         if "texture" in p or "texture_scale" in p:
+            if "texture" in p:  # the texture network is authored beside the shader: not inside an instance
+                material = self.ctx.writable(shader.GetPrim().GetParent(), children=True)
+                shader = UsdShade.Shader(self.ctx.stage.GetPrimAtPath(shader.GetPath()))
+                del material
             texture = self._texture_node(shader, create="texture" in p)
             if texture is not None:
                 if "texture" in p:

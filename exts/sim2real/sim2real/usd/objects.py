@@ -127,7 +127,7 @@ class Objects:
     # ------------------------------------------------------------------ writing
     def flush(self) -> None:
         """Variant selections first (they change what the slots contain), then everything else."""
-        dirty = sorted(self.dirty)
+        dirty, self.dirty = sorted(self.dirty), set()  # a refused write leaves nothing half-pending
         for env, name in dirty:
             if (env, name) in self.state:
                 prim = self.ctx.prim("object", name, env)
@@ -139,7 +139,6 @@ class Objects:
                 self._write_slot(prim, self.state[(env, name)])
             else:
                 self._write_plain(prim, self.plain[(env, name)])
-        self.dirty.clear()
 
     def _write_slot(self, prim: Usd.Prim, st: SlotState) -> None:
         shown = st.visible and st.filled

@@ -4,13 +4,17 @@
   that of the physics material bound to it (``material:binding:physics``; else the physics scene's;
   else PhysX's default material, static 0.5, dynamic 0.5, restitution 0 — omni.physx
   ``usdLoad/Material.cpp setToDefault``). Materials are often shared, so each entity gets its own:
-  ``/sim2real/physics_materials/env_<i>/<entity>_<k>`` (``UsdPhysics.MaterialAPI``), one per distinct
+  ``/sim2real/physics_materials/env_<i>/<entity>_<k>`` (``UsdPhysics.MaterialAPI``; a path-based entity
+  name's ``.`` written ``__``, prim names cannot hold one), one per distinct
   default among its colliders, bound to them with physics purpose. ``friction`` sets static and
   dynamic friction together, each relative to its own default.
 * ``body:<e>/mass``: ``physics:mass`` of ``UsdPhysics.MassAPI``; an authored ``physics:diagonalInertia``
-  is scaled by the same factor (the body keeps its density distribution). ``scale`` and ``add`` need
-  an authored mass (PhysX computes an unauthored one from density at start; set it instead).
-* ``body:<e>/com``: ``physics:centerOfMass`` (body frame, metres; ``add`` needs an authored one).
+  is scaled by the same factor (the body keeps its density distribution). A body whose mass comes from
+  its colliders' densities (no ``physics:mass``: mujoco-usd-converter's stages) is scaled through those
+  densities, or for ``add`` given the mass density x volume yields plus the sampled value (``mass.py``).
+* ``body:<e>/com``: ``physics:centerOfMass`` (body frame, metres). Without an authored one, ``add`` and
+  ``scale`` start from the centre of mass PhysX computes from the colliders (``mass.collider_com``) and
+  author the result, with a one-time notice.
 * ``world:gravity``: the ``UsdPhysics.Scene``'s ``physics:gravityDirection`` and
   ``physics:gravityMagnitude``; the default of an unauthored scene is 9.81 m/s² down the stage's up axis.
 
@@ -29,6 +33,7 @@ from ..sim.ops import as_vector, combine
 from .context import Context, set_attr
 from .entities import colliders
 from .layer import SCRATCH_ROOT
+from .mass import collider_com, collider_masses, density_mass
 
 TARGETS = {
     "geom": frozenset({"friction", "static_friction", "dynamic_friction", "restitution"}),
@@ -40,18 +45,6 @@ PHYSX_DEFAULT_MATERIAL = (0.5, 0.5, 0.0)  # static friction, dynamic friction, r
 EARTH_GRAVITY = 9.81  # m/s^2
 _MATERIAL_ATTRS = ("physics:staticFriction", "physics:dynamicFriction", "physics:restitution")
 _SLOT = {"friction": (0, 1), "static_friction": (0,), "dynamic_friction": (1,), "restitution": (2,)}
-
-
-def physics_dt(stage: Usd.Stage, default: float = 1.0 / 60.0) -> float:
-    """The physics step (s) of the stage's physics scene (``physxScene:timeStepsPerSecond``, omni.physx's
-    default 60 Hz when unauthored)."""
-    for prim in stage.Traverse():
-        if prim.IsA(UsdPhysics.Scene):
-            attr = prim.GetAttribute("physxScene:timeStepsPerSecond")
-            if attr and attr.HasValue() and float(attr.Get()) > 0:
-                return 1.0 / float(attr.Get())
-            return default
-    return default
 
 
 def bound_physics_material(prim: Usd.Prim) -> Usd.Prim | None:
@@ -130,6 +123,30 @@ class Physics:
         com = np.array(com, dtype=float) if com is not None and np.all(np.isfinite(np.array(com))) else None
         return m * self._kg_per_unit(), inertia, None if com is None else com * self.ctx.meters_per_unit
 
+    def authored_defaults(self, keys: set[tuple[str, str, str, int]]) -> dict[tuple[str, str, str, int], Any]:
+        """The authored values of the physics keys (kind, entity, attribute, env) this applier wrote: what a
+        tensor path must start from once PhysX parsed the stage (its first reading holds the randomized ones).
+        A mass from densities has no authored value: PhysX's own reading is right then. A centre of mass
+        nobody authored is PhysX's, from the colliders, when sim2real can compute it."""
+        out: dict[tuple[str, str, str, int], Any] = {}
+        ctx = self.ctx
+        for kind, entity, attr, env in sorted(keys):
+            if kind == "world":
+                out[(kind, entity, attr, env)] = self.gravity_default()
+            elif kind == "body":
+                mass, inertia, com = self.mass_default(ctx.prim("body", entity, env))
+                if attr == "mass" and mass > 0:
+                    out[(kind, entity, attr, env)] = (mass, inertia)
+                elif attr == "com":
+                    com = com if com is not None else self._unauthored_com(ctx.prim("body", entity, env))
+                    if com is not None:
+                        out[(kind, entity, attr, env)] = com
+            elif entity in ctx.table.names.get("body", {}):
+                shapes = colliders(ctx.prim("geom", entity, env))
+                if shapes:
+                    out[(kind, entity, attr, env)] = self.material_default(shapes[0])
+        return out
+
     def _kg_per_unit(self) -> float:
         return float(UsdPhysics.GetStageKilogramsPerUnit(self.ctx.stage))
 
@@ -155,11 +172,14 @@ class Physics:
     def write_body(self, body: Usd.Prim, attr: str, value: Any, op: str, key: str,
                    defaults: tuple[float, np.ndarray | None, np.ndarray | None] | None = None) -> None:
         mass0, inertia0, com0 = defaults if defaults is not None else self.mass_default(body)
+        body = self.ctx.writable(body)
+        if attr == "mass" and mass0 <= 0 and op == "scale":
+            self._scale_densities(body, float(value), key)
+            return
+        if attr == "mass" and mass0 <= 0 and op != "set":
+            mass0 = self._density_mass(body, key)
         api = UsdPhysics.MassAPI.Apply(body)
         if attr == "mass":
-            if mass0 <= 0 and op != "set":
-                raise UnsupportedError(f"{key}: body {body.GetName()!r} has no authored physics:mass to {op}; "
-                                       "use op = \"set\" or author UsdPhysics.MassAPI mass")
             mass = float(combine(mass0, value, op, key))
             if mass <= 0:
                 raise UnsupportedError(f"{key}: expected a positive mass (got {mass:g} kg)")
@@ -168,15 +188,54 @@ class Physics:
                 api.CreateDiagonalInertiaAttr().Set(Gf.Vec3f(*(inertia0 * (mass / mass0))))
         else:
             if com0 is None and op != "set":
-                raise UnsupportedError(f"{key}: body {body.GetName()!r} has no authored physics:centerOfMass "
-                                       f"to {op}; use op = \"set\"")
+                com0 = self._collider_com(body, key)
             com = combine(np.zeros(3) if com0 is None else com0, as_vector(value, 3, key), op, key)
             api.CreateCenterOfMassAttr().Set(Gf.Vec3f(*(com / self.ctx.meters_per_unit)))
 
+    def _masses(self, body: Usd.Prim, key: str) -> list:  # type: ignore[type-arg]
+        return collider_masses(colliders(body), self.ctx.default, bound_physics_material, body.GetName(), key)
+
+    def _scale_densities(self, body: Usd.Prim, factor: float, key: str) -> None:
+        """``scale`` a mass that comes from densities: each collider's density (or mass) times ``factor``."""
+        if not factor > 0:
+            raise UnsupportedError(f"{key}: expected a positive mass factor (got {factor:g})")
+        for c in self._masses(body, key):
+            api = UsdPhysics.MassAPI.Apply(self.ctx.writable(c.prim))
+            if c.mass > 0:
+                api.CreateMassAttr().Set(c.mass * factor)
+            else:
+                api.CreateDensityAttr().Set(c.density * factor)
+        self.ctx.notice(f"{body.GetPath()}:mass-scale", f"{key}: body {body.GetName()!r} has no physics:mass (it comes "
+                        "from its colliders' physics:density): their densities are scaled, PhysX computes the mass "
+                        "and inertia from them")
+
+    def _density_mass(self, body: Usd.Prim, key: str) -> float:
+        """A density body's mass (kg): density x collider volume (``add`` adds the sampled value to it)."""
+        mass = density_mass(self._masses(body, key), key) * self._kg_per_unit()
+        self.ctx.notice(f"{body.GetPath()}:mass-add", f"{key}: body {body.GetName()!r} has no physics:mass: its mass is "
+                        f"computed from its colliders' physics:density x volume ({mass:.6g} kg) and the new one "
+                        "authored")
+        return mass
+
+    def _unauthored_com(self, body: Usd.Prim) -> np.ndarray | None:
+        try:
+            key = f"body:{body.GetName()}/com"
+            return collider_com(body, self._masses(body, key), self.ctx.default, key) * self.ctx.meters_per_unit
+        except UnsupportedError:
+            return None  # PhysX's own reading then
+
+    def _collider_com(self, body: Usd.Prim, key: str) -> np.ndarray:
+        """A body's centre of mass (m) when none is authored: PhysX's, from its colliders."""
+        com = collider_com(body, self._masses(body, key), self.ctx.default, key) * self.ctx.meters_per_unit
+        self.ctx.notice(f"{body.GetPath()}:com", f"{key}: body {body.GetName()!r} has no physics:centerOfMass: it "
+                        f"starts from the one PhysX computes from its colliders (mass-weighted centroids, "
+                        f"{np.array2string(com, precision=6)} m) and the new one is authored")
+        return com
+
     def flush(self) -> None:
-        for env, entity in sorted(self.dirty):
+        dirty, self.dirty = sorted(self.dirty), set()  # a refused write leaves nothing half-pending
+        for env, entity in dirty:
             self._write_materials(env, entity, self.params[(env, entity)])
-        self.dirty.clear()
 
     def material_values(self, default: tuple[float, float, float], params: dict[str, tuple[Any, str, str]]
                         ) -> tuple[float, float, float]:
@@ -197,7 +256,7 @@ class Physics:
             groups.setdefault(self.material_default(shape), []).append(shape)
         for k, (default, members) in enumerate(groups.items()):
             path = SCRATCH_ROOT.AppendChild("physics_materials").AppendChild(f"env_{env}").AppendChild(
-                f"{entity}_{k}")
+                f"{entity.replace('.', '__')}_{k}")
             material = UsdShade.Material.Define(self.ctx.stage, path)
             api = UsdPhysics.MaterialAPI.Apply(material.GetPrim())
             static, dynamic, restitution = self.material_values(default, params)
@@ -205,5 +264,6 @@ class Physics:
             api.CreateDynamicFrictionAttr().Set(dynamic)
             api.CreateRestitutionAttr().Set(restitution)
             for shape in members:
+                shape = self.ctx.writable(shape)
                 UsdShade.MaterialBindingAPI.Apply(shape).Bind(
                     material, UsdShade.Tokens.weakerThanDescendants, PHYSICS_PURPOSE)

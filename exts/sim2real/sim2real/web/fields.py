@@ -26,6 +26,8 @@ class InputSpec:
     maximum: float | None = None
     choices: list[str] = field(default_factory=list)
     help: str = ""
+    label: str = ""  # the field's title (with its unit), else its name in words
+    optional: bool = False  # None is a value: "(default)", the command's own default
 
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:
@@ -49,27 +51,33 @@ def _bounds(metadata: list[Any]) -> tuple[float | None, float | None]:
     return lo, hi
 
 
-def input_specs(model: type[BaseModel]) -> list[InputSpec]:
-    """One ``InputSpec`` per field of ``model``, in declaration order."""
-    specs = []
-    for name, info in model.model_fields.items():
-        annotation, optional = _strip_optional(info.annotation)
-        required = info.is_required() and not optional
-        help_text = info.description or ""
-        if typing.get_origin(annotation) is Literal:
-            specs.append(InputSpec(name, "select", required, choices=[str(c) for c in typing.get_args(annotation)],
-                                   help=help_text))
-        elif annotation is bool:
-            specs.append(InputSpec(name, "checkbox", False, help=help_text))
-        elif annotation in (int, float):
-            lo, hi = _bounds(list(info.metadata))
-            specs.append(InputSpec(name, "number", required, "1" if annotation is int else "any", lo, hi,
-                                   help=help_text))
-        elif typing.get_origin(annotation) is list:
-            specs.append(InputSpec(name, "list", required, help=help_text or "one per line"))
-        else:
-            specs.append(InputSpec(name, "text", required, help=help_text))
+def input_specs(model: type[BaseModel], choices: dict[str, list[str]] | None = None) -> list[InputSpec]:
+    """One ``InputSpec`` per field of ``model``, in declaration order; ``choices`` makes a text field a
+    choice list of those values (names known only at run time: backends, cameras, stored targets)."""
+    specs = [_spec(name, info, (choices or {}).get(name)) for name, info in model.model_fields.items()]
+    for spec, info in zip(specs, model.model_fields.values()):
+        spec.label = info.title or spec.name.replace("_", " ").capitalize()
+        spec.optional = _strip_optional(info.annotation)[1]
     return specs
+
+
+def _spec(name: str, info: Any, choices: list[str] | None) -> InputSpec:
+    annotation, optional = _strip_optional(info.annotation)
+    required = info.is_required() and not optional
+    help_text = info.description or ""
+    if choices and annotation is str:
+        return InputSpec(name, "select", required, choices=list(choices), help=help_text)
+    if typing.get_origin(annotation) is Literal:
+        return InputSpec(name, "select", required, choices=[str(c) for c in typing.get_args(annotation)],
+                         help=help_text)
+    if annotation is bool:
+        return InputSpec(name, "checkbox", False, help=help_text)
+    if annotation in (int, float):
+        lo, hi = _bounds(list(info.metadata))
+        return InputSpec(name, "number", required, "1" if annotation is int else "any", lo, hi, help=help_text)
+    if typing.get_origin(annotation) is list:
+        return InputSpec(name, "list", required, help=help_text or "one per line")
+    return InputSpec(name, "text", required, help=help_text)
 
 
 def coerce(spec: InputSpec, raw: Any) -> Any:

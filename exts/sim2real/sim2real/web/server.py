@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import Sim2RealError
@@ -48,6 +48,10 @@ def create_app(panel: WebPanel) -> FastAPI:
     @app.get("/")
     async def home() -> RedirectResponse:
         return RedirectResponse("/profile", status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:  # what browsers ask for before they read the page's <link rel="icon">
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
     for module in (profile, jobs, targets, frames):  # frames last: its /{frame} matches any page name
         app.include_router(module.router)

@@ -8,6 +8,7 @@ exist), and the output folder of each job is remembered, the one folder whose fi
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,8 +18,12 @@ from typing import Any
 from ..app.stage_views import JobFrame
 from ..app.jobs import Job
 from ..app.panel import Panel
+from ..app.targets import DeployTarget
 from ..errors import ConfigError, UserError
+from ..generate.request import DEFAULT_SCENE
 from ..paths import config_path
+from ..sim.registry import names as backend_names
+from ..sim.registry import scene_entities
 from . import fields
 from .paths import input_path, output_path
 
@@ -122,9 +127,26 @@ class WebPanel:
         return {"editor": self.profile.snapshot(), "shipped": self.shipped_profiles()}
 
     # ------------------------------------------------------------------ forms and jobs
+    def specs(self, frame: str) -> list[fields.InputSpec]:
+        """The inputs of a frame's form; names known only at run time (registered backends, the scene's
+        cameras, stored deploy targets) become choice lists."""
+        form = self.form(frame)
+        values = form.snapshot()["values"]
+        choices: dict[str, list[str]] = {}
+        if frame == "capture":
+            choices["backend"] = backend_names()
+            scene = values.get("scene") or (self.profile.snapshot().get("scene")) or DEFAULT_SCENE
+            choices["camera"] = scene_cameras(str(scene))
+        elif frame == "deploy":
+            choices["target"] = [t["name"] for t in self.targets.snapshot()["targets"]]
+        for name, options in choices.items():  # what the form holds stays a choice (a typed path, an old name)
+            if options and values.get(name) is not None and str(values[name]) not in options:
+                options.append(str(values[name]))
+        return fields.input_specs(form.model, choices)
+
     def update_form(self, frame: str, submitted: Mapping[str, Any]) -> bool:
         form = self.form(frame)
-        specs = {s.name: s for s in fields.input_specs(form.model)}
+        specs = {s.name: s for s in self.specs(frame)}
         values = {name: fields.coerce(specs[name], submitted.get(name)) for name in specs if name in submitted}
         return form.update(values)
 
@@ -176,10 +198,26 @@ class WebPanel:
 
     def frame_extra(self, frame: str) -> dict[str, Any]:
         if frame == "deploy":
-            return {"targets": self.targets.snapshot(), "bench": self.app.deploy.bench_results()}
+            return {"targets": self.targets.snapshot(), "bench": self.app.deploy.bench_results(),
+                    "target_specs": fields.input_specs(DeployTarget)}
         if frame == "gap":
             return {"summary": self.app.gap.summary()}
         return {}
 
     def shutdown(self) -> None:
         self.app.shutdown(timeout=30)
+
+
+@functools.lru_cache(maxsize=16)
+def _cameras(scene: str) -> tuple[str, ...]:
+    return tuple(scene_entities(scene).get("camera", []))
+
+
+def scene_cameras(scene: str) -> list[str]:
+    """The cameras of a scene (loaded once per scene); none when it does not load, so the field stays
+    a text input and the job's own check names the problem."""
+    try:
+        return list(_cameras(scene))
+    except Exception as exc:  # a scene typed half-way, a backend not installed: the form still works
+        log.debug("no camera list for scene %r: %s", scene, exc)
+        return []

@@ -6,6 +6,7 @@ chrome (navigation, work folder) and the job block look the same everywhere.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,6 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from . import fields
 from .state import FRAMES, WebPanel
 from .svgplot import line_plot
 
@@ -25,6 +25,7 @@ class Views:
     def __init__(self, panel: WebPanel) -> None:
         self.panel = panel
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.filters.update(field_text=field_text, num=num)
 
     def page(self, request: Request, name: str, page_key: str, **ctx: Any) -> HTMLResponse:
         """A whole page with the navigation, ``page_key`` marked as current."""
@@ -37,7 +38,7 @@ class Views:
     def form(self, request: Request, frame: str) -> HTMLResponse:
         """A frame's settings form as it stands (values, errors, the actions it starts)."""
         form = self.panel.form(frame)
-        return self.fragment(request, "form.html", {"form": frame, "specs": fields.input_specs(form.model),
+        return self.fragment(request, "form.html", {"form": frame, "specs": self.panel.specs(frame),
                                                     "snap": form.snapshot(), "actions": FRAMES[frame].actions})
 
     def job(self, job_id: int) -> str:
@@ -73,3 +74,17 @@ ViewsDep = Annotated[Views, Depends(views_of)]  # a route's ``views`` parameter
 def _plotted(key: str) -> bool:
     """Loss-like values share the training plot; rates and scores have scales of their own."""
     return "loss" in key
+
+
+def field_text(value: Any) -> str:
+    """A profile field as its text input shows it: TOML/JSON for lists, numbers and booleans, strings
+    as typed. A plain string, so the template's autoescape makes it safe inside a quoted attribute
+    (Jinja's ``tojson`` is marked safe and leaves ``"`` unescaped: a list of strings showed as ``[``)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def num(value: Any, digits: int = 4) -> Any:
+    """A result value for a table: floats to ``digits`` significant digits, integers and text as they are."""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return value

@@ -1,5 +1,6 @@
-"""Kit test of Sim2RealWriter: three randomized frames rendered by RTX and written as a sim2real dataset
-(omni.kit.test; run by Kit's test runner: tools/run_kit_tests.sh)."""
+"""Kit tests of Sim2RealWriter (omni.kit.test; run by Kit's test runner: tools/run_kit_tests.sh): three
+randomized frames rendered by RTX and written as a sim2real dataset, and frames that overlap in flight
+each carrying the record they were captured with."""
 
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ class TestSim2RealWriter(omni.kit.test.AsyncTestCase):
         writer.initialize(output_dir=str(out), frames=3, randomizer=randomizer, camera="main")
         writer.attach([render_product])
         self.assertEqual(writer.pending(), [0, 1, 2])
-        for index in writer.pending():
-            randomizer.prepare(index)
-            await rep.orchestrator.step_async(rt_subframes=4, delta_time=0.0)
-        await rep.orchestrator.wait_until_complete_async()
+        for index in writer.pending():  # a stopped timeline: each frame is awaited, then retired
+            await writer.capture_async(index, rt_subframes=4, delta_time=0.0)
+            await rep.orchestrator.wait_until_complete_async()
+            writer.retire(index)
         writer.detach()
         writer.on_final_frame()
         render_product.destroy()
@@ -68,3 +69,30 @@ class TestSim2RealWriter(omni.kit.test.AsyncTestCase):
         # the three frames were randomized differently
         keys = [ds.record(i)["sample"]["light:key/intensity"] for i in range(3)]
         self.assertEqual(len(set(np.round(keys, 6))), 3)
+
+    async def test_frames_in_flight_carry_their_own_records(self) -> None:
+        """The timeline advances per capture (orchestrator.step's default delta_time) and frames are not
+        awaited one by one: however late Replicator delivers a frame, it carries the record captured with it."""
+        stage = omni.usd.get_context().get_stage()
+        randomizer = Sim2RealRandomizer(config_path("profiles", "tabletop.toml"), seed=5, resolution=(64, 48))
+        randomizer.attach(stage=stage, physics=False)
+        camera = str(randomizer.backend.scene.ctx.path("camera", "main", 0))
+        render_product = rep.create.render_product(camera, (64, 48), name="main")
+        frames = []
+        writer = rep.WriterRegistry.get("Sim2RealWriter")
+        writer.initialize(randomizer=randomizer, sink=frames.append)
+        writer.attach([render_product])
+        expected = {}
+        for index in range(4):
+            await writer.capture_async(index, rt_subframes=2)
+            expected[index] = randomizer.record()["light:key/intensity"]
+        await rep.orchestrator.wait_until_complete_async()
+        writer.on_final_frame()  # every capture was delivered and every delivery matched one
+        writer.detach()
+        render_product.destroy()
+        randomizer.detach()
+        self.assertEqual({f.index for f in frames}, set(expected))
+        for frame in frames:
+            self.assertEqual(frame.camera, "main")
+            self.assertAlmostEqual(frame.sample["light:key/intensity"], expected[frame.index], places=6)
+        self.assertEqual(len(set(np.round(list(expected.values()), 6))), 4)

@@ -5,6 +5,7 @@ and "Randomize now" on the tabletop stage. The view-models behind them are teste
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import omni.kit.app
@@ -28,7 +29,7 @@ low = 0.5
 high = 0.6
 """
 WINDOW = "sim2real"
-UPDATES = 3000  # app updates before a job counts as stuck (an upper bound, not a timing)
+JOB_LIMIT_S = 900.0  # seconds before a capture job counts as stuck (an upper bound, not a timing)
 
 
 def _find(kind: str, identifier: str) -> ui_test.WidgetRef:
@@ -88,7 +89,7 @@ class TestSim2RealWindow(omni.kit.test.AsyncTestCase):
         await ui_test.wait_n_updates(4)
         self.assertEqual(_find("Label", "capture.frames.error").widget.text, "")
 
-    async def test_capture_runs_a_job_and_the_progress_bar_fills(self) -> None:
+    async def _capture_form(self) -> None:
         tabletop = self.tmp / "tabletop.toml"
         tabletop.write_text(PROFILE.replace('name = "ui-test"', 'name = "ui-test"\nscene = "tabletop"'))
         await _find("StringField", "profile.path").input(str(tabletop))
@@ -96,18 +97,42 @@ class TestSim2RealWindow(omni.kit.test.AsyncTestCase):
         for field, value in (("frames", "3"), ("width", "64"), ("height", "48")):
             await _find("IntField", f"capture.{field}").input(value)
         await _find("StringField", "capture.out").input(str(self.tmp / "dataset"))
+
+    async def _finish(self, job) -> None:
+        deadline = time.monotonic() + JOB_LIMIT_S  # a bound for a stuck job (a headless Isaac Sim boots first)
+        while not job.finished and time.monotonic() < deadline:
+            await omni.kit.app.get_app().next_update_async()
+        await ui_test.wait_n_updates(4)
+
+    async def test_capture_runs_isaac_sims_headless_script_and_the_progress_bar_fills(self) -> None:
+        await self._capture_form()
+        self.assertEqual(self.ext.panel.capture.form.values["backend"], "isaac")  # the default inside Isaac Sim
         await _find("Button", "capture.start").click()
         job = self.ext.panel.capture.job()
         self.assertIsNotNone(job)
-        for _ in range(UPDATES):
-            await omni.kit.app.get_app().next_update_async()
-            if job.finished:
-                break
-        await ui_test.wait_n_updates(4)
+        self.assertTrue(job.argv[1].endswith(str(Path("tools") / "isaac" / "generate.py")), job.argv)
+        self.assertNotIn(Path(job.argv[0]).name, ("kit", "kit.exe"))  # Isaac Sim's python.sh, never Kit's binary
+        await self._finish(job)
         self.assertEqual(job.state, "succeeded", list(job.log_tail))
+        self.assertTrue((self.tmp / "dataset" / "manifest.json").is_file())
+        self.assertTrue(Path(_find("Image", "capture.sample").widget.source_url).is_file())
         self.assertEqual(_find("ProgressBar", "capture.progress").widget.model.as_float, 1.0)
         self.assertIn("succeeded", _find("Label", "capture.state").widget.text)
-        self.assertTrue(Path(_find("Image", "capture.sample").widget.source_url).is_file())
+
+    async def test_the_backend_choice_runs_sim2real_generate_with_mujoco(self) -> None:
+        await self._capture_form()
+        _find("ComboBox", "capture.backend").widget.model.get_item_value_model().set_value(1)  # isaac, mujoco
+        await ui_test.wait_n_updates(4)
+        self.assertEqual(self.ext.panel.capture.form.values["backend"], "mujoco")
+        await _find("Button", "capture.start").click()
+        job = self.ext.panel.capture.job()
+        self.assertEqual(job.argv[1:4], ["-m", "sim2real.cli", "generate"])
+        await self._finish(job)
+        # Isaac Sim's Python bundles no mujoco: either it was installed there, or one line says how to
+        if job.state != "succeeded":
+            self.assertEqual(job.returncode, 2, list(job.log_tail))
+            self.assertIn("mujoco", job.user_error)
+            self.assertIn(job.user_error, _find("Label", "capture.error").widget.text)
 
     async def test_randomize_now_applies_a_draw_and_restore_puts_the_stage_back(self) -> None:
         ok, error = await omni.usd.get_context().open_stage_async(str(data_path("scenes", "tabletop.usda")))

@@ -45,9 +45,10 @@ from ...sim.clock import StepClock
 from ...sim.record import AppliedRecord
 from ...sim.rendered_frame import Frame, Pose
 from ...sim.ops import combine
-from ..effects import NEUTRAL, ImageEffects, effect_rng
+from ..effects import NEUTRAL, ImageEffects, PendingEffects, effect_seed
 from .buckets import FrictionBuckets
 from .annotators import SceneObject, frame_from_annotators
+from .capture import FrameState
 from .steps import step_dt
 from .tensors import TARGETS as TENSOR_TARGETS
 from .tensors import TensorPhysics
@@ -78,8 +79,10 @@ class IsaacBackend:
         self.clock = StepClock()
         self.buckets = buckets or FrictionBuckets()
         self.tensors: TensorPhysics | None = None
+        self._sim_view: Any = None  # the PhysX simulation view the tensors were made from
         self.scene: Any = None
         self._dt = math.nan
+        self.step_rate: Any = None  # usd.steprate.StepRate of the attached stage
         self.capabilities = _capabilities(1)
         self.applied = AppliedRecord()  # start-up samples to replay, the latest values
         self._usd_physics: set[tuple[str, str, str, int]] = set()  # physics keys USD holds since the reset
@@ -103,20 +106,25 @@ class IsaacBackend:
 
     def attach(self, stage: Any, *, dt: float | None = None, env_roots: Sequence[str] | None = None,
                resolution: tuple[int, int] = (640, 480)) -> None:
-        """Drive ``stage`` (a ``pxr.Usd.Stage``): ``dt`` is the physics step (s; default: the stage's physics
-        scene's); ``env_roots`` the root prims of cloned environments (default: the stage is one);
-        ``resolution`` the (width, height) of the render products."""
-        from ...usd.physics import physics_dt
+        """Drive ``stage`` (a ``pxr.Usd.Stage``): ``dt`` is the physics step (s; inside Kit, what Isaac Sim
+        steps at; default: the stage's, ``usd.steprate``); ``env_roots`` the root prims of cloned environments
+        (default: the stage is one); ``resolution`` the (width, height) of the render products."""
         from ...usd.scene import UsdScene
+        from ...usd.steprate import StepRate, step_rate
 
-        dt = physics_dt(stage) if dt is None else dt
-        if not dt > 0:
-            raise UserError(f"dt: expected a positive physics step (got {dt} s)")
+        rate = step_rate(stage)
+        if dt is not None:
+            rate = StepRate(float(dt), "Isaac Sim (the World or SimulationManager)", rate.others)
+        if not rate.dt > 0:
+            raise UserError(f"dt: expected a positive physics step (got {rate.dt} s)")
         self.close()
         self.scene = UsdScene(stage, env_roots=env_roots, resolution=resolution)
+        self.step_rate = rate
+        if rate.differs():
+            self.scene.ctx.notice("physics:step", f"physics step: {rate.describe()}")
         self.capabilities = _capabilities(self.scene.n_envs)
         self.applied = AppliedRecord(self.scene.n_envs)
-        self._dt = float(dt)
+        self._dt = rate.dt
         self._usd_physics.clear()
         self._effects.clear()
         self.clock.reset()
@@ -141,6 +149,15 @@ class IsaacBackend:
 
     def entities(self) -> dict[str, list[str]]:
         return self._scene().entities()
+
+    def describe(self) -> dict[str, Any]:
+        """What ``sim2real scene info`` shows beyond the entities: the physics step and where it came from,
+        the entities named by their paths (their names are shared), and what is written differently here."""
+        scene, rate = self._scene(), self.step_rate
+        return {"physics_step": {"dt_s": rate.dt, "source": rate.source, "others_s": dict(rate.others),
+                                 "text": rate.describe()},
+                "renamed": {k: dict(v) for k, v in scene.table.renamed.items()},
+                "notices": list(scene.ctx.notices.values())}
 
     # ------------------------------------------------------------------ applying
     def apply(self, sample: Sample, env: int | None = None) -> None:
@@ -184,23 +201,33 @@ class IsaacBackend:
         """The sensor effects of ``camera`` in environment ``env`` now (neutral when none were sampled)."""
         return ImageEffects.from_values(self._effects.get((camera, env), {}))
 
-    def make_frame(self, annotators: Mapping[str, Any], *, camera: str, index: int, env: int = 0) -> Frame:
-        """The Frame of one render product's annotator outputs (``frames.py``), labelled with the objects
-        shown now, carrying the current randomization record, with the camera's sensor effects applied
-        (noise drawn from ``effect_rng(seed, index, camera)``: the same frame gets the same noise)."""
+    def frame_state(self, env: int = 0) -> FrameState:
+        """What a frame of environment ``env`` shows now besides its pixels (taken when it is captured)."""
         classes = {name: i + 1 for i, name in enumerate(self.scene.class_names())}
-        objects = [SceneObject(o["name"], o["path"], o["instance_id"], o["class"],
-                               Pose(o["position"], o["quat_wxyz"])) for o in self.scene.labelled_objects(env)]
-        frame = frame_from_annotators(annotators, objects=objects, classes=classes, camera=camera, index=index,
-                                      sample=self.record(env), meta={"step": self.clock.steps,
-                                                                     "time_s": self.clock.time_s})
-        effects = self.image_effects(camera, env)
+        objects = tuple(SceneObject(o["name"], o["path"], o["instance_id"], o["class"],
+                                    Pose(o["position"], o["quat_wxyz"])) for o in self.scene.labelled_objects(env))
+        effects = {camera: self.image_effects(camera, env) for camera in self.entities().get("camera", [])}
+        return FrameState(objects, classes, self.record(env), effects, self.applied.last[0],
+                          {"step": self.clock.steps, "time_s": self.clock.time_s})
+
+    def make_frame(self, annotators: Mapping[str, Any], *, camera: str, index: int, env: int = 0,
+                   state: FrameState | None = None) -> Frame:
+        """The Frame of one render product's annotator outputs (``annotators.py``), labelled with the objects
+        of ``state`` (default: shown now), carrying its randomization record, with the camera's sensor effects
+        applied (noise drawn from ``effect_seed(seed, index, camera, env)``: the same frame gets the same noise)."""
+        state = state or self.frame_state(env)
+        frame = frame_from_annotators(annotators, objects=state.objects, classes=state.classes, camera=camera,
+                                      index=index, sample=dict(state.record), meta=dict(state.meta))
+        effects = state.effects.get(camera) or ImageEffects()
         if not effects.neutral:
-            rng = effect_rng(self.applied.last[0], index, camera, env)
-            frame.rgb = effects.apply_rgb(frame.rgb, rng)
-            if frame.depth is not None:
-                frame.depth = effects.apply_depth(frame.depth, rng)
+            pending = PendingEffects(effects, effect_seed(state.seed, index, camera, env))
+            frame.rgb, frame.depth = pending.apply(frame.rgb, frame.depth)
         return frame
+
+    def camera_paths(self) -> dict[tuple[str, int], str]:
+        """(camera entity, environment) -> its prim path: what a render product's camera is matched against."""
+        return {(name, env): str(self.scene.ctx.path("camera", name, env))
+                for name in self.entities().get("camera", []) for env in range(self.n_envs)}
 
     def record(self, env: int = 0) -> dict[str, Any]:
         """Every value applied to environment ``env`` since the reset (the latest of each), flat and JSON-ready."""
@@ -239,34 +266,29 @@ class IsaacBackend:
                   for name in self.scene.table.names.get("body", {})}
         gravity = self.scene.physics.gravity_default() if "world" in self.scene.table.names else (0.0, 0.0, -9.81)
         self.tensors = TensorPhysics(sim_view, bodies, gravity=gravity, float3=float3, buckets=self.buckets,
-                                     overrides=self._usd_defaults())
+                                     overrides=self.scene.physics.authored_defaults(self._usd_physics))
         return self.tensors
 
     def detach_tensors(self) -> None:
         """The simulation stopped: its views are invalid; physics goes through USD again."""
         self.tensors = None
+        self._sim_view = None
 
-    def _usd_defaults(self) -> dict[tuple[str, str, str, int], Any]:
-        """Authored defaults of the physics values the USD path wrote before the simulation started
-        (what PhysX parsed includes them; the tensor path must start from the authored ones)."""
-        out: dict[tuple[str, str, str, int], Any] = {}
-        physics, ctx = self.scene.physics, self.scene.ctx
-        for kind, entity, attr, env in sorted(self._usd_physics):
-            if kind == "world":
-                out[(kind, entity, attr, env)] = physics.gravity_default()
-            elif kind == "body":
-                mass, inertia, com = physics.mass_default(ctx.prim("body", entity, env))
-                if attr == "mass" and mass > 0:
-                    out[(kind, entity, attr, env)] = (mass, inertia)
-                elif attr == "com" and com is not None:
-                    out[(kind, entity, attr, env)] = com
-            elif entity in self.scene.table.names.get("body", {}):
-                from ...usd.entities import colliders  # pxr: only once a stage exists
-
-                shapes = colliders(ctx.prim("geom", entity, env))
-                if shapes:
-                    out[(kind, entity, attr, env)] = physics.material_default(shapes[0])
-        return out
+    def sync_view(self, sim_view: Any, float3: Callable[[float, float, float], Any]) -> str:
+        """Follow Isaac Sim's PhysX simulation view (``SimulationManager.get_physics_sim_view()``, recreated on
+        every play): ``"attached"`` to a new valid view (its buffers are the defaults, so call this when physics
+        is ready, not from inside a step), ``"detached"`` when there is none or it was invalidated (a stop),
+        ``"kept"`` when it is the view already in use."""
+        valid = sim_view is not None and bool(getattr(sim_view, "is_valid", True))
+        if valid and sim_view is self._sim_view and self.tensors is not None:
+            return "kept"
+        if not valid:
+            was = self.tensors is not None
+            self.detach_tensors()
+            return "detached" if was else "kept"
+        self.attach_tensors(sim_view, float3)
+        self._sim_view = sim_view
+        return "attached"
 
     def render(self, camera: str | None = None) -> Frame:
         """Isaac Sim renders with Replicator inside Kit: its annotators become Frames through ``make_frame``."""
@@ -282,7 +304,7 @@ class IsaacBackend:
         return {"time": np.array(self.clock.time_s), "step": np.array(self.clock.steps)}
 
     def close(self) -> None:
-        self.tensors = None
+        self.detach_tensors()
         if self.scene is not None:
             self.scene.close()
             self.scene = None

@@ -20,13 +20,13 @@ gain_error, sensor,
 image
 =====================  ================================================================
 
-``reset`` restores every model field from the snapshot taken at load (snapshot.py), re-uploads what
-the renderer holds (textures, rescaled meshes), resets the physical state and re-applies the start-up
-samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac Lab).
+``reset`` restores every model field from the snapshot taken at load (snapshot.py), resets the
+physical state and re-applies the start-up samples (``when = "startup"`` terms last for the scene's lifetime, as in Isaac Lab).
 
 This class is a façade over what it owns: ``loader`` (the appliers of a loaded scene and their
 defaults), ``router`` (which applier each key goes to, planned once per key set), ``stepping``
-(control, physics steps, state) and ``camera_frames`` (labelled frames; ``occlusion``).
+(control, physics steps, state) and ``camera_frames`` (labelled frames; ``occlusion``). The
+renderer gets the textures and meshes that changed once, right before it draws.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from ...sim.record import AppliedRecord
 from .camera_frames import CameraFrames
 from .loader import Appliers, check_attachable, load_appliers
 from .router import Router, supported_targets
+from .scene import Scene
 from .scene import load as load_scene
 from .stepping import Stepper
 from .world import World
@@ -65,26 +66,40 @@ class MujocoBackend:
         targets=supported_targets(), rgb=True, depth=True, segmentation=True, boxes=True, physics=True, max_envs=1,
         occlusion=True, control=True,
     )
+    preloads_textures = True  # sim.backend.PreloadsTextures: load(textures=...) makes a texture library
 
     def __init__(self) -> None:
         self.world: World | None = None
         self.clock = StepClock()  # outlives loads: step callbacks may be added before one
         self._frames: CameraFrames | None = None
+        self.defer_effects = False  # sim.backend.DefersEffects: leave image effects to the frame's consumer
 
     # ------------------------------------------------------------------ loading
-    def load(self, scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
-             occlusion: bool = True, **options: Any) -> None:
-        """Load an MJCF scene (a path or a shipped scene name such as ``tabletop``).
+    @staticmethod
+    def prepare_scene(scene: str | PathLike[str], *, resolution: tuple[int, int] = (640, 480),
+                      textures: Sequence[str] = ()) -> Scene:
+        """``sim.backend.PreparesScene``: the scene loaded and compiled once, picklable, for ``load``."""
+        return load_scene(scene, (int(resolution[0]), int(resolution[1])), textures)
+
+    def load(self, scene: str | PathLike[str] | Scene, *, resolution: tuple[int, int] = (640, 480),
+             occlusion: bool = True, textures: Sequence[str] = (), **options: Any) -> None:
+        """Load an MJCF scene (a path or a shipped scene name such as ``tabletop``), or a scene made by
+        ``prepare_scene`` (then ``textures`` are the ones it was prepared with).
 
         ``resolution`` is (width, height) in pixels; ``occlusion`` computes how much of each object is
-        hidden (extra render passes; without it ``visible_fraction`` is 1 for every visible object)."""
+        hidden (extra render passes; without it ``visible_fraction`` is 1 for every visible object);
+        ``textures``: image files that ``material:*/texture`` may choose, each made a texture of its own
+        now, so that choosing one is a switch (``textures.py``; others are copied when chosen)."""
         if options:
-            raise UserError(f"mujoco backend: unknown load options {sorted(options)}; known: resolution, occlusion")
+            raise UserError(f"mujoco backend: unknown load options {sorted(options)}; known: resolution, "
+                            "occlusion, textures")
         width, height = int(resolution[0]), int(resolution[1])
         if width < 1 or height < 1:
             raise UserError(f"resolution: expected positive (width, height) in pixels (got {resolution})")
         self.close()
-        sc = load_scene(scene, (width, height))
+        sc = scene.fresh() if isinstance(scene, Scene) else load_scene(scene, (width, height), textures)
+        glob = sc.model.vis.global_
+        glob.offwidth, glob.offheight = max(glob.offwidth, width), max(glob.offheight, height)
         self._adopt(load_appliers(sc, sc.model, mujoco.MjData(sc.model), (width, height)), occlusion)
 
     def attach(self, scene: str | PathLike[str], model: mujoco.MjModel, data: mujoco.MjData, *,
@@ -152,7 +167,6 @@ class MujocoBackend:
         env = _env(env, sample.n_envs)
         self.router.write(sample, env)
         self.parts.flush()
-        self._camera().sync()
         world.refresh_constants()
         self.stepper.pass_through()
         self.applied.applied(sample, env)
@@ -227,7 +241,8 @@ class MujocoBackend:
 
     def render(self, camera: str | None = None) -> Frame:
         """Render one Frame from ``camera`` (default: the scene's first camera)."""
-        return self._camera().render(camera, self.record(), self.applied.last, self.clock.steps)
+        return self._camera().render(camera, self.record(), self.applied.last, self.clock.steps,
+                                     defer_effects=self.defer_effects)
 
     def close(self) -> None:
         """Release the renderer (explicitly: EGL complains when contexts die at interpreter exit)."""

@@ -2,7 +2,9 @@
 segmentation labels (instances, semantic classes), boxes, object poses, occlusion and image effects.
 
 The renderer is made at the first ``render`` (physics-only users never open a GL context). It holds
-its own copies of textures and meshes; ``sync`` uploads the ones the appliers changed.
+its own copies of textures and meshes; ``sync`` uploads the ones the appliers changed, right before a
+draw (once each, however many resets and samples changed them in between). Image effects are applied
+here, or left to the frame's consumer (``defer_effects``: the writer threads, off the render thread).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from ...errors import UserError
 from ...sim.rendered_frame import Frame, Instance, Pose
 from ...sim.labels import instance_boxes, pose_in_camera
-from ..effects import effect_rng
+from ..effects import PendingEffects, effect_seed
 from .loader import Appliers
 from .occlusion import unoccluded_pixels
 from .render import FrameRenderer, Passes
@@ -35,28 +37,25 @@ class CameraFrames:
         self.count = 0  # frames rendered since the reset
 
     def reset(self) -> None:
-        self.sync()
         self.count = 0
 
     def sync(self) -> None:
         """Upload the textures and meshes changed since the last sync (if the renderer exists)."""
-        materials, meshes = self.parts.materials, self.parts.meshes
+        materials, objects = self.parts.materials, self.parts.objects
         if self.renderer is not None:
             for tex in sorted(materials.textures_changed):
                 self.renderer.upload_texture(tex)
-            for mesh in meshes.ids(meshes.pending):
+            for mesh in sorted(objects.meshes_changed):
                 self.renderer.upload_mesh(mesh)
         materials.textures_changed.clear()
-        meshes.pending.clear()
+        objects.meshes_changed.clear()
 
     def _renderer(self) -> FrameRenderer:
-        if self.renderer is None:
-            renderer = FrameRenderer(self.parts.world.model, *self.resolution)
-            for tex in sorted(self.parts.materials.textures_modified):
-                renderer.upload_texture(tex)
-            for mesh in self.parts.meshes.ids(self.parts.meshes.changed):
-                renderer.upload_mesh(mesh)
-            self.renderer = renderer
+        if self.renderer is None:  # (its context uploads every texture and mesh of the model as it is now)
+            self.renderer = FrameRenderer(self.parts.world.model, *self.resolution)
+            self.parts.materials.textures_changed.clear()
+            self.parts.objects.meshes_changed.clear()
+        self.sync()
         return self.renderer
 
     def camera_id(self, camera: str | None) -> int:
@@ -68,9 +67,11 @@ class CameraFrames:
             raise UserError(f"camera: no camera named {camera!r}; known: {', '.join(n for n in names if n) or 'none'}")
         return names.index(camera)
 
-    def render(self, camera: str | None, sample: dict[str, Any], noise_key: tuple[int, int], step: int) -> Frame:
+    def render(self, camera: str | None, sample: dict[str, Any], noise_key: tuple[int, int], step: int, *,
+               defer_effects: bool = False) -> Frame:
         """One Frame from ``camera``; ``sample`` is recorded in it, ``noise_key`` (seed, index of the
-        latest sample) keys the image noise, ``step`` is the physics step since the reset."""
+        latest sample) keys the image noise, ``step`` is the physics step since the reset;
+        ``defer_effects``: the image effects are left in ``Frame.effects`` for the consumer to apply."""
         world, scene = self.parts.world, self.parts.world.scene
         cam = self.camera_id(camera)
         cam_name = scene.names["mjOBJ_CAMERA"][cam] if cam >= 0 else "free"
@@ -82,18 +83,20 @@ class CameraFrames:
         passes = renderer.render(data, cam)
         shown = [o for o in scene.objects if self.parts.objects.is_shown(o.name)]
         instance, semantic, instances = self._labels(renderer, passes, shown)
-        rgb, depth = passes.rgb, passes.depth
+        rgb, depth, pending = passes.rgb, passes.depth, None
         effect = self.parts.signals.effects.get(cam_name)
         if effect is not None and not effect.neutral:
-            rng = effect_rng(*noise_key, cam_name, self.count)
-            rgb, depth = effect.apply_rgb(rgb, rng), effect.apply_depth(depth, rng)
+            pending = PendingEffects(effect, effect_seed(*noise_key, cam_name, self.count))
+            if not defer_effects:
+                rgb, depth = pending.apply(rgb, depth)
+                pending = None
         labels = {0: "background", **{v: k for k, v in self.classes.items()}}
         extent = model.stat.extent
         frame = Frame(rgb, depth, instance, semantic, labels, instances, passes.K, passes.cam_to_world,
                       camera=cam_name, index=self.count, sample=sample,
                       meta={"backend": self.backend, "scene": scene.path.name, "time_s": float(data.time),
                             "step": step, "znear_m": float(model.vis.map.znear * extent),
-                            "zfar_m": float(model.vis.map.zfar * extent)})
+                            "zfar_m": float(model.vis.map.zfar * extent)}, effects=pending)
         self.count += 1
         return frame
 

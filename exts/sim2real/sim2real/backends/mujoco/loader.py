@@ -16,7 +16,6 @@ import numpy as np
 from ...errors import UnsupportedError
 from . import cameras, objects, physics, signals, visuals
 from . import state as state_targets
-from .meshes import MeshScales
 from .scene import Scene
 from .snapshot import ModelSnapshot
 from .world import World
@@ -37,7 +36,6 @@ class Appliers:
     cameras: cameras.Cameras
     signals: signals.Signals
     dynamic_state: state_targets.State
-    meshes: MeshScales
     sensors: dict[str, int]  # sensor name -> model id
 
     def entities(self) -> dict[str, list[str]]:
@@ -50,9 +48,6 @@ class Appliers:
 
     def flush(self) -> None:
         """Write what the applied values changed into the model, in dependency order."""
-        rescale = self.objects.needs_recompile()
-        if rescale:
-            self.meshes.rescale(rescale)
         self.objects.flush()
         self.dynamic_state.flush()  # after the object poses, whose write re-initialises qpos
         self.materials.flush()
@@ -62,7 +57,6 @@ class Appliers:
     def reset(self) -> None:
         """Every model field back to its default, every applier's state too (not the physical state)."""
         self.world.defaults.restore(self.world.model)
-        self.meshes.restore()
         for part in (self.objects, self.lights, self.materials, self.cameras, self.dynamic_state):
             part.reset()
 
@@ -74,13 +68,12 @@ def load_appliers(scene: Scene, model: mujoco.MjModel, data: mujoco.MjData,
     world = World(scene, model, data, compiled, compiled)
     slot_geoms = {s.name: np.concatenate([v.geoms for v in s.variants.values()]) for s in scene.slots}
     objs = objects.Objects(world)
-    meshes = MeshScales(world, objs)  # copies the model as compiled, before the defaults are written
     phys = physics.Physics(world, slot_geoms)
     materials = visuals.Materials(world, {int(g) for ids in slot_geoms.values() for g in ids})
     sensors = {n: i for i, n in enumerate(scene.names["mjOBJ_SENSOR"]) if n}
     dynamic = state_targets.State(world, phys.joints, phys.bodies, {n: o.body for n, o in objs.objects.items()})
     parts = Appliers(world, objs, phys, visuals.Lights(world), materials, cameras.Cameras(world, resolution),
-                     signals.Signals(model.nu, phys.actuators, list(sensors)), dynamic, meshes, sensors)
+                     signals.Signals(model.nu, phys.actuators, list(sensors)), dynamic, sensors)
     objs.on_asset.append(lambda slot, colour: materials.set_default_color(slot.material, colour))
     # the default assets rest on the table, dressed in their colours: that is the default state
     objs.write_defaults()

@@ -10,10 +10,10 @@ Pose of a library object: ``position`` is the point of the table it stands on an
 point (of its colliding geoms, for that orientation and scale) touches that point, so randomized
 objects start at rest instead of inside the table. ``add`` jitters around the slot's default.
 
-``scale`` is uniform: primitive geoms are scaled in place (size, position, bounds); mesh geoms need
-new vertices, so their mesh assets are rescaled in the ``MjSpec`` and the model is recompiled (the
-backend copies the recompiled fields into the live model). Mass scales with volume (s³) and inertia
-with s⁵, as for a uniformly dense body.
+``scale`` is uniform, about the asset's origin: every geom, mesh vertex and bounding volume of the
+active asset is written at that scale from its compiled value (scaling.py; no recompilation). Mass
+scales with volume (s³) and inertia with s⁵, as for a uniformly dense body. The renderer gets the
+vertices of the meshes that changed (``meshes_changed``) before it draws.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ...errors import UnsupportedError
 from ...sim.ops import as_vector, combine, require_set
 from ...sim.rotations import quat_from_rpy
 from ...sim.slots import SlotState
+from .scaling import scale_body, scale_mesh
 from .scene import HIDDEN_GROUP, LabelledObject, Slot
 from .tables import Elements, affine, flat_positions, write_value
 from .world import World
@@ -46,11 +47,14 @@ class Objects:
         self.rest_quat = {s.name: model.body_quat[s.body].copy() for s in scene.slots}
         self.state = {s.name: SlotState(s.default_asset) for s in scene.slots}
         self.dirty: set[str] = set()  # which geoms render and collide
-        self.shape_dirty: set[str] = set()  # which asset weighs, primitive sizes (asset, scale)
+        self.shape_dirty: set[str] = set()  # which asset weighs, its size (asset, scale)
         self.body_dirty: set[str] = set()  # mass, inertia, centre of mass
         self.pose_dirty: set[str] = set()
         self.colour_dirty: set[str] = set()  # the slot's material takes the new asset's colour
-        self.mesh_scale: dict[str, float] = {}  # mesh name -> scale currently compiled
+        self.mesh_scale: dict[int, float] = {}  # mesh id -> scale its vertices have in the model (absent: 1)
+        self.meshes_changed: set[int] = set()  # meshes whose vertices the renderer does not have yet
+        self._mesh_ids = {m: scene.id(mujoco.mjtObj.mjOBJ_MESH, m) for s in scene.slots
+                          for v in s.variants.values() for m in v.meshes}
         self.on_asset: list = []  # callbacks(slot, asset colour) when a slot's asset changes
         self.generation = 0  # bumped when a slot's asset or scale changes: what slot-body elements depend on
         self._elements: dict[tuple[str, str], tuple[tuple[str, float], list[Elements]]] = {}
@@ -60,6 +64,9 @@ class Objects:
         return {"object": list(self.objects), "scene": ["scene"] if self.slots else []}
 
     def reset(self) -> None:
+        """After the model's defaults are restored: every mesh is back at its compiled size."""
+        self.meshes_changed |= {m for m, s in self.mesh_scale.items() if s != 1.0}
+        self.mesh_scale.clear()
         defaults = {s.name: SlotState(s.default_asset) for s in self.slots.values()}
         self.generation += any((st.asset, st.scale) != (defaults[n].asset, defaults[n].scale)
                                for n, st in self.state.items())
@@ -155,15 +162,6 @@ class Objects:
         st = self.state.get(name)
         return st.asset if st is not None else None
 
-    def needs_recompile(self) -> dict[str, float]:
-        """Meshes whose compiled scale differs from their slot's current scale (name -> scale)."""
-        out = {}
-        for name, st in self.state.items():
-            for mesh in self.slots[name].variants[st.asset].meshes:
-                if self.mesh_scale.get(mesh, 1.0) != st.scale:
-                    out[mesh] = st.scale
-        return out
-
     def flush(self) -> None:
         """Write every changed slot into the model (and the data, for poses)."""
         for name in sorted(self.dirty):
@@ -201,13 +199,18 @@ class Objects:
         model.body_gravcomp[slot.body] = 0.0 if shown else 1.0
 
     def _write_shape(self, slot: Slot, st: SlotState) -> None:
-        """The active asset's primitive geoms at the slot's scale; the other assets weigh nothing."""
+        """The active asset at the slot's scale (geoms, meshes, bounding volumes); the other assets
+        weigh nothing."""
         model, c, s = self.world.model, self.world.compiled, st.scale
         model.body_mass[slot.bodies] = 0.0
         model.body_inertia[slot.bodies] = 0.0
-        p = slot.variants[st.asset].primitive
-        for name in ("geom_size", "geom_pos", "geom_rbound", "geom_aabb"):
-            getattr(model, name)[p] = c[name][p] * s
+        v = slot.variants[st.asset]
+        scale_body(model, c, v.body, v.geoms, s)
+        for mesh in (self._mesh_ids[name] for name in v.meshes):
+            if self.mesh_scale.get(mesh, 1.0) != s:
+                scale_mesh(model, c, mesh, s)
+                self.mesh_scale[mesh] = s
+                self.meshes_changed.add(mesh)
         self._write_mass(slot, st)
 
     def _write_mass(self, slot: Slot, st: SlotState) -> None:

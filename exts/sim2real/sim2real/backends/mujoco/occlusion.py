@@ -16,6 +16,7 @@ from .render import FrameRenderer, Passes
 from .scene import VISUAL_GROUPS, LabelledObject
 
 Rect = tuple[int, int, int, int]  # pixel box (x0, y0, x1, y1), half-open
+_CORNERS = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T  # of a box
 
 
 def unoccluded_pixels(renderer: FrameRenderer, data: mujoco.MjData, shown: Sequence[LabelledObject],
@@ -65,9 +66,8 @@ def projected_rect(model: mujoco.MjModel, data: mujoco.MjData, geoms: np.ndarray
     projected; the whole image when a corner is behind the camera."""
     if len(geoms) == 0:
         return (0, 0, 0, 0)
-    signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T
     aabb = model.geom_aabb[geoms]
-    local = aabb[:, None, :3] + signs[None] * aabb[:, None, 3:]
+    local = aabb[:, None, :3] + _CORNERS[None] * aabb[:, None, 3:]
     rot = data.geom_xmat[geoms].reshape(-1, 3, 3)
     world = np.einsum("gij,gkj->gki", rot, local) + data.geom_xpos[geoms][:, None]
     cam = world.reshape(-1, 3) @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]

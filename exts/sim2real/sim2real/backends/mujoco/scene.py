@@ -16,15 +16,19 @@ Without a library, the labelled objects are the named bodies directly under the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import numpy as np
 
 from ...errors import InputError
 from ...paths import data_path
+from .textures import add_library
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,7 @@ class Variant:
     body: int  # the asset's body (a child of the slot body, at the slot's origin)
     geoms: np.ndarray  # every geom of the asset
     visual: np.ndarray  # geoms in the rendered groups
-    primitive: np.ndarray  # geoms scaled at run time (not meshes)
-    meshes: list[str]  # names of this variant's own mesh assets (scaled through a recompile)
+    meshes: list[str]  # names of this variant's own mesh assets (scaled with it: scaling.py)
     color: np.ndarray  # (4,) the asset's own colour
     support_points: np.ndarray  # (N, 3) points of its collision surface in the slot frame, metres
     support_radii: np.ndarray  # (N,) radius around each point (spheres, capsules)
@@ -81,14 +84,27 @@ class LabelledObject:
 
 @dataclass
 class Scene:
+    """A loaded scene: its compilation and name tables. It pickles without its ``MjSpec`` (nothing after
+    loading needs it; the model travels as MJB), so a parent loads it once for its worker processes."""
+
     path: Path
-    spec: mujoco.MjSpec
+    spec: mujoco.MjSpec | None
     model: mujoco.MjModel
     library: list[str]
     slots: list[Slot]
     objects: list[LabelledObject]
     look_at: dict[str, np.ndarray]
     names: dict[str, list[str]] = field(default_factory=dict)  # object type -> names by id
+    # (image path, texture shape) -> id of the texture holding that image (textures.py)
+    texture_library: dict[tuple[str, tuple[int, int, int, int]], int] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**vars(self), "spec": None}
+
+    def fresh(self) -> Scene:
+        """The same scene with its own copy of the model, as compiled (a backend adopts the model and
+        edits it in place)."""
+        return replace(self, model=copy.copy(self.model))
 
     def id(self, obj: mujoco.mjtObj, name: str) -> int:
         return mujoco.mj_name2id(self.model, obj, name)
@@ -141,7 +157,8 @@ def _package_file(scene: str) -> Path:
     return path
 
 
-def load(scene: str | PathLike[str], resolution: tuple[int, int]) -> Scene:
+def load(scene: str | PathLike[str], resolution: tuple[int, int], textures: Sequence[str] = ()) -> Scene:
+    """``textures``: image files that materials may show, made textures of their own (textures.py)."""
     path = resolve_scene(scene)
     try:
         spec = mujoco.MjSpec.from_file(str(path))
@@ -157,7 +174,11 @@ def load(scene: str | PathLike[str], resolution: tuple[int, int]) -> Scene:
         model = spec.compile()
     except Exception as exc:
         raise InputError(f"{path}: cannot compile: {_first_line(exc)}") from exc
+    added = add_library(spec, model, list(textures)) if textures else {}
+    if added:
+        model = spec.compile()  # the same model with the library's textures after the scene's own
     scene = Scene(path, spec, model, sorted(library), [], [], {})
+    scene.texture_library = {k: scene.id(OBJ.mjOBJ_TEXTURE, name) for k, name in added.items()}
     scene.names = {o: [scene.name(getattr(OBJ, o), i) for i in range(_count(model, o))] for o in _COUNTS}
     scene.slots = [_slot(scene, name, asset, i, colours) for i, (name, asset) in enumerate(slots_decl.items())]
     scene.objects = _objects(scene)
@@ -262,9 +283,8 @@ def _slot(scene: Scene, name: str, default_asset: str, index: int, colours: dict
         visual = geoms[np.isin(model.geom_group[geoms], VISUAL_GROUPS)]
         meshes = sorted({scene.name(OBJ.mjOBJ_MESH, model.geom_dataid[g]) for g in geoms
                          if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH})
-        primitive = geoms[model.geom_type[geoms] != mujoco.mjtGeom.mjGEOM_MESH]
         points, radii = _support(model, geoms)
-        variants[asset] = Variant(asset, vbody, geoms, visual, primitive, meshes, colours[asset], points, radii)
+        variants[asset] = Variant(asset, vbody, geoms, visual, meshes, colours[asset], points, radii)
     return Slot(name, index, body, int(model.jnt_qposadr[joint]), int(model.jnt_dofadr[joint]), default_asset,
                 variants, scene.id(OBJ.mjOBJ_MATERIAL, name), np.concatenate([v.geoms for v in variants.values()]),
                 np.array([v.body for v in variants.values()]))

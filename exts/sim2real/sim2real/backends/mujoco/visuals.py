@@ -12,11 +12,13 @@ Lights (``light_*`` fields of the named light):
 Materials (a named ``<material>``, or a named geom without one, whose ``rgba`` is then used):
 
 * ``base_color`` → ``mat_rgba[:3]`` (``geom_rgba[:3]``).
-* ``texture``: an image file (PNG/JPG, loaded with Pillow) copied into the material's 2D texture and
-  uploaded to the renderer. The texture's size is fixed by the scene (``<texture width height>``):
-  images are resized to it (bilinear); alpha is dropped for RGB textures. While an image is set the
-  material's colour is white unless ``base_color`` is also set (then it tints the image), like
-  OmniPBR's diffuse texture and tint. The material must reference a 2D texture.
+* ``texture``: an image file (PNG/JPG, loaded with Pillow) shown by the material's 2D texture: switched
+  to the texture library's copy of it when the backend was loaded with it (``load(textures=...)``,
+  textures.py), else copied into the material's texture and uploaded to the renderer. The texture's
+  size is fixed by the scene (``<texture width height>``): images are resized to it (bilinear); alpha
+  is dropped for RGB textures. While an image is set the material's colour is white unless
+  ``base_color`` is also set (then it tints the image), like OmniPBR's diffuse texture and tint. The
+  material must reference a 2D texture.
 * ``texture_scale`` multiplies ``mat_texrepeat``; ``specular`` → ``mat_specular``; ``roughness`` →
   ``mat_roughness`` and ``mat_shininess = 1 - roughness`` (the classic renderer's gloss);
   ``metallic`` → ``mat_metallic`` and ``mat_reflectance`` (the classic renderer mirrors planes only).
@@ -24,17 +26,14 @@ Materials (a named ``<material>``, or a named geom without one, whose ``rgba`` i
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import mujoco
 import numpy as np
-from PIL import Image
 
-from ...errors import InputError, UnsupportedError
-from ...imagefile import describe, unreadable
+from ...errors import UnsupportedError
 from ...sim.ops import as_vector, combine, require_set
+from .textures import RGB_ROLE, ImageCache, shape_of
 from .world import World
 
 TARGETS: dict[str, frozenset[str]] = {
@@ -42,8 +41,6 @@ TARGETS: dict[str, frozenset[str]] = {
                         "ambient", "specular"}),
     "material": frozenset({"base_color", "texture", "texture_scale", "roughness", "metallic", "specular"}),
 }
-IMAGE_CACHE_SIZE = 64  # decoded, resized images kept in memory
-_RGB_ROLE = int(mujoco.mjtTextureRole.mjTEXROLE_RGB)
 
 
 def _kelvin_to_rgb(kelvin: float) -> np.ndarray:
@@ -117,33 +114,6 @@ class Lights:
         self.dirty.clear()
 
 
-class ImageCache:
-    """Images decoded and resized to a texture's size, most recently used kept."""
-
-    def __init__(self, size: int = IMAGE_CACHE_SIZE) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, int, int, int], np.ndarray] = OrderedDict()
-
-    def get(self, path: str, width: int, height: int, channels: int, key: str) -> np.ndarray:
-        ident = (path, width, height, channels)
-        if ident in self._items:
-            self._items.move_to_end(ident)
-            return self._items[ident]
-        file = Path(path)
-        try:
-            with Image.open(file) as img:
-                mode = "RGBA" if channels == 4 else "RGB" if channels == 3 else "L"
-                pixels = np.asarray(img.convert(mode).resize((width, height), Image.Resampling.BILINEAR))
-        except FileNotFoundError:
-            raise InputError(f"{key}: expected an image file (no such file {file})") from None
-        except unreadable() as exc:
-            raise InputError(f"{key}: expected a PNG or JPG image ({file}: {describe(exc)})") from None
-        self._items[ident] = pixels.reshape(-1).copy()
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return self._items[ident]
-
-
 class Materials:
     def __init__(self, world: World, exclude_geoms: set[int]) -> None:
         self.world = world
@@ -157,7 +127,8 @@ class Materials:
         self.dirty: set[str] = set()
         self.textures_changed: set[int] = set()  # texture ids to upload to the renderer
         self.textures_modified: set[int] = set()  # texture ids that differ from the defaults
-        self.images = ImageCache()
+        self.images = ImageCache()  # for images outside the texture library (copied into the textures)
+        self.library = world.scene.texture_library  # (path, shape) -> texture holding that image
 
     def entities(self) -> dict[str, list[str]]:
         return {"material": [*self.mats, *self.geoms]}
@@ -193,7 +164,7 @@ class Materials:
             p[attr] = np.clip(combine(self._rgba0(entity)[:3], as_vector(value, 3, key), op, key), 0.0, 1.0)
         elif attr == "texture":
             require_set(op, key)
-            p[attr] = self._texture(entity, m, str(value), key)
+            p[attr], p["texture_id"] = str(value), self._texture(entity, m, str(value), key)
         elif attr == "texture_scale":
             p[attr] = combine(d("mat_texrepeat")[m], as_vector(value, 2, key), op, key)
         else:
@@ -201,19 +172,25 @@ class Materials:
             p[attr] = float(np.clip(combine(d(field)[m], value, op, key), 0.0, 1.0))
         self.dirty.add(entity)
 
-    def _texture(self, entity: str, m: int, path: str, key: str) -> str:
+    def _texture(self, entity: str, m: int, path: str, key: str) -> int:
+        """The texture that shows image ``path`` on material ``m``: the library's (a switch), else the
+        material's own with the image copied into it (uploaded to the renderer after the apply)."""
         model = self.world.model
-        tex = int(model.mat_texid[m, _RGB_ROLE])
+        tex = int(self.world.default("mat_texid")[m, RGB_ROLE])
         if tex < 0 or model.tex_type[tex] != mujoco.mjtTexture.mjTEXTURE_2D:
             raise UnsupportedError(f"{key}: material {entity!r} has no 2D texture to fill; declare "
                                    f"<texture type=\"2d\" width=... height=...> and reference it")
-        w, h, c = int(model.tex_width[tex]), int(model.tex_height[tex]), int(model.tex_nchannel[tex])
+        shape = shape_of(model, tex)
+        held = self.library.get((path, shape))
+        if held is not None:
+            return held
+        w, h, c, _ = shape
         pixels = self.images.get(path, w, h, c, key)
         start = int(model.tex_adr[tex])
         model.tex_data[start:start + pixels.size] = pixels
         self.textures_changed.add(tex)
         self.textures_modified.add(tex)
-        return path
+        return tex
 
     def flush(self) -> None:
         model, d = self.world.model, self.world.default
@@ -228,6 +205,7 @@ class Materials:
             white = np.ones(3) if "texture" in p else rgba0[:3]
             model.mat_rgba[m, :3] = p.get("base_color", white)
             model.mat_rgba[m, 3] = rgba0[3]
+            model.mat_texid[m, RGB_ROLE] = p.get("texture_id", d("mat_texid")[m, RGB_ROLE])
             model.mat_texrepeat[m] = p.get("texture_scale", d("mat_texrepeat")[m])
             model.mat_specular[m] = p.get("specular", d("mat_specular")[m])
             roughness = p.get("roughness")

@@ -5,7 +5,7 @@ Export writes these ONNX ``metadata_props`` (values are strings; ``*`` ones hold
     sim2real.format         "sim2real-onnx"
     sim2real.version        metadata version (1)
     sim2real.task           segment | classify | state
-    sim2real.arch           the architecture (segnet, edge-classifier, state-mlp)
+    sim2real.arch           the architecture (segnet, lenet, edge-classifier, state-mlp)
     sim2real.precision      fp32 | fp16 | int8 (what the weights are; inputs/outputs stay float32)
     sim2real.classes*       output index -> class name (state: target names)
     sim2real.input*         {"name", "shape" [null (batch), C, H, W], "layout": "NCHW", "channels",

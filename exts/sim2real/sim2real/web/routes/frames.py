@@ -7,7 +7,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from .. import fields
 from ..state import FRAMES
 from ..views import ViewsDep
 
@@ -36,5 +35,5 @@ async def frame_page(request: Request, frame: str, views: ViewsDep) -> Response:
     panel = views.panel
     jobs = [views.job(j.ident) for j in panel.jobs_of(frame)]
     return views.page(request, spec.template, frame, title=spec.title, intro=spec.intro, form=frame,
-                      specs=fields.input_specs(panel.form(frame).model), snap=panel.form(frame).snapshot(),
+                      specs=panel.specs(frame), snap=panel.form(frame).snapshot(),
                       actions=spec.actions, jobs=jobs, **panel.frame_extra(frame))
