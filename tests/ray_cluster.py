@@ -37,7 +37,7 @@ def _node_ports() -> list[str]:
     return ["--node-manager-port", str(p[0]), "--object-manager-port", str(p[1]),
             "--dashboard-agent-grpc-port", str(p[2]), "--dashboard-agent-listen-port", str(p[3]),
             "--metrics-export-port", str(p[4]), "--runtime-env-agent-port", str(p[5]),
-            "--worker-port-list", ",".join(str(x) for x in free_ports(3))]
+            "--worker-port-list", ",".join(str(x) for x in free_ports(16))]  # driver, actors, restarts
 
 
 class RayCluster:
