@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from web_helpers import browser, start_server  # noqa: F401  (browser: a fixture)
+from web_helpers import browser, open_profile, start_server  # noqa: F401  (browser: a fixture)
 
 HOSTILE_PATHS = {
     "nul": ("a\x00b.toml", "expected a path without NUL bytes or control characters"),
@@ -97,11 +97,7 @@ def test_the_token_redirect_never_leaves_this_server(tmp_path: Path) -> None:
 def test_a_refused_name_shows_beside_its_field_in_the_browser(browser, loopback) -> None:
     page = browser.new_page()
     try:
-        page.set_default_timeout(30_000)
-        page.goto(loopback.url + "profile")
-        page.fill("#profile-path", "tabletop")
-        page.click("#profile-open")
-        page.wait_for_selector("#profile-status.ok")
+        open_profile(page, loopback.url)
         page.fill("#profile-save-name", "n" * 5000)
         page.click("#profile-save")
         page.wait_for_selector("#profile-save-error")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from web_helpers import browser, start_server  # noqa: F401  (browser: a fixture)
+from web_helpers import browser, open_profile, start_server  # noqa: F401  (browser: a fixture)
 from sshd import Sshd, start_sshd  # noqa: E402  (tests/deploy is on the path through web_helpers)
 
 pytestmark = [pytest.mark.browser, pytest.mark.ssh, pytest.mark.render, pytest.mark.slow]  # ~45 s: real jobs end to end
@@ -63,12 +63,8 @@ def test_click_through_the_panel(browser, sshd: Sshd, tmp_path: Path, artifacts_
     server = start_server(tmp_path / "srv")
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
     try:
-        page.set_default_timeout(30_000)
         # ---- profile: open the shipped tabletop profile, break a range, see the error beside it, fix it
-        page.goto(server.url + "profile")
-        page.fill("#profile-path", "tabletop")
-        page.click("#profile-open")
-        page.wait_for_selector("#profile-status.ok")
+        open_profile(page, server.url)
         assert "tabletop" in page.inner_text("#profile-status")
         low = page.locator("tr[data-term='fill_rim_intensity'] input[data-field='low']")
         original = low.input_value()
@@ -177,11 +173,7 @@ def test_a_new_user_reads_the_panel(browser, tmp_path: Path, artifacts_dir: Path
     server = start_server(tmp_path / "srv")
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     try:
-        page.set_default_timeout(30_000)
-        page.goto(server.url + "profile")
-        page.fill("#profile-path", "tabletop")
-        page.click("#profile-open")
-        page.wait_for_selector("#profile-status.ok")
+        open_profile(page, server.url)
         values = page.locator("tr[data-term='object_asset'] input[data-field='values']")
         assert json.loads(values.input_value()) == ["cube", "sphere", "cylinder", "cone", "mug", "torus", "l_block"]
         values.fill('["mug", "cube", "it\'s \\"quoted\\""]')

@@ -44,6 +44,15 @@ class WebServer:
             self.proc.stdout.close()
 
 
+def open_profile(page, url: str, name: str = "tabletop") -> None:
+    """Open a profile in the panel's editor (a Playwright page) and wait until it has loaded."""
+    page.set_default_timeout(30_000)
+    page.goto(url + "profile")
+    page.fill("#profile-path", name)
+    page.click("#profile-open")
+    page.wait_for_selector("#profile-status.ok")
+
+
 def start_server(folder: Path, host: str = "127.0.0.1", extra: tuple[str, ...] = ()) -> WebServer:
     """``sim2real ui --port 0`` (the OS picks a free port; the server prints it) in a subprocess."""
     folder.mkdir(parents=True, exist_ok=True)
