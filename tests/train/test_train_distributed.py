@@ -23,34 +23,44 @@ from sim2real.train import runfolder as rf
 from sim2real.train.config import load_config
 from sim2real.train.distributed import Dist
 from sim2real.train.methods import METHODS, make_method
-from sim2real.train.models import EdgeClassifier, SegNet, StateNet
+from sim2real.train.config import TASK_ARCHES
+from sim2real.train.models import EdgeClassifier, LeNet, SegNet, StateNet
 from sim2real.train.tasks import Norm, make_task
 from sim2real.train.trainer import Step
 
 N = 4
 
 
-def _case(task: str) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    """A small model of ``task`` with a source batch and its labels."""
+def _case(arch: str) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """A small model of ``arch`` with a source batch and its labels."""
     g = torch.Generator().manual_seed(0)
-    if task == "segment":
-        return SegNet(3, 3, (8, 16)), torch.rand(N, 3, 16, 16, generator=g), torch.randint(0, 3, (N, 16, 16), generator=g)
-    if task == "classify":
-        return EdgeClassifier(3, 3, (8, 8, 8, 8), hidden=8), torch.rand(N, 3, 16, 16, generator=g), torch.tensor([0, 1, 2, 0])
+    images, classes = torch.rand(N, 3, 16, 16, generator=g), torch.tensor([0, 1, 2, 0])
+    if arch == "segnet":
+        return SegNet(3, 3, (8, 16)), images, torch.randint(0, 3, (N, 16, 16), generator=g)
+    if arch == "edge-classifier":
+        return EdgeClassifier(3, 3, (8, 8, 8, 8), hidden=8), images, classes
+    if arch == "lenet":
+        return LeNet(3, 3, (8, 8), hidden=8, input_size=(16, 16)), images, classes
     return StateNet(4, 2, (8, 8)), torch.rand(N, 4, generator=g), torch.rand(N, 2, generator=g)
 
 
-CASES = [(t, m, "features") for t in ("segment", "classify", "state") for m in sorted(METHODS)]
-CASES += [("segment", "dann", "output"), ("classify", "dann", "output")]
+CASES = [(t, a, m, "features") for t, arches in TASK_ARCHES.items() for a in arches for m in sorted(METHODS)]
+CASES += [(t, a, "dann", "output") for t, arches in TASK_ARCHES.items() if t != "state" for a in arches]
 
 
-@pytest.mark.parametrize(("task", "method", "dann_input"), CASES)
-def test_every_parameter_gets_a_gradient_so_ddp_needs_no_unused_parameter_search(task: str, method: str,
+def test_the_gradient_cases_cover_every_architecture() -> None:
+    """A model added to TASK_ARCHES without a case in _case would silently be tested as a StateNet."""
+    built = {type(_case(a)[0]).arch for arches in TASK_ARCHES.values() for a in arches}
+    assert built == {a for arches in TASK_ARCHES.values() for a in arches}
+
+
+@pytest.mark.parametrize(("task", "arch", "method", "dann_input"), CASES)
+def test_every_parameter_gets_a_gradient_so_ddp_needs_no_unused_parameter_search(task: str, arch: str, method: str,
                                                                                    dann_input: str) -> None:
     """What DistributedDataParallel without ``find_unused_parameters`` requires: a parameter that gets
     no gradient would leave its all-reduce waiting (DDP raises at the next step)."""
     torch.manual_seed(0)
-    model, xs, ys = _case(task)
+    model, xs, ys = _case(arch)
     cfg = load_config(None, {"task": task, "method": method, "dann_input": dann_input})
     on_output = dann_input == "output"
     dim = 3 if on_output else model.feature_dim
