@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,28 +109,28 @@ def launched() -> Iterator[list[subprocess.Popen[str]]]:
 
 def _start(cmd: list[str], launched: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "exts" / "sim2real"), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    # files, not pipes: two launches run at once and the one not read yet must never block on a full pipe
+    logs = (tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+"))
+    proc = subprocess.Popen(cmd, stdout=logs[0], stderr=logs[1], text=True, cwd=REPO, env=env)
+    proc.logs = logs  # type: ignore[attr-defined]
     launched.append(proc)
     return proc
 
 
 def _finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    out, err = proc.communicate(timeout=400)
+    proc.wait(timeout=400)
+    out, err = (f.seek(0) or f.read() for f in proc.logs)  # type: ignore[attr-defined]
     assert proc.returncode == 0, err[-3000:]
     assert "find_unused_parameters" not in err  # the warning DDP gives for a needless graph search
     return out, err
 
 
-@pytest.mark.slow  # three torchrun launches of two ranks each (~25 s apiece on 2 busy cores)
+@pytest.mark.slow  # three torchrun launches of two ranks each (~15 s apiece on 2 idle cores; two run at once)
 def test_torchrun_two_ranks_rank0_writes_and_sigkill_of_all_resumes(tmp_path: Path, launched: list) -> None:
     (tmp_path / "tiny.toml").write_text(TINY)
-    make_dataset(tmp_path / "src", 48)
-    make_dataset(tmp_path / "tgt", 8, seed=1, real=True)
-    out, _ = _finish(_start(_torchrun(tmp_path, tmp_path / "full"), launched))
-    results = [json.loads(line) for line in out.splitlines() if '"event": "result"' in line]
-    assert len(results) == 1 and results[0]["payload"]["epochs_done"] == 2  # rank 0 alone reports...
-    assert len(list((tmp_path / "full" / "tb").iterdir())) == 1  # ...and writes
-
+    make_dataset(tmp_path / "src", 16, width=32, height=24)  # a few steps per rank and epoch
+    make_dataset(tmp_path / "tgt", 8, seed=1, real=True, width=32, height=24)
+    full = _start(_torchrun(tmp_path, tmp_path / "full"), launched)  # the uninterrupted run, alongside
     killed = tmp_path / "killed"
     proc = _start(_torchrun(tmp_path, killed), launched)
     deadline = time.monotonic() + 300
@@ -139,7 +140,12 @@ def test_torchrun_two_ranks_rank0_writes_and_sigkill_of_all_resumes(tmp_path: Pa
     kill_tree(proc)  # torchrun and both ranks, SIGKILLed in epoch 2
     assert proc.returncode == -signal.SIGKILL and len(ranks) >= 2 and rf.checkpoint_epochs(killed) == [1]
 
-    out, _ = _finish(_start(_torchrun(tmp_path, killed), launched))
+    resumed = _start(_torchrun(tmp_path, killed), launched)
+    out, _ = _finish(full)
+    results = [json.loads(line) for line in out.splitlines() if '"event": "result"' in line]
+    assert len(results) == 1 and results[0]["payload"]["epochs_done"] == 2  # rank 0 alone reports...
+    assert len(list((tmp_path / "full" / "tb").iterdir())) == 1  # ...and writes
+    out, _ = _finish(resumed)
     assert "after epoch 1 of 2" in out, out[-2000:]
     assert json.loads((killed / rf.METRICS).read_text())["epochs_done"] == 2
     a, b = (rf.load_torch(rf.checkpoint_path(run, 2)) for run in (tmp_path / "full", killed))
