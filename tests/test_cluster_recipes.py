@@ -46,27 +46,27 @@ def _expand(args: list[str], **env: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- Slurm job array
-@pytest.mark.slow  # two generator processes at once, a merge and a reference run
+@pytest.mark.slow  # two array tasks and the reference run at once (three generator processes), then the merge
 def test_the_slurm_array_script_then_merge_equals_one_run(tmp_path: Path) -> None:
     out, single = tmp_path / "array", tmp_path / "single"
     extra = "--resolution 32x24 --seed 5 --frames-per-shard 2"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": str(REPO / "exts" / "sim2real"), "OUT": str(out), "FRAMES": "6",
            "GENERATE_ARGS": extra, "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_CPUS_PER_TASK": "1"}
-    tasks = [subprocess.Popen(["bash", str(CLUSTER / "generate-array.sbatch")], env={**env, "SLURM_ARRAY_TASK_ID": str(k)},
+    procs = [subprocess.Popen(["bash", str(CLUSTER / "generate-array.sbatch")], env={**env, "SLURM_ARRAY_TASK_ID": str(k)},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(2)]
-    for task in tasks:  # both array tasks run at the same time, as Slurm would start them
-        _, err = task.communicate(timeout=300)
-        assert task.returncode == 0, err[-2000:]
+    # both array tasks run at the same time, as Slurm would start them; the one-process run alongside
+    procs.append(subprocess.Popen([sys.executable, "-m", "sim2real.cli", "generate", "--profile", "tabletop",
+                                   "--frames", "6", "--out", str(single), *extra.split(), "--progress", "none"],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
     merge = doc_commands("sbatch --dependency")[0][-1]  # the --wrap command of the documented merge job
     assert merge == "sim2real dataset merge /shared/datasets/tabletop"
     proc = subprocess.run([*shlex.split(merge)[:-1], str(out)], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert verify(out).ok and verify(out).complete
-    ref = subprocess.run([sys.executable, "-m", "sim2real.cli", "generate", "--profile", "tabletop", "--frames", "6",
-                          "--out", str(single), *extra.split(), "--progress", "none"], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert ref.returncode == 0, ref.stderr
     files = sorted(p.relative_to(out) for p in dataset_files(out))
     assert files == sorted(p.relative_to(single) for p in dataset_files(single))
     assert all((out / rel).read_bytes() == (single / rel).read_bytes() for rel in files)

@@ -20,7 +20,7 @@ from sim2real.dataset.store import dataset_files
 from sim2real.dataset.verify import verify
 
 pytestmark = pytest.mark.slow  # one ray start cluster (head + worker, ~10-20 s each) and five generator jobs
-FRAMES = 16  # 2 frames per work item on 2 actors: 8 items, so a node killed after 3 frames still holds work
+FRAMES = 24  # 3 frames per work item on 2 actors: 8 items, so a node killed after 3 frames still holds work
 BASE = ["generate", "--profile", "tabletop", "--resolution", "32x24", "--seed", "3", "--frames", str(FRAMES)]
 
 
