@@ -35,6 +35,7 @@ class SegNet(nn.Module):
     made at half resolution are upsampled to the input size. Output stride ``2 ** len(widths)``."""
 
     arch = "segnet"
+    feature_maps = True  # represent() gives (N, C, h, w) maps
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, widths: list[int] | tuple[int, ...] = (16, 32, 64),
                  skips: bool = True) -> None:
@@ -95,6 +96,7 @@ class _FlatClassifier(nn.Module):
     backbone: nn.Sequential
     classifier: nn.Sequential
     dim: int
+    feature_maps = False  # represent() gives (N, D) vectors
 
     @property
     def feature_dim(self) -> int:
@@ -170,6 +172,7 @@ class StateNet(nn.Module):
     default 256, 256, 256) and a regression head (hidden/2, then the outputs)."""
 
     arch = "state-mlp"
+    feature_maps = False
 
     def __init__(self, in_features: int, out_features: int, widths: list[int] | tuple[int, ...] = (256, 256, 256),
                  dropout: float = 0.0, batch_norm: bool = True) -> None:
