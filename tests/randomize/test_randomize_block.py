@@ -1,0 +1,69 @@
+"""Keyed samples drawn into one block per call: the same bytes as before, and samples the caller keeps stay theirs.
+
+The digests below were recorded from main at 90d42aa (before the block: one array per (term, entity) from
+numpy's ``uniform``/``normal``); the block path must reproduce every byte, key order, dtype and shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from randomize_helpers import ENTITIES, PROFILES, profile, randomizer, uniform
+from test_randomize_sampling import EVERY_DIST
+
+from sim2real.randomize.entities import load_entities
+from sim2real.randomize.profile import load_profile
+from sim2real.randomize.runtime import Randomizer
+from sim2real.randomize.sample import Sample
+
+ARM2_ENTITIES = {
+    "joint": ["shoulder", "elbow"],
+    "actuator": ["shoulder", "elbow"],
+    "body": ["upper_arm", "forearm"],
+    "sensor": ["shoulder_pos", "elbow_pos", "shoulder_vel", "elbow_vel"],
+}
+# the corners of the per-family transforms: per-component bounds, a truncated normal mirrored (its range
+# above the mean), one per-component, one with a bound 40 sd out (CDF underflow)
+CORNERS = (
+    {"name": "luv", "target": "light:*/color", "dist": "loguniform", "low": [0.1, 0.2, 0.3], "high": [1.0, 2.0, 3.0]},
+    {"name": "tnf", "target": "joint:*/damping", "dist": "truncnormal", "mean": 0.0, "std": 1.0, "low": 0.5,
+     "high": 3.0},
+    {"name": "tnv", "target": "body:*/com", "dist": "truncnormal", "mean": [0.0, 0.1, -0.1], "std": 0.05,
+     "low": [-0.1, 0.0, -0.3], "high": [0.05, 0.3, 0.0]},
+    {"name": "tnu", "target": "joint:*/armature", "dist": "truncnormal", "mean": 0.0, "std": 0.01, "low": 0.4,
+     "high": 0.5},
+    {"name": "nv", "target": "light:*/position", "dist": "normal", "mean": [0.0, 1.0, 2.0], "std": 0.5},
+    uniform("camera:*/fovy", 40.0, 60.0, name="uf"),
+)
+
+
+def digest(samples: list[Sample]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for s in samples:
+        h.update(f"{s.event}{s.index}{list(s.ops.items())}".encode())
+        for key, v in s.values.items():
+            h.update(f"{key}{v.dtype.str}{v.shape}".encode())
+            h.update(repr(v.tolist()).encode() if v.dtype == object else np.ascontiguousarray(v).tobytes())
+    return h.hexdigest()
+
+
+def events(r: Randomizer) -> list[Sample]:
+    return [r.startup(), r.reset(0), r.frame(0), r.reset(3), r.frame(7), r.reset(799)]
+
+
+CASES = {
+    "every dist": (lambda: randomizer(profile(*EVERY_DIST), seed=3, n_envs=33), "df5ab4ec171c34143c2aaf5b068d04b1"),
+    "corners": (lambda: randomizer(profile(*CORNERS), seed=5, n_envs=17), "167a2166b6ae61b93570d77773fc3f1e"),
+    "tabletop": (lambda: Randomizer(load_profile(PROFILES / "tabletop.toml"), 7,
+                                    load_entities(PROFILES / "tabletop.entities.json"), n_envs=9), "810e37fd02bff4a184daa13d00b97354"),
+    "arm2 (curriculum, ADR, signal)": (lambda: Randomizer(load_profile(PROFILES / "arm2.toml"), 11, ARM2_ENTITIES,
+                                                          n_envs=21), "403d0bcd30119a925c7e56ae1f8fe800"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_samples_keep_the_bytes_of_the_per_stream_draws(case: str) -> None:
+    make, recorded = CASES[case]
+    assert digest(events(make())) == recorded
