@@ -185,8 +185,8 @@ class ResolvedProfile:
     def plan(self, when: str, scale: float, adr: Collection[str] = (), period: int | None = None,
              n_envs: int = 1) -> EventPlan:
         """The event's draws in order for ``n_envs`` environments (``interval``: one period's, with its
-        firing layout; a keyed event: with its block), for the curriculum ``scale``; only the keys no later term overrides are drawn. ``adr``: the terms
-        ADR moves (reset only)."""
+        firing layout; a keyed event: with its block), for the curriculum ``scale``; only the keys no later
+        term overrides are drawn. ``adr``: the terms ADR moves (reset only)."""
         cached = self._plans.get((when, period, scale))
         if cached is not None:
             return cached
@@ -212,9 +212,9 @@ class ResolvedProfile:
 
 def _keyed_plan(draws: list[Draw], n_envs: int) -> EventPlan:
     """A keyed event's plan: its continuous terms in a block, the other draws in order."""
-    stacked = [isinstance(d, TermDraw) and stackable(d.dist) for d in draws]
-    rows = [(k, p, d.dist) for d, s in zip(draws, stacked) if s for k, p in zip(d.keys, d.prefixes, strict=True)]  # type: ignore[union-attr]
-    rest = tuple(d for d, s in zip(draws, stacked) if not s)
+    stacked = [d for d in draws if isinstance(d, TermDraw) and stackable(d.dist)]
+    rows = [(k, p, d.dist) for d in stacked for k, p in zip(d.keys, d.prefixes, strict=True)]
+    rest = tuple(d for d in draws if not any(d is s for s in stacked))
     keys = tuple(dict.fromkeys(k for d in draws for k in d.written()))
     return EventPlan(rest, block=KeyedBlock(rows, n_envs) if rows else None, keys=keys)
 
