@@ -56,8 +56,8 @@ def load(cfg: TrainConfig, inputs: Inputs, reporter: Reporter | None = None) -> 
                          "(or --method source-only)")
     if cfg.task == "state":
         return _load_state(cfg, inputs)
-    loader = _load_segment if cfg.task == "segment" else _load_classify
-    return loader(cfg, inputs, reporter)
+    loaders = {"segment": _load_segment, "classify": _load_classify, "detect": _load_detect}
+    return loaders[cfg.task](cfg, inputs, reporter)
 
 
 def _split(cfg: TrainConfig, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +122,32 @@ def _load_classify(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> Task
         ev = (sources.read_crop_dataset(inputs.eval, size, classes, cfg.min_object_pixels, True, reporter=reporter)
               if sources.is_dataset(inputs.eval) else
               sources.read_image_set(inputs.eval, size, cfg.depth, classes=classes, reporter=reporter))
+    return _with_split(cfg, classes, source, target, ev)
+
+
+def _load_detect(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskData:
+    from . import boxsets
+
+    size = cfg.resolution
+    if not boxsets.is_box_source(inputs.data):
+        raise InputError(f"--data {inputs.data}: expected a sim2real dataset, a COCO .json (or a folder with one) "
+                         "or a Replicator BasicWriter folder for --task detect")
+    classes = sources.Classes.from_inputs(boxsets.box_classes(inputs.data), cfg.class_map)
+    if not classes.names:
+        raise InputError(f"{inputs.data}: names no object class; expected boxes of at least one class")
+    source = boxsets.read_boxes(inputs.data, size, cfg.depth, classes, reporter=reporter)
+    target = None
+    if inputs.target is not None:  # unlabelled whatever it is: its boxes are not read
+        target = (boxsets.read_boxes(inputs.target, size, cfg.depth, None, cfg.max_target_images, reporter)
+                  if boxsets.is_box_source(inputs.target) else
+                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
+                                         reporter=reporter, skip_unreadable=True))
+    ev = None
+    if inputs.eval is not None:
+        if not boxsets.is_box_source(inputs.eval):
+            raise InputError(f"--eval {inputs.eval}: expected labelled boxes for --task detect (a sim2real dataset, "
+                             "a COCO .json or a BasicWriter folder)")
+        ev = boxsets.read_boxes(inputs.eval, size, cfg.depth, classes, reporter=reporter)
     return _with_split(cfg, classes, source, target, ev)
 
 

@@ -217,7 +217,7 @@ class Run:
             inp = {"width": w, "height": h, "channels": ["r", "g", "b"] + (["depth"] if cfg.depth else []),
                    "range": "rgb / 255 (0..1), depth in metres", "layout": "NCHW",
                    "resize": "centre crop to the aspect ratio, then area resize"}
-            outputs = {}
+            outputs = self.task.output_spec()
         return rf.ModelSpec(
             arch=self.model.arch, config=model_config, task=cfg.task, classes=list(self.data.classes), input=inp,
             normalization={"mean": self.norm.mean, "std": self.norm.std},
