@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..fsutil import content_hash
+from ..fsutil import content_hash, sha256_file
 from ..progress import NullReporter, Reporter
 from .sources import Classes, ImageData, _open_dataset, _parallel, dataset_crop_classes, dataset_fingerprint, fit, is_dataset
 
@@ -209,7 +209,7 @@ def _coco(path: Path, limit: int | None) -> BoxSource:
     frames = [_coco_frame(path, k, img, per_image) for k, img in enumerate(_list(doc, "images", path)[:limit])]
     if not frames:
         raise InputError(f"{path}: lists no images; expected COCO 'images' entries")
-    fp = {"kind": "coco", "path": str(path.resolve()), "json": content_hash(path.read_bytes(), 16), "images": len(frames)}
+    fp = {"kind": "coco", "path": str(path.resolve()), "json": sha256_file(path)[:16], "images": len(frames)}
     return BoxSource("coco", str(path), [names[k] for k in sorted(names)], frames, fp)
 
 
