@@ -82,7 +82,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     cfg = TrainConfig(task="detect", method="source-only", epochs=10, batch_size=8, resolution=(64, 48),
                       validator_images=8, model={"widths": [8, 16, 32]})
     summary = train(TrainRequest(cfg, Inputs(src, None, None, held_out), root / "run"))
-    return {"summary": summary, "run": root / "run"}
+    return {"summary": summary, "run": root / "run", "held_out": held_out}
 
 
 def test_a_detector_trained_on_generated_frames_finds_boxes_in_held_out_frames(trained: dict) -> None:
@@ -100,6 +100,29 @@ def test_a_detector_trained_on_generated_frames_finds_boxes_in_held_out_frames(t
     spec = json.loads((trained["run"] / "model.json").read_text())
     assert spec["arch"] == "centernet" and spec["outputs"]["stride"] == 4 and spec["outputs"]["channels"] == 3 + 4
     assert json.loads((trained["run"] / "metrics.json").read_text())["final"]["target"]["ap50"] == target["ap50"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's note that the TorchScript exporter is legacy
+def test_the_onnx_export_holds_the_raw_heads_and_decodes_as_pytorch(trained: dict, tmp_path: Path) -> None:
+    import onnx
+
+    from sim2real import api
+    from sim2real.deploy.export import OUTPUT, export_onnx, ort_outputs, torch_outputs
+    from sim2real.errors import UnsupportedError
+    from sim2real.train.runfolder import load_model
+
+    model, spec = load_model(trained["run"])
+    images = read_boxes(trained["held_out"], (64, 48), False, None).images[:6]
+    mean, std = (np.array(spec.normalization[k], np.float32).reshape(1, 3, 1, 1) for k in ("mean", "std"))
+    x = ((images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0 - mean) / std).astype(np.float32)
+    exported = export_onnx(trained["run"], tmp_path / "det.onnx", x, loaded=(model, spec))
+    assert exported.parity_max_abs < 1e-3 and exported.metadata["output"]["shape"] == [None, 7, 12, 16]
+    assert onnx.load(str(tmp_path / "det.onnx")).graph.output[0].name == OUTPUT
+    ours, theirs = (decode(torch.from_numpy(o), 3, 4) for o in (torch_outputs(model, x), ort_outputs(tmp_path / "det.onnx", x)))
+    for (b1, s1, c1), (b2, s2, c2) in zip(ours, theirs):
+        assert len(b1) > 0 and (c1 == c2).all() and np.allclose(b1, b2, atol=1e-2) and np.allclose(s1, s2, atol=1e-4)
+    with pytest.raises(UnsupportedError, match="detect run's scored export"):  # not built yet: said, not crashed
+        api.export(trained["run"], tmp_path / "x.onnx")
 
 
 # ---------------------------------------------------------------- other tools' files
