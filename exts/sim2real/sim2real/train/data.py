@@ -7,6 +7,7 @@ target dataset are not read); the evaluation set is only scored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,18 @@ def _with_split(cfg: TrainConfig, classes: list[str] | sources.Classes, source: 
     return TaskData(names, source.subset(train_idx), source.subset(val_idx), target, ev)
 
 
+def _target(cfg: TrainConfig, inputs: Inputs, reporter: Reporter, is_labelled_set: Callable[[Path], bool],
+            read_set: Callable[[Path], Any]) -> Any:
+    """The unlabelled target: a labelled set's images by ``read_set`` (labels left unread), else an
+    image folder, dataset or bag (undecodable images skipped, as a camera's stream may hold some)."""
+    if inputs.target is None:
+        return None
+    if is_labelled_set(inputs.target):
+        return read_set(inputs.target)
+    return sources.read_image_set(inputs.target, cfg.resolution, cfg.depth, inputs.target_topic, cfg.max_target_images,
+                                  reporter=reporter, skip_unreadable=True)
+
+
 def _load_segment(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskData:
     if not sources.is_dataset(inputs.data):
         raise InputError(f"--data {inputs.data}: expected a sim2real dataset (a folder with manifest.json) for "
@@ -86,12 +99,8 @@ def _load_segment(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskD
     if len(classes.names) < 2:
         raise InputError(f"{inputs.data}: the dataset labels one class; expected background and at least one object class")
     source = sources.read_segment_dataset(inputs.data, size, cfg.depth, classes, reporter=reporter)
-    target = None
-    if inputs.target is not None:
-        target = (sources.read_segment_dataset(inputs.target, size, cfg.depth, None, cfg.max_target_images, reporter)
-                  if sources.is_dataset(inputs.target) else
-                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
-                                         reporter=reporter, skip_unreadable=True))
+    target = _target(cfg, inputs, reporter, sources.is_dataset, lambda p: sources.read_segment_dataset(
+        p, size, cfg.depth, None, cfg.max_target_images, reporter))
     ev = None
     if inputs.eval is not None:
         ev = (sources.read_segment_dataset(inputs.eval, size, cfg.depth, classes, reporter=reporter)
@@ -110,13 +119,8 @@ def _load_classify(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> Task
         source = sources.read_image_set(inputs.data, size, cfg.depth, classes=classes, reporter=reporter)
     if len(classes.names) < 2:
         raise InputError(f"{inputs.data}: one class ({', '.join(classes.names)}); expected at least two to classify")
-    target = None
-    if inputs.target is not None:
-        target = (sources.read_crop_dataset(inputs.target, size, None, cfg.min_object_pixels, False, cfg.max_target_images,
-                                            reporter)
-                  if sources.is_dataset(inputs.target) else
-                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
-                                         reporter=reporter, skip_unreadable=True))
+    target = _target(cfg, inputs, reporter, sources.is_dataset, lambda p: sources.read_crop_dataset(
+        p, size, None, cfg.min_object_pixels, False, cfg.max_target_images, reporter))
     ev = None
     if inputs.eval is not None:
         ev = (sources.read_crop_dataset(inputs.eval, size, classes, cfg.min_object_pixels, True, reporter=reporter)
@@ -136,12 +140,8 @@ def _load_detect(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskDa
     if not classes.names:
         raise InputError(f"{inputs.data}: names no object class; expected boxes of at least one class")
     source = boxsets.read_boxes(inputs.data, size, cfg.depth, classes, reporter=reporter)
-    target = None
-    if inputs.target is not None:  # unlabelled whatever it is: its boxes are not read
-        target = (boxsets.read_boxes(inputs.target, size, cfg.depth, None, cfg.max_target_images, reporter)
-                  if boxsets.is_box_source(inputs.target) else
-                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
-                                         reporter=reporter, skip_unreadable=True))
+    target = _target(cfg, inputs, reporter, boxsets.is_box_source, lambda p: boxsets.read_boxes(  # boxes not read
+        p, size, cfg.depth, None, cfg.max_target_images, reporter))
     ev = None
     if inputs.eval is not None:
         if not boxsets.is_box_source(inputs.eval):

@@ -381,14 +381,3 @@ class Regression:
         sq, ab = torch.cat(self.sq), torch.cat(self.ab)
         return {"rmse": float(sq.mean().sqrt()), "mae": float(ab.mean()),
                 "rmse_per_target": sq.mean(0).sqrt().tolist(), "n": len(sq)}
-
-
-TASKS: dict[str, type[Task]] = {t.name: t for t in (SegmentTask, ClassifyTask, StateTask)}
-
-
-def make_task(cfg: TrainConfig, classes: list[str]) -> Task:
-    if cfg.task == "detect":  # its module builds on ImageTask here, so it is imported when asked for
-        from .detect import DetectTask
-
-        return DetectTask(cfg, classes)
-    return TASKS[cfg.task](cfg, classes)

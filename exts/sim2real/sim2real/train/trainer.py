@@ -41,7 +41,8 @@ from .optim import make_optimizer, make_schedule
 from .selection import LAST, Choice, choose, prune
 from .distributed import Dist
 from .evaluation import Models, domain_models, epoch_scores
-from .tasks import Task, make_task
+from .taskmap import make_task
+from .tasks import Task
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
