@@ -69,7 +69,7 @@ def is_box_source(path: Path) -> bool:
     """A path one of the three readers takes (not a plain image folder or a bag)."""
     path = Path(path)
     return is_dataset(path) or path.suffix == ".json" or (path.is_dir() and (_coco_file(path) is not None or
-                                                                              _basic_keys(path)))
+                                                                              bool(_basic_keys(path))))
 
 
 def open_box_source(path: Path, depth: bool = False, limit: int | None = None) -> BoxSource:
@@ -300,10 +300,11 @@ def _basic_boxes(folder: Path, key: str) -> tuple[np.ndarray, list[str]]:
         rows = np.load(npy, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"{npy}: unreadable ({exc}); expected a structured .npy array") from None
-    missing = [n for n in BBOX_2D_DTYPE.names if rows.dtype.names is None or n not in rows.dtype.names]
+    wanted, have = BBOX_2D_DTYPE.names or (), rows.dtype.names or ()
+    missing = [n for n in wanted if n not in have]
     if missing:
         raise InputError(f"{npy}: no field(s) {', '.join(missing)}; expected BasicWriter's bounding_box_2d_tight rows "
-                         f"({', '.join(BBOX_2D_DTYPE.names)})")
+                         f"({', '.join(wanted)})")
     try:
         id_to_labels = json.loads(labels.read_text())
     except FileNotFoundError:
