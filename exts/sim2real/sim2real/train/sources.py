@@ -54,6 +54,8 @@ class ImageData:
     labels: np.ndarray | None = None  # segment: (N, H, W) uint8 class index; classify: (N,) int64
     origin: str = ""  # where it came from (for messages)
     fingerprint: dict[str, Any] = field(default_factory=dict)  # identity of the input (run.json)
+    # detect: per image (M, 5) float32 rows x0, y0, x1, y1 (half-open, pixels of the model input), class index
+    boxes: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -63,6 +65,7 @@ class ImageData:
             _take(self.images, index), [self.names[i] for i in index],
             None if self.depth is None else _take(self.depth, index),
             None if self.labels is None else _take(self.labels, index), self.origin, self.fingerprint,
+            None if self.boxes is None else [self.boxes[i] for i in index],
         )
 
     @property

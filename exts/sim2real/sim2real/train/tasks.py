@@ -1,8 +1,9 @@
-"""The three tasks: what a batch is, the loss, the score, and evaluation over a whole set.
+"""The tasks: what a batch is, the loss, the score, and evaluation over a whole set.
 
 * ``segment``: ``SegNet``; per-pixel cross-entropy; score = mIoU over the classes present (union
   > 0) in the evaluated set, plus pixel accuracy and per-class IoU.
 * ``classify``: ``LeNet`` (or ``EdgeClassifier``: ``model.arch``); cross-entropy; score = accuracy (+ per class).
+* ``detect``: ``CenterNet``; focal + box loss; score = COCO AP (``detect.py``).
 * ``state``: ``StateNet``; mean squared error on standardised targets; score = RMSE in the targets'
   units (and MAE). Validators need class probabilities, so only ``source`` and ``dev`` apply.
 
@@ -95,6 +96,14 @@ class Task:
     def new_score(self) -> Any:
         raise NotImplementedError
 
+    def scorer(self, data: Any) -> Any:
+        """The accumulator that scores ``data`` batch by batch (``add(out, y)``, then ``result()``)."""
+        return self.new_score()
+
+    def output_spec(self) -> dict[str, Any]:
+        """What the model's output means, for model.json (the export's contract); {} when the export says it."""
+        return {}
+
     def higher(self, score: dict[str, Any]) -> float:
         return float(score[self.metric])
 
@@ -108,7 +117,7 @@ class Task:
         vector features are all kept as they are."""
         model.eval()
         n = len(data)
-        acc = self.new_score() if labelled else None
+        acc = self.scorer(data) if labelled else None
         out = _Collected()
         for start in range(0, n, batch):
             idx = np.arange(start, min(start + batch, n))
@@ -386,10 +395,3 @@ class Regression:
         sq, ab = torch.cat(self.sq), torch.cat(self.ab)
         return {"rmse": float(sq.mean().sqrt()), "mae": float(ab.mean()),
                 "rmse_per_target": sq.mean(0).sqrt().tolist(), "n": len(sq)}
-
-
-TASKS: dict[str, type[Task]] = {t.name: t for t in (SegmentTask, ClassifyTask, StateTask)}
-
-
-def make_task(cfg: TrainConfig, classes: list[str]) -> Task:
-    return TASKS[cfg.task](cfg, classes)

@@ -41,7 +41,8 @@ from .optim import make_optimizer, make_schedule
 from .selection import LAST, Choice, choose, prune
 from .distributed import Dist
 from .evaluation import Models, domain_models, epoch_scores
-from .tasks import Task, make_task
+from .taskmap import make_task
+from .tasks import Task
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -218,7 +219,7 @@ class Run:
             inp = {"width": w, "height": h, "channels": ["r", "g", "b"] + (["depth"] if cfg.depth else []),
                    "range": "rgb / 255 (0..1), depth in metres", "layout": "NCHW",
                    "resize": "centre crop to the aspect ratio, then area resize"}
-            outputs = {}
+            outputs = self.task.output_spec()
         return rf.ModelSpec(
             arch=self.model.arch, config=model_config, task=cfg.task, classes=list(self.data.classes), input=inp,
             normalization={"mean": self.norm.mean, "std": self.norm.std},
