@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from testlib import REPO, descendants, kill_tree
@@ -25,8 +26,10 @@ from sim2real.train.config import load_config
 from sim2real.train.distributed import Dist
 from sim2real.train.methods import METHODS, make_method
 from sim2real.train.config import TASK_ARCHES
-from sim2real.train.models import EdgeClassifier, LeNet, SegNet, StateNet
-from sim2real.train.tasks import Norm, make_task
+from sim2real.train.detect import encode
+from sim2real.train.models import CenterNet, EdgeClassifier, LeNet, SegNet, StateNet
+from sim2real.train.taskmap import make_task
+from sim2real.train.tasks import Norm
 from sim2real.train.trainer import Step
 
 N = 4
@@ -42,11 +45,14 @@ def _case(arch: str) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
         return EdgeClassifier(3, 3, (8, 8, 8, 8), hidden=8), images, classes
     if arch == "lenet":
         return LeNet(3, 3, (8, 8), hidden=8, input_size=(16, 16)), images, classes
+    if arch == "centernet":  # one box per image, heatmaps and box targets at stride 4 as the detect task makes them
+        boxes = [np.array([[2.0, 3.0, 11.0, 12.0, float(c)]], np.float32) for c in classes.tolist()]
+        return CenterNet(3, 3, (8, 16, 16)), images, torch.from_numpy(np.stack([encode(b, 3, (4, 4), 4) for b in boxes]))
     return StateNet(4, 2, (8, 8)), torch.rand(N, 4, generator=g), torch.rand(N, 2, generator=g)
 
 
 CASES = [(t, a, m, "features") for t, arches in TASK_ARCHES.items() for a in arches for m in sorted(METHODS)]
-CASES += [(t, a, "dann", "output") for t, arches in TASK_ARCHES.items() if t != "state" for a in arches]
+CASES += [(t, a, "dann", "output") for t, arches in TASK_ARCHES.items() if t in ("segment", "classify") for a in arches]
 
 
 def test_the_gradient_cases_cover_every_architecture() -> None:
