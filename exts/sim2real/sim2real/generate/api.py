@@ -65,7 +65,12 @@ def _generate(resolved: Resolved, runtime: dict[str, Any], select: Callable[[int
                 reporter.message(f"resuming {out}: {done_before} of {total} frames already made")
             task = reporter.task("generate", total=total, unit="frame", done=done_before)
             preview = _Preview(reporter, writer)
-            writer.on_commit = lambda entry: (task.advance(), preview.offer(entry))
+
+            def committed(entry: FrameEntry) -> None:
+                task.advance()
+                preview.offer(entry)
+
+            writer.on_commit = committed
             if missing:
                 handed, source = source, None
                 _execute(resolved, writer, missing, handed, source_factory)

@@ -27,13 +27,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from ..errors import InputError
 from ..fsutil import content_hash
 from ..progress import NullReporter, Reporter
+
+if TYPE_CHECKING:
+    from .streaming import StreamedArray
+
+# A dataset's frames: decoded in memory, or read from disk per index (datasets larger than memory).
+Frames = Union[np.ndarray, "StreamedArray"]
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +54,10 @@ STREAM_ENV = "SIM2REAL_TRAIN_STREAM_MB"  # decoded arrays above this many MiB ar
 class ImageData:
     """Images at the model's input size with optional depth and labels."""
 
-    images: np.ndarray  # (N, H, W, 3) uint8 RGB
+    images: Frames  # (N, H, W, 3) uint8 RGB
     names: list[str]
-    depth: np.ndarray | None = None  # (N, H, W) float32 metres, 0 = no measurement
-    labels: np.ndarray | None = None  # segment: (N, H, W) uint8 class index; classify: (N,) int64
+    depth: Frames | None = None  # (N, H, W) float32 metres, 0 = no measurement
+    labels: Frames | None = None  # segment: (N, H, W) uint8 class index; classify: (N,) int64
     origin: str = ""  # where it came from (for messages)
     fingerprint: dict[str, Any] = field(default_factory=dict)  # identity of the input (run.json)
     # detect: per image (M, 5) float32 rows x0, y0, x1, y1 (half-open, pixels of the model input), class index
