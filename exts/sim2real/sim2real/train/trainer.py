@@ -8,7 +8,8 @@ checkpoint, so a run killed at any moment and started again with the same comman
 the last finished epoch and ends with the same weights, bit for bit (same machine and thread
 count). There are no data-loader worker processes: the inputs are decoded once into memory.
 
-Multi-GPU: see ``distributed.py``.
+Multi-GPU: see ``distributed.py``. What a checkpoint holds, the resume and ``best.pt``: ``checkpoints.py``;
+the checks that a restart is the same experiment, and run.json/config.json/model.json: ``run_identity.py``.
 """
 
 from __future__ import annotations
