@@ -8,13 +8,12 @@ checkpoint, so a run killed at any moment and started again with the same comman
 the last finished epoch and ends with the same weights, bit for bit (same machine and thread
 count). There are no data-loader worker processes: the inputs are decoded once into memory.
 
-Multi-GPU: see ``distributed.py``.
+Multi-GPU: see ``distributed.py``. What a checkpoint holds, the resume and ``best.pt``: ``checkpoints.py``;
+the checks that a restart is the same experiment, and run.json/config.json/model.json: ``run_identity.py``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,26 +24,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__, checksums
-from ..errors import InputError, IntegrityError, UnsupportedError
+from ..errors import UnsupportedError
 from ..fsutil import atomic_write_json, content_hash, locked_dir, remove_stale_tmp
 from ..progress import NullReporter, Reporter
-from ..runs import new_run_id, read_run_info, write_run_info
 from . import data as data_mod
+from . import run_identity as ident
 from . import runfolder as rf
 from .augment import Augment
+from .checkpoints import Checkpoints, Trainables
 from .numerics import denormals_flushed, deterministic_algorithms
 from .config import VALIDATOR_SIGN, TrainConfig
 from .methods import Method, dann_alpha, make_method
 from .models import has_batch_norm
 from .optim import make_optimizer, make_schedule
-from .selection import LAST, Choice, choose, prune
+from .selection import LAST, Choice, choose
 from .distributed import Dist
 from .evaluation import Models, domain_models, epoch_scores
 from .taskmap import make_task
 from .tasks import Task
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOG_EVERY = 5  # TensorBoard: a point every few steps
@@ -133,7 +131,8 @@ class Run:
         """Read the data, build everything, resume; returns the last finished epoch."""
         cfg = self.cfg
         self.dist.check_batch(cfg.batch_size)
-        self._check_config()
+        self.record = ident.config_record(cfg, self.req.inputs)
+        ident.check_config(self.out, self.record)
         if cfg.translate is not None and self.req.translate_source is None:
             raise UnsupportedError("translate: this caller gave training no translator; pass TrainRequest("
                                    "translate_source=sim2real.translate.augment.source_translation(config))")
@@ -161,12 +160,17 @@ class Run:
         self.g = torch.Generator().manual_seed(cfg.seed)
         self.g_aug = torch.Generator().manual_seed(self.dist.seed(cfg.seed + AUGMENT_SEED_OFFSET))
         self.augment = Augment(cfg.augment)
-        self.history: list[dict[str, Any]] = []
-        self.spec = self._spec(model_config)
-        self._check_fingerprints()
+        self.spec = ident.model_spec(cfg, self.task, self.data, self.model, self.norm, model_config)
+        fingerprints = self.data.fingerprints()
+        ident.check_fingerprints(self.out, fingerprints)
         if self.dist.main:
-            self._write_identity()
-        start = self._resume()
+            ident.write_identity(self.out, self.spec, self.record, fingerprints)
+        self.trainables = Trainables(self.model, self.method, self.opt, self.sched, self.g, self.g_aug, cfg.method,
+                                     self.dist.rank, self.dist.world)
+        self.checkpoints = Checkpoints(self.out, self.spec, content_hash(self.record), cfg.keep_checkpoints)
+        start, self.history = self.checkpoints.resume(self.trainables)
+        if start:
+            self.rep.message(f"resuming {self.out} after epoch {start} of {cfg.epochs}")
         self.validators = [v for v in (cfg.validators or []) if v == "source" or self.data.target is not None]
         self.select = cfg.select if cfg.select == LAST or cfg.select in self.validators else "source"
         if self.select != cfg.select:
@@ -175,99 +179,6 @@ class Run:
         if start and self.dist.main:
             self._reconcile()
         return start
-
-    def _check_config(self) -> None:
-        """A run folder holds one experiment: resuming with other settings or data is refused."""
-        wanted = self._config_record()
-        path = self.out / rf.CONFIG
-        if not path.is_file():
-            return
-        try:
-            have = json.loads(path.read_text())
-            have.pop("fingerprints", None)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{path}: unreadable ({exc}); remove the run folder or choose another --out") from None
-        diffs = _differences(have, wanted)
-        if diffs:
-            raise InputError(f"{self.out}: holds a run with other settings ({'; '.join(diffs[:4])}); "
-                             "expected the same command to resume, or choose another --out")
-
-    def _check_fingerprints(self) -> None:
-        """The data must be what the run started with (a dataset that grew is other data)."""
-        path = self.out / rf.CONFIG
-        if not path.is_file():
-            return
-        have = json.loads(path.read_text()).get("fingerprints", {})
-        diffs = _differences(have, self.data.fingerprints())
-        if diffs:
-            raise InputError(f"{self.out}: the run started on other data ({'; '.join(diffs[:3])}); "
-                             "expected the same inputs to resume, or choose another --out")
-
-    def _config_record(self) -> dict[str, Any]:
-        return {"config": self.cfg.model_dump(mode="json"), "inputs": self.req.inputs.to_dict()}
-
-    def _spec(self, model_config: dict[str, Any]) -> rf.ModelSpec:
-        cfg = self.cfg
-        if cfg.task == "state":
-            tr = self.data.train
-            assert self.task.target_norm is not None  # type: ignore[attr-defined]
-            tn = self.task.target_norm  # type: ignore[attr-defined]
-            inp: dict[str, Any] = {"features": tr.feature_names}
-            outputs = {"mean": tn.mean, "std": tn.std, "note": "outputs are standardised: y = out * std + mean"}
-        else:
-            w, h = cfg.resolution
-            inp = {"width": w, "height": h, "channels": ["r", "g", "b"] + (["depth"] if cfg.depth else []),
-                   "range": "rgb / 255 (0..1), depth in metres", "layout": "NCHW",
-                   "resize": "centre crop to the aspect ratio, then area resize"}
-            outputs = self.task.output_spec()
-        return rf.ModelSpec(
-            arch=self.model.arch, config=model_config, task=cfg.task, classes=list(self.data.classes), input=inp,
-            normalization={"mean": self.norm.mean, "std": self.norm.std},
-            depth_units="m" if cfg.depth else None, outputs=outputs, method=cfg.method)
-
-    def _write_identity(self) -> None:
-        """run.json (kept from the first start), config.json and model.json."""
-        fps = self.data.fingerprints()
-        try:
-            run_id = read_run_info(self.out, "train")["id"]
-        except InputError:
-            run_id = new_run_id("train")
-        self.spec.run_id = run_id
-        parents = {k: v["id"] for k, v in fps.items() if v and v.get("kind") == "dataset"}
-        extra = {"profile_hash": (fps["source"] or {}).get("profile_hash"), "target": fps["target"],
-                 "source": fps["source"], "eval": fps["eval"], "config_hash": content_hash(self._config_record())}
-        self.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.out / rf.CONFIG, {**self._config_record(), "fingerprints": fps})
-        rf.write_spec(self.out, self.spec)
-        write_run_info(self.out, "train", run_id, inputs=self._config_record(), parents=parents, extra=extra)
-
-    def _resume(self) -> int:
-        epochs = rf.checkpoint_epochs(self.out)
-        for epoch in reversed(epochs):
-            path = rf.checkpoint_path(self.out, epoch)
-            try:
-                ckpt = rf.load_torch(path)
-            except (InputError, IntegrityError) as exc:  # corrupt or torn by something else: fall back one epoch
-                log.warning("%s; falling back to the checkpoint before it", exc)
-                continue
-            rf.check_same_model(ckpt, self.spec, path)
-            if ckpt.get("config_hash") != content_hash(self._config_record()):
-                raise InputError(f"{path}: made with other settings; expected a checkpoint of this run")
-            rf.load_weights(self.model, ckpt["model"], path)
-            try:
-                self.method.load_state_dict(ckpt["method"])
-                self.opt.load_state_dict(ckpt["optimizer"])
-            except (RuntimeError, ValueError, KeyError):  # e.g. an older DANN held both discriminators
-                raise InputError(f"{path}: its {self.cfg.method} state does not fit this version's; expected a "
-                                 "checkpoint of this sim2real version, or choose another --out") from None
-            self.sched.load_state_dict(ckpt["scheduler"])
-            torch.set_rng_state(ckpt["rng"]["torch"])
-            self.g.set_state(ckpt["rng"]["generator"])
-            self.g_aug.set_state(_rank_state(ckpt["rng"], self.dist.rank, self.dist.world, self.g_aug.get_state()))
-            self.history = list(ckpt["history"])
-            self.rep.message(f"resuming {self.out} after epoch {epoch} of {self.cfg.epochs}")
-            return epoch
-        return 0
 
     # ------------------------------------------------------------------ the loop
     def _loop(self, start: int) -> dict[str, Any]:
@@ -371,10 +282,10 @@ class Run:
         record = {"epoch": epoch, "train": train_logs, **self._evaluate(models, epoch)}
         record["eval_seconds"] = time.perf_counter() - started
         self.history.append(record)
-        self._save_checkpoint(epoch, inference)
+        self.checkpoints.save(epoch, self.trainables, inference, self.history, self.augment_states)
         self._write_metrics()
-        self._update_best(epoch, inference)
-        self._prune()
+        self.checkpoints.update_best(self._choice(), epoch, inference)
+        self.checkpoints.prune(self._choice())
         if tb is not None:
             # the step of the epoch's last batch: a resume after this epoch purges from the next
             # epoch's first step (``_tensorboard``), which must not take this epoch's point with it
@@ -400,66 +311,14 @@ class Run:
     def _evaluate(self, models: Models, epoch: int) -> dict[str, Any]:
         return epoch_scores(models, self.data, self.task, self.norm, self.device, self.cfg, self.validators, epoch)
 
-    def _save_checkpoint(self, epoch: int, inference: nn.Module) -> None:
-        ckpt = {
-            "format": rf.CHECKPOINT_FORMAT, "version": rf.FORMAT_VERSION, "sim2real_version": __version__,
-            "epoch": epoch, "arch": self.spec.arch, "model_config": self.spec.config,
-            "config_hash": content_hash(self._config_record()),
-            "model": self.model.state_dict(),
-            "inference": None if inference is self.model else inference.state_dict(),
-            "method": self.method.state_dict(), "optimizer": self.opt.state_dict(),
-            "scheduler": self.sched.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "generator": self.g.get_state(), "augment": self.g_aug.get_state(),
-                    "augment_ranks": self.augment_states},
-            "history": self.history,
-        }
-        (self.out / rf.CHECKPOINTS).mkdir(parents=True, exist_ok=True)
-        rf.save_torch(rf.checkpoint_path(self.out, epoch), ckpt)
-
     def _choice(self) -> Choice | None:
         return choose(self.history, self.select)
-
-    def _update_best(self, epoch: int, inference: nn.Module) -> None:
-        choice = self._choice()
-        if choice is not None and choice.epoch == epoch:
-            self._write_best(choice, inference.state_dict())
-
-    def _write_best(self, choice: Choice, weights: dict[str, Any]) -> None:
-        rf.save_torch(self.out / rf.BEST, {
-            "format": rf.CHECKPOINT_FORMAT, "version": rf.FORMAT_VERSION, "epoch": choice.epoch, "arch": self.spec.arch,
-            "model_config": self.spec.config, "model": weights, "inference": None, **choice.to_dict()})
-        atomic_write_json(self.out / rf.BEST_INFO, {
-            **choice.to_dict(), "checkpoint": str(rf.checkpoint_path(self.out, choice.epoch).relative_to(self.out))})
 
     def _reconcile(self) -> None:
         """After a resume: metrics.json and best.pt as the checkpointed history says (a kill between
         writing a checkpoint and them leaves them one epoch behind)."""
         self._write_metrics()
-        choice = self._choice()
-        if choice is None:
-            return
-        try:
-            have = json.loads((self.out / rf.BEST_INFO).read_text()).get("epoch")
-        except (OSError, ValueError):
-            have = None
-        if have != choice.epoch or not self._best_is_intact():
-            ckpt = rf.load_torch(rf.checkpoint_path(self.out, choice.epoch))
-            self._write_best(choice, ckpt["inference"] or ckpt["model"])
-
-    def _best_is_intact(self) -> bool:
-        best = self.out / rf.BEST
-        if not best.is_file():
-            return False
-        try:
-            checksums.verify(best)
-        except IntegrityError as exc:
-            log.warning("%s; writing it again from its epoch's checkpoint", exc)
-            return False
-        return True
-
-    def _prune(self) -> None:
-        choice = self._choice()
-        prune(self.out, self.cfg.keep_checkpoints, None if choice is None else choice.epoch)
+        self.checkpoints.reconcile_best(self._choice())
 
     def _write_metrics(self) -> None:
         atomic_write_json(self.out / rf.METRICS, self._summary())
@@ -496,23 +355,3 @@ def prefetched(make: Callable[[int], T], steps: Iterable[int], depth: int = PREF
             if nxt is not None:
                 pending.append(pool.submit(make, nxt))
             yield result
-
-
-def _rank_state(rng: dict[str, Any], rank: int, world: int, fresh: torch.Tensor) -> torch.Tensor:
-    """This rank's saved augmentation state; a rank the checkpoint did not have (another process
-    count) starts its stream afresh."""
-    if rank == 0:
-        return rng["augment"]
-    states = rng.get("augment_ranks") or []
-    return states[rank] if len(states) == world else fresh
-
-
-def _differences(have: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
-    out = []
-    for key in sorted(set(have) | set(wanted)):
-        a, b = have.get(key), wanted.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
-    return out
