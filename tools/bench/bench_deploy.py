@@ -15,9 +15,11 @@
      evaluation set.
    Both frameworks get the same thread count (--threads, default 1: on a shared machine the
    spinning OpenMP threads of a 2-thread PyTorch make its figures erratic).
+   ``--device auto`` (the default) times PyTorch on CUDA and onnxruntime with its CUDA provider when
+   both are present, else the CPU; the device line is printed beside the figures (``devices.py``).
 
     .venv/bin/python tools/bench/bench_deploy.py [--frames 300] [--epochs 8] [--threads 1]
-        [--iterations 200] [--rounds 5] [--run RUN] [--work runs/bench-deploy]
+        [--iterations 200] [--rounds 5] [--run RUN] [--work runs/bench-deploy] [--device auto|cpu|cuda]
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+import devices
 
 GEN_RESOLUTION = (128, 96)
 
@@ -81,8 +85,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--device", default="auto", choices=devices.CHOICES, help="cuda when present (auto)")
     args = ap.parse_args()
 
+    import onnxruntime as ort
     import torch
 
     from sim2real.deploy.edge.engines import OrtEngine
@@ -97,16 +103,22 @@ def main() -> None:
                          {p: out / f"model.{p}.onnx" for p in ("fp32", "int8", "fp16")})
     print(f"exported + quantized in {time.perf_counter() - t:.1f} s; parity max |ort - torch| = "
           f"{built.exported.parity_max_abs:.3g} on {built.exported.parity_samples} evaluation images", flush=True)
+    dev = devices.torch_device(args.device)
     model, spec = load_model(run)
+    model.to(dev)
     x = built.eval.prepared(spec)
 
     def torch_eager(batch: np.ndarray) -> Any:
         with torch.no_grad():
-            return model(torch.from_numpy(batch))
+            out = model(torch.from_numpy(batch).to(dev))
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)  # the call's time includes the kernels it queued
+            return out
 
     engines: dict[str, Callable[[np.ndarray], Any]] = {"torch": torch_eager}
+    providers = devices.ort_providers(dev.type, ort.get_available_providers())
     for p, path in built.paths.items():
-        engines[p] = OrtEngine(str(path), threads=args.threads, providers=["CPUExecutionProvider"]).run
+        engines[p] = OrtEngine(str(path), threads=args.threads, providers=providers).run
     lat = interleaved(engines, x, args.iterations, args.rounds)
     shape = f"1x{x.shape[1]}x{x.shape[2]}x{x.shape[3]}"
     miou = {p: r["score"]["miou"] for p, r in built.report.items()}
@@ -120,9 +132,11 @@ def main() -> None:
         "miou": {"torch": built.host["torch"]["miou"], **miou},
         "int8_miou_change": miou["int8"] - miou["fp32"], "fp16_miou_change": miou["fp16"] - miou["fp32"],
         "parity_max_abs": built.exported.parity_max_abs, "eval_images": len(built.eval),
+        "device": devices.describe(dev), "ort_providers": providers,
     }
     print(f"\nsegmentation model {result['model']}, batch 1, {args.threads} threads, "
           f"{result['iterations']} timed calls per engine")
+    print(f"device: {result['device']}; onnxruntime providers: {', '.join(providers)}")
     print(f"{'engine':16s} {'p50 ms':>8s} {'p95 ms':>8s} {'mIoU':>8s}")
     names = {"torch": "PyTorch eager", "fp32": "ORT FP32", "int8": "ORT INT8 (QDQ)", "fp16": "ORT FP16"}
     for k, name in names.items():

@@ -220,6 +220,9 @@ def bench_rss(tmp: Path, frames: int, resolution: tuple[int, int], start: int = 
             writer.write(i, source.render(i))
             if i + 1 >= start:
                 curve.append((i + 1, rss_mb()))
+                if i + 1 in marks:  # as it goes: a long run cut short still leaves its curve
+                    print(f"  RSS at frame {i + 1}: {curve[-1][1]:.1f} MB ({curve[-1][1] / curve[0][1]:.3f}x frame "
+                          f"{start}'s), {(i + 1) / (time.perf_counter() - t):.1f} frames/s", flush=True)
     seconds = time.perf_counter() - t
     source.close()
     at_start, peak = curve[0][1], max(r for _, r in curve)
