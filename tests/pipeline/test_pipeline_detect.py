@@ -15,15 +15,15 @@ name = "detect_quick"
 
 [generate]
 profile = "tabletop_plain"
-frames = 48
+frames = 32
 resolution = [64, 48]
 seed = 0
 
 [target]
 source = "surrogate"
 profile = "tabletop_target"
-frames = 16
-eval_frames = 12
+frames = 8
+eval_frames = 8
 seed = 1
 
 [train]
@@ -34,31 +34,31 @@ resolution = [64, 48]
 batch_size = 8
 epochs = 2
 validators = ["source"]
-validator_images = 12
+validator_images = 8
 model = { widths = [8, 16, 32] }
 
 [export]
-eval_images = 12
+eval_images = 8
 
 [quantize]
 int8 = true
-calibration_images = 12
+calibration_images = 8
 latency_runs = 5
 """
 
 
 def test_a_detect_pipeline_reports_ap_and_boxes(tmp_path: Path) -> None:
-    """Renders 76 small frames and trains two detectors for 2 epochs (about 40 s on 2 idle cores: the
-    one whole detect pipeline of the suite)."""
+    """Renders 48 small frames and trains two detectors for 2 epochs (300 s at load 12 with 76 frames,
+    so about 30 s on 2 idle cores: over the budget as the one whole detect pipeline of the suite)."""
     from sim2real import api
 
     (tmp_path / "detect.toml").write_text(DETECT)
     result = api.run_pipeline(tmp_path / "detect.toml", tmp_path / "run")
     html = result.report.read_text()
     assert "COCOeval on the labelled target set" in html and "AP50 object" in html
-    assert html.count("true boxes (") == 4 and "dann (" in html and "source-only (" in html  # 4 images x 3 panels
+    assert "True vs predicted boxes" in html and "true boxes (" in html and "dann (" in html and "source-only (" in html
     metrics = json.loads((tmp_path / "run" / result.outputs["train-dann"]["run"] / "metrics.json").read_text())
-    assert metrics["task"] == "detect" and metrics["history"][-1]["target"]["images"] == 12
+    assert metrics["task"] == "detect" and metrics["history"][-1]["target"]["images"] == 8
     quantized = result.outputs["quantize"]
     assert quantized["metric"] == "ap" and set(quantized["models"]) == {"fp32", "int8"}
     assert quantized["models"]["fp32"]["score"] == pytest.approx(quantized["torch"], abs=1e-3)

@@ -72,6 +72,7 @@ class Detections(Prediction):
         self.top = classes[int(self.box_classes[0])] if len(self.box_scores) else "none"
 
     def to_dict(self) -> Dict[str, Any]:
+        assert self.boxes is not None
         return {"top": self.top, "detections": [
             {"class": self.classes[int(c)], "score": round(float(s), 6), "box": [round(float(v), 2) for v in b]}
             for b, s, c in zip(self.boxes, self.box_scores, self.box_classes)], "latency_ms": round(self.latency_ms, 3)}
