@@ -76,7 +76,7 @@ def make_bundle(req: ExportRequest, out: Path, reporter: Reporter | None = None)
         spec = built.spec
         with reporter.task("bundle", total=2, unit="step") as task:
             arrays = built.eval.arrays()
-            if spec.task != "state":
+            if spec.task not in ("state", "detect"):  # detect: the host's AP is in the manifest
                 arrays["host_pred"] = built.reference.argmax(1).astype(np.uint8 if len(spec.classes) <= 255 else np.int32)
             (root / "eval").mkdir()
             write_npz(root / layout.EVAL_FILE, arrays)

@@ -35,6 +35,7 @@ class SampleSet:
     images: np.ndarray | None = None  # (N, H, W, 3) uint8 at the model's input size
     depth: np.ndarray | None = None  # (N, H, W) float32 metres
     labels: np.ndarray | None = None  # segment (N, H, W) / classify (N,) class indices
+    boxes: list[np.ndarray] | None = None  # detect: per image (M, 5) x0, y0, x1, y1, class at the input size
     features: np.ndarray | None = None  # state (N, D)
     targets: np.ndarray | None = None  # state (N, K) in units
     parts: dict[str, int] = field(default_factory=dict)  # calibration: how many of each kind
@@ -47,7 +48,14 @@ class SampleSet:
         """What goes into the bundle's ``.npz`` (the names ``edge.bundle`` reads)."""
         named = {"images": self.images, "depth": self.depth, "labels": self.labels, "features": self.features,
                  "targets": self.targets}
+        if self.boxes is not None:  # ragged: concatenated rows and a count per image (edge.boxes.split)
+            named["boxes"] = np.concatenate([np.zeros((0, 5), np.float32), *self.boxes]).astype(np.float32)
+            named["box_counts"] = np.array([len(b) for b in self.boxes], dtype=np.int32)
         return {k: v for k, v in named.items() if v is not None}
+
+    def truth(self) -> Any:
+        """What the task's scores compare with: state targets, detect boxes, else class labels."""
+        return self.targets if self.features is not None else self.boxes if self.boxes is not None else self.labels
 
     def prepared(self, spec: ModelSpec) -> np.ndarray:
         """The float32 model input (standardised)."""
@@ -108,6 +116,16 @@ def read_labelled(path: Path, spec: ModelSpec, config: dict[str, Any], count: in
         st = read_state(path, labelled=True)
         return SampleSet(str(path), role, features=st.features[:count], targets=st.targets[:count])
     classes, size, depth = _classes(spec, config), _size(spec), bool(spec.depth_units)
+    if spec.task == "detect":
+        from ..train import boxsets
+
+        if not boxsets.is_box_source(path):
+            raise InputError(f"{path}: expected labelled boxes for a detect model (a sim2real dataset, a COCO .json "
+                             "or a BasicWriter folder)")
+        found = boxsets.read_boxes(path, size, depth, classes, count)
+        assert found.boxes is not None
+        return SampleSet(str(path), role, images=found.images[:count], boxes=list(found.boxes[:count]),
+                         depth=None if found.depth is None else found.depth[:count])
     if spec.task == "segment":
         data = (sources.read_segment_dataset(path, size, depth, classes, count) if sources.is_dataset(path) else
                 sources.read_mask_folder(path, size, depth, classes))
@@ -145,7 +163,11 @@ def _read_unlabelled(path: Path, spec: ModelSpec, config: dict[str, Any], n: int
                      topic: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     size, depth = _size(spec), bool(spec.depth_units)
     pool = max(n, 1) * 4
-    if spec.task == "classify" and sources.is_dataset(path):
+    from ..train import boxsets
+
+    if spec.task == "detect" and boxsets.is_box_source(path):  # COCO and BasicWriter too
+        data = boxsets.read_boxes(path, size, depth, None, pool)
+    elif spec.task == "classify" and sources.is_dataset(path):
         data = sources.read_crop_dataset(path, size, None, int(config.get("min_object_pixels", 64)), False, pool)
     elif sources.is_dataset(path):
         data = sources.read_segment_dataset(path, size, depth, None, pool)
@@ -153,3 +175,4 @@ def _read_unlabelled(path: Path, spec: ModelSpec, config: dict[str, Any], n: int
         data = sources.read_image_set(path, size, depth, topic, pool, skip_unreadable=True)
     pick = np.sort(rng.choice(len(data), size=min(n, len(data)), replace=False))
     return data.images[pick], None if data.depth is None else data.depth[pick]
+

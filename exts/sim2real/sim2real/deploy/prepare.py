@@ -78,10 +78,6 @@ def build_models(req: ExportRequest, paths: dict[str, Path], reporter: Reporter 
         raise InputError(f"--calib-method: expected one of {', '.join(quantize.CALIBRATION_METHODS)} "
                          f"(got {req.calib_method!r})")
     model, spec = load_model(req.run, req.checkpoint)
-    if spec.task == "detect":
-        raise UnsupportedError("sim2real export: a detect run's scored export (AP per precision, the edge runner's "
-                               "decoding) is not built yet; deploy.export.export_onnx writes its ONNX (raw heads, "
-                               "contract in model.json 'outputs') with the parity check")
     if spec.task == "state" and "int8" in req.precisions:
         raise UnsupportedError("--precision int8: static INT8 calibration is for image models; export a state MLP "
                                "with fp32,fp16")
@@ -91,7 +87,7 @@ def build_models(req: ExportRequest, paths: dict[str, Path], reporter: Reporter 
         if not len(ev):
             raise InputError(f"{ev.origin}: no labelled samples for the evaluation set")
         x = ev.prepared(spec)
-        labels = ev.targets if spec.task == "state" else ev.labels
+        labels = ev.truth()
         task.advance(stage="fp32")
         for path in paths.values():
             path.parent.mkdir(parents=True, exist_ok=True)

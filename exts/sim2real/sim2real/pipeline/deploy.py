@@ -49,8 +49,7 @@ def _eval_inputs(ctx: Context) -> tuple[Any, Any, Any, Any, Any]:
     run = _run(ctx)
     model, spec = load_model(run)
     ev = evalset.load_eval(run, spec, None, ctx.spec.export.eval_images)
-    labels = ev.targets if spec.task == "state" else ev.labels
-    return model, spec, ev, ev.prepared(spec), labels
+    return model, spec, ev, ev.prepared(spec), ev.truth()
 
 
 def _torch_score(model: Any, spec: Any, x: Any, labels: Any) -> dict[str, Any]:

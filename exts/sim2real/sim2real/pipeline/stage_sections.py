@@ -50,7 +50,7 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-METRIC_NAMES = {"miou": "mIoU", "accuracy": "accuracy", "rmse": "RMSE"}
+METRIC_NAMES = {"miou": "mIoU", "accuracy": "accuracy", "rmse": "RMSE", "ap": "AP", "ap50": "AP50"}
 
 
 def metric_name(key: str) -> str:

@@ -96,7 +96,61 @@ def train_section(ctx: Context, names: list[str]) -> Section:
         sec.figure(epoch_curves(curves, v, marks), caption=f"Validator {v} per epoch (no target labels)")
     if first["task"] == "segment":
         _predictions(ctx, sec, outs)
+    if first["task"] == "detect":
+        _ap_table(sec, metrics)
+        _box_predictions(ctx, sec, outs)
     return sec
+
+
+def _ap_table(sec: Section, metrics: dict[str, dict[str, Any]]) -> None:
+    """COCOeval of each method's last epoch on the labelled target set."""
+    last = {m: d["history"][-1].get("target") for m, d in metrics.items()}
+    last = {m: t for m, t in last.items() if t}
+    if not last:
+        return
+    classes = sorted(next(iter(last.values()))["per_class_ap50"])
+    rows = [[m, t["ap"], t["ap50"], t["ap75"], t["ar100"], *(t["per_class_ap50"].get(c) for c in classes)]
+            for m, t in last.items()]
+    sec.table(["method", "AP", "AP50", "AP75", "AR@100", *(f"AP50 {c}" for c in classes)], rows,
+              title="COCOeval on the labelled target set (last epoch; AP over IoU 0.50:0.95)")
+
+
+def _box_predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) -> None:
+    """A few labelled target images: the true boxes, then each method's boxes scoring 0.3 or more."""
+    import torch
+
+    from ..deploy.edge.boxes import draw
+    from ..deploy.edge.predict import DRAW_THRESHOLD
+    from ..train import boxsets
+    from ..train.detect import decode
+    from ..train.runfolder import load_model
+    from ..train.sources import Classes
+    from .visuals import enlarge, panel_scale
+
+    target = ctx.outputs.get("target") or {}
+    if not target.get("eval"):
+        return
+    models = {m: load_model(ctx.path(o["run"])) for m, o in outs.items()}
+    spec = next(iter(models.values()))[1]
+    size = (spec.input["width"], spec.input["height"])
+    classes = Classes(tuple(spec.classes), tuple((ctx.spec.train.class_map or {}).items()))
+    data = boxsets.read_boxes(ctx.path(target["eval"]), size, bool(spec.depth_units), classes, PREDICTION_IMAGES)
+    assert data.boxes is not None
+    k = panel_scale(size[0])
+    with torch.no_grad():
+        found = {m: decode(model(torch.from_numpy(s.prepare(data.images, data.depth))), len(s.classes),
+                           int(s.outputs["stride"]), min_score=DRAW_THRESHOLD) for m, (model, s) in models.items()}
+    images, captions = [], []
+    for i, name in enumerate(data.names):
+        truth = data.boxes[i]
+        images.append(enlarge(draw(data.images[i], truth[:, :4], truth[:, 4]), k))
+        captions.append(f"{name}: true boxes ({len(truth)})")
+        for m, rows in found.items():
+            images.append(enlarge(draw(data.images[i], rows[i][0], rows[i][2]), k))
+            captions.append(f"{name}: {m} ({len(rows[i][0])} boxes)")
+    image_grid(sec, images, captions, f"True vs predicted boxes (score >= {DRAW_THRESHOLD}) on labelled target images "
+               f"at the model's {size[0]}x{size[1]} input (a colour per class: {', '.join(spec.classes)})",
+               columns=1 + len(found))
 
 
 def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) -> None:

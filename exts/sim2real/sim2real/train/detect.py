@@ -23,8 +23,6 @@ small/medium/large areas are absolute pixel counts, meaningless at a model's inp
 
 from __future__ import annotations
 
-import contextlib
-import io
 from typing import Any
 
 import numpy as np
@@ -32,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..deploy.edge import boxes as edge_boxes
+from ..deploy.edge.boxes import BOX_CHANNELS, MIN_SCORE, TOP_K
 from ..errors import NotInstalledError
 from .augment import Augment
 from .models import CenterNet
@@ -40,10 +40,6 @@ from .tasks import ImageTask, Norm
 
 GAUSSIAN_ALPHA = 0.54  # TTFNet's Gaussian size relative to the box
 FOCAL_ALPHA, FOCAL_BETA = 2.0, 4.0  # CenterNet's focal loss exponents
-TOP_K = 100  # detections per image (COCOeval's maxDets)
-MIN_SCORE = 0.01  # peaks below are not detections
-MAX_LOG_SIZE = 8.0  # exp() of the size channels is clamped here (a box of e^8 cells is off any image)
-BOX_CHANNELS = 4
 
 
 class DetectTask(ImageTask):
@@ -129,22 +125,9 @@ def encode(boxes: np.ndarray, k: int, grid: tuple[int, int], stride: int) -> np.
 def decode(out: torch.Tensor, k: int, stride: int, top_k: int = TOP_K,
            min_score: float = MIN_SCORE) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per image of the raw output ``(N, k + 4, h, w)``: boxes ``(M, 4)`` (half-open x0, y0, x1, y1 in
-    model-input pixels), scores ``(M,)`` and class indices ``(M,)``, highest score first."""
-    heat = torch.sigmoid(out[:, :k].float())
-    heat = heat * (heat == F.max_pool2d(heat, 3, 1, 1))
-    n, _, h, w = heat.shape
-    scores, idx = heat.reshape(n, -1).topk(min(top_k, k * h * w))
-    cls, cell = idx // (h * w), idx % (h * w)
-    reg = out[:, k : k + BOX_CHANNELS].float().reshape(n, BOX_CHANNELS, -1)
-    lw, lh, dx, dy = (reg[:, c].gather(1, cell) for c in range(BOX_CHANNELS))
-    cx, cy = ((cell % w).float() + dx) * stride, ((cell // w).float() + dy) * stride
-    bw, bh = lw.clamp(max=MAX_LOG_SIZE).exp() * stride, lh.clamp(max=MAX_LOG_SIZE).exp() * stride
-    boxes = torch.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 2)
-    out_rows = []
-    for b in range(n):
-        keep = scores[b] >= min_score
-        out_rows.append((boxes[b][keep].cpu().numpy(), scores[b][keep].cpu().numpy(), cls[b][keep].cpu().numpy()))
-    return out_rows
+    model-input pixels), scores ``(M,)`` and class indices ``(M,)``, highest score first. The decoder
+    the deploy bundle ships (``deploy.edge.boxes.decode``), so training scores what the device decodes."""
+    return edge_boxes.decode(out.detach().float().cpu().numpy(), k, stride, top_k, min_score)
 
 
 class BoxScore:
@@ -157,55 +140,20 @@ class BoxScore:
         self.seen = 0
 
     def add(self, out: torch.Tensor, y: torch.Tensor | None = None) -> None:
-        for boxes, scores, cls in decode(out, len(self.classes), self.stride):
-            self.seen += 1
-            self.detections += [{"image_id": self.seen, "category_id": int(c) + 1, "score": float(s),
-                                 "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]}
-                                for (x0, y0, x1, y1), s, c in zip(boxes, scores, cls, strict=True)]
+        found = decode(out, len(self.classes), self.stride)
+        self.detections += edge_boxes.to_coco(found, self.seen + 1)
+        self.seen += len(found)
 
     def result(self) -> dict[str, Any]:
         assert self.data.boxes is not None
         return coco_scores(self.data.boxes[: self.seen], self.detections, self.classes)
 
 
-def _cocoeval() -> Any:
-    try:
-        from pycocotools.coco import COCO
-        from pycocotools.cocoeval import COCOeval
-    except ImportError:
-        raise NotInstalledError("pycocotools (detection scores)", "pip install 'sim2real[train]'") from None
-    return COCO, COCOeval
-
-
 def coco_scores(truth: list[np.ndarray], detections: list[dict[str, Any]], classes: list[str]) -> dict[str, Any]:
     """COCOeval (bbox) of ``detections`` (COCO results, image ids 1..N, category ids class + 1) against
-    the ``(M, 5)`` boxes of each image."""
-    COCO, COCOeval = _cocoeval()
-    annotations = [{"image_id": i + 1, "category_id": int(c) + 1, "iscrowd": 0,
-                    "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)], "area": float((x1 - x0) * (y1 - y0))}
-                   for i, rows in enumerate(truth) for x0, y0, x1, y1, c in rows]
-    for n, a in enumerate(annotations):
-        a["id"] = n + 1
-    base = {"images": len(truth), "boxes": len(annotations), "detections": len(detections)}
-    empty = {"ap": 0.0, "ap50": 0.0, "ap75": 0.0, "ar100": 0.0, **base,
-             "per_class": {c: None for c in classes}, "per_class_ap50": {c: None for c in classes}}
-    if not annotations or not detections:  # COCOeval cannot load empty results; no truth: nothing to find
-        return empty
-    gt = COCO()
-    gt.dataset = {"images": [{"id": i + 1} for i in range(len(truth))], "annotations": annotations,
-                  "categories": [{"id": k + 1, "name": c} for k, c in enumerate(classes)]}
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
-        gt.createIndex()
-        ev = COCOeval(gt, gt.loadRes(detections), "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    precision = ev.eval["precision"]  # (IoU thresholds, recall points, classes, areas, max dets)
-
-    def per_class(p: np.ndarray) -> float | None:
-        return float(p[p > -1].mean()) if (p > -1).any() else None
-
-    return {"ap": float(ev.stats[0]), "ap50": float(ev.stats[1]), "ap75": float(ev.stats[2]),
-            "ar100": float(ev.stats[8]), **base,
-            "per_class": {c: per_class(precision[:, :, k, 0, -1]) for k, c in enumerate(classes)},
-            "per_class_ap50": {c: per_class(precision[0, :, k, 0, -1]) for k, c in enumerate(classes)}}
+    the ``(M, 5)`` boxes of each image (``deploy.edge.boxes.coco_scores``: the device scores alike)."""
+    try:
+        import pycocotools  # noqa: F401
+    except ImportError:
+        raise NotInstalledError("pycocotools (detection scores)", "pip install 'sim2real[train]'") from None
+    return edge_boxes.coco_scores(truth, detections, classes)

@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "tensorrt"))
     r.add_argument("--max-frames", type=int, default=None)
     r.add_argument("--every", type=int, default=30, help="latency summary every N frames")
+    r.add_argument("--threshold", type=float, default=0.3, help="detect: the score a box must reach to be reported")
 
     sub.add_parser("ros", help="the ROS 2 node (parameters via --ros-args)", add_help=False)
 
@@ -75,7 +76,8 @@ def _dispatch(args: Any, rest: List[str]) -> Any:
     if args.command == "run":
         from .camera import run
 
-        run(args.bundle, args.source, args.out, args.precision, args.backend, args.max_frames, args.every)
+        run(args.bundle, args.source, args.out, args.precision, args.backend, args.max_frames, args.every,
+            threshold=args.threshold)
         return None
     if args.command == "ros":  # pragma: no cover - needs ROS 2
         from .ros_node import main as ros_main

@@ -65,7 +65,7 @@ def evaluate(run: Callable[[np.ndarray], np.ndarray], bundle: Bundle, data: Dict
     for start in range(0, len(inputs), batch):
         out = run(inputs[start:start + batch])
         score.add(out, labels[start:start + batch])
-        if host_pred is not None and bundle.task != "state":
+        if host_pred is not None and bundle.task not in ("state", "detect"):
             pred = out.argmax(1)
             agree += int((pred == host_pred[start:start + batch]).sum())
             total += int(pred.size)

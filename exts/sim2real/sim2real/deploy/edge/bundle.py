@@ -7,7 +7,8 @@
     preprocess.json        input size, channels, normalisation, resize rule (also in the models)
     labels.json            class names by output index
     eval/eval.npz          the small evaluation set: images uint8 (N,H,W,3) [+ depth (N,H,W) m],
-                           labels, host_pred (the host model's predictions); state: features, targets
+                           labels, host_pred (the host model's predictions); state: features, targets;
+                           detect: boxes (sum M, 5) x0 y0 x1 y1 class and box_counts (N,), no host_pred
     calib/calib.npz        calibration images (synthetic + target) for TensorRT INT8 on the device
     runner/s2r_edge/       this package
     README.md              how to run it
@@ -166,7 +167,12 @@ class Bundle:
             return ((data["features"].astype(np.float32) - mean) / std).astype(np.float32)
         return self.preprocess()(data["images"], data.get("depth"))
 
-    def labels(self, data: Dict[str, np.ndarray]) -> np.ndarray:
+    def labels(self, data: Dict[str, np.ndarray]) -> Any:
+        """State targets, detect boxes (a list of ``(M, 5)`` per image), else class labels."""
+        if self.task == "detect":
+            from .boxes import split
+
+            return split(data["boxes"], data["box_counts"])
         return data["targets"] if self.task == "state" else data["labels"]
 
     def host_scores(self) -> Dict[str, Any]:

@@ -4,10 +4,12 @@
     python3 -m s2r_edge run --source drive.mp4 --out preds/
     python3 -m s2r_edge run --source images/ --max-frames 100
 
-One JSON line per frame on stdout (``{"frame", "source", "top", "probabilities"|"fractions",
-"latency_ms"}``), a latency summary line every ``--every`` frames and at the end. With ``--out``,
-segmentation masks are written as PNGs (class index per pixel, at the model's input size) and
-classifications as ``predictions.jsonl``.
+One JSON line per frame on stdout (``{"frame", "source", "top", "probabilities"|"fractions"|"detections",
+"latency_ms"}``; detections: class, score and ``[x0, y0, x1, y1]`` in the frame's pixels, those
+scoring ``--threshold`` or more), a latency summary line every ``--every`` frames and at the end.
+With ``--out``, segmentation masks are written as PNGs (class index per pixel, at the model's input
+size), detect frames as PNGs with their boxes drawn (a colour per class), and every prediction to
+``predictions.jsonl``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import IO, Any, Iterator, Optional, Tuple
 
 import numpy as np
 
-from .predict import LatencyWindow, Predictor
+from .boxes import draw
+from .predict import DRAW_THRESHOLD, LatencyWindow, Predictor
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -60,12 +63,13 @@ def frames(source: str) -> Iterator[Tuple[str, np.ndarray]]:
 
 
 def run(root: str, source: str, out_dir: Optional[str] = None, precision: str = "fp32", backend: str = "auto",
-        max_frames: Optional[int] = None, every: int = 30, stream: Optional[IO[str]] = None) -> dict:
+        max_frames: Optional[int] = None, every: int = 30, stream: Optional[IO[str]] = None,
+        threshold: float = DRAW_THRESHOLD) -> dict:
     """Predict every frame of ``source``; returns the final latency summary."""
     import sys
 
     stream = stream or sys.stdout
-    predictor = Predictor(root, precision, backend)
+    predictor = Predictor(root, precision, backend, threshold=threshold)
     window, total = LatencyWindow(every), LatencyWindow(None)
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
@@ -83,6 +87,9 @@ def run(root: str, source: str, out_dir: Optional[str] = None, precision: str = 
                 jsonl.write(json.dumps(row) + "\n")
             if out_dir and pred.mask is not None:
                 _cv2().imwrite(os.path.join(out_dir, os.path.splitext(name)[0] + ".png"), pred.mask)
+            if out_dir and pred.boxes is not None:  # detect: the frame with its boxes drawn
+                drawn = draw(rgb, pred.boxes, pred.box_classes, max(1, min(rgb.shape[:2]) // 160))
+                _cv2().imwrite(os.path.join(out_dir, os.path.splitext(name)[0] + ".png"), drawn[..., ::-1])
             if every and window.count % every == 0:
                 stream.write(json.dumps({"latency": window.summary()}) + "\n")
             stream.flush()

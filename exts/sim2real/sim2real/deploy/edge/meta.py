@@ -25,7 +25,7 @@ same arithmetic as ``sim2real.train.runfolder.ModelSpec.prepare`` (a test compar
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -98,20 +98,30 @@ class Preprocess:
     def size(self) -> tuple:
         return self.width, self.height
 
+    def crop(self, iw: int, ih: int) -> Tuple[int, int, int, int]:
+        """``x0, y0, width, height`` of the centred crop of an ``iw`` x ``ih`` frame with the input's aspect."""
+        w, h = self.width, self.height
+        if iw * h > ih * w:
+            cw = max(1, int(round(ih * w / h)))
+            return (iw - cw) // 2, 0, cw, ih
+        if iw * h < ih * w:
+            ch = max(1, int(round(iw * h / w)))
+            return 0, (ih - ch) // 2, iw, ch
+        return 0, 0, iw, ih
+
+    def to_frame(self, boxes: np.ndarray, iw: int, ih: int) -> np.ndarray:
+        """Boxes ``(M, 4)`` in model-input pixels -> pixels of the ``iw`` x ``ih`` frame ``fit`` was given."""
+        x0, y0, cw, ch = self.crop(iw, ih)
+        scale = np.array([cw / self.width, ch / self.height] * 2, dtype=np.float32)
+        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4) * scale + np.array([x0, y0, x0, y0], np.float32)
+
     def fit(self, image: np.ndarray, nearest: bool = False) -> np.ndarray:
         """Centre-crop ``image`` (H, W[, C]) to the input's aspect ratio, then resize to it (area
         filter when shrinking, bilinear when enlarging, as training read its images; ``nearest``
         for depth)."""
         w, h = self.width, self.height
-        ih, iw = image.shape[:2]
-        if iw * h > ih * w:
-            cw = max(1, int(round(ih * w / h)))
-            x0 = (iw - cw) // 2
-            image = image[:, x0:x0 + cw]
-        elif iw * h < ih * w:
-            ch = max(1, int(round(iw * h / w)))
-            y0 = (ih - ch) // 2
-            image = image[y0:y0 + ch]
+        x0, y0, cw, ch = self.crop(image.shape[1], image.shape[0])
+        image = image[y0:y0 + ch, x0:x0 + cw]
         ih, iw = image.shape[:2]
         if (iw, ih) == (w, h):
             return np.ascontiguousarray(image)

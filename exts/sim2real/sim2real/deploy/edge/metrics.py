@@ -3,7 +3,9 @@
 * segment: logits ``(N, K, H, W)``, labels ``(N, H, W)`` class indices: mIoU over the classes whose
   union is not empty, pixel accuracy, per-class IoU;
 * classify: logits ``(N, K)``, labels ``(N,)``: accuracy, balanced accuracy;
-* state: standardised outputs ``(N, K)``, targets ``(N, K)`` in units: RMSE and MAE in units.
+* state: standardised outputs ``(N, K)``, targets ``(N, K)`` in units: RMSE and MAE in units;
+* detect: raw heads ``(N, K + 4, h, w)``, labels a list of ``(M, 5)`` boxes per image: decoded by
+  ``boxes.decode`` (the bundle's decoder) and scored by COCOeval (``boxes.coco_scores``: AP, AP50, ...).
 
 ``headline(task)`` names the number compared between the host and the device (higher is better
 except ``rmse``).
@@ -15,7 +17,9 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-HEADLINE = {"segment": "miou", "classify": "accuracy", "state": "rmse"}
+from . import boxes
+
+HEADLINE = {"segment": "miou", "classify": "accuracy", "state": "rmse", "detect": "ap"}
 
 
 def headline(task: str) -> str:
@@ -35,8 +39,14 @@ class Score:
         self.outputs = outputs or {}
         self.sq: List[np.ndarray] = []
         self.ab: List[np.ndarray] = []
+        self.truth: List[np.ndarray] = []  # detect: boxes per image, and the decoded detections
+        self.found: List[Any] = []
 
-    def add(self, out: np.ndarray, labels: np.ndarray) -> None:
+    def add(self, out: np.ndarray, labels: Any) -> None:
+        if self.task == "detect":
+            self.found += boxes.decode(out, len(self.classes), int(self.outputs["stride"]))
+            self.truth += [np.asarray(b, dtype=np.float32).reshape(-1, 5) for b in labels]
+            return
         if self.task == "state":
             mean = np.asarray(self.outputs.get("mean", 0.0), dtype=np.float64)
             std = np.asarray(self.outputs.get("std", 1.0), dtype=np.float64)
@@ -50,6 +60,8 @@ class Score:
         self.matrix += np.bincount(truth * k + pred, minlength=k * k).reshape(k, k)
 
     def result(self) -> Dict[str, Any]:
+        if self.task == "detect":
+            return boxes.coco_scores(self.truth, boxes.to_coco(self.found), self.classes)
         if self.task == "state":
             sq, ab = np.concatenate(self.sq), np.concatenate(self.ab)
             return {"rmse": float(np.sqrt(sq.mean())), "mae": float(ab.mean()), "n": int(len(sq))}
@@ -85,6 +97,6 @@ def change(task: str, reference: Dict[str, Any], other: Dict[str, Any]) -> float
 
 def agreement(task: str, a: np.ndarray, b: np.ndarray) -> float:
     """Fraction of predictions (pixels, samples) on which two models agree (image tasks)."""
-    if task == "state":
+    if task in ("state", "detect"):
         raise ValueError("agreement is defined for class predictions only")
     return float((np.asarray(a).argmax(1) == np.asarray(b).argmax(1)).mean())

@@ -1,9 +1,10 @@
 """One image in, one prediction out: what the OpenCV runner and the ROS 2 node share.
 
 ``Predictor(bundle_root)`` opens the bundle's engine (TensorRT if built, else onnxruntime) and
-turns an RGB uint8 image of any size into a ``Prediction``: class probabilities (classify) or a
-class mask at the model's input size with each class's pixel fraction (segment), plus the time
-it took (preprocessing + inference, ms). ``LatencyWindow`` keeps the last N times for the
+turns an RGB uint8 image of any size into a ``Prediction``: class probabilities (classify), a
+class mask at the model's input size with each class's pixel fraction (segment), or boxes in the
+frame's pixels above a score threshold (detect, ``Detections``), plus the time it took
+(preprocessing + inference + decoding, ms). ``LatencyWindow`` keeps the last N times for the
 statistics both runners publish (the seeds log the mean and FPS every 30 frames).
 """
 
@@ -11,12 +12,15 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .boxes import decode
 from .bundle import Bundle
 from .engines import open_engine
+
+DRAW_THRESHOLD = 0.3  # detect: the score a box must reach to be reported (CenterNet's visualisation threshold)
 
 
 def softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -30,6 +34,7 @@ class Prediction:
         self.task = task
         self.classes = classes
         self.latency_ms = latency_ms
+        self.boxes: Optional[np.ndarray] = None  # detect: (M, 4) x0, y0, x1, y1 in the frame's pixels
         probs = softmax(output[None] if output.ndim in (1, 3) else output)[0]
         self.probabilities = probs  # classify: (K,); segment: (K, H, W)
         if task == "segment":
@@ -55,10 +60,29 @@ class Prediction:
                 "latency_ms": round(self.latency_ms, 3)}
 
 
+class Detections(Prediction):
+    """A detect model's boxes above ``threshold`` in the frame's pixels (decoded by ``boxes.decode``);
+    ``scores`` per class: its best box's score (0 without one), ``top`` the best box's class."""
+
+    def __init__(self, classes: List[str], found: Tuple[np.ndarray, np.ndarray, np.ndarray], latency_ms: float):
+        self.task, self.classes, self.latency_ms, self.mask, self.probabilities = "detect", classes, latency_ms, None, None
+        self.boxes, self.box_scores, self.box_classes = found
+        self.scores = np.zeros(len(classes), dtype=np.float32)
+        np.maximum.at(self.scores, self.box_classes, self.box_scores)
+        self.top = classes[int(self.box_classes[0])] if len(self.box_scores) else "none"
+
+    def to_dict(self) -> Dict[str, Any]:
+        assert self.boxes is not None
+        return {"top": self.top, "detections": [
+            {"class": self.classes[int(c)], "score": round(float(s), 6), "box": [round(float(v), 2) for v in b]}
+            for b, s, c in zip(self.boxes, self.box_scores, self.box_classes)], "latency_ms": round(self.latency_ms, 3)}
+
+
 class Predictor:
     def __init__(self, root: str, precision: str = "fp32", backend: str = "auto", threads: Optional[int] = None,
-                 clock: Any = time.perf_counter):
+                 clock: Any = time.perf_counter, threshold: float = DRAW_THRESHOLD):
         self.bundle = Bundle(root)
+        self.threshold = threshold  # detect: boxes below this score are not reported
         if self.bundle.task == "state":
             raise ValueError("{}: a state-regression model takes feature vectors, not images".format(root))
         self.preprocess = self.bundle.preprocess()
@@ -70,6 +94,11 @@ class Predictor:
         image = self.preprocess.fit(rgb)
         d = None if depth is None else self.preprocess.fit(depth, nearest=True)[None]
         out = self.engine.run(self.preprocess(image[None], d))
+        if self.bundle.task == "detect":
+            k, stride = len(self.bundle.classes), int(self.bundle.manifest["outputs"]["stride"])
+            b, s, c = decode(out, k, stride, min_score=self.threshold)[0]
+            found = (self.preprocess.to_frame(b, rgb.shape[1], rgb.shape[0]), s, c)
+            return Detections(self.bundle.classes, found, (self.clock() - start) * 1000.0)
         return Prediction(self.bundle.task, self.bundle.classes, out[0], (self.clock() - start) * 1000.0)
 
 
