@@ -18,7 +18,7 @@ from pipeline_helpers import QUICK, WIDE, Demo, sim2real
 
 from sim2real.fsutil import content_hash
 
-STAGES = ["generate", "target", "train-source-only", "train-dann", "gap", "sysid", "export", "quantize", "report"]
+STAGES = ["generate", "target", "train-source-only", "train-dann", "select", "gap", "sysid", "export", "quantize", "report"]
 
 
 def records(out: Path) -> dict[str, dict[str, Any]]:
@@ -37,8 +37,13 @@ def test_demo_prints_its_summary_and_where_the_report_is(quick_demo: Demo) -> No
     summary = json.loads((quick_demo.out / "summary.json").read_text())
     rows = dict(summary["summary"])
     lines = quick_demo.stdout.splitlines()
-    for label in ("synthetic frames", "target mIoU, source-only", "target mIoU, dann (deployed)",
-                  "domain gap in the models' features (MMD²), source-only -> dann",
+    recs = records(quick_demo.out)
+    scores = {m: recs[f"train-{m}"]["outputs"]["target"] for m in ("source-only", "dann")}
+    best = max(scores, key=lambda m: scores[m])  # deployed: the best target mIoU (the labelled set exists)
+    assert recs["select"]["outputs"]["method"] == best and recs["select"]["outputs"]["by"] == "target"
+    assert rows["deployed model"].startswith(f"{best} (best target mIoU: source-only ")
+    for label in ("deployed model", "synthetic frames", "target mIoU, source-only", f"target mIoU, {best} (deployed)",
+                  *(["domain gap in the models' features (MMD²), source-only -> dann"] if best == "dann" else []),
                   "sysid: worst parameter error (surrogate)",
                   "sysid: held-out RMSE after / before", "FP32 onnxruntime (CPU, batch 1): p50 latency, mIoU",
                   "INT8 onnxruntime (CPU, batch 1): p50 latency, mIoU"):

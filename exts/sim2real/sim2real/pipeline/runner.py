@@ -56,6 +56,7 @@ def plan(spec: PipelineSpec) -> list[Stage]:
     from .gap import GapStage
     from .generate import GenerateStage
     from .report import ReportStage
+    from .select import SelectStage
     from .sysid import SysidStage
     from .target import TargetStage
     from .train import TrainStage
@@ -65,6 +66,8 @@ def plan(spec: PipelineSpec) -> list[Stage]:
         stages.append(TargetStage())
     methods = list(spec.train.methods) if spec.train is not None else []
     stages += [TrainStage(m, spec.target is not None) for m in methods]
+    if methods:
+        stages.append(SelectStage(methods))
     if spec.gap is not None:
         stages.append(GapStage(methods))
     if spec.sysid is not None:

@@ -45,6 +45,9 @@ class Profile(StrictModel):
     groups: list[Group] = []
     curriculum: Curriculum | None = None
     adr: Adr | None = None
+    # physics steps run after each reset's values are applied, before anything is captured (objects come
+    # to rest on what they stand on; interval and time-varying terms fire on them); None: 0
+    settle_steps: StrictInt | None = Field(None, ge=0, le=100_000)
 
     _source: Path | None = PrivateAttr(None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
