@@ -9,13 +9,14 @@ sections are one-line ``ConfigError``s naming the file and the dotted key. Forma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, StrictInt, StrictStr, field_validator, model_validator
 
-from ..config import StrictModel, load_model
+from ..config import StrictModel, load_model, parse_model, read_toml
 from ..train.config import MethodName, TrainConfig, ValidatorName
 
 Signal = Literal["multisine", "chirp", "prbs"]
@@ -241,9 +242,15 @@ def _labelled_target(target: TargetSection | None) -> bool:
     return target.eval_frames > 0 if target.source == "surrogate" else target.eval is not None
 
 
-def load_pipeline(path: str | PathLike[str]) -> PipelineSpec:
-    """Read and validate a pipeline file (one-line ``ConfigError`` on any problem)."""
-    return load_model(path, PipelineSpec)
+def load_pipeline(path: str | PathLike[str], overrides: Sequence[str] = ()) -> PipelineSpec:
+    """Read and validate a pipeline file, with dotted ``key=value`` overrides (``train.epochs=2``) on top
+    (one-line ``ConfigError`` on any problem)."""
+    if not overrides:
+        return load_model(path, PipelineSpec)
+    from ..overrides import apply_overrides, parse_overrides
+
+    return parse_model(apply_overrides(read_toml(path), parse_overrides(overrides, PipelineSpec)), PipelineSpec,
+                       source=path)
 
 
 def resolve_path(value: str, base_dir: Path) -> Path:
