@@ -64,7 +64,7 @@ def test_each_stage_records_inputs_outputs_and_status(quick_demo: Demo) -> None:
     # a stage's inputs name the digests of exactly the stages it reads
     assert set(recs["train-dann"]["inputs"]["needs"]) == {"generate", "target"}
     assert recs["train-dann"]["inputs"]["needs"]["generate"] == recs["generate"]["digest"]
-    assert set(recs["gap"]["inputs"]["needs"]) == {"generate", "target", "train-source-only", "train-dann"}
+    assert set(recs["gap"]["inputs"]["needs"]) == {"generate", "target", "train-source-only", "train-dann", "select"}
     assert recs["sysid"]["inputs"]["needs"] == {}
     assert recs["export"]["inputs"]["needs"] == {"train-dann": recs["train-dann"]["digest"]}
     assert set(recs["report"]["inputs"]["needs"]) == set(STAGES[:-1])
@@ -142,7 +142,7 @@ def test_report_renders_with_a_section_per_stage(quick_demo: Demo, artifacts_dir
         finally:
             browser.close()
     ids = [s[0] for s in sections]
-    assert ids == ["overview", "generate", "target", "train", "gap", "sysid", "export", "quantize"]
+    assert ids == ["overview", "generate", "target", "train", "select", "gap", "sysid", "export", "quantize"]
     assert all(n > 0 for n in content), dict(zip(ids, content, strict=True))
     assert nav == [f"#{i}" for i in ids]
     assert images and all(ok and width > 0 for ok, width, _ in images), [i for i in images if not i[1]]
