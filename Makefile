@@ -1,6 +1,8 @@
 # sim2real: two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11.
-#   make demo   set up .venv (and missing system libraries), then run `sim2real demo`
-#   make test   the same set-up, then the whole pytest suite, then the USD and Kit-side tests again in a
+#   make demo   set up .venv with what the demo needs (sim2real[demo]: MuJoCo, torch, ONNX, the panel) and
+#               the system libraries for rendering, then run `sim2real demo`
+#   make test   set up .venv with every extra and the test tools (sim2real[all,dev]), then the whole pytest
+#               suite, then the USD and Kit-side tests again in a
 #               second venv close to Isaac Sim 5.1's Python (OpenUSD 24.05, the Kit wheels of
 #               exts/sim2real/pip_archive installed offline: make test-usd24)
 # Re-running is fast: system packages are checked with dpkg, the venv is rebuilt only when
@@ -11,6 +13,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sim2real-installed
+DEMO_STAMP := $(VENV)/.sim2real-demo
 PYTEST_ARGS ?=
 # usd-core and usd-exchange both ship `pxr`: the OpenUSD 24.05 tests run in a venv of their own
 USD24 := .venv-usd24
@@ -27,14 +30,21 @@ help:
 
 setup:
 	@tools/setup/system-deps.sh render
-	@$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 
 setup-test:
 	@tools/setup/system-deps.sh render test
 	@$(MAKE) --no-print-directory $(STAMP)
 
 $(STAMP): pyproject.toml tools/setup/venv.sh
-	tools/setup/venv.sh "$(PYTHON)" "$(VENV)"
+	tools/setup/venv.sh "$(PYTHON)" "$(VENV)" all,dev
+	@touch $@
+
+# a venv set up for the tests has every extra: the demo needs nothing more
+$(DEMO_STAMP): pyproject.toml tools/setup/venv.sh
+	@if [[ -f $(STAMP) && $(STAMP) -nt pyproject.toml && $(STAMP) -nt tools/setup/venv.sh ]]; then \
+		echo "sim2real: $(VENV) has every extra (make test set it up)"; \
+	else tools/setup/venv.sh "$(PYTHON)" "$(VENV)" demo; fi
 	@touch $@
 
 demo: setup

@@ -20,7 +20,7 @@ def test_typed_choices_match_the_registries() -> None:
 
 def test_help_lists_choices_and_defaults(run_cli) -> None:
     text = run_cli("train", "--help", env={"COLUMNS": "250"}).stdout
-    for choices in ("segment|classify|state", "source-only|dann|coral|mmd|adabn", "last|source|entropy|snd|dev|iwv|im",
+    for choices in ("segment|classify|detect|state", "source-only|dann|coral|mmd|adabn", "last|source|entropy|snd|dev|iwv|im",
                     "sgd|adamw", "auto|cpu|cuda", "|".join(MODES)):
         assert f"<{choices}>" in text, choices
     for flag, default in (("--method", "dann"), ("--epochs", "10"), ("--batch-size", "16"), ("--select", "last")):

@@ -247,6 +247,24 @@ def test_recovery_after_a_crash_mid_frame(tmp_path: Path) -> None:
     assert tree_bytes(out) == tree_bytes(tmp_path / "ref")
 
 
+def test_a_run_killed_while_saving_the_manifest_leaves_nothing_in_the_way(tmp_path: Path) -> None:
+    """A SIGKILL inside the manifest's atomic write leaves ``manifest.json.tmp-*`` at the top level:
+    on the very first start that made the folder "not a sim2real dataset", later it stayed forever."""
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "manifest.json.tmp-123-456").write_bytes(b'{"half')
+    generate(first, 5)
+    generate(tmp_path / "ref", 5)
+    assert tree_bytes(first) == tree_bytes(tmp_path / "ref")
+    resumed = tmp_path / "resumed"
+    generate(resumed, 5, order=[0, 3])
+    (resumed / "manifest.json.tmp-77-88").write_bytes(b"{")
+    (resumed / "run.json.tmp-77-89").write_bytes(b"")
+    generate(resumed, 5)
+    assert not [p.name for p in resumed.rglob("*") if ".tmp-" in p.name]
+    assert tree_bytes(resumed) == tree_bytes(tmp_path / "ref")
+
+
 # ------------------------------------------------------------------------------- refusals
 def _point_outside(folder: Path, index: int, target: Path) -> Path:
     """Rewrite frame ``index``'s record so that its rgb entry names ``target`` (a real PNG elsewhere)."""

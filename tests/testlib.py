@@ -44,3 +44,37 @@ def flip_stored_byte(path: Path) -> int:
         fh.seek(offset)
         fh.write(bytes([byte[0] ^ 0x10]))
     return offset
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (children first), from /proc: launchers such as torchrun and
+    ``ray start`` put their children in sessions of their own, out of reach of a process-group kill."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc`` and everything it started (collected first: orphans would be reparented)."""
+    import signal
+
+    for pid in [*descendants(proc.pid), proc.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=60)

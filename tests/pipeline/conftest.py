@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from pipeline_helpers import Demo, sim2real
+from pipeline_helpers import WIDE, Demo, imported_modules
+from testlib import cli
 
 
 @pytest.fixture(scope="session")
 def quick_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """``sim2real demo --quick`` as a user runs it (a fresh process), kept for every test to read."""
+    """``sim2real demo --quick`` as a user runs it (a fresh process), kept for every test to read; every
+    process of it lists the modules it imports (``PYTHONPROFILEIMPORTTIME``, on stderr)."""
     out = tmp_path_factory.mktemp("quick-demo") / "run"
-    r = sim2real("demo", "--quick", "--out", str(out), "--progress", "none")
-    assert r.returncode == 0, r.stdout + r.stderr
-    return Demo(out, r.stdout)
+    r = cli("demo", "--quick", "--out", str(out), "--progress", "none", env={**WIDE, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert r.returncode == 0, r.stdout + r.stderr[-5000:]
+    return Demo(out, r.stdout, imported_modules(r.stderr))

@@ -21,3 +21,15 @@ def sim2real(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[st
 class Demo:
     out: Path
     stdout: str
+    imported: frozenset[str] = frozenset()  # top-level modules every process of the run imported
+
+
+def imported_modules(stderr: str) -> frozenset[str]:
+    """Top-level module names from ``PYTHONPROFILEIMPORTTIME`` lines (``import time: self | cum | name``)."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1].strip()
+            if name and name != "package":
+                names.add(name.split(".")[0])
+    return frozenset(names)

@@ -51,6 +51,9 @@ def test_demo_prints_its_summary_and_where_the_report_is(quick_demo: Demo) -> No
     assert "frames/s" in rows["synthetic frames"]
     report = quick_demo.out / "report" / "report.html"
     assert f"report: {report.resolve()}" in quick_demo.stdout
+    # #26: it ends with where to click: the report's file URL, then the panel
+    assert lines[-2] == f"open {report.resolve().as_uri()} in a browser (one file, no network)", lines[-3:]
+    assert lines[-1].startswith("or run `sim2real ui` and open http://127.0.0.1:8765"), lines[-3:]
     assert summary["stages"] == {s: "ran" for s in STAGES}
 
 
@@ -248,3 +251,34 @@ def test_a_killed_run_resumes_to_the_same_weights(quick_demo: Demo, tmp_path: Pa
         a = torch.load(out / f"train-{method}/run/checkpoints/epoch_003.pt", weights_only=True)["model"]
         b = torch.load(quick_demo.out / f"train-{method}/run/checkpoints/epoch_003.pt", weights_only=True)["model"]
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), method
+
+
+def test_the_demo_imports_nothing_outside_the_demo_extra(quick_demo: Demo) -> None:
+    """#26: `make demo` installs sim2real[demo] only: no process of the demo imports a distribution that only
+    another extra brings (ray, pyarrow, pandas, playwright, the USD converter, gymnasium, rosbags, ...)."""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from testlib import REPO
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+    def names(extra: str) -> set[str]:
+        out: set[str] = set()
+        for req in extras[extra]:
+            name = req.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+            if name.startswith("sim2real["):
+                for sub in name[len("sim2real["):-1].split(","):
+                    out |= names(sub)
+            else:
+                out.add(name.split("[")[0].lower())
+        return out
+
+    demo = names("demo")
+    others = (names("all") | names("dev")) - demo
+    assert {"ray", "pyarrow", "playwright", "mujoco-usd-converter", "gymnasium"} <= others
+    owners = packages_distributions()
+    used = {m: {d.lower() for d in owners.get(m, [])} for m in quick_demo.imported}
+    assert "torch" in quick_demo.imported and "mujoco" in quick_demo.imported  # the trace covers the run
+    outside = sorted(m for m, dists in used.items() if dists and dists <= others)
+    assert outside == [], outside

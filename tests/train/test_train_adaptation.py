@@ -69,10 +69,10 @@ def test_the_blend_is_mnistm_from_real_packaged_data() -> None:
 def test_dann_beats_source_only_on_real_digits(digits: dict[str, Any]) -> None:
     so, dann = (digits["runs"][m] for m in ("source-only", "dann"))
     acc = {m: s["history"][-1]["target"]["accuracy"] for m, s in digits["runs"].items()}
-    assert acc["dann"] >= acc["source-only"] + 0.15, acc  # measured with this seed: 0.654 vs 0.426
-    # and the baseline is not a weak one: about the plain-PyTorch reference's source-only on the
+    assert acc["dann"] >= acc["source-only"] + 0.15, acc  # measured with this seed: 0.692 vs 0.518
+    # and the baseline is not a weak one: above the plain-PyTorch reference's source-only on the
     # benchmark (0.40; the edge classifier, the former default, gave 0.16 here)
-    assert acc["source-only"] > 0.38, acc
+    assert acc["source-only"] > 0.45, acc
     assert so["history"][-1]["source"]["accuracy"] > 0.85  # the source task itself is learnt
 
 
@@ -93,7 +93,7 @@ def test_the_shipped_checkpoint_is_never_below_the_last_epoch(digits: dict[str, 
 @pytest.mark.slow
 def test_the_feature_gap_falls_when_dann_is_on(digits: dict[str, Any]) -> None:
     gap = {m: s["history"][-1]["alignment"]["mmd2"] for m, s in digits["runs"].items()}
-    assert gap["dann"] < 0.7 * gap["source-only"], gap  # measured with this seed: 0.074 vs 0.131
+    assert gap["dann"] < 0.7 * gap["source-only"], gap  # measured with this seed: 0.079 vs 0.152
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import torch
 
 from sim2real.errors import UnsupportedError
 from sim2real.train.methods import CORAL, DANN, MMD, adapt_batch_norm, covariance, dann_alpha, make_method, mk_mmd2, reverse_gradient
-from sim2real.train.models import ARCHITECTURES, EdgeClassifier, LeNet, SegNet, StateNet, build
+from sim2real.train.models import ARCHITECTURES, CenterNet, EdgeClassifier, LeNet, SegNet, StateNet, build
 from sim2real.train.validators import density_ratio, dev, information, iwv, mean_entropy, snd
 
 
@@ -25,6 +25,7 @@ def _models() -> list[tuple[torch.nn.Module, torch.Tensor]]:
         (LeNet(3, 10, [8, 12], input_size=(28, 28)), torch.randn(2, 3, 28, 28)),
         (LeNet(4, 3, [8, 12], input_size=(64, 48)), torch.randn(2, 4, 48, 64)),  # the last map max-pooled to 4x4
         (StateNet(6, 2, [32, 32, 32]), torch.randn(4, 6)),
+        (CenterNet(4, 3, [8, 16, 32]), torch.randn(2, 4, 48, 64)),  # heads at stride 4
     ]
 
 
@@ -38,13 +39,14 @@ def test_models_split_at_the_last_layer_and_build_from_their_config() -> None:
         assert model.embed(x).dim() == 2 and len(model.embed(x)) == len(x)
     seg = _models()[0][0]
     assert seg(torch.randn(1, 4, 48, 64)).shape == (1, 3, 48, 64)  # logits at the input resolution
-    assert set(ARCHITECTURES) == {"segnet", "edge-classifier", "lenet", "state-mlp"}
+    assert _models()[6][0](torch.randn(1, 4, 48, 64)).shape == (1, 3 + 4, 12, 16)  # K heatmaps + 4 box channels
+    assert set(ARCHITECTURES) == {"segnet", "centernet", "edge-classifier", "lenet", "state-mlp"}
     again = build("segnet", {"in_channels": 4, "num_classes": 3, "widths": [8, 16, 32], "skips": True})
     assert sum(p.numel() for p in again.parameters()) == sum(p.numel() for p in seg.parameters())
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's note that the TorchScript exporter is legacy
-@pytest.mark.parametrize("index", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("index", [0, 1, 2, 3, 4, 5, 6])
 def test_models_export_to_onnx_and_match_onnxruntime(index: int) -> None:
     import onnx
     import onnxruntime as ort

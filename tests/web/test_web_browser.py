@@ -133,6 +133,7 @@ def test_click_through_the_panel(browser, sshd: Sshd, tmp_path: Path, artifacts_
         assert last == 8 and len(seen | {last}) >= 2, seen  # the plot grew while the job ran
         assert page.locator(".job svg.plot polyline[data-series='epoch.loss']").count() == 1
         page.screenshot(path=str(shots / "4-train.png"), full_page=True)
+        page.screenshot(path=str(shots / "panel.png"))  # the first screen: the README's picture of the panel
 
         # ---- deploy: a target (paths only), a bundle, a push over real SSH, a bench on the device
         page.click("#nav-deploy")

@@ -7,8 +7,12 @@ that model in a plain ``mujoco.mj_step`` loop with a whole-step command delay, a
 writes CSV logs in the documented format. ``sim2real.sysid.identify`` then sees only the logs and the
 unmodified model (``pkg:gymnasium/envs/mujoco/assets/pusher_v5.xml``).
 
-Per seed: two 10 s multisine logs fitted jointly, a chirp held out; excitation, truth and noise all
-depend on the seed. Printed per seed and parameter: truth, estimate, relative error, the 95 %
+Per seed: two 10 s multisine logs fitted jointly, a third held out (other phases; a chirp kept off the
+limits loses most of its amplitude to its slow start, see docs/sysid.md); excitation, truth and noise
+all depend on the seed. The excitation is what ``sim2real sysid excite --model pusher_v5.xml --start ...``
+writes by default: scaled down until the nominal arm keeps 10 % of every joint's range off its limits
+(``--ignore-limits``: as before, the wrist then hits its limits in 7 of 10 seeds); the hidden robot's
+steps on a joint limit are counted and printed. Printed per seed and parameter: truth, estimate, relative error, the 95 %
 half-width and whether the interval covers the truth; the calibrated latency range and how many
 latency terms the profile got; the wall time of ``identify`` (reading the logs, both fit stages,
 intervals, held-out validation, the calibrated profile); held-out RMSE after / before (mean and worst
@@ -57,6 +61,7 @@ HIDDEN = {  # parameter -> (what the XML edit changes, factor range the truth is
 DELAYS = (1, 2, 3)  # whole physics steps (10 ms each)
 RATE_HZ = 100.0  # one sample per physics step
 NOISE = (0.001, 0.01)  # position rad, velocity rad/s
+MARGIN = 0.1  # the excitation keeps the nominal arm this share of each joint's range off its limits (the default)
 
 
 def pusher_xml() -> str:
@@ -89,26 +94,31 @@ def edited_model(factors: dict[str, float]) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def run_robot(xml: str, commands: np.ndarray, delay: int, case: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def run_robot(xml: str, commands: np.ndarray, delay: int, case: str, rng: np.random.Generator
+              ) -> tuple[np.ndarray, np.ndarray, int]:
     """The hidden robot in a plain mj_step loop: command k acts during step k + delay; returns noisy
-    joint positions and velocities at every step (N, 7) each."""
+    joint positions and velocities at every step (N, 7) each, and the steps at which an arm joint
+    was on a limit (an active joint-limit constraint)."""
     model = mujoco.MjModel.from_xml_string(xml)
     data = mujoco.MjData(model)
     data.qpos[:7] = START
     mujoco.mj_forward(model, data)
     q, v = np.zeros_like(commands), np.zeros_like(commands)
+    on_limit = 0
     for k in range(len(commands)):
         q[k], v[k] = data.qpos[:7], data.qvel[:7]
         data.ctrl[:] = commands[max(k - delay, 0)]
         mujoco.mj_step(model, data)
+        on_limit += any(data.efc_type[i] == mujoco.mjtConstraint.mjCNSTR_LIMIT_JOINT and data.efc_id[i] < 7
+                        for i in range(data.nefc))
     if case == "clean":
-        return q, v
+        return q, v, on_limit
     q_meas = q + rng.normal(0.0, NOISE[0], q.shape)
     if case == "differentiated":  # what a driver publishing d(encoder)/dt gives
         v_meas = np.vstack([v[:1], np.diff(q_meas, axis=0) * RATE_HZ])
     else:
         v_meas = v + rng.normal(0.0, NOISE[1], v.shape)
-    return q_meas, v_meas
+    return q_meas, v_meas, on_limit
 
 
 def write_csv(path: Path, t0_ns: int, commands: np.ndarray, q: np.ndarray, v: np.ndarray) -> Path:
@@ -124,20 +134,29 @@ def write_csv(path: Path, t0_ns: int, commands: np.ndarray, q: np.ndarray, v: np
     return path
 
 
-def make_logs(seed: int, case: str, folder: Path, noise_seed: int | None = None) -> tuple[list[Path], Path, dict[str, float], int]:
-    from sim2real.sysid.excite import ExcitationSpec, excitation  # the user's excitation tool
+def make_logs(seed: int, case: str, folder: Path, noise_seed: int | None = None, margin: float | None = MARGIN
+              ) -> tuple[list[Path], Path, dict[str, float], int, list[int]]:
+    """Two fit logs and a held-out one, the truth, and each log's steps on a joint limit."""
+    from sim2real.sysid.excite import ExcitationSpec  # the user's excitation tool (`sysid excite --model --start`)
+    from sim2real.sysid.limits import designed
+    from sim2real.sysid.simulator import open_simulator
 
     factors, delay = hidden_truth(seed)
     xml = edited_model(factors)
     rng = np.random.default_rng(seed if noise_seed is None else 10_000 + noise_seed)
-    paths = []
-    for i, signal in enumerate(("multisine", "multisine", "chirp")):
-        spec = ExcitationSpec(signal, 10.0, RATE_HZ, [0.6], [0.0], (0.3, 3.0), seed=100 * seed + i, settle_s=0.3,
-                              fade_s=0.5)
-        commands = excitation(spec, len(ARM), [(-2.0, 2.0)] * len(ARM)).commands
-        q, v = run_robot(xml, commands, delay, case, rng)
-        paths.append(write_csv(folder / f"pusher_{seed}_{i}.csv", 1_700_000_000 * 10**9 + i * 10**11, commands, q, v))
-    return paths[:2], paths[2], factors, delay
+    paths, on_limit = [], []
+    sim = open_simulator(PUSHER, nthread=0)  # the unmodified model: what the user has
+    try:
+        for i, signal in enumerate(("multisine", "multisine", "multisine")):
+            spec = ExcitationSpec(signal, 10.0, RATE_HZ, [0.6], [0.0], (0.3, 3.0), seed=100 * seed + i, settle_s=0.3,
+                                  fade_s=0.5)
+            commands = designed(spec, sim, dict(zip(ARM, START, strict=True)), margin).commands
+            q, v, hits = run_robot(xml, commands, delay, case, rng)
+            on_limit.append(hits)
+            paths.append(write_csv(folder / f"pusher_{seed}_{i}.csv", 1_700_000_000 * 10**9 + i * 10**11, commands, q, v))
+    finally:
+        sim.close()
+    return paths[:2], paths[2], factors, delay, on_limit
 
 
 # ---------------------------------------------------------------- the baseline: mujoco + scipy, nothing of ours
@@ -248,6 +267,7 @@ def ours(fit_logs: list[Path], held: Path) -> dict:
             "seconds": seconds, "latency_range": (latency.low, latency.high), "latency_terms": sum(
                 "latency" in t.target for t in o.profile.terms),
             "ratio": o.summary["rmse_ratio_mean"], "ratio_max": o.summary["rmse_ratio_max"],
+            "worst_channel": o.summary["rmse_ratio_worst_channel"],
             "iterations": o.result.iterations, "flags": report_flags(o)}
 
 
@@ -264,8 +284,8 @@ def report_flags(o: object) -> str:
                                                                    else [])) or "—"
 
 
-def run_seed(seed: int, case: str, folder: Path) -> dict:
-    fit_logs, held, factors, delay = make_logs(seed, case, folder)
+def run_seed(seed: int, case: str, folder: Path, margin: float | None = MARGIN) -> dict:
+    fit_logs, held, factors, delay, on_limit = make_logs(seed, case, folder, margin=margin)
     truth = {**factors, "actuator:*/latency": float(delay)}
     mine = ours(fit_logs, held)
     from threadpoolctl import threadpool_limits
@@ -281,15 +301,16 @@ def run_seed(seed: int, case: str, folder: Path) -> dict:
     theirs = {"x": {**dict(zip(HIDDEN, bx.tolist(), strict=True)), "actuator:*/latency": float(bdelay)},
               "half": {**dict(zip(HIDDEN, bhalf.tolist(), strict=True)), "actuator:*/latency": float("nan")},
               "seconds": bseconds}
-    return {"seed": seed, "truth": truth, "ours": mine, "baseline": theirs}
+    return {"seed": seed, "truth": truth, "ours": mine, "baseline": theirs, "on_limit": on_limit}
 
 
 def print_seed(r: dict) -> None:
     o, b = r["ours"], r["baseline"]
     print(f"\nseed {r['seed']}: sim2real {o['seconds']:.1f} s ({o['iterations']} iterations), baseline "
           f"{b['seconds']:.1f} s; held-out RMSE after / before: mean {o['ratio']:.3f}, worst channel "
-          f"{o['ratio_max']:.3f}; calibrated latency range {o['latency_range'][0]:g}..{o['latency_range'][1]:g} "
-          f"steps in {o['latency_terms']} term(s); report flags: {o['flags']}")
+          f"{o['ratio_max']:.3f} ({o['worst_channel']}); calibrated latency range {o['latency_range'][0]:g}..{o['latency_range'][1]:g} "
+          f"steps in {o['latency_terms']} term(s); report flags: {o['flags']}; steps on a joint limit (fit, fit, held "
+          f"out): {', '.join(map(str, r['on_limit']))}")
     print(f"  {'parameter':38s} {'truth':>7s} | {'sim2real':>8s} {'error':>7s} {'± 95%':>8s} in | "
           f"{'baseline':>8s} {'error':>7s} {'± 95%':>8s} in")
     for k, t in r["truth"].items():
@@ -318,8 +339,8 @@ def coverage(results: list[dict], who: str, key: str | None = None) -> tuple[int
 def markdown(results: list[dict]) -> None:
     """The per-seed and per-parameter tables of docs/sysid.md."""
     print("\n| seed | delay | sim2real worst error | covered | latency range (terms) | held-out RMSE ratio mean / worst "
-          "channel | report flags | wall time | baseline worst error | covered | baseline wall time |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+          "channel | report flags | steps on a limit (fit logs) | wall time | baseline worst error | covered | baseline wall "
+          "time |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         o, b = r["ours"], r["baseline"]
         cells = []
@@ -330,7 +351,7 @@ def markdown(results: list[dict]) -> None:
         lo, hi = o["latency_range"]
         print(f"| {r['seed']} | {r['truth']['actuator:*/latency']:g} | {cells[0][0]} | {cells[0][1]} | "
               f"{lo:g}..{hi:g} ({o['latency_terms']}) | {o['ratio']:.3f} / {o['ratio_max']:.3f} | {o['flags']} | "
-              f"{o['seconds']:.1f} s | "
+              f"{r['on_limit'][0]} + {r['on_limit'][1]} | {o['seconds']:.1f} s | "
               f"{cells[1][0]} | {cells[1][1]} | {b['seconds']:.1f} s |")
     print("\n| parameter | sim2real median / worst error | covered | errors in std. errors (rms) | baseline median / worst "
           "error | covered |\n|---|---|---|---|---|---|")
@@ -350,13 +371,17 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--case", choices=("white", "differentiated", "clean"), default="white")
     parser.add_argument("--markdown", action="store_true", help="also print the tables of docs/sysid.md")
+    parser.add_argument("--ignore-limits", action="store_true",
+                        help="excite as `sysid excite --ignore-limits` does (the joints may hit their limits)")
     args = parser.parse_args()
-    print(f"pusher_v5.xml, case {args.case}, {args.seeds} seeds; load average before: "
+    margin = None if args.ignore_limits else MARGIN
+    print(f"pusher_v5.xml, case {args.case}, {args.seeds} seeds, excitation kept off the joint limits: "
+          f"{'no' if margin is None else f'{margin:g} of each range'}; load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
-            results.append(run_seed(seed, args.case, Path(tmp)))
+            results.append(run_seed(seed, args.case, Path(tmp), margin))
             print_seed(results[-1])
     print()
     for who in ("ours", "baseline"):

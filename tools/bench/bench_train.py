@@ -182,7 +182,7 @@ def export_arrays(data: dict[str, Path], path: Path) -> Path:
     """The decoded source set and the run's settings as plain arrays, for the plain PyTorch baseline."""
     from sim2real.train.config import load_config
     from sim2real.train.data import Inputs, load
-    from sim2real.train.tasks import make_task
+    from sim2real.train.taskmap import make_task
 
     cfg = load_config(None, {**SETTINGS, "method": "source-only"})
     loaded = load(cfg, Inputs(data["plain"]), NullReporter())

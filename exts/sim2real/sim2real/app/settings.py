@@ -52,7 +52,7 @@ class CaptureSettings(StrictModel):
                 "--layout", self.layout, *(["--depth-npy"] if self.depth_npy else [])]
 
 
-TrainTask = Literal["segment", "classify", "state"]
+TrainTask = Literal["segment", "classify", "detect", "state"]
 TrainMethod = Literal["source-only", "dann", "coral", "mmd", "adabn"]
 
 

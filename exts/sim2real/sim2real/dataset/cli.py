@@ -1,9 +1,10 @@
-"""``sim2real dataset ...``: verify, stats, export-coco, merge. Heavy imports stay inside the commands."""
+"""``sim2real dataset ...``: verify, stats, export-coco/-yolo/-parquet/-webdataset, merge. Heavy imports stay inside the commands."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
@@ -112,14 +113,67 @@ def export_coco(
 ) -> None:
     """Write COCO instances (RLE masks, boxes, areas) for the dataset; image paths are relative to DIR."""
     from .coco import export_coco as run_export
+
+    _export("export-coco", "coco", directory, progress, lambda p: run_export(directory, out, progress=p))
+
+
+@app.command("export-yolo")
+def export_yolo(
+    directory: DirArg,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default DIR/yolo).")] = None,
+    val_fraction: Annotated[float, typer.Option(help="Share of frames for the val split (seeded).", min=0.0,
+                                                max=0.99)] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the train/val split.")] = 0,
+    progress: ProgressOpt = "rich",
+) -> None:
+    """Write the YOLO txt layout (images/, labels/ with normalised cx cy w h, data.yaml) for Ultralytics & co."""
+    from .yolo import export_yolo as run_export
+
+    _export("export-yolo", "yolo", directory, progress,
+            lambda p: run_export(directory, out, val_fraction=val_fraction, seed=seed, progress=p))
+
+
+@app.command("export-parquet")
+def export_parquet(
+    directory: DirArg,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default DIR/hf).")] = None,
+    images: Annotated[Literal["embed", "reference"], typer.Option(
+        help="Embed the PNGs, or reference them by absolute path.")] = "embed",
+    rows_per_file: Annotated[int, typer.Option(help="Frames per parquet file.", min=1)] = 1000,
+    progress: ProgressOpt = "rich",
+) -> None:
+    """Write Hugging Face `datasets` parquet files (Image features, detection `objects`): load_dataset(OUT)."""
+    from .hfparquet import export_parquet as run_export
+
+    _export("export-parquet", "parquet", directory, progress,
+            lambda p: run_export(directory, out, images=images, rows_per_file=rows_per_file, progress=p))
+
+
+@app.command("export-webdataset")
+def export_webdataset(
+    directory: DirArg,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default DIR/wds).")] = None,
+    frames_per_shard: Annotated[int, typer.Option(help="Frames per tar shard.", min=1)] = 1000,
+    progress: ProgressOpt = "rich",
+) -> None:
+    """Write WebDataset tar shards (png, semantic.png, instance.png, depth.npy, json per frame)."""
+    from .wds import export_webdataset as run_export
+
+    _export("export-webdataset", "webdataset", directory, progress,
+            lambda p: run_export(directory, out, frames_per_shard=frames_per_shard, progress=p))
+
+
+def _export(name: str, key: str, directory: Path, progress: str, run: Callable[[Callable[[int], None]], Any]) -> None:
+    """Run one export under a frame progress bar; print (or stream, with --progress json) what it wrote."""
     from .reader import Dataset
 
     rep = reporter(progress)
-    with rep.task("export-coco", total=len(Dataset(directory)), unit="frame") as task:
-        path = run_export(directory, out, progress=lambda n: task.update(done=n))
-    rep.result({"coco": str(path)})
+    with rep.task(name, total=len(Dataset(directory)), unit="frame") as task:
+        written = run(lambda n: task.update(done=n))
+    paths = [str(p) for p in (written if isinstance(written, list) else [written])]
+    rep.result({key: paths[0] if len(paths) == 1 else paths})
     if progress != "json":
-        console().print(f"wrote {path}")
+        console().print(f"wrote {paths[0]}" if len(paths) == 1 else f"wrote {len(paths)} files: {paths[0]} ...")
 
 
 @app.command()

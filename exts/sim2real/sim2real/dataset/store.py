@@ -101,6 +101,14 @@ class Recovery:
     removed_files: int = 0
 
 
+def _remove_temporaries(directory: Path) -> None:
+    """Delete the half-written manifest or run-info files a killed run left at the dataset's top level
+    (the caller holds the lock, so no live writer owns them); shard folders are swept by recovery."""
+    for p in directory.iterdir():
+        if is_tmp_name(p) and p.is_file():
+            p.unlink(missing_ok=True)
+
+
 class Catalog:
     """The parent-side book of a dataset: committed frames, shard indexes, manifest. Not thread-safe."""
 
@@ -128,6 +136,7 @@ class Catalog:
         """Create or resume the dataset in ``directory`` (the caller holds its ``DirLock``)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        _remove_temporaries(directory)
         manifest = load_manifest(directory) if manifest_path(directory).exists() else None
         if manifest is not None and manifest.spec != spec and _holds_nothing(directory, manifest):
             log.warning("%s: replacing the empty dataset an earlier run left (%s)", directory,

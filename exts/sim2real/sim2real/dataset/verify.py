@@ -6,7 +6,8 @@ Anything that does not match or is missing is an error. Files that are not part 
 shard folder the manifest does not list, an unknown file at the top level or in a shard, a left-over
 temporary file) are errors too, or warnings with ``strays="warning"`` (``--allow-strays``). What is
 expected at the top level besides the shards: ``EXTRA`` (not checked: ``runtime.jsonl`` varies by run,
-the lock file is the writer's, ``coco/instances.json`` is a product of the dataset).
+the lock file is the writer's, ``coco/instances.json`` is a product of the dataset) and the default
+folders of the other exports (``yolo/``, ``hf/``, ``wds/``: products too, their contents not looked at).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .store import shard_dir
 
 COCO = "coco/instances.json"
 EXTRA = (RUNTIME_LOG, LOCK_NAME, COCO)
+EXPORT_DIRS = ("yolo", "hf", "wds")  # the default --out of export-yolo, export-parquet, export-webdataset
 STRAYS = ("error", "warning")
 
 
@@ -124,8 +126,8 @@ def _check_run_info(root: Path, manifest: Manifest, report: VerifyReport) -> Non
 def _check_top_level(root: Path, manifest: Manifest, report: VerifyReport, strays: str) -> None:
     """Everything outside the shard folders (whose contents ``_verify_shard`` checks)."""
     shards = {info.name for info in manifest.shards}
-    expected = {MANIFEST, RUN_INFO, *EXTRA, SHARDS_DIR}
-    for p in _walk(root, prune=lambda p: p.parent == root / SHARDS_DIR):
+    expected = {MANIFEST, RUN_INFO, *EXTRA, SHARDS_DIR, *EXPORT_DIRS}
+    for p in _walk(root, prune=lambda p: p.parent == root / SHARDS_DIR or p.parent == root and p.name in EXPORT_DIRS):
         rel = p.relative_to(root).as_posix()
         if p.is_symlink():
             report.problems.append(Problem(rel, "a symbolic link (a dataset holds none)"))

@@ -65,7 +65,9 @@ def metadata(spec: ModelSpec, run: Path, precision: str = "fp32") -> dict[str, A
     parents = dict(info.get("parents") or {})
     shape = input_shape(spec)
     channels = spec.input.get("channels") or spec.input.get("features")
-    out_kind = "standardised targets (y = out * std + mean)" if spec.task == "state" else "logits (softmax over dim 1)"
+    out_kind = {"state": "standardised targets (y = out * std + mean)",
+                "detect": "raw CenterNet heads: heatmap logits (sigmoid) and box channels (see outputs)"}.get(
+                    spec.task, "logits (softmax over dim 1)")
     units = {"rgb": "uint8 / 255 -> 0..1, then (x - mean) / std per channel" if spec.task != "state" else None,
              "depth": spec.depth_units, "output": out_kind}
     return {
@@ -83,6 +85,9 @@ def metadata(spec: ModelSpec, run: Path, precision: str = "fp32") -> dict[str, A
 
 def _output_shape(spec: ModelSpec, shape: list[int | None]) -> list[int | None]:
     k = len(spec.classes)
+    if spec.task == "detect":  # K heatmaps and 4 box channels at the heads' stride (model.json "outputs")
+        stride = int(spec.outputs["stride"])
+        return [None, int(spec.outputs["channels"]), int(shape[2]) // stride, int(shape[3]) // stride]  # type: ignore[arg-type]
     return [None, k, shape[2], shape[3]] if spec.task == "segment" else [None, k]
 
 

@@ -78,6 +78,10 @@ def build_models(req: ExportRequest, paths: dict[str, Path], reporter: Reporter 
         raise InputError(f"--calib-method: expected one of {', '.join(quantize.CALIBRATION_METHODS)} "
                          f"(got {req.calib_method!r})")
     model, spec = load_model(req.run, req.checkpoint)
+    if spec.task == "detect":
+        raise UnsupportedError("sim2real export: a detect run's scored export (AP per precision, the edge runner's "
+                               "decoding) is not built yet; deploy.export.export_onnx writes its ONNX (raw heads, "
+                               "contract in model.json 'outputs') with the parity check")
     if spec.task == "state" and "int8" in req.precisions:
         raise UnsupportedError("--precision int8: static INT8 calibration is for image models; export a state MLP "
                                "with fp32,fp16")

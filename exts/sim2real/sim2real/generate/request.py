@@ -40,7 +40,7 @@ class GenerateRequest:
     frames_per_shard: int = DEFAULT_FRAMES_PER_SHARD
     ray_address: str | None = None  # None: start a local Ray; "auto" or "host:port": join a cluster
     gpus_per_worker: float = 0.0  # Ray: GPUs each renderer actor reserves (1 for Isaac Sim workers)
-    chunk: int = 50  # frames per Ray work item
+    chunk: int = 50  # most frames per Ray work item (fewer when a job is small: ray_executor)
     num_shards: int = 1  # split the dataset's shards over this many independent runs (one per GPU/node) ...
     shard_index: int = 0  # ... of which this is one: it writes OUT.parts/<k>-of-<K> (sim2real dataset merge)
 

@@ -76,3 +76,16 @@ def _print_summary(result: Any) -> None:
     c.print(table)
     c.print(escape(f"stages: {done}"), style="dim")
     c.print(f"report: {escape(str(result.report.resolve()))}" if result.report else "no report")
+    for line in next_steps(result.report):
+        c.print(escape(line), soft_wrap=True)  # one line each, whatever the width: a URL to copy
+
+
+def next_steps(report: Path | None) -> list[str]:
+    """Where to click after a run: the report in a browser, and the panel (when its extra is installed)."""
+    from importlib.util import find_spec
+
+    lines = [f"open {report.resolve().as_uri()} in a browser (one file, no network)"] if report else []
+    if find_spec("fastapi") is not None and find_spec("uvicorn") is not None:
+        lines.append("or run `sim2real ui` and open http://127.0.0.1:8765 (the panel: profile, generate, train, "
+                     "gap, deploy)")
+    return lines

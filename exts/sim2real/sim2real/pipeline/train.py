@@ -118,7 +118,8 @@ def _predictions(ctx: Context, sec: Section, outs: dict[str, dict[str, Any]]) ->
     if labelled:
         classes = Classes.from_inputs(dataset_class_names(ctx.path(ctx.outputs["generate"]["path"])),
                                       ctx.spec.train.class_map)
-        data = read_segment_dataset(ctx.path(target["eval"]), size, False, classes, PREDICTION_IMAGES)
+        data = read_segment_dataset(ctx.path(target["eval"]), size, False, classes, PREDICTION_IMAGES,
+                                    stream=False)
     else:
         data = read_image_set(ctx.path(target["images"]), size, False, target["topic"], PREDICTION_IMAGES)
     images, captions = [], []

@@ -5,7 +5,8 @@ which term holds a key several of them set (the later one: general terms first, 
 calibrated profiles are written), and keeps each event's ``EventPlan``: the draws in order, as small
 dataclasses that each know how to fill their values (``TermDraw`` for a term's entities, ``GroupDraw``
 for a group drawn jointly, ``AdrDraw`` for a term whose range ADR moves). Plans are cached per curriculum
-scale; an interval period's plan also holds the ``FiringLayout`` its firings are hashed with.
+scale; an interval period's plan also holds the ``FiringLayout`` its firings are hashed with, and a keyed
+event's plan (start-up, reset, frame) the ``KeyedBlock`` its continuous terms draw into (block.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from .block import KeyedBlock, stackable
 from .dists import Dist, Uniform
 from .draws import FiringLayout, dist_width
 from .profile import Profile
@@ -47,6 +49,9 @@ class TermDraw:
     def uniform_streams(self) -> list[tuple[Any, int]]:
         return [(p, dist_width(self.dist)) for p in self.prefixes]
 
+    def written(self) -> tuple[str, ...]:
+        return self.keys
+
 
 @dataclass(frozen=True, slots=True)
 class GroupDraw:
@@ -60,6 +65,9 @@ class GroupDraw:
     def uniform_streams(self) -> list[tuple[Any, int]]:
         return self.unit.uniform_streams()
 
+    def written(self) -> tuple[str, ...]:
+        return tuple(self.unit.keys)
+
 
 @dataclass(frozen=True, slots=True)
 class AdrDraw:
@@ -72,14 +80,23 @@ class AdrDraw:
         self.unit.draw(draws, Uniform(*adr.range(self.unit.ident)), out)
         adr.pin(self.unit.ident, out, self.unit.keys)
 
+    def written(self) -> tuple[str, ...]:
+        return tuple(self.unit.keys)
+
 
 Draw = TermDraw | GroupDraw | AdrDraw
 
 
 @dataclass(frozen=True)
 class EventPlan:
+    """An event's draws in order. A keyed event's continuous terms draw into ``block`` instead, after
+    ``draws`` (a later term wins a key, and only the later of two writers can be in the block); ``keys`` is
+    the sample's key order, the order the draws first write them in."""
+
     draws: tuple[Draw, ...]
     layout: FiringLayout | None = None  # interval periods: the streams their firings hash, in one pass
+    block: KeyedBlock | None = None
+    keys: tuple[str, ...] = ()
 
 
 class ResolvedProfile:
@@ -171,9 +188,9 @@ class ResolvedProfile:
 
     def plan(self, when: str, scale: float, adr: Collection[str] = (), period: int | None = None,
              n_envs: int = 1) -> EventPlan:
-        """The event's draws in order (``interval``: one period's, with its firing layout for ``n_envs``),
-        for the curriculum ``scale``; only the keys no later term overrides are drawn. ``adr``: the terms
-        ADR moves (reset only)."""
+        """The event's draws in order for ``n_envs`` environments (``interval``: one period's, with its
+        firing layout; a keyed event: with its block), for the curriculum ``scale``; only the keys no later
+        term overrides are drawn. ``adr``: the terms ADR moves (reset only)."""
         cached = self._plans.get((when, period, scale))
         if cached is not None:
             return cached
@@ -188,12 +205,22 @@ class ResolvedProfile:
                 if own:
                     dist = u.dist_at(scale if u.ident in self.scaled else 1.0)
                     draws.append(TermDraw(tuple(s.key for s in own), tuple(s.prefix for s in own), dist))
-        layout = None
         if period is not None:
             pairs = [pair for d in draws for pair in d.uniform_streams()]  # type: ignore[union-attr]
-            layout = FiringLayout([p for p, _ in pairs], [w for _, w in pairs], n_envs)
-        plan = self._plans[(when, period, scale)] = EventPlan(tuple(draws), layout)
+            plan = EventPlan(tuple(draws), FiringLayout([p for p, _ in pairs], [w for _, w in pairs], n_envs))
+        else:
+            plan = _keyed_plan(draws, n_envs)
+        self._plans[(when, period, scale)] = plan
         return plan
+
+
+def _keyed_plan(draws: list[Draw], n_envs: int) -> EventPlan:
+    """A keyed event's plan: its continuous terms in a block, the other draws in order."""
+    stacked = [d for d in draws if isinstance(d, TermDraw) and stackable(d.dist)]
+    rows = [(k, p, d.dist) for d in stacked for k, p in zip(d.keys, d.prefixes, strict=True)]
+    rest = tuple(d for d in draws if not any(d is s for s in stacked))
+    keys = tuple(dict.fromkeys(k for d in draws for k in d.written()))
+    return EventPlan(rest, block=KeyedBlock(rows, n_envs) if rows else None, keys=keys)
 
 
 def _varies(u: Unit) -> bool:

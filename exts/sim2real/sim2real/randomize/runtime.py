@@ -163,9 +163,11 @@ class Randomizer:
 
     def _sample(self, when: str, index: int, meta: dict[str, Any]) -> Sample:
         adr = self.adr.names if self.adr is not None and when == "reset" else ()
-        plan = self.resolved.plan(when, self._phase_scale(), adr)
-        values: dict[str, np.ndarray] = {}
+        plan = self.resolved.plan(when, self._phase_scale(), adr, n_envs=self.n_envs)
+        values: dict[str, Any] = dict.fromkeys(plan.keys)  # the draws fill them in, in the plan's order
         self._fill(plan, KeyedDraws(self.streams, _CODES[when], index, 0, self.n_envs), values)
+        if plan.block is not None:
+            plan.block.fill(self.streams, _CODES[when], index, values)
         return Sample(self.seed, index, when, self.n_envs, values, self.ops[when], meta)
 
     def _fill(self, plan: EventPlan, draws: Any, out: dict[str, np.ndarray]) -> None:

@@ -53,6 +53,12 @@ class Simulator(Protocol):
     def command_ranges(self) -> list[tuple[float, float] | None]:
         """Each actuator's command range (None: unlimited), for excitation signals."""
 
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        """The range of every limited joint with a position channel, for excitation signals."""
+
+    def actuator_joints(self) -> list[str]:
+        """The joint each actuator drives directly ("" when its transmission is not one joint)."""
+
     def channels(self) -> list[Channel]:
         """Every output the simulator can produce."""
 

@@ -52,6 +52,12 @@ class MassSpringDamper:
     def command_ranges(self) -> list[tuple[float, float] | None]:
         return [None]
 
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        return {}
+
+    def actuator_joints(self) -> list[str]:
+        return ["x"]
+
     def channels(self) -> list[Channel]:
         return [Channel("x.position", "m", "position", "x"), Channel("x.velocity", "m/s", "velocity", "x")]
 

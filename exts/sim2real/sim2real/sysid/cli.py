@@ -45,6 +45,20 @@ def _floats(text: str | None, name: str) -> list[float] | None:
         raise UserError(f"--{name}: expected numbers separated by commas (got {text!r})") from None
 
 
+def _positions(text: str | None) -> dict[str, float]:
+    """``--start joint=value,...`` as a mapping."""
+    from ..errors import UserError
+
+    out: dict[str, float] = {}
+    for item in filter(str.strip, (text or "").split(",")):
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"--start: expected joint=value pairs separated by commas (got {item.strip()!r})") from None
+    return out
+
+
 @app.command()
 def excite(
     out: Annotated[Path, typer.Option("--out", "-o", help="Command file to write (.csv, .parquet, .jsonl).")],
@@ -61,31 +75,40 @@ def excite(
     settle: Annotated[float, typer.Option("--settle", help="Seconds at the centre before the excitation.")] = 0.5,
     fade: Annotated[float, typer.Option("--fade", help="Seconds of fade-in and fade-out.")] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    start: Annotated[str | None, typer.Option("--start", help="Joint positions the robot starts at, joint=value,... (with --model; default: the model's initial pose).")] = None,
+    limit_margin: Annotated[float, typer.Option("--limit-margin", help="With --model: scale the amplitude down until the nominal model keeps every limited joint this fraction of its range off its limits.")] = 0.1,
+    ignore_limits: Annotated[bool, typer.Option("--ignore-limits", help="With --model: do not keep the joints off their limits.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Write an excitation command file (multisine, chirp or PRBS) within amplitude and velocity limits."""
+    """Write an excitation command file (multisine, chirp or PRBS) within amplitude and velocity limits
+    and, for a model, off its joint limits."""
     from ..errors import UserError
     from .excite import ExcitationSpec, excitation
     from .logs import write_log
 
-    if model is not None:
-        from .simulator import open_simulator
-
-        sim = open_simulator(model, nthread=0)
-        names, units, ranges = sim.actuators(), sim.command_units(), sim.command_ranges()
-        sim.close()
-    elif actuators:
-        names = [a.strip() for a in actuators.split(",") if a.strip()]
-        units, ranges = [""] * len(names), None
-    else:
-        raise UserError("excite: expected --model or --actuators naming what to excite")
     low_high = _floats(band, "band") or []
     if len(low_high) != 2:
         raise UserError(f"--band: expected two frequencies low,high in Hz (got {band!r})")
     spec = ExcitationSpec(signal, duration, rate, _floats(amplitude, "amplitude") or [], _floats(center, "center") or [],
                           (low_high[0], low_high[1]), _floats(max_velocity, "max-velocity"), hold_s=hold,
                           settle_s=settle, fade_s=fade, seed=seed)
-    ex = excitation(spec, len(names), ranges)
+    if model is not None:
+        from .limits import designed
+        from .simulator import open_simulator
+
+        positions = _positions(start)
+        sim = open_simulator(model, nthread=0)
+        try:
+            names, units = sim.actuators(), sim.command_units()
+            ex = designed(spec, sim, positions, None if ignore_limits else limit_margin)
+        finally:
+            sim.close()
+    elif actuators:
+        names = [a.strip() for a in actuators.split(",") if a.strip()]
+        units = [""] * len(names)
+        ex = excitation(spec, len(names))
+    else:
+        raise UserError("excite: expected --model or --actuators naming what to excite")
     path = write_log(ex.to_log(names, units), out, time_format="t")
     result = {"commands": str(path), "actuators": names, "samples": len(ex.t_s), "notes": ex.notes,
               "peak": (abs(ex.commands - ex.commands[0]).max(axis=0)).tolist()}

@@ -29,11 +29,11 @@ def _default(key: str) -> str:
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option("--data", "-d", help="Source (labelled, synthetic): a sim2real dataset; classify: or class folders; state: .npz/.csv.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Source (labelled, synthetic): a sim2real dataset; classify: or class folders; detect: or a COCO .json or BasicWriter folder; state: .npz/.csv.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (created, or resumed if it exists).")],
     target: Annotated[Optional[Path], typer.Option("--target", "-t", help="Target (unlabelled, real): image folder, sim2real dataset or ROS bag; state: .npz/.csv.")] = None,
     topic: Annotated[Optional[str], typer.Option("--topic", help="Image topic of the --target bag (sensor_msgs/Image or CompressedImage).")] = None,
-    eval_set: Annotated[Optional[Path], typer.Option("--eval", help="Labelled target set for metrics only: a sim2real dataset, images/+masks/+labels.json, or class folders.")] = None,
+    eval_set: Annotated[Optional[Path], typer.Option("--eval", help="Labelled target set for metrics only: a sim2real dataset, images/+masks/+labels.json, class folders, or (detect) a COCO .json or BasicWriter folder.")] = None,
     task: Annotated[Optional[Task], typer.Option("--task", help="What the model predicts.", show_default=_default("task"))] = None,
     method: Annotated[Optional[MethodName], typer.Option("--method", "-m", help="How it adapts to the target.", show_default=_default("method"))] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", help="Epochs (passes over the source).", show_default=_default("epochs"))] = None,

@@ -17,33 +17,39 @@ from pydantic import Field, field_validator, model_validator
 
 from ..config import StrictModel, parse_model, read_toml
 
-Task = Literal["segment", "classify", "state"]
+Task = Literal["segment", "classify", "detect", "state"]
 MethodName = Literal["source-only", "dann", "coral", "mmd", "adabn"]
 ValidatorName = Literal["source", "entropy", "snd", "dev", "iwv", "im"]
-TASKS: tuple[str, ...] = ("segment", "classify", "state")
+TASKS: tuple[str, ...] = ("segment", "classify", "detect", "state")
 METHODS: tuple[str, ...] = ("source-only", "dann", "coral", "mmd", "adabn")
 VALIDATORS: tuple[str, ...] = ("source", "entropy", "snd", "dev", "iwv", "im")
 STATE_VALIDATORS: tuple[str, ...] = ("source", "dev", "iwv")  # regression: no class probabilities
-Arch = Literal["segnet", "lenet", "edge-classifier", "state-mlp"]
+# detect: per-location sigmoid heatmaps, not one softmax per sample or pixel, so no entropy/SND/IM either
+TASK_VALIDATORS = {"state": STATE_VALIDATORS, "detect": STATE_VALIDATORS}
+Arch = Literal["segnet", "lenet", "edge-classifier", "centernet", "state-mlp"]
 # segment: a small U-Net; classify: Ganin et al.'s digit network with batch norm (the seeds' edge
 # classifier's source-only accuracy on MNIST -> MNIST-M was half of it: see models.LeNet); state: the seeds' MLP
-DEFAULT_ARCH = {"segment": "segnet", "classify": "lenet", "state": "state-mlp"}
-TASK_ARCHES = {"segment": ("segnet",), "classify": ("lenet", "edge-classifier"), "state": ("state-mlp",)}
+# detect: CenterNet-style heads on the segmentation net's encoder-decoder, stopped at stride 4
+DEFAULT_ARCH = {"segment": "segnet", "classify": "lenet", "detect": "centernet", "state": "state-mlp"}
+TASK_ARCHES = {"segment": ("segnet",), "classify": ("lenet", "edge-classifier"), "detect": ("centernet",),
+               "state": ("state-mlp",)}
 DEFAULT_WIDTHS = {"segnet": [16, 32, 64], "lenet": [32, 48], "edge-classifier": [32, 64, 128, 256],
-                  "state-mlp": [256, 256, 256]}
+                  "centernet": [16, 32, 64, 128], "state-mlp": [256, 256, 256]}
 LENET_KERNEL = 5  # LeNet: 5x5 convolutions without padding, each followed by a 2x2 max pool
 LENET_GRID = 4  # LeNet: the last map is max-pooled down to at most this many cells a side
 # segment: 0.3 (at 1.0 DANN collapsed to all-background in one of three benchmark seeds); classify and
 # state: the seeds' 1.0 (label loss + domain loss)
-DEFAULT_ADAPT_WEIGHT = {"segment": 0.3, "classify": 1.0, "state": 1.0}
-DEFAULT_OPTIMIZER = {"segment": "adamw", "classify": "sgd", "state": "adamw"}
-# classify, measured on MNIST -> MNIST-M (3 seeds, docs/training.md "What each change bought"): AdamW
-# gains on every seed for the methods whose loss trains on target batches, and loses for source-only
-# and AdaBN (which never see a target gradient), where Ganin et al.'s SGD stays
+# detect: as segment (a patch discriminator on a feature map; not yet benchmarked for detection)
+DEFAULT_ADAPT_WEIGHT = {"segment": 0.3, "classify": 1.0, "detect": 0.3, "state": 1.0}
+DEFAULT_OPTIMIZER = {"segment": "adamw", "classify": "sgd", "detect": "adamw", "state": "adamw"}
+# classify, measured on MNIST -> MNIST-M (3 seeds, docs/training.md "What each change bought"): with
+# augmentation AdamW gained on every seed for the methods whose loss trains on target batches (without
+# it DANN is level with SGD, at half the spread) and lost for source-only and AdaBN, where SGD stays
 METHOD_OPTIMIZER = {("classify", "dann"): "adamw", ("classify", "coral"): "adamw", ("classify", "mmd"): "adamw"}
 # classify: off (MNIST -> MNIST-M, 3 seeds: the colour jitter, noise and blur of the grey source cost
 # source-only 0.11 and DANN 0.08 of target accuracy); segment: on (see docs/training.md); state: no images
-DEFAULT_AUGMENT = {"segment": True, "classify": False, "state": False}
+# detect: colour, noise and blur on (as segment; flips off: the boxes do not follow them yet)
+DEFAULT_AUGMENT = {"segment": True, "classify": False, "detect": True, "state": False}
 DEFAULT_LR = {"sgd": 0.01, "adamw": 2e-3}  # sgd: Ganin et al.'s mu_0
 # which way is better, per validator: +1 higher, -1 lower
 VALIDATOR_SIGN = {"source": 1, "entropy": -1, "snd": 1, "dev": -1, "iwv": -1, "im": 1}
@@ -158,12 +164,13 @@ class TrainConfig(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
-        usable = STATE_VALIDATORS if self.task == "state" else VALIDATORS
+        usable = TASK_VALIDATORS.get(self.task, VALIDATORS)
         if self.validators is None:
             self.validators = list(usable)
         wrong = [v for v in self.validators if v not in usable]
         if wrong:
-            raise ValueError(f"validators {wrong} need class probabilities; the {self.task} task has {list(usable)}")
+            raise ValueError(f"validators {wrong} need class probabilities per sample or pixel; the {self.task} task has "
+                             f"{list(usable)}")
         if self.select != "last" and self.select not in self.validators:
             raise ValueError(f"select = {self.select!r} must be one of the validators {self.validators}")
         if self.adapt_weight is None:
@@ -177,13 +184,19 @@ class TrainConfig(StrictModel):
             self.augment.enabled = DEFAULT_AUGMENT[self.task]
         if self.augment.hflip is None:
             self.augment.hflip = self.task == "segment"
-        if self.task == "segment":
+        if self.task == "detect" and self.augment.hflip:
+            raise ValueError("augment.hflip: the detect task does not flip its boxes yet; expected hflip = false")
+        if self.task in ("segment", "detect"):
             stride = 2 ** len(self.model.widths)
             w, h = self.resolution
             if w % stride or h % stride:
                 raise ValueError(
-                    f"resolution {w}x{h} must be divisible by {stride} (the segmentation net's stride with "
+                    f"resolution {w}x{h} must be divisible by {stride} (the {self.task} net's encoder stride with "
                     f"{len(self.model.widths)} stages)")
+        if self.task == "detect" and len(self.model.widths) < 2:
+            raise ValueError("model.widths: the detect net needs at least 2 stages (its heads read stride 4)")
+        if self.task == "detect" and self.dann_input == "output":
+            raise ValueError("dann_input = 'output' applies to segment and classify (softmax outputs), not detect")
         if self.task == "state" and self.depth:
             raise ValueError("depth applies to image tasks only")
         if self.task == "state" and self.translate is not None:

@@ -7,6 +7,7 @@ target dataset are not read); the evaluation set is only scored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,8 @@ def load(cfg: TrainConfig, inputs: Inputs, reporter: Reporter | None = None) -> 
                          "(or --method source-only)")
     if cfg.task == "state":
         return _load_state(cfg, inputs)
-    loader = _load_segment if cfg.task == "segment" else _load_classify
-    return loader(cfg, inputs, reporter)
+    loaders = {"segment": _load_segment, "classify": _load_classify, "detect": _load_detect}
+    return loaders[cfg.task](cfg, inputs, reporter)
 
 
 def _split(cfg: TrainConfig, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +78,18 @@ def _with_split(cfg: TrainConfig, classes: list[str] | sources.Classes, source: 
     return TaskData(names, source.subset(train_idx), source.subset(val_idx), target, ev)
 
 
+def _target(cfg: TrainConfig, inputs: Inputs, reporter: Reporter, is_labelled_set: Callable[[Path], bool],
+            read_set: Callable[[Path], Any]) -> Any:
+    """The unlabelled target: a labelled set's images by ``read_set`` (labels left unread), else an
+    image folder, dataset or bag (undecodable images skipped, as a camera's stream may hold some)."""
+    if inputs.target is None:
+        return None
+    if is_labelled_set(inputs.target):
+        return read_set(inputs.target)
+    return sources.read_image_set(inputs.target, cfg.resolution, cfg.depth, inputs.target_topic, cfg.max_target_images,
+                                  reporter=reporter, skip_unreadable=True)
+
+
 def _load_segment(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskData:
     if not sources.is_dataset(inputs.data):
         raise InputError(f"--data {inputs.data}: expected a sim2real dataset (a folder with manifest.json) for "
@@ -86,12 +99,8 @@ def _load_segment(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskD
     if len(classes.names) < 2:
         raise InputError(f"{inputs.data}: the dataset labels one class; expected background and at least one object class")
     source = sources.read_segment_dataset(inputs.data, size, cfg.depth, classes, reporter=reporter)
-    target = None
-    if inputs.target is not None:
-        target = (sources.read_segment_dataset(inputs.target, size, cfg.depth, None, cfg.max_target_images, reporter)
-                  if sources.is_dataset(inputs.target) else
-                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
-                                         reporter=reporter, skip_unreadable=True))
+    target = _target(cfg, inputs, reporter, sources.is_dataset, lambda p: sources.read_segment_dataset(
+        p, size, cfg.depth, None, cfg.max_target_images, reporter))
     ev = None
     if inputs.eval is not None:
         ev = (sources.read_segment_dataset(inputs.eval, size, cfg.depth, classes, reporter=reporter)
@@ -110,18 +119,35 @@ def _load_classify(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> Task
         source = sources.read_image_set(inputs.data, size, cfg.depth, classes=classes, reporter=reporter)
     if len(classes.names) < 2:
         raise InputError(f"{inputs.data}: one class ({', '.join(classes.names)}); expected at least two to classify")
-    target = None
-    if inputs.target is not None:
-        target = (sources.read_crop_dataset(inputs.target, size, None, cfg.min_object_pixels, False, cfg.max_target_images,
-                                            reporter)
-                  if sources.is_dataset(inputs.target) else
-                  sources.read_image_set(inputs.target, size, cfg.depth, inputs.target_topic, cfg.max_target_images,
-                                         reporter=reporter, skip_unreadable=True))
+    target = _target(cfg, inputs, reporter, sources.is_dataset, lambda p: sources.read_crop_dataset(
+        p, size, None, cfg.min_object_pixels, False, cfg.max_target_images, reporter))
     ev = None
     if inputs.eval is not None:
         ev = (sources.read_crop_dataset(inputs.eval, size, classes, cfg.min_object_pixels, True, reporter=reporter)
               if sources.is_dataset(inputs.eval) else
               sources.read_image_set(inputs.eval, size, cfg.depth, classes=classes, reporter=reporter))
+    return _with_split(cfg, classes, source, target, ev)
+
+
+def _load_detect(cfg: TrainConfig, inputs: Inputs, reporter: Reporter) -> TaskData:
+    from . import boxsets
+
+    size = cfg.resolution
+    if not boxsets.is_box_source(inputs.data):
+        raise InputError(f"--data {inputs.data}: expected a sim2real dataset, a COCO .json (or a folder with one) "
+                         "or a Replicator BasicWriter folder for --task detect")
+    classes = sources.Classes.from_inputs(boxsets.box_classes(inputs.data), cfg.class_map)
+    if not classes.names:
+        raise InputError(f"{inputs.data}: names no object class; expected boxes of at least one class")
+    source = boxsets.read_boxes(inputs.data, size, cfg.depth, classes, reporter=reporter)
+    target = _target(cfg, inputs, reporter, boxsets.is_box_source, lambda p: boxsets.read_boxes(  # boxes not read
+        p, size, cfg.depth, None, cfg.max_target_images, reporter))
+    ev = None
+    if inputs.eval is not None:
+        if not boxsets.is_box_source(inputs.eval):
+            raise InputError(f"--eval {inputs.eval}: expected labelled boxes for --task detect (a sim2real dataset, "
+                             "a COCO .json or a BasicWriter folder)")
+        ev = boxsets.read_boxes(inputs.eval, size, cfg.depth, classes, reporter=reporter)
     return _with_split(cfg, classes, source, target, ev)
 
 

@@ -9,7 +9,8 @@ with weight ``lambda * ramp(p)``, ``p`` the training progress in [0, 1]:
   features through a gradient reversal layer: forward is the identity, backward multiplies the
   gradient by ``-alpha``, with the papers' (and the seeds') schedule ``alpha = 2 / (1 + exp(-10 p)) - 1``.
   The classifier learns to tell sim from real; the encoder learns to make that impossible. On a
-  feature map the classifier is a 1x1-convolution MLP judging every location (a patch discriminator).
+  feature map the classifier is a small strided convolutional net judging overlapping patches (a patch
+  discriminator).
 * ``coral`` (Sun & Saenko 2016, Deep CORAL): ``||C_s - C_t||_F^2 / (4 d^2)``, the distance between
   the feature covariances of the two batches.
 * ``mmd`` (Long et al. 2015, DAN): the multi-kernel maximum mean discrepancy between the batches,
@@ -93,27 +94,29 @@ class DANN(Method):
     name = "dann"
     uses_target = True
 
-    def __init__(self, feature_dim: int, hidden: int = 1024, patch_hidden: int = 64) -> None:
+    def __init__(self, feature_dim: int, maps: bool = False, hidden: int = 1024, patch_hidden: int = 64) -> None:
         super().__init__(feature_dim)
-        self.discriminator = nn.Sequential(
-            nn.Linear(feature_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, 1))
-        # on feature maps: a fully convolutional discriminator judging overlapping patches
-        h = patch_hidden
-        self.patch = nn.Sequential(
-            nn.Conv2d(feature_dim, h, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(h, h, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(h, 1, 3, 1, 1))
+        self.maps = maps
+        # only the discriminator the features need: a parameter without a gradient would make
+        # DistributedDataParallel search the autograd graph for unused parameters every step
+        if maps:  # a fully convolutional discriminator judging overlapping patches
+            h = patch_hidden
+            self.discriminator = nn.Sequential(
+                nn.Conv2d(feature_dim, h, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(h, h, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(h, 1, 3, 1, 1))
+        else:
+            self.discriminator = nn.Sequential(
+                nn.Linear(feature_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden),
+                nn.ReLU(inplace=True), nn.Linear(hidden, 1))
 
     def loss(self, fs: torch.Tensor, ft: torch.Tensor, p: float, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         alpha = dann_alpha(p)
         both = reverse_gradient(torch.cat([fs, ft]), alpha)
-        if both.dim() == 4:
-            logits = self.patch(both)
-            n_s = len(fs) * logits[0].numel()
-            logits = logits.reshape(-1)
-        else:
-            logits = self.discriminator(both).squeeze(1)
-            n_s = len(fs)
+        if (both.dim() == 4) != self.maps:
+            raise ValueError(f"DANN built for {'maps' if self.maps else 'vectors'}, given {both.dim()}-D features")
+        logits = self.discriminator(both)
+        n_s = len(fs) * logits[0].numel()
+        logits = logits.reshape(-1)
         domain = torch.zeros_like(logits)
         domain[n_s:] = 1.0  # sim 0, real 1
         # each domain weighs half, whatever the batch sizes
@@ -205,6 +208,7 @@ def adapt_batch_norm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Mo
 METHODS: dict[str, type[Method]] = {m.name: m for m in (Method, DANN, CORAL, MMD, AdaBN)}
 
 
-def make_method(name: str, feature_dim: int, **options: Any) -> Method:
-    """A method by name; ``options`` go to the constructors that take them (DANN: ``hidden``)."""
-    return METHODS[name](feature_dim, **options) if name == DANN.name else METHODS[name](feature_dim)
+def make_method(name: str, feature_dim: int, maps: bool = False, **options: Any) -> Method:
+    """A method by name. ``maps``: the features are ``(N, C, h, w)`` maps (segmentation), else
+    ``(N, D)`` vectors; ``options`` go to the constructors that take them (DANN: ``hidden``)."""
+    return METHODS[name](feature_dim, maps, **options) if name == DANN.name else METHODS[name](feature_dim)

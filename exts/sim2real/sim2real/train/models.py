@@ -16,6 +16,7 @@ max pooling with fixed kernels, linear): each maps to one ONNX operator that Ten
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -29,18 +30,18 @@ def conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
-class SegNet(nn.Module):
-    """A small U-Net: each encoder stage halves the resolution (the first one too), the decoder
-    climbs back with bilinear upsampling and (optionally) skip connections, and the class logits
-    made at half resolution are upsampled to the input size. Output stride ``2 ** len(widths)``."""
+class _UNet(nn.Module):
+    """The encoder-decoder shared by the segmentation and detection nets: each encoder stage halves
+    the resolution (the first one too); the decoder climbs back with bilinear upsampling and
+    (optionally) skip connections, up to encoder stage ``top`` (output stride ``2 ** (top + 1)``)."""
 
-    arch = "segnet"
+    feature_maps = True  # represent() gives (N, C, h, w) maps
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 2, widths: list[int] | tuple[int, ...] = (16, 32, 64),
-                 skips: bool = True) -> None:
+    def __init__(self, in_channels: int, widths: list[int] | tuple[int, ...], skips: bool, top: int) -> None:
         super().__init__()
         self.widths = list(widths)
         self.skips = skips
+        self.top = top
         stages, c = [], in_channels
         for i, w in enumerate(self.widths):
             layers = [conv_bn(c, w, stride=2)] + ([conv_bn(w, w)] if i > 0 else [])
@@ -48,15 +49,14 @@ class SegNet(nn.Module):
             c = w
         self.stages = nn.ModuleList(stages)
         ups = []
-        for i in range(len(self.widths) - 2, -1, -1):
+        for i in range(len(self.widths) - 2, top - 1, -1):
             c_in = self.widths[i + 1] + (self.widths[i] if skips else 0)
             ups.append(conv_bn(c_in, self.widths[i]))
         self.ups = nn.ModuleList(ups)
-        self.classifier = nn.Conv2d(self.widths[0], num_classes, 1)
 
     @property
     def feature_dim(self) -> int:
-        return self.widths[0]
+        return self.widths[self.top]
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         out = []
@@ -68,19 +68,63 @@ class SegNet(nn.Module):
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         stages = self.encode(x)
         y = stages[-1]
-        for up, skip in zip(self.ups, reversed(stages[:-1]), strict=True):
+        for up, skip in zip(self.ups, reversed(stages[self.top : -1]), strict=True):
             y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
             y = up(torch.cat([y, skip], 1) if self.skips else y)
         return y
 
-    def predict(self, features: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(self.classifier(features), scale_factor=2.0, mode="bilinear", align_corners=False)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.predict(self.represent(x))
 
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.encode(x)[-1].mean(dim=(2, 3))
+
+
+class SegNet(_UNet):
+    """A small U-Net whose class logits, made at half resolution, are upsampled to the input size.
+    Output stride ``2 ** len(widths)`` at the bottleneck."""
+
+    arch = "segnet"
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, widths: list[int] | tuple[int, ...] = (16, 32, 64),
+                 skips: bool = True) -> None:
+        super().__init__(in_channels, widths, skips, top=0)
+        self.classifier = nn.Conv2d(self.widths[0], num_classes, 1)
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(self.classifier(features), scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+HEATMAP_PRIOR = 0.1  # CenterNet's initial heatmap probability (bias -2.19): a calm focal loss at the start
+
+
+class CenterNet(_UNet):
+    """An anchor-free detector in the manner of CenterNet (Zhou et al. 2019, "Objects as Points"):
+    the U-Net decoder stops at stride 4 and two heads (3x3 conv-ReLU-1x1 conv) read its map:
+
+    * ``K`` heatmap logits, one per class: a peak at each object's centre;
+    * 4 box channels: ``log(w / 4)``, ``log(h / 4)`` (box size in cells, log so that small and
+      large boxes weigh alike) and the centre's sub-cell offset ``(dx, dy)`` in [0, 1).
+
+    ``forward`` returns them concatenated, ``(N, K + 4, H/4, W/4)`` raw (no sigmoid, no exp): the
+    decoding (``train.detect.decode``) is outside the network, so the export has no control flow."""
+
+    arch = "centernet"
+    stride = 4
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 1,
+                 widths: list[int] | tuple[int, ...] = (16, 32, 64, 128), skips: bool = True, head: int = 64) -> None:
+        super().__init__(in_channels, widths, skips, top=1)
+        c = self.widths[1]
+        self.heatmap = nn.Sequential(nn.Conv2d(c, head, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(head, num_classes, 1))
+        self.box = nn.Sequential(nn.Conv2d(c, head, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(head, 4, 1))
+        nn.init.constant_(self.heatmap[-1].bias, -math.log((1.0 - HEATMAP_PRIOR) / HEATMAP_PRIOR))
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.heatmap(features), self.box(features)], 1)
 
 
 def mlp_head(dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
@@ -95,6 +139,7 @@ class _FlatClassifier(nn.Module):
     backbone: nn.Sequential
     classifier: nn.Sequential
     dim: int
+    feature_maps = False  # represent() gives (N, D) vectors
 
     @property
     def feature_dim(self) -> int:
@@ -170,6 +215,7 @@ class StateNet(nn.Module):
     default 256, 256, 256) and a regression head (hidden/2, then the outputs)."""
 
     arch = "state-mlp"
+    feature_maps = False
 
     def __init__(self, in_features: int, out_features: int, widths: list[int] | tuple[int, ...] = (256, 256, 256),
                  dropout: float = 0.0, batch_norm: bool = True) -> None:
@@ -205,7 +251,7 @@ class StateNet(nn.Module):
         return self.represent(x)
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {c.arch: c for c in (SegNet, EdgeClassifier, LeNet, StateNet)}  # type: ignore[attr-defined]
+ARCHITECTURES: dict[str, type[nn.Module]] = {c.arch: c for c in (SegNet, CenterNet, EdgeClassifier, LeNet, StateNet)}  # type: ignore[attr-defined]
 
 
 def build(arch: str, config: dict[str, Any]) -> nn.Module:

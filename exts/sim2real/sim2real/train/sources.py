@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ IMAGES_DIR, MASKS_DIR, DEPTH_DIR, LABELS_FILE = "images", "masks", "depth", "lab
 BACKGROUND = "background"
 CROP_MARGIN = 1.2  # classify: crop side = 1.2 x the longer side of the object's box
 THREADS = 2
+STREAM_ENV = "SIM2REAL_TRAIN_STREAM_MB"  # decoded arrays above this many MiB are streamed (0: always)
 
 
 @dataclass
@@ -52,16 +54,29 @@ class ImageData:
     labels: np.ndarray | None = None  # segment: (N, H, W) uint8 class index; classify: (N,) int64
     origin: str = ""  # where it came from (for messages)
     fingerprint: dict[str, Any] = field(default_factory=dict)  # identity of the input (run.json)
+    # detect: per image (M, 5) float32 rows x0, y0, x1, y1 (half-open, pixels of the model input), class index
+    boxes: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.images)
 
     def subset(self, index: np.ndarray) -> ImageData:
         return ImageData(
-            self.images[index], [self.names[i] for i in index],
-            None if self.depth is None else self.depth[index],
-            None if self.labels is None else self.labels[index], self.origin, self.fingerprint,
+            _take(self.images, index), [self.names[i] for i in index],
+            None if self.depth is None else _take(self.depth, index),
+            None if self.labels is None else _take(self.labels, index), self.origin, self.fingerprint,
+            None if self.boxes is None else [self.boxes[i] for i in index],
         )
+
+    @property
+    def streamed(self) -> bool:
+        """Frames decoded when a batch needs them (``streaming.StreamedArray``), not held in memory."""
+        return not isinstance(self.images, np.ndarray)
+
+
+def _take(array: Any, index: np.ndarray) -> Any:
+    """``array[index]``; a streamed array gives a view of those frames instead (nothing decoded)."""
+    return array[index] if isinstance(array, np.ndarray) else array.subset(index)
 
 
 # ---------------------------------------------------------------- resizing
@@ -199,34 +214,79 @@ def dataset_class_names(path: Path) -> list[str]:
 
 
 def read_segment_dataset(path: Path, size: tuple[int, int], depth: bool, classes: Classes | None,
-                         limit: int | None = None, reporter: Reporter | None = None) -> ImageData:
-    """RGB (+ depth) and class-index masks of every finished frame (``classes=None``: no masks)."""
+                         limit: int | None = None, reporter: Reporter | None = None,
+                         stream: bool | None = None) -> ImageData:
+    """RGB (+ depth) and class-index masks of every finished frame (``classes=None``: no masks);
+    held in memory, or streamed from disk (``stream``; None: when the arrays would take more than
+    ``stream_threshold()``)."""
     ds = _open_dataset(path)
     indices = [int(i) for i in ds.indices[:limit]]
     lut = class_lut(ds.labels, classes, str(path)) if classes is not None else None
-
-    def one(i: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        rec = ds.record(i)
-        rgb = fit(ds.channel(i, "rgb", rec), size)
-        d = None
-        if depth:
-            src = "depth_npy" if "depth_npy" in rec["files"] else "depth"
-            raw = ds.channel(i, src, rec)
-            if raw is None:
-                raise InputError(f"{path}: frame {i} has no depth; expected an RGB-D dataset for depth = true")
-            d = fit(raw.astype(np.float32), size, nearest=True)
-        m = None
-        if lut is not None:
-            m = _lookup(lut, fit(ds.channel(i, "semantic", rec), size, nearest=True), f"{path} frame {i}")
-        return rgb, d, m
-
-    rows = _parallel(one, indices, reporter or NullReporter(), Path(path).name)
+    names, fingerprint = [f"{i:06d}" for i in indices], dataset_fingerprint(ds)
+    if stream if stream is not None else _should_stream(len(indices), size, depth, lut is not None):
+        return _streamed(path, indices, size, depth, lut, names, fingerprint)
+    rows = _parallel(lambda i: decode_segment_frame(ds, i, size, depth, lut, path), indices,
+                     reporter or NullReporter(), Path(path).name)
     return ImageData(
-        np.stack([r[0] for r in rows]), [f"{i:06d}" for i in indices],
+        np.stack([r[0] for r in rows]), names,
         np.stack([r[1] for r in rows]) if depth else None,
         np.stack([r[2] for r in rows]) if lut is not None else None,
-        str(path), dataset_fingerprint(ds),
+        str(path), fingerprint,
     )
+
+
+def decode_segment_frame(ds: Any, i: int, size: tuple[int, int], depth: bool, lut: np.ndarray | None,
+                         path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Frame ``i`` at the model's input size: RGB, depth in metres (or None), class-index mask (or None)."""
+    rec = ds.record(i)
+    rgb = fit(ds.channel(i, "rgb", rec), size)
+    d = None
+    if depth:
+        src = "depth_npy" if "depth_npy" in rec["files"] else "depth"
+        raw = ds.channel(i, src, rec)
+        if raw is None:
+            raise InputError(f"{path}: frame {i} has no depth; expected an RGB-D dataset for depth = true")
+        d = fit(raw.astype(np.float32), size, nearest=True)
+    m = None
+    if lut is not None:
+        m = _lookup(lut, fit(ds.channel(i, "semantic", rec), size, nearest=True), f"{path} frame {i}")
+    return rgb, d, m
+
+
+def _should_stream(frames: int, size: tuple[int, int], depth: bool, labels: bool) -> bool:
+    return decoded_bytes(frames, size, depth, labels) > stream_threshold()
+
+
+def stream_threshold() -> int:
+    """Bytes of decoded arrays above which a dataset is streamed instead of held in memory."""
+    env = os.environ.get(STREAM_ENV)
+    if env is not None:
+        try:
+            return int(float(env) * 2**20)
+        except ValueError:
+            raise InputError(f"{STREAM_ENV}={env!r}: expected a number of MiB (0 streams every dataset)") from None
+    try:
+        with open("/proc/meminfo") as fh:
+            available = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return available // 2
+
+
+def decoded_bytes(frames: int, size: tuple[int, int], depth: bool, labels: bool) -> int:
+    """What the in-memory loader would hold: RGB uint8 (+ mask uint8) (+ depth float32) per frame."""
+    return frames * size[0] * size[1] * (3 + (1 if labels else 0) + (4 if depth else 0))
+
+
+def _streamed(path: Path, indices: list[int], size: tuple[int, int], depth: bool, lut: np.ndarray | None,
+              names: list[str], fingerprint: dict[str, Any]) -> ImageData:
+    from .streaming import FrameDataset, StreamedArray
+
+    frames = FrameDataset(path, indices, size, depth, lut, decode_segment_frame)
+    log.info("%s: %d frames streamed from disk (their arrays exceed %d MiB, %s)", path, len(indices),
+             stream_threshold() >> 20, STREAM_ENV)
+    return ImageData(StreamedArray(frames, "rgb"), names, StreamedArray(frames, "depth") if depth else None,
+                     StreamedArray(frames, "mask") if lut is not None else None, str(path), fingerprint)
 
 
 def dataset_crop_classes(path: Path) -> list[str]:

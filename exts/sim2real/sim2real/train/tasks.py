@@ -1,8 +1,9 @@
-"""The three tasks: what a batch is, the loss, the score, and evaluation over a whole set.
+"""The tasks: what a batch is, the loss, the score, and evaluation over a whole set.
 
 * ``segment``: ``SegNet``; per-pixel cross-entropy; score = mIoU over the classes present (union
   > 0) in the evaluated set, plus pixel accuracy and per-class IoU.
 * ``classify``: ``LeNet`` (or ``EdgeClassifier``: ``model.arch``); cross-entropy; score = accuracy (+ per class).
+* ``detect``: ``CenterNet``; focal + box loss; score = COCO AP (``detect.py``).
 * ``state``: ``StateNet``; mean squared error on standardised targets; score = RMSE in the targets'
   units (and MAE). Validators need class probabilities, so only ``source`` and ``dev`` apply.
 
@@ -95,6 +96,14 @@ class Task:
     def new_score(self) -> Any:
         raise NotImplementedError
 
+    def scorer(self, data: Any) -> Any:
+        """The accumulator that scores ``data`` batch by batch (``add(out, y)``, then ``result()``)."""
+        return self.new_score()
+
+    def output_spec(self) -> dict[str, Any]:
+        """What the model's output means, for model.json (the export's contract); {} when the export says it."""
+        return {}
+
     def higher(self, score: dict[str, Any]) -> float:
         return float(score[self.metric])
 
@@ -108,7 +117,7 @@ class Task:
         vector features are all kept as they are."""
         model.eval()
         n = len(data)
-        acc = self.new_score() if labelled else None
+        acc = self.scorer(data) if labelled else None
         out = _Collected()
         for start in range(0, n, batch):
             idx = np.arange(start, min(start + batch, n))
@@ -175,11 +184,11 @@ class ImageTask(Task):
         over source and target together (``input_norm = "both"``, as Ganin et al. subtract the mean
         pixel of both domains): each domain weighs half, whatever its size."""
         sets = [train] + ([target] if target is not None and self.cfg.input_norm == "both" else [])
-        moments = [_moments(d.images.reshape(-1, 3), 1.0 / 255.0) for d in sets]
+        moments = [_moments(d.images, 3, 1.0 / 255.0) for d in sets]
         mean, sq = np.mean([m for m, _ in moments], axis=0), np.mean([q for _, q in moments], axis=0)
         if self.cfg.depth:  # metres: the source's
             assert train.depth is not None
-            dm, dq = _moments(train.depth.reshape(-1, 1))
+            dm, dq = _moments(train.depth, 1)
             mean, sq = np.append(mean, dm), np.append(sq, dq)
         return Norm(mean.tolist(), np.maximum(np.sqrt(np.maximum(sq - mean**2, 0.0)), 1e-3).tolist())
 
@@ -224,7 +233,7 @@ class ImageTask(Task):
         if mode == "none" or train.labels is None:
             return None
         k = len(self.classes)
-        freq = np.bincount(train.labels.reshape(-1).astype(np.int64), minlength=k)[:k].astype(np.float64)
+        freq = _label_counts(train.labels, k).astype(np.float64)
         freq /= freq.sum()
         power = 0.5 if mode == "sqrt" else 1.0
         present = freq > 0
@@ -236,11 +245,25 @@ class ImageTask(Task):
         return w.tolist()
 
 
-def _moments(x: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and mean square of ``(M, C)`` values times ``scale``, from a strided sample of
-    at most about 2 million rows (plenty for a few numbers)."""
-    px = x[:: max(1, len(x) // 2_000_000)].astype(np.float64) * scale
-    return px.mean(0), (px**2).mean(0)
+def _moments(values: Any, channels: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and mean square of images (N, H, W[, C]) times ``scale``: in memory from a
+    strided sample of at most about 2 million pixels (plenty for a few numbers); streamed from
+    disk over every pixel in one pass (a strided sample would decode every frame anyway)."""
+    if isinstance(values, np.ndarray):
+        x = values.reshape(-1, channels)
+        px = x[:: max(1, len(x) // 2_000_000)].astype(np.float64) * scale
+        return px.mean(0), (px**2).mean(0)
+    total, squares, n = np.zeros(channels), np.zeros(channels), 0
+    for chunk in values.chunks():
+        px = chunk.reshape(-1, channels).astype(np.float64) * scale
+        total, squares, n = total + px.sum(0), squares + (px**2).sum(0), n + len(px)
+    return total / max(n, 1), squares / max(n, 1)
+
+
+def _label_counts(labels: Any, k: int) -> np.ndarray:
+    """Occurrences of each class index 0..k-1 (pixels or samples), in memory or streamed."""
+    chunks = [labels] if isinstance(labels, np.ndarray) else labels.chunks()
+    return sum((np.bincount(c.reshape(-1).astype(np.int64), minlength=k)[:k] for c in chunks), np.zeros(k, np.int64))
 
 
 class SegmentTask(ImageTask):
@@ -372,10 +395,3 @@ class Regression:
         sq, ab = torch.cat(self.sq), torch.cat(self.ab)
         return {"rmse": float(sq.mean().sqrt()), "mae": float(ab.mean()),
                 "rmse_per_target": sq.mean(0).sqrt().tolist(), "n": len(sq)}
-
-
-TASKS: dict[str, type[Task]] = {t.name: t for t in (SegmentTask, ClassifyTask, StateTask)}
-
-
-def make_task(cfg: TrainConfig, classes: list[str]) -> Task:
-    return TASKS[cfg.task](cfg, classes)

@@ -41,7 +41,8 @@ from .optim import make_optimizer, make_schedule
 from .selection import LAST, Choice, choose, prune
 from .distributed import Dist
 from .evaluation import Models, domain_models, epoch_scores
-from .tasks import Task, make_task
+from .taskmap import make_task
+from .tasks import Task
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,6 +132,7 @@ class Run:
     def setup(self) -> int:
         """Read the data, build everything, resume; returns the last finished epoch."""
         cfg = self.cfg
+        self.dist.check_batch(cfg.batch_size)
         self._check_config()
         if cfg.translate is not None and self.req.translate_source is None:
             raise UnsupportedError("translate: this caller gave training no translator; pass TrainRequest("
@@ -146,7 +148,7 @@ class Run:
         self.model.to(self.device)
         on_output = cfg.dann_input == "output" and cfg.method == "dann"
         self.method = make_method(cfg.method, len(self.data.classes) if on_output else self.model.feature_dim,
-                                  hidden=cfg.dann_hidden).to(self.device)
+                                  maps=self.model.feature_maps, hidden=cfg.dann_hidden).to(self.device)
         if cfg.method == "adabn":
             if not has_batch_norm(self.model):
                 raise UnsupportedError("--method adabn: the model has no batch-norm layers (state task: model.batch_norm = true)")
@@ -157,7 +159,7 @@ class Run:
         self.total_steps = self.steps_per_epoch * cfg.epochs
         self.sched = make_schedule(cfg, self.opt, self.total_steps)
         self.g = torch.Generator().manual_seed(cfg.seed)
-        self.g_aug = torch.Generator().manual_seed(cfg.seed + AUGMENT_SEED_OFFSET)
+        self.g_aug = torch.Generator().manual_seed(self.dist.seed(cfg.seed + AUGMENT_SEED_OFFSET))
         self.augment = Augment(cfg.augment)
         self.history: list[dict[str, Any]] = []
         self.spec = self._spec(model_config)
@@ -217,7 +219,7 @@ class Run:
             inp = {"width": w, "height": h, "channels": ["r", "g", "b"] + (["depth"] if cfg.depth else []),
                    "range": "rgb / 255 (0..1), depth in metres", "layout": "NCHW",
                    "resize": "centre crop to the aspect ratio, then area resize"}
-            outputs = {}
+            outputs = self.task.output_spec()
         return rf.ModelSpec(
             arch=self.model.arch, config=model_config, task=cfg.task, classes=list(self.data.classes), input=inp,
             normalization={"mean": self.norm.mean, "std": self.norm.std},
@@ -252,12 +254,16 @@ class Run:
             if ckpt.get("config_hash") != content_hash(self._config_record()):
                 raise InputError(f"{path}: made with other settings; expected a checkpoint of this run")
             rf.load_weights(self.model, ckpt["model"], path)
-            self.method.load_state_dict(ckpt["method"])
-            self.opt.load_state_dict(ckpt["optimizer"])
+            try:
+                self.method.load_state_dict(ckpt["method"])
+                self.opt.load_state_dict(ckpt["optimizer"])
+            except (RuntimeError, ValueError, KeyError):  # e.g. an older DANN held both discriminators
+                raise InputError(f"{path}: its {self.cfg.method} state does not fit this version's; expected a "
+                                 "checkpoint of this sim2real version, or choose another --out") from None
             self.sched.load_state_dict(ckpt["scheduler"])
             torch.set_rng_state(ckpt["rng"]["torch"])
             self.g.set_state(ckpt["rng"]["generator"])
-            self.g_aug.set_state(ckpt["rng"]["augment"])
+            self.g_aug.set_state(_rank_state(ckpt["rng"], self.dist.rank, self.dist.world, self.g_aug.get_state()))
             self.history = list(ckpt["history"])
             self.rep.message(f"resuming {self.out} after epoch {epoch} of {self.cfg.epochs}")
             return epoch
@@ -272,7 +278,7 @@ class Run:
         try:
             for epoch in range(start + 1, cfg.epochs + 1):
                 train_logs = self._epoch(epoch, task, tb)
-                self.dist.barrier()
+                self.augment_states = self.dist.gather(self.g_aug.get_state())  # also a barrier
                 if self.dist.main:
                     self._end_epoch(epoch, train_logs, tb)
                 self.dist.barrier()
@@ -403,7 +409,8 @@ class Run:
             "inference": None if inference is self.model else inference.state_dict(),
             "method": self.method.state_dict(), "optimizer": self.opt.state_dict(),
             "scheduler": self.sched.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "generator": self.g.get_state(), "augment": self.g_aug.get_state()},
+            "rng": {"torch": torch.get_rng_state(), "generator": self.g.get_state(), "augment": self.g_aug.get_state(),
+                    "augment_ranks": self.augment_states},
             "history": self.history,
         }
         (self.out / rf.CHECKPOINTS).mkdir(parents=True, exist_ok=True)
@@ -489,6 +496,15 @@ def prefetched(make: Callable[[int], T], steps: Iterable[int], depth: int = PREF
             if nxt is not None:
                 pending.append(pool.submit(make, nxt))
             yield result
+
+
+def _rank_state(rng: dict[str, Any], rank: int, world: int, fresh: torch.Tensor) -> torch.Tensor:
+    """This rank's saved augmentation state; a rank the checkpoint did not have (another process
+    count) starts its stream afresh."""
+    if rank == 0:
+        return rng["augment"]
+    states = rng.get("augment_ranks") or []
+    return states[rank] if len(states) == world else fresh
 
 
 def _differences(have: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..progress import NullReporter, Reporter
 from ..train.sources import ImageData
+from ..errors import InputError
 from .apply import BATCH, Translator
 
 
@@ -21,6 +22,9 @@ def translate_source(data: ImageData, run: str | Path, share: float, seed: int,
     translation at the training resolution; labels, depth and names unchanged. The fingerprint records
     the translator, so a run resumed with another translator is refused."""
     rep = reporter or NullReporter()
+    if data.streamed:
+        raise InputError(f"{data.origin}: translate replaces source images in memory, but this dataset is streamed "
+                         "from disk (larger than memory); expected a smaller source or no [train.translate]")
     translator = Translator(run)
     n = len(data)
     pick = np.sort(np.random.default_rng([seed, 0x7A]).permutation(n)[: round(share * n)])

@@ -99,6 +99,20 @@ class MujocoSimulator:
         return [(float(m.actuator_ctrlrange[a, 0]), float(m.actuator_ctrlrange[a, 1]))
                 if m.actuator_ctrllimited[a] else None for a in range(m.nu)]
 
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        m, named = self.model, {c.joint for c in self._channels if c.kind == "position"}
+        out = {}
+        for j in range(m.njnt):
+            name = mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_JOINT, j) or ""
+            if m.jnt_limited[j] and name in named:
+                out[name] = (float(m.jnt_range[j, 0]), float(m.jnt_range[j, 1]))
+        return out
+
+    def actuator_joints(self) -> list[str]:
+        m = self.model
+        return [mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_JOINT, int(m.actuator_trnid[a, 0])) or ""
+                if m.actuator_trntype[a] == mujoco.mjtTrn.mjTRN_JOINT else "" for a in range(m.nu)]
+
     def channels(self) -> list[Channel]:
         return list(self._channels)
 
