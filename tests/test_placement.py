@@ -115,6 +115,10 @@ def test_placement_keys_belong_to_object_positions(tmp_path: Path) -> None:
                       "no_overlap": True}]}
     with pytest.raises(ConfigError, match=r"terms\[0\].*no_overlap: expected no_overlap only on object"):
         parse_profile(bad, source=tmp_path / "p.toml")
+    tied = {"terms": [{"name": "t", "target": "object:obj_*/position", "dist": "uniform", "low": [-0.1, -0.1, 0.0],
+                       "high": [0.1, 0.1, 0.0], "shared": True, "no_overlap": True}]}
+    with pytest.raises(ConfigError, match=r"no_overlap: expected no_overlap without shared = true"):
+        parse_profile(tied, source=tmp_path / "p.toml")
 
 
 def test_settle_steps_run_physics_after_the_reset() -> None:

@@ -2,13 +2,15 @@
 them: ``sim2real train ... model.width=32 lr=3e-4``, ``sim2real run demo.toml train.epochs=2``.
 
 A value is read as a TOML value (``3e-4``, ``true``, ``[64, 48]``, ``"x"``), else as a bare string
-(``method=dann``). Every key is checked against the configuration's schema before anything runs: an
+(``method=dann``). An item of a list of tables is picked by its ``name``, else its ``target``, else its
+index: ``sim2real generate ... terms.object_position.high=[0.1,0.1,0]`` (a profile's terms). Every key is checked against the configuration's schema before anything runs: an
 unknown one is a one-line ``ConfigError`` listing the keys there with "did you mean"; the merged document
 is then validated as a whole, so a wrong type names the dotted key too.
 """
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from collections.abc import Sequence
 from typing import Any
@@ -41,20 +43,29 @@ def parse_overrides(items: Sequence[str], model: type[BaseModel]) -> list[tuple[
     return out
 
 
-def _check_path(path: tuple[str, ...], model: type[BaseModel]) -> None:
+def _check_path(path: tuple[str, ...], model: type[BaseModel], start: int = 0) -> None:
+    """Each part of ``path`` from ``start`` a field of ``model`` or of the table it names."""
     current: Any = model
-    for i, part in enumerate(path):
+    for i in range(start, len(path)):
+        part, where = path[i], ".".join(path[:i + 1])
         fields = getattr(current, "model_fields", None)
-        where = ".".join(path[:i + 1])
         if fields is None:  # a table of free keys (class_map) or a value: nothing more to check
             return
         if part not in fields:
             known = sorted(fields)
             raise ConfigError(SOURCE, where, f"a known key ({', '.join(known)})", hint=did_you_mean(part, known))
-        sub = _model_of(fields[part].annotation)
-        if sub is None and i < len(path) - 1 and not _is_table(fields[part].annotation):
+        annotation = fields[part].annotation
+        sub = _model_of(annotation)
+        if sub is None and i < len(path) - 1 and not _is_table(annotation):
             raise ConfigError(SOURCE, where, f"a table to set {'.'.join(path[i + 1:])} in; {where} is a value")
+        if _is_list(annotation) and sub is not None:  # the next part picks an item (apply_overrides checks it)
+            return _check_path(path, sub, i + 2)
         current = sub
+
+
+def _is_list(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is list or any(
+        _is_list(a) for a in getattr(annotation, "__args__", ()) or ())
 
 
 def _is_table(annotation: Any) -> bool:
@@ -64,16 +75,29 @@ def _is_table(annotation: Any) -> bool:
 
 def apply_overrides(data: dict[str, Any], overrides: list[tuple[tuple[str, ...], Any]]) -> dict[str, Any]:
     """``data`` with each override set at its path (tables made where missing); ``data`` is not changed."""
-    out = _copy(data)
+    out = copy.deepcopy(data)
     for path, value in overrides:
-        node = out
-        for part in path[:-1]:
+        node: Any = out
+        for i, part in enumerate(path[:-1]):
+            if isinstance(node, list):
+                node = _item(node, part, path[:i + 1])
+                continue
             child = node.get(part)
-            node[part] = child = dict(child) if isinstance(child, dict) else {}
+            if not isinstance(child, dict | list):
+                node[part] = child = {}
             node = child
+        if isinstance(node, list):
+            raise ConfigError(SOURCE, ".".join(path), f"a key of one item of {path[-2]} ({'.'.join(path)}.KEY=VALUE)")
         node[path[-1]] = value
     return out
 
 
-def _copy(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _copy(v) if isinstance(v, dict) else v for k, v in data.items()}
+def _item(items: list[Any], part: str, path: tuple[str, ...]) -> dict[str, Any]:
+    """The item of a list of tables that ``part`` names: its ``name``, else its ``target``, else an index."""
+    ids = [str(t.get("name") or t.get("target") or i) if isinstance(t, dict) else str(i) for i, t in enumerate(items)]
+    if part in ids:
+        return items[ids.index(part)]
+    if part.isdigit() and int(part) < len(items):
+        return items[int(part)]
+    raise ConfigError(SOURCE, ".".join(path), f"one of the {len(items)} items of {path[-2]} by name or index "
+                      f"({', '.join(ids) or 'none'})", hint=did_you_mean(part, ids))

@@ -182,14 +182,14 @@ class Randomizer:
     # ------------------------------------------------------------------ placement (sim.placement)
     def placed_terms(self) -> dict[str, Any]:
         """``object:<e>/position`` keys drawn at reset by a term that places them clear of the others
-        (``no_overlap``, on unless false), each with its term."""
+        (``no_overlap``, on unless false; a ``shared`` position stays one draw for all), each with its term."""
         terms = {t.id: t for t in self.profile.terms}
         out = {}
         for key in self.ops["reset"]:
             unit = self.resolved.owner("reset", key)
             term = terms.get(unit.ident) if isinstance(unit, ResolvedTerm) else None
             if key.startswith("object:") and key.endswith("/position") and term is not None \
-                    and term.no_overlap is not False and self._redrawable(unit):
+                    and term.no_overlap is not False and not term.shared and self._redrawable(unit):
                 out[key] = term
         return out
 

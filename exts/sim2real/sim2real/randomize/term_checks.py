@@ -29,7 +29,10 @@ def check_placement(term: Term, key: str, ctx: CheckContext) -> None:
     if term.no_overlap is not None and not placed:
         raise ctx.fail(f"{key}.no_overlap", "no_overlap only on object:*/position terms with when = 'reset'",
                        term.no_overlap)
-    if term.max_tries is not None and (not placed or term.no_overlap is False):
+    if term.no_overlap and term.shared:
+        raise ctx.fail(f"{key}.no_overlap", "no_overlap without shared = true (one position for every object "
+                       "cannot keep them apart)", term.no_overlap)
+    if term.max_tries is not None and (not placed or term.no_overlap is False or term.shared):
         raise ctx.fail(f"{key}.max_tries", "max_tries only with a placement (an object:*/position reset term "
                        "without no_overlap = false)", term.max_tries)
 
