@@ -69,7 +69,8 @@ def test_each_stage_records_inputs_outputs_and_status(quick_demo: Demo) -> None:
     assert recs["train-dann"]["inputs"]["needs"]["generate"] == recs["generate"]["digest"]
     assert set(recs["gap"]["inputs"]["needs"]) == {"generate", "target", "train-source-only", "train-dann", "select"}
     assert recs["sysid"]["inputs"]["needs"] == {}
-    assert recs["export"]["inputs"]["needs"] == {"train-dann": recs["train-dann"]["digest"]}
+    assert recs["select"]["inputs"]["needs"] == {m: recs[m]["digest"] for m in ("train-source-only", "train-dann")}
+    assert recs["export"]["inputs"]["needs"] == {"select": recs["select"]["digest"]}  # the model select deploys
     assert set(recs["report"]["inputs"]["needs"]) == set(STAGES[:-1])
 
 
@@ -241,7 +242,7 @@ def test_a_killed_run_resumes_to_the_same_weights(quick_demo: Demo, tmp_path: Pa
     r = sim2real("run", str(pipeline), "--out", str(out), "--progress", "json")
     assert r.returncode == 0, r.stderr
     assert result_of(r.stdout)["stages"] == {"generate": "skipped", "target": "skipped", "train-source-only": "resumed",
-                                             "train-dann": "ran", "report": "ran"}
+                                             "train-dann": "ran", "select": "ran", "report": "ran"}
     messages = [e["text"] for e in events(r.stdout) if e["event"] == "message"]
     assert "train-source-only: resuming (its last run was running)" in messages
     assert any(m.startswith("resuming") and "after epoch" in m for m in messages)  # the trainer's own resume
