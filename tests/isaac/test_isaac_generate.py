@@ -49,13 +49,13 @@ def test_worker_commands_parse_back_to_the_request(tmp_path: Path) -> None:
     request = GenerateRequest(profile="tabletop", frames=40, out=tmp_path / "ds", scene="tabletop", seed=9,
                               resolution=(320, 200), camera="top", backend="isaac",
                               outputs=Outputs(layout="basic", depth_npy=True), workers=3, threads=4,
-                              frames_per_shard=10)
+                              frames_per_shard=10, overrides=("settle_steps=3", "terms.object_scale.high=1.5"))
     cmd = worker_command(["/isaac/python.sh"], SCRIPT, request, 2, 3)
     assert cmd[:2] == ["/isaac/python.sh", str(SCRIPT)]
     args = build_parser().parse_args(cmd[2:])
     again = request_from_args(args)
     for field in ("profile", "frames", "out", "scene", "seed", "resolution", "camera", "outputs", "threads",
-                  "frames_per_shard"):
+                  "frames_per_shard", "overrides"):
         assert getattr(again, field) == getattr(request, field), field
     assert (again.num_shards, again.shard_index, args.gpu, args.progress) == (3, 2, 2, "json")
     assert launch_config(args) == {"headless": True, "width": 320, "height": 200, "active_gpu": 2,

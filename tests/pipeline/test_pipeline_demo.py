@@ -18,7 +18,7 @@ from pipeline_helpers import QUICK, WIDE, Demo, sim2real
 
 from sim2real.fsutil import content_hash
 
-STAGES = ["generate", "target", "train-source-only", "train-dann", "gap", "sysid", "export", "quantize", "report"]
+STAGES = ["generate", "target", "train-source-only", "train-dann", "select", "gap", "sysid", "export", "quantize", "report"]
 
 
 def records(out: Path) -> dict[str, dict[str, Any]]:
@@ -37,8 +37,13 @@ def test_demo_prints_its_summary_and_where_the_report_is(quick_demo: Demo) -> No
     summary = json.loads((quick_demo.out / "summary.json").read_text())
     rows = dict(summary["summary"])
     lines = quick_demo.stdout.splitlines()
-    for label in ("synthetic frames", "target mIoU, source-only", "target mIoU, dann (deployed)",
-                  "domain gap in the models' features (MMD²), source-only -> dann",
+    recs = records(quick_demo.out)
+    scores = {m: recs[f"train-{m}"]["outputs"]["target"] for m in ("source-only", "dann")}
+    best = max(scores, key=lambda m: scores[m])  # deployed: the best target mIoU (the labelled set exists)
+    assert recs["select"]["outputs"]["method"] == best and recs["select"]["outputs"]["by"] == "target"
+    assert rows["deployed model"].startswith(f"{best} (best target mIoU: source-only ")
+    for label in ("deployed model", "synthetic frames", "target mIoU, source-only", f"target mIoU, {best} (deployed)",
+                  *(["domain gap in the models' features (MMD²), source-only -> dann"] if best == "dann" else []),
                   "sysid: worst parameter error (surrogate)",
                   "sysid: held-out RMSE after / before", "FP32 onnxruntime (CPU, batch 1): p50 latency, mIoU",
                   "INT8 onnxruntime (CPU, batch 1): p50 latency, mIoU"):
@@ -62,9 +67,10 @@ def test_each_stage_records_inputs_outputs_and_status(quick_demo: Demo) -> None:
     # a stage's inputs name the digests of exactly the stages it reads
     assert set(recs["train-dann"]["inputs"]["needs"]) == {"generate", "target"}
     assert recs["train-dann"]["inputs"]["needs"]["generate"] == recs["generate"]["digest"]
-    assert set(recs["gap"]["inputs"]["needs"]) == {"generate", "target", "train-source-only", "train-dann"}
+    assert set(recs["gap"]["inputs"]["needs"]) == {"generate", "target", "train-source-only", "train-dann", "select"}
     assert recs["sysid"]["inputs"]["needs"] == {}
-    assert recs["export"]["inputs"]["needs"] == {"train-dann": recs["train-dann"]["digest"]}
+    assert recs["select"]["inputs"]["needs"] == {m: recs[m]["digest"] for m in ("train-source-only", "train-dann")}
+    assert recs["export"]["inputs"]["needs"] == {"select": recs["select"]["digest"]}  # the model select deploys
     assert set(recs["report"]["inputs"]["needs"]) == set(STAGES[:-1])
 
 
@@ -140,7 +146,7 @@ def test_report_renders_with_a_section_per_stage(quick_demo: Demo, artifacts_dir
         finally:
             browser.close()
     ids = [s[0] for s in sections]
-    assert ids == ["overview", "generate", "target", "train", "gap", "sysid", "export", "quantize"]
+    assert ids == ["overview", "generate", "target", "train", "select", "gap", "sysid", "export", "quantize"]
     assert all(n > 0 for n in content), dict(zip(ids, content, strict=True))
     assert nav == [f"#{i}" for i in ids]
     assert images and all(ok and width > 0 for ok, width, _ in images), [i for i in images if not i[1]]
@@ -236,7 +242,7 @@ def test_a_killed_run_resumes_to_the_same_weights(quick_demo: Demo, tmp_path: Pa
     r = sim2real("run", str(pipeline), "--out", str(out), "--progress", "json")
     assert r.returncode == 0, r.stderr
     assert result_of(r.stdout)["stages"] == {"generate": "skipped", "target": "skipped", "train-source-only": "resumed",
-                                             "train-dann": "ran", "report": "ran"}
+                                             "train-dann": "ran", "select": "ran", "report": "ran"}
     messages = [e["text"] for e in events(r.stdout) if e["event"] == "message"]
     assert "train-source-only: resuming (its last run was running)" in messages
     assert any(m.startswith("resuming") and "after epoch" in m for m in messages)  # the trainer's own resume

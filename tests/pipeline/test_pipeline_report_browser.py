@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from web_helpers import browser  # noqa: E402,F401  (a fixture)
 
 pytestmark = [pytest.mark.browser]
-SECTIONS = ["Overview", "Synthetic data", "Training and adaptation", "Reality gap: images", "System identification",
-            "Export (ONNX)", "Quantization"]
+SECTIONS = ["Overview", "Synthetic data", "Training and adaptation", "Deployed model", "Reality gap: images",
+            "System identification", "Export (ONNX)", "Quantization"]
 
 
 def test_the_demo_report_reads_in_a_browser(quick_demo: Demo, browser, artifacts_dir: Path) -> None:  # noqa: F811

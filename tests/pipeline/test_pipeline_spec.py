@@ -35,13 +35,13 @@ def test_shipped_pipelines_are_valid(name: str) -> None:
     stages = [s.name for s in plan(spec)]
     assert stages[0] == "generate" and stages[-1] == "report"
     assert stages.index("train-dann") < stages.index("export") < stages.index("quantize")
-    assert spec.train.deploy == "dann"
+    assert spec.train.deploy == ("dann" if name == "example" else "best")  # the example pins one
 
 
 def test_demo_stages_in_order() -> None:
     stages = [s.name for s in plan(load_pipeline(PIPELINES / "demo.toml"))]
-    assert stages == ["generate", "target", "train-source-only", "train-dann", "gap", "sysid", "export", "quantize",
-                      "report"]
+    assert stages == ["generate", "target", "train-source-only", "train-dann", "select", "gap", "sysid", "export",
+                      "quantize", "report"]
 
 
 def test_each_method_gets_the_shared_training_settings(tmp_path: Path) -> None:
@@ -56,6 +56,8 @@ def test_each_method_gets_the_shared_training_settings(tmp_path: Path) -> None:
     ("[sysid]\nmodel = 'arm2'\n", "sysid", "either logs = [...]"),
     ("[quantize]\nint8 = true\n", "", "quantize: needs an [export] section"),
     ("[deploy]\ntarget = 'jetson'\n", "deploy.target", "user@host[:port]"),
+    ("deploy = 'coral'\n", "train", "'best' or one of methods"),
+    ("deploy_by = 'dev'\nvalidators = ['source']\n", "train", "one of the validators ['source']"),
 ])
 def test_mistakes_name_the_file_and_key(tmp_path: Path, extra: str, key: str, expected: str) -> None:
     path = write(tmp_path, MINIMAL + extra)
@@ -77,7 +79,7 @@ def test_adapting_needs_a_target(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"add a \[target\] section"):
         load_pipeline(write(tmp_path, text))
     spec = load_pipeline(write(tmp_path, text.replace('"source-only", "dann"', '"source-only"')))
-    assert [s.name for s in plan(spec)] == ["generate", "train-source-only", "report"]
+    assert [s.name for s in plan(spec)] == ["generate", "train-source-only", "select", "report"]
 
 
 def test_run_command_reports_a_bad_file_in_one_line(run_cli, tmp_path: Path) -> None:
@@ -87,3 +89,28 @@ def test_run_command_reports_a_bad_file_in_one_line(run_cli, tmp_path: Path) -> 
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "p.toml: generate" in lines[0] and "extra" in lines[0], r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def _outputs(metric: str, **runs: dict) -> dict:
+    return {f"train-{m}": {"metric": metric, **o} for m, o in runs.items()}
+
+
+def test_the_best_scoring_method_is_deployed_unless_one_is_pinned(tmp_path: Path) -> None:
+    """Main deployed the first adapted method whatever the scores; now the criterion decides, and says so."""
+    from sim2real.pipeline.select import choose, describe
+
+    outputs = _outputs("miou", **{"source-only": {"target": 0.62, "validators": {"source": 0.9, "snd": 0.3}},
+                                  "dann": {"target": 0.55, "validators": {"source": 0.8, "snd": 0.4}}})
+    train = load_pipeline(write(tmp_path, MINIMAL + "validators = ['source', 'snd']\n")).train
+    choice = choose(train, outputs)  # a labelled target set exists: its mIoU decides
+    assert (choice["method"], choice["by"]) == ("source-only", "target")
+    assert describe(choice, "miou") == "source-only (best target mIoU: source-only 0.6200, dann 0.5500)"
+    by_snd = load_pipeline(write(tmp_path, MINIMAL + "validators = ['source', 'snd']\ndeploy_by = 'snd'\n")).train
+    assert choose(by_snd, outputs)["method"] == "dann"
+    pinned = load_pipeline(write(tmp_path, MINIMAL + "deploy = 'dann'\n")).train
+    assert choose(pinned, outputs) == {"method": "dann", "by": "pinned", "scores": {}}
+    rmse = _outputs("rmse", a={"target": 0.3}, b={"target": 0.2})  # lower is better for RMSE
+    assert choose(type(train)(methods=["source-only", "dann"], select="last"),
+                  {"train-source-only": rmse["train-a"], "train-dann": rmse["train-b"]})["method"] == "dann"
+    no_labels = _outputs("miou", **{"source-only": {"target": None}, "dann": {"target": None}})
+    assert choose(train, no_labels)["method"] == "dann"  # no criterion: the first adapted method, labelled as such

@@ -99,7 +99,7 @@ def _open_source(resolved: Resolved, source_factory: SourceFactory | None) -> An
         return source_factory(resolved)
     from .loop import FrameSource
 
-    return FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
+    return FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path, overrides=resolved.request.overrides)
 
 
 def _execute(resolved: Resolved, writer: DatasetWriter, missing: list[int], source: Any,

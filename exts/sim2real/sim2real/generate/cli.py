@@ -38,6 +38,9 @@ def generate(
     num_shards: Annotated[int, typer.Option(help="Split the dataset's shards over N independent runs (GPUs, nodes); "
                                                  "each writes OUT.parts/, then `sim2real dataset merge OUT`.", min=1)] = 1,
     shard_index: Annotated[int, typer.Option(help="Which of the --num-shards runs this is (0-based).", min=0)] = 0,
+    overrides: Annotated[Optional[list[str]], typer.Argument(
+        help="Dotted KEY=VALUE overrides of the profile's keys; a term by its name: settle_steps=20 "
+             "terms.object_position.high=[0.1,0.1,0].", show_default=False)] = None,
     progress: ProgressOpt = "rich",
 ) -> None:
     """Generate a labelled synthetic dataset (RGB, depth, segmentation, boxes, poses, samples)."""
@@ -54,7 +57,7 @@ def generate(
         profile=profile, frames=frames, out=out, scene=scene, seed=seed, resolution=parse_resolution(resolution),
         camera=camera, backend=backend, outputs=outputs, workers=workers, executor=executor, threads=threads,
         ray_address=ray_address, gpus_per_worker=gpus_per_worker, num_shards=num_shards, shard_index=shard_index,
-        frames_per_shard=frames_per_shard,
+        frames_per_shard=frames_per_shard, overrides=tuple(overrides or ()),
     )
     rep = reporter(progress)
     result = run_generate(request, rep)

@@ -85,7 +85,7 @@ def worker_command(python: Sequence[str], script: Path, request: Any, worker: in
         cmd.append("--depth-npy")
     if workers > 1:
         cmd += ["--gpu", str(worker), "--num-shards", str(workers), "--shard-index", str(worker)]
-    return cmd
+    return [*cmd, *request.overrides]
 
 
 @dataclass

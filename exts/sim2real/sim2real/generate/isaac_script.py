@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split the dataset's shards over N runs (one per GPU/node); then sim2real dataset merge OUT")
     p.add_argument("--shard-index", type=int, default=0, help="which of the --num-shards runs this is")
     p.add_argument("--progress", default="rich", choices=["rich", "json", "none"])
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="dotted overrides of the profile's keys, e.g. settle_steps=20 terms.object_scale.high=1.5")
     # Isaac Sim only
     p.add_argument("--gpu", type=int, default=None, help="GPU index for rendering and physics (one process per GPU)")
     p.add_argument("--rt-subframes", type=int, default=8, help="RTX subframes per captured frame")
@@ -72,7 +74,8 @@ def request_from_args(args: argparse.Namespace) -> Any:
     return GenerateRequest(profile=args.profile, frames=args.frames, out=args.out, scene=args.scene, seed=args.seed,
                            resolution=parse_resolution(args.resolution), camera=args.camera, backend="isaac",
                            outputs=outputs, threads=args.threads, num_shards=args.num_shards,
-                           shard_index=args.shard_index, frames_per_shard=args.frames_per_shard)
+                           shard_index=args.shard_index, frames_per_shard=args.frames_per_shard,
+                           overrides=tuple(args.overrides))
 
 
 def launch_config(args: argparse.Namespace) -> dict[str, Any]:

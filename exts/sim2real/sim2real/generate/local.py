@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 def run_in_process(resolved: Resolved, writer: DatasetWriter, missing: list[int], source: Any = None) -> None:
     """Render ``missing`` here, with ``source`` (default: the registered backend's FrameSource)."""
     if source is None:
-        source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path)
+        source = FrameSource(resolved.spec, resolved.profile_path, resolved.scene_path,
+                             overrides=resolved.request.overrides)
     try:
         run(source, missing, writer)
         writer.drain()
@@ -50,7 +51,8 @@ def run_processes(resolved: Resolved, writer: DatasetWriter, missing: list[int],
     stop = ctx.Event()
     args = worker_args(resolved)
     args["rasterizer_threads"] = rasterizer_threads(workers)
-    args["scene"] = prepare_scene(resolved.spec, resolved.profile_path, resolved.scene_path)  # once, for all
+    args["scene"] = prepare_scene(resolved.spec, resolved.profile_path, resolved.scene_path,
+                                  resolved.request.overrides)  # once, for all
     procs = [
         ctx.Process(target=_worker_main, args=(w, args, missing[w::workers], results, stop, os.getpid()),
                     name=f"sim2real-generate-{w}", daemon=True)

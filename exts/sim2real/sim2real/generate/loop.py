@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,8 +27,9 @@ class FrameSource:
     """
 
     def __init__(self, spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path,
-                 prepared: Any = None) -> None:
-        """``prepared``: the scene as ``prepare_scene`` made it (worker processes), else it is loaded here."""
+                 prepared: Any = None, overrides: Sequence[str] = ()) -> None:
+        """``prepared``: the scene as ``prepare_scene`` made it (worker processes), else it is loaded here;
+        ``overrides``: the request's dotted overrides of the profile."""
         from ..randomize.profile import load_profile
         from ..randomize.runtime import Randomizer
         from ..sim import registry
@@ -36,7 +37,7 @@ class FrameSource:
         from ..sim.driver import RandomizedSim
 
         self.spec = spec
-        profile = load_profile(profile_path)
+        profile = load_profile(profile_path, overrides)
         self.backend = registry.create(spec.backend)
         if isinstance(self.backend, DefersEffects):
             self.backend.defer_effects = True
@@ -92,7 +93,8 @@ def _load_options(backend: Any, profile: Any) -> dict[str, Any]:
     return {"textures": profile.texture_files()} if isinstance(backend, PreloadsTextures) else {}
 
 
-def prepare_scene(spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path) -> Any:
+def prepare_scene(spec: DatasetSpec, profile_path: str | Path, scene_path: str | Path,
+                  overrides: Sequence[str] = ()) -> Any:
     """The scene loaded and compiled once for every worker process (``sim.backend.PreparesScene``), or
     None when the backend cannot hand one over (then each worker loads the file)."""
     from ..randomize.profile import load_profile
@@ -103,7 +105,7 @@ def prepare_scene(spec: DatasetSpec, profile_path: str | Path, scene_path: str |
     try:
         if not isinstance(backend, PreparesScene):
             return None
-        options = _load_options(backend, load_profile(profile_path))
+        options = _load_options(backend, load_profile(profile_path, overrides))
         return backend.prepare_scene(scene_path, resolution=spec.resolution, **options)
     finally:
         backend.close()
@@ -135,5 +137,6 @@ def open_source(args: dict[str, Any]) -> tuple[FrameSource, FramePool]:
     backend can hand it over (``prepare_scene``)."""
     os.environ.setdefault("LP_NUM_THREADS", str(args["rasterizer_threads"]))
     spec = DatasetSpec.from_dict(args["spec"])
-    source = FrameSource(spec, args["profile_path"], args["scene_path"], prepared=args.get("scene"))
+    source = FrameSource(spec, args["profile_path"], args["scene_path"], prepared=args.get("scene"),
+                         overrides=args.get("overrides", ()))
     return source, FramePool(args["out"], spec.outputs, args["frames_per_shard"], args["threads"])

@@ -43,6 +43,7 @@ class GenerateRequest:
     chunk: int = 50  # most frames per Ray work item (fewer when a job is small: ray_executor)
     num_shards: int = 1  # split the dataset's shards over this many independent runs (one per GPU/node) ...
     shard_index: int = 0  # ... of which this is one: it writes OUT.parts/<k>-of-<K> (sim2real dataset merge)
+    overrides: tuple[str, ...] = ()  # dotted key=value overrides of the profile's keys (terms.<name>.high=...)
 
     def __post_init__(self) -> None:
         if self.num_shards < 1 or not 0 <= self.shard_index < self.num_shards:
@@ -101,7 +102,7 @@ def resolve(request: GenerateRequest) -> Resolved:
     from ..randomize.profile import load_profile, require_randomization
 
     profile_path = resolve_file(request.profile, "profile", config_path("profiles"), ".toml")
-    profile = require_randomization(load_profile(profile_path))
+    profile = require_randomization(load_profile(profile_path, request.overrides))
     suffix = SCENE_SUFFIX.get(request.backend, ".xml")  # a shipped scene by name: its file for this backend
     if request.scene is not None:
         scene_path = resolve_file(request.scene, "scene", data_path("scenes"), suffix)
@@ -147,6 +148,7 @@ def worker_args(resolved: Resolved) -> dict[str, Any]:
     return {
         "spec": resolved.spec.to_dict(),
         "profile_path": str(resolved.profile_path),
+        "overrides": list(resolved.request.overrides),
         "scene_path": str(resolved.scene_path),
         "out": str(resolved.request.out),
         "frames_per_shard": resolved.request.frames_per_shard,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -19,12 +20,15 @@ DEMO, DEMO_QUICK = "demo", "demo_quick"
 @app.command(name="run")
 def run_cmd(
     pipeline: Annotated[Path, typer.Argument(help="Pipeline file (TOML), e.g. config/pipelines/demo.toml.")],
+    overrides: Annotated[Optional[list[str]], typer.Argument(
+        help="Dotted KEY=VALUE overrides of the file's keys, e.g. train.epochs=2 generate.frames=100.",
+        show_default=False)] = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:
     """Run a pipeline: generate -> target -> train -> gap -> sysid -> export -> quantize -> deploy -> report."""
-    _run(pipeline, out, progress, json_out)
+    _run(pipeline, out, progress, json_out, overrides or ())
 
 
 @app.command()
@@ -41,11 +45,11 @@ def demo(
     _run(config_path("pipelines", f"{name}.toml"), out or Path("runs") / name, progress, json_out)
 
 
-def _run(pipeline: Path, out: Path | None, progress: str, json_out: bool) -> None:
+def _run(pipeline: Path, out: Path | None, progress: str, json_out: bool, overrides: Sequence[str] = ()) -> None:
     from .runner import run_pipeline
 
     rep = reporter(progress)
-    result = run_pipeline(pipeline, out, rep)
+    result = run_pipeline(pipeline, out, rep, overrides)
     if json_out:
         print_json(_as_json(result))
     elif progress != "json":

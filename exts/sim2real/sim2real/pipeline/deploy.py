@@ -21,6 +21,7 @@ from ..fsutil import sha256_file
 from ..report import Metric, Section, grade
 from ..runs import content_id
 from .stage_sections import fmt, metric_name, save_section
+from .select import deployed
 from .spec import resolve_path
 from .stage import Context
 from .train import stage_name
@@ -29,7 +30,7 @@ ONNX, BUNDLE = "model.onnx", "bundle.tar"
 
 
 def deploy_stages(spec: Any) -> list[Any]:
-    stages: list[Any] = [ExportStage(spec.train.deploy)]
+    stages: list[Any] = [ExportStage()]
     if spec.quantize is not None:
         stages.append(QuantizeStage())
     if spec.deploy is not None:
@@ -38,7 +39,7 @@ def deploy_stages(spec: Any) -> list[Any]:
 
 
 def _run(ctx: Context) -> Path:
-    return ctx.path(ctx.outputs[stage_name(ctx.spec.train.deploy)]["run"])
+    return ctx.path(ctx.outputs[stage_name(deployed(ctx))]["run"])
 
 
 def _eval_inputs(ctx: Context) -> tuple[Any, Any, Any, Any, Any]:
@@ -63,8 +64,7 @@ class ExportStage:
     name = "export"
     title = "Export (ONNX)"
 
-    def __init__(self, method: str) -> None:
-        self.needs: tuple[str, ...] = (stage_name(method),)
+    needs: tuple[str, ...] = ("select",)  # and, through it, the training run it chose
 
     def inputs(self, ctx: Context) -> dict[str, Any]:
         return {"settings": ctx.spec.export.model_dump(mode="json")}

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..report import Metric, Section
 from .stage_sections import fmt, save_section
+from .select import deployed
 from .stage import Context
 from .train import stage_name
 
@@ -28,10 +29,11 @@ class GapStage:
 
     def __init__(self, methods: list[str]) -> None:
         self.methods = methods
-        self.needs: tuple[str, ...] = ("generate", "target", *(stage_name(m) for m in methods))
+        self.needs: tuple[str, ...] = ("generate", "target", *(stage_name(m) for m in methods),
+                                       *(("select",) if methods else ()))
 
     def inputs(self, ctx: Context) -> dict[str, Any]:
-        return {"settings": ctx.spec.gap.model_dump(mode="json"), "deploy": ctx.spec.train.deploy if ctx.spec.train else None}
+        return {"settings": ctx.spec.gap.model_dump(mode="json")}
 
     def _spaces(self, ctx: Context) -> dict[str, str]:
         """Feature spaces by label: ``random`` and ``model:<method>`` -> extractor spec."""
@@ -62,7 +64,7 @@ class GapStage:
             gaps[label] = gap
             results[label] = {"features": gap.extractor, "kid": gap.kid["mean"], "kid_std": gap.kid["std"],
                               "mmd2": gap.mmd["mmd2"], "mmd_p": gap.mmd["p_value"]}
-        deploy = ctx.spec.train.deploy if ctx.spec.train else None
+        deploy = deployed(ctx)
         before = "model:source-only" if "model:source-only" in results else None
         after = f"model:{deploy}" if deploy and f"model:{deploy}" in results and deploy != "source-only" else None
         shown = after or before or RANDOM

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -56,6 +57,7 @@ def plan(spec: PipelineSpec) -> list[Stage]:
     from .gap import GapStage
     from .generate import GenerateStage
     from .report import ReportStage
+    from .select import SelectStage
     from .sysid import SysidStage
     from .target import TargetStage
     from .train import TrainStage
@@ -65,6 +67,8 @@ def plan(spec: PipelineSpec) -> list[Stage]:
         stages.append(TargetStage())
     methods = list(spec.train.methods) if spec.train is not None else []
     stages += [TrainStage(m, spec.target is not None) for m in methods]
+    if methods:
+        stages.append(SelectStage(methods))
     if spec.gap is not None:
         stages.append(GapStage(methods))
     if spec.sysid is not None:
@@ -87,11 +91,12 @@ def default_out(spec: PipelineSpec) -> Path:
 
 
 def run_pipeline(path: str | PathLike[str], out: str | PathLike[str] | None = None,
-                 reporter: Reporter | None = None) -> RunResult:
-    """Run (or continue) the pipeline in ``path`` in the folder ``out`` (default ``runs/<name>``)."""
+                 reporter: Reporter | None = None, overrides: Sequence[str] = ()) -> RunResult:
+    """Run (or continue) the pipeline in ``path`` in the folder ``out`` (default ``runs/<name>``), with
+    dotted ``key=value`` ``overrides`` of its keys (recorded in run.json)."""
     reporter = reporter or NullReporter()
     path = Path(path)
-    spec = load_pipeline(path)
+    spec = load_pipeline(path, overrides)
     run_dir = Path(out) if out is not None else default_out(spec)
     stages = plan(spec)
     with locked_dir(run_dir, purpose="pipeline run"):
@@ -112,7 +117,8 @@ def run_pipeline(path: str | PathLike[str], out: str | PathLike[str] | None = No
         summary = summary_rows(spec, ctx.outputs)
         parents = {name: o["id"] for name, o in ctx.outputs.items() if o.get("id")}
         write_run_info(run_dir, "pipeline", run_id, inputs={"pipeline": spec.model_dump(mode="json"),
-                                                             "file": str(path.resolve()), "sha256": sha256_file(path)},
+                                                             "file": str(path.resolve()), "sha256": sha256_file(path),
+                                                             "overrides": list(overrides)},
                        parents=parents)
         atomic_write_json(run_dir / SUMMARY, {"run": run_id, "summary": summary, "stages": actions})
     result = RunResult(run_id, run_dir, spec, ctx.outputs, actions, summary)

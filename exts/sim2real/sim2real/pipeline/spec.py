@@ -9,14 +9,15 @@ sections are one-line ``ConfigError``s naming the file and the dotted key. Forma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, StrictInt, StrictStr, field_validator, model_validator
 
-from ..config import StrictModel, load_model
-from ..train.config import MethodName, TrainConfig
+from ..config import StrictModel, load_model, parse_model, read_toml
+from ..train.config import MethodName, TrainConfig, ValidatorName
 
 Signal = Literal["multisine", "chirp", "prbs"]
 
@@ -65,11 +66,13 @@ class TargetSection(StrictModel):
 class TrainSection(TrainConfig):
     """``sim2real train`` once per method; every key of the training configuration applies to all.
 
-    ``deploy`` names the method whose model is exported (default: the first adapted method).
+    ``deploy`` pins the method whose model is exported; by default (``"best"``) the one that scores best on
+    ``deploy_by`` ships (``pipeline.select``).
     """
 
     methods: list[MethodName] = Field(default_factory=lambda: ["source-only", "dann"], min_length=1)
-    deploy: MethodName | None = None
+    deploy: Literal["best"] | MethodName = "best"
+    deploy_by: Literal["auto", "target"] | ValidatorName = "auto"
 
     @model_validator(mode="after")
     def _methods(self) -> TrainSection:
@@ -77,15 +80,15 @@ class TrainSection(TrainConfig):
             raise ValueError("use methods = [...] (a list) in a pipeline; 'method' is for sim2real train")
         if len(set(self.methods)) != len(self.methods):
             raise ValueError(f"methods: each method once (got {self.methods})")
-        if self.deploy is None:
-            adapted = [m for m in self.methods if m != "source-only"]
-            self.deploy = (adapted or self.methods)[0]
-        elif self.deploy not in self.methods:
-            raise ValueError(f"deploy = {self.deploy!r} must be one of methods {self.methods}")
+        if self.deploy != "best" and self.deploy not in self.methods:
+            raise ValueError(f"deploy = {self.deploy!r} must be 'best' or one of methods {self.methods}")
+        if self.deploy_by not in ("auto", "target") and self.deploy_by not in (self.validators or []):
+            raise ValueError(f"deploy_by = {self.deploy_by!r} must be 'auto', 'target' or one of the validators "
+                             f"{self.validators}")
         return self
 
     def for_method(self, method: str) -> TrainConfig:
-        data = self.model_dump(mode="json", exclude={"methods", "deploy", "method"})
+        data = self.model_dump(mode="json", exclude={"methods", "deploy", "deploy_by", "method"})
         return TrainConfig.model_validate({**data, "method": method})
 
 
@@ -218,6 +221,8 @@ class PipelineSpec(StrictModel):
         adapted = [m for m in self.train.methods if m != "source-only"] if self.train else []
         needs = [
             (bool(adapted) and self.target is None, f"train: methods {adapted} adapt to target images; add a [target] section"),
+            (self.train is not None and self.train.deploy_by == "target" and not _labelled_target(self.target),
+             "train.deploy_by = 'target' needs a labelled target evaluation set ([target] eval_frames or eval)"),
             (self.gap is not None and (self.train is None and self.gap.features == "model"),
              "gap: features = 'model' needs a [train] section (or features = 'random')"),
             (self.gap is not None and self.target is None, "gap: needs a [target] section (the images to compare with)"),
@@ -231,9 +236,21 @@ class PipelineSpec(StrictModel):
         return self
 
 
-def load_pipeline(path: str | PathLike[str]) -> PipelineSpec:
-    """Read and validate a pipeline file (one-line ``ConfigError`` on any problem)."""
-    return load_model(path, PipelineSpec)
+def _labelled_target(target: TargetSection | None) -> bool:
+    if target is None:
+        return False
+    return target.eval_frames > 0 if target.source == "surrogate" else target.eval is not None
+
+
+def load_pipeline(path: str | PathLike[str], overrides: Sequence[str] = ()) -> PipelineSpec:
+    """Read and validate a pipeline file, with dotted ``key=value`` overrides (``train.epochs=2``) on top
+    (one-line ``ConfigError`` on any problem)."""
+    if not overrides:
+        return load_model(path, PipelineSpec)
+    from ..overrides import apply_overrides, parse_overrides
+
+    return parse_model(apply_overrides(read_toml(path), parse_overrides(overrides, PipelineSpec)), PipelineSpec,
+                       source=path)
 
 
 def resolve_path(value: str, base_dir: Path) -> Path:

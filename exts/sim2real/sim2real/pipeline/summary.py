@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .stage_sections import fmt, metric_name
+from .select import deployed as deployed_method
 from .train import stage_name
 
 
@@ -24,8 +25,10 @@ def summary_rows(spec: Any, outputs: dict[str, dict[str, Any]]) -> list[list[str
         for m in spec.train.methods:
             t = outputs.get(stage_name(m))
             if t:
-                label = f"target {metric_name(t['metric'])}, {m}" + (" (deployed)" if m == spec.train.deploy else "")
+                label = f"target {metric_name(t['metric'])}, {m}" + (" (deployed)" if m == deployed_method(outputs) else "")
                 rows.append([label, fmt(t["target"])])
+    for label, value in (outputs.get("select") or {}).get("summary", []):
+        rows.append([label, value])
     gap = outputs.get("gap")
     if gap:
         r = gap["results"]

@@ -53,7 +53,7 @@ class TrainStage:
                 "target": _score(chosen.get("target"), summary["metric"]),
                 "target_last": _score(summary["history"][-1].get("target"), summary["metric"]),
                 "source": _score(chosen.get("source"), summary["metric"]),
-                "alignment": chosen.get("alignment")}
+                "alignment": chosen.get("alignment"), "validators": chosen.get("validators")}
 
 
 def _score(score: dict[str, Any] | None, metric: str) -> float | None:
@@ -67,7 +67,7 @@ def train_section(ctx: Context, names: list[str]) -> Section:
     first = next(iter(outs.values()))
     metric, name = first["metric"], metric_name(first["metric"])
     sec = Section("train", "Training and adaptation")
-    deploy = ctx.spec.train.deploy
+    deploy = (ctx.outputs.get("select") or {}).get("method")
     rows = []
     for m, o in outs.items():
         best = o["best"] or {}

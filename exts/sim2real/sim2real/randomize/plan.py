@@ -182,6 +182,10 @@ class ResolvedProfile:
         self._owner[when] = owner
         return ops
 
+    def owner(self, when: str, key: str) -> Unit | None:
+        """The unit whose value of ``key`` holds at event ``when`` (None: no unit sets it)."""
+        return self._owner[when].get(key)
+
     def plan(self, when: str, scale: float, adr: Collection[str] = (), period: int | None = None,
              n_envs: int = 1) -> EventPlan:
         """The event's draws in order for ``n_envs`` environments (``interval``: one period's, with its

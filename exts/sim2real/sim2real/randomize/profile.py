@@ -10,7 +10,7 @@ writes TOML atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,9 @@ class Profile(StrictModel):
     groups: list[Group] = []
     curriculum: Curriculum | None = None
     adr: Adr | None = None
+    # physics steps run after each reset's values are applied, before anything is captured (objects come
+    # to rest on what they stand on; interval and time-varying terms fire on them); None: 0
+    settle_steps: StrictInt | None = Field(None, ge=0, le=100_000)
 
     _source: Path | None = PrivateAttr(None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -245,10 +248,17 @@ def parse_profile(
         raise ConfigError(err.file, _named_key(loc, data) or err.key, err.expected, err.got, err.hint) from None
 
 
-def load_profile(path: str | PathLike[str]) -> Profile:
-    """Read and validate a TOML profile; any problem is one ConfigError (exit 2 in the CLI)."""
+def load_profile(path: str | PathLike[str], overrides: Sequence[str] = ()) -> Profile:
+    """Read and validate a TOML profile, with dotted ``key=value`` ``overrides`` on top (``settle_steps=20``,
+    ``terms.object_position.high=[0.1,0.1,0]``: sim2real.overrides); any problem is one ConfigError (exit 2
+    in the CLI)."""
     path = Path(path)
-    return parse_profile(read_toml(path), source=path)
+    data = read_toml(path)
+    if overrides:
+        from ..overrides import apply_overrides, parse_overrides
+
+        data = apply_overrides(data, parse_overrides(overrides, Profile))
+    return parse_profile(data, source=path)
 
 
 def require_randomization(profile: Profile) -> Profile:

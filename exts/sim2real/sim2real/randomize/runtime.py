@@ -36,6 +36,7 @@ from .draws import FiringDraws, KeyedDraws
 from .interval import IntervalChunk, firing
 from .plan import EventPlan, ResolvedProfile
 from .profile import Profile
+from .resolved import ResolvedTerm
 from .sample import Sample
 from .streams import FRAME, RESET, STARTUP, Streams
 
@@ -177,6 +178,33 @@ class Randomizer:
 
     def _phase_scale(self) -> float:
         return self.curriculum.scales[self._phase] if self.curriculum is not None else 1.0
+
+    # ------------------------------------------------------------------ placement (sim.placement)
+    def placed_terms(self) -> dict[str, Any]:
+        """``object:<e>/position`` keys drawn at reset by a term that places them clear of the others
+        (``no_overlap``, on unless false; a ``shared`` position stays one draw for all), each with its term."""
+        terms = {t.id: t for t in self.profile.terms}
+        out = {}
+        for key in self.ops["reset"]:
+            unit = self.resolved.owner("reset", key)
+            term = terms.get(unit.ident) if isinstance(unit, ResolvedTerm) else None
+            if key.startswith("object:") and key.endswith("/position") and term is not None \
+                    and term.no_overlap is not False and not term.shared and self._redrawable(unit):
+                out[key] = term
+        return out
+
+    def _redrawable(self, unit: ResolvedTerm) -> bool:
+        return unit.signal is None and not (self.adr is not None and unit.ident in self.adr.names)
+
+    def redraw(self, key: str, episode: int, attempt: int) -> np.ndarray:
+        """Alternative ``attempt`` (>= 1) of reset key ``key``'s value in ``episode``, ``(n_envs, *shape)``:
+        its term's distribution from the key's own stream at sub-index ``attempt`` (the first draw is
+        sub-index 0), so redrawing one value changes no other (a key of ``placed_terms``)."""
+        unit = self.resolved.owner("reset", key)
+        assert isinstance(unit, ResolvedTerm) and self._redrawable(unit), key
+        prefix = next(s.prefix for s in unit.streams if s.key == key)
+        scale = self._phase_scale() if unit.ident in self.resolved.scaled else 1.0
+        return KeyedDraws(self.streams, RESET, episode, attempt, self.n_envs).values(prefix, unit.dist_at(scale))
 
     # ------------------------------------------------------------------ curriculum and ADR
     def set_phase(self, phase: int | None) -> None:

@@ -144,6 +144,10 @@ class Term(DistFields):
     # one draw for every matched entity (tied parameters: one delay for one bus); None, not False, by
     # default so that profiles without it keep their normalised form and hash
     shared: StrictBool | None = None
+    # object:*/position terms: redraw (from this term's own stream) until no two shown objects' bounding
+    # boxes meet, as Replicator's scatter_2d(check_for_collisions=True); None: on (sim.placement)
+    no_overlap: StrictBool | None = None
+    max_tries: StrictInt | None = Field(None, ge=1, le=10_000)  # draws per object before the layout fails
 
     @property
     def id(self) -> str:

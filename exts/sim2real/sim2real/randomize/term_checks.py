@@ -19,6 +19,22 @@ def check_term(term: Term, key: str, ctx: CheckContext) -> None:
     check_when(term.when, term.every, key, ctx)
     if term.signal is not None:
         check_signal(term, attr, f"{key}.signal", ctx)
+    check_placement(term, key, ctx)
+
+
+def check_placement(term: Term, key: str, ctx: CheckContext) -> None:
+    """``no_overlap`` and ``max_tries`` belong to object positions drawn at reset."""
+    target = ctx.out.targets[term.id]
+    placed = (target.kind, target.attribute.name) == ("object", "position") and term.when == "reset"
+    if term.no_overlap is not None and not placed:
+        raise ctx.fail(f"{key}.no_overlap", "no_overlap only on object:*/position terms with when = 'reset'",
+                       term.no_overlap)
+    if term.no_overlap and term.shared:
+        raise ctx.fail(f"{key}.no_overlap", "no_overlap without shared = true (one position for every object "
+                       "cannot keep them apart)", term.no_overlap)
+    if term.max_tries is not None and (not placed or term.no_overlap is False or term.shared):
+        raise ctx.fail(f"{key}.max_tries", "max_tries only with a placement (an object:*/position reset term "
+                       "without no_overlap = false)", term.max_tries)
 
 
 def check_when(when: str, every: int | None, key: str, ctx: CheckContext) -> None:

@@ -1,7 +1,8 @@
 """``RandomizedSim``: a Backend driven by a Randomizer, as Isaac Sim's event manager drives a scene.
 
 * ``start()``: the start-up terms, once (the backend keeps them across resets);
-* ``reset(episode)``: the backend's defaults, then the episode's reset terms;
+* ``reset(episode)``: the backend's defaults, then the episode's reset terms, objects placed clear of
+  each other (``placement.py``) and, with the profile's ``settle_steps``, that many physics steps;
 * physics steps: interval terms and time-varying (signal) terms are applied from the backend's
   physics-step callback, so they land between physics steps exactly as Isaac Sim's physics callbacks
   apply them, whoever steps the simulation;
@@ -15,14 +16,19 @@ can run the steps in between in one engine call.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import UnsupportedError
 from ..randomize.interval import IntervalChunk
 from ..randomize.sample import Sample
 from .backend import Backend, PreparesInterval
+from .placement import DescribesFootprints, place
 from .rendered_frame import Frame
 from .schedule import CHUNK, Firing, IntervalSchedule
+
+log = logging.getLogger(__name__)
 
 
 class RandomizedSim:
@@ -41,21 +47,45 @@ class RandomizedSim:
         self._prepares = isinstance(backend, PreparesInterval)
         self._varies = bool(randomizer.signals)  # any time-varying terms (else no signal work per firing)
         self._prepared: dict[int, tuple[IntervalChunk, Callable[[int], None]]] = {}  # period -> its chunk's fire
+        self._startup: Sample | None = None
+        self._placed, self._footprints = self._placement()
+        self.settle_steps = randomizer.profile.settle_steps or 0
         if self.period is not None:
             backend.add_step_callback(self._on_step, every=self.period)
 
+    def _placement(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The position keys to keep apart and the backend's slot shapes (None: nothing to place)."""
+        placed = self.randomizer.placed_terms()
+        if not placed:
+            return {}, None
+        if isinstance(self.backend, DescribesFootprints):
+            footprints = self.backend.footprints()
+            return {k: t for k, t in placed.items() if k.split(":", 1)[1].rsplit("/", 1)[0] in footprints}, footprints
+        asked = sorted({t.id for t in placed.values() if t.no_overlap})
+        if asked:
+            raise UnsupportedError(f"{self.randomizer.profile.source}: terms {asked[0]!r}: the {self.backend.name} "
+                                   "backend cannot place objects clear of each other (no_overlap = true); remove it "
+                                   "or use the mujoco backend")
+        log.info("%s backend: object positions are not checked for overlap (it has no footprints)", self.backend.name)
+        return {}, None
+
     def start(self) -> Sample:
-        sample = self.randomizer.startup()
+        sample = self._startup = self.randomizer.startup()
         self.backend.apply(sample, self.env)
         return sample
 
     def reset(self, episode: int) -> Sample:
         self.backend.reset()
         sample = self.randomizer.reset(episode)
+        if self._footprints is not None:
+            envs = range(sample.n_envs) if self.env is None else range(self.env, self.env + 1)
+            place(sample, self._startup, self._footprints, self.randomizer, self._placed, envs)
         self.backend.apply(sample, self.env)
         self.episode = episode
         self.schedule.start()
         self._prepared.clear()
+        if self.settle_steps:
+            self.backend.step(self.settle_steps)  # interval and time-varying terms fire as in any step
         return sample
 
     def step(self, n: int = 1) -> None:

@@ -50,6 +50,9 @@ def train(
     augment: Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Augment the source images (flips only where labels allow).", show_default="segment on, classify off")] = None,
     max_target_images: Annotated[Optional[int], typer.Option("--max-target-images", help="Use at most N target images.")] = None,
     device: Annotated[Optional[DeviceName], typer.Option("--device", help="auto: CUDA when present.", show_default=_default("device"))] = None,
+    overrides: Annotated[Optional[list[str]], typer.Argument(
+        help="Dotted KEY=VALUE overrides of any training key, e.g. model.width=32 augment.enabled=false lr=3e-4.",
+        show_default=False)] = None,
     json_out: JsonOpt = False,
     progress: ProgressOpt = "rich",
 ) -> None:
@@ -59,14 +62,14 @@ def train(
     from .trainer import TrainRequest
     from .trainer import train as run_train
 
-    overrides = {
+    flags = {
         "task": task, "method": method, "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
         "resolution": parse_resolution(resolution) if resolution else None, "depth": depth, "select": select,
         "max_target_images": max_target_images, "device": device, "optimizer": optimizer, "keep_checkpoints": keep,
         "augment": None if augment is None else {"enabled": augment},
         "class_map": _class_map(class_map) if class_map else None,
     }
-    cfg = load_config(config_file(config) if config else None, overrides)
+    cfg = load_config(config_file(config) if config else None, flags, overrides or ())
     main = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone reports and writes
     rep = reporter(progress if main else "none")
     from ..translate.augment import source_translation

@@ -8,6 +8,7 @@ run with a different configuration is refused, so a run folder always holds one 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
@@ -224,8 +225,9 @@ class TrainConfig(StrictModel):
         return self.method != "source-only"
 
 
-def load_config(path: str | PathLike[str] | None, overrides: dict[str, Any]) -> TrainConfig:
-    """Defaults, then the TOML file (if any), then ``overrides`` (options given on the command line)."""
+def load_config(path: str | PathLike[str] | None, overrides: dict[str, Any], dotted: Sequence[str] = ()) -> TrainConfig:
+    """Defaults, then the TOML file (if any), then ``overrides`` (options given on the command line), then
+    ``dotted`` ``key=value`` overrides of any key (``model.width=32``; ``sim2real.overrides``)."""
     base: dict[str, Any] = {}
     if path is not None:
         base = read_toml(path)
@@ -237,6 +239,10 @@ def load_config(path: str | PathLike[str] | None, overrides: dict[str, Any]) -> 
             base[key] = {**base.get(key, {}), **value}
         else:
             base[key] = value
+    if dotted:
+        from ..overrides import apply_overrides, parse_overrides
+
+        base = apply_overrides(base, parse_overrides(dotted, TrainConfig))
     return parse_model(base, TrainConfig, source=path or "command line")
 
 

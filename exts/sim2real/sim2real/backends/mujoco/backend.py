@@ -155,6 +155,11 @@ class MujocoBackend:
         self._world()
         return self.parts.entities()
 
+    def footprints(self) -> dict[str, Any]:
+        """``sim.placement.DescribesFootprints``: the object slots' shapes, so objects are placed apart."""
+        self._world()
+        return self.objects.footprints()
+
     def control_names(self) -> list[str]:
         """Actuator names in control-vector order (``set_control`` takes a vector in this order)."""
         return self._world().scene.actuator_names()

@@ -24,6 +24,7 @@ import numpy as np
 from ...errors import UnsupportedError
 from ...sim.ops import as_vector, combine, require_set
 from ...sim.rotations import quat_from_rpy
+from ...sim.placement import Footprint
 from ...sim.slots import SlotState
 from .scaling import scale_body, scale_mesh
 from .scene import HIDDEN_GROUP, LabelledObject, Slot
@@ -62,6 +63,12 @@ class Objects:
     # ------------------------------------------------------------------ entities
     def entities(self) -> dict[str, list[str]]:
         return {"object": list(self.objects), "scene": ["scene"] if self.slots else []}
+
+    def footprints(self) -> dict[str, Footprint]:
+        """Each slot's rest pose and its assets' collision support points (``sim.placement``)."""
+        return {n: Footprint(self.rest[n].copy(), self.rest_quat[n].copy(), s.default_asset,
+                             {a: (v.support_points, v.support_radii) for a, v in s.variants.items()})
+                for n, s in self.slots.items()}
 
     def reset(self) -> None:
         """After the model's defaults are restored: every mesh is back at its compiled size."""
