@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
+
+from testlib import REPO
 
 from sim2real.progress import JsonReporter
 
@@ -73,3 +76,43 @@ def test_rich_bars_tell_the_truth_when_work_ends_early_or_has_nothing_to_do() ->
     assert "pairs" not in text and "8/8" in text and "8/100" not in text.splitlines()[-3:]
     epoch = [ln for ln in text.splitlines() if ln.startswith("epoch 1:")]
     assert len(epoch) == 1 and "metric_11=" in epoch[0]  # one line, not wrapped at 80 columns
+
+
+def test_text_console_keeps_lines_and_tables_whole_off_a_terminal(capsys, monkeypatch) -> None:
+    """#26: rich wraps at 80 columns when stdout is not a terminal (a CI log, a pipe, a UI reading
+    lines), which split summary phrases and paths across lines (`exported the last epoch` broke in
+    two under a longer tmp path). Off a terminal a line is whole and a table takes its natural width."""
+    from rich.table import Table
+
+    from sim2real.progress import text_console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    path = "/tmp/" + "/".join(f"folder{i}" for i in range(20))
+    out = text_console()
+    assert not out.is_terminal
+    out.print(f"{path}: exported the last epoch (1): the default (select = 'last')")
+    table = Table(title="summary")
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("model", f"{path}/model.onnx")
+    out.print(table)
+    text_console(stderr=True).print(f"report: {path}/report.html")
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert f"{path}: exported the last epoch (1): the default (select = 'last')" in lines
+    assert any(f"model │ {path}/model.onnx" in line for line in lines)
+    assert f"report: {path}/report.html" in captured.err.splitlines()
+    monkeypatch.setenv("COLUMNS", "60")  # a width the user asks for is kept
+    text_console().print("word " * 30)
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 60
+
+
+def test_cli_summary_line_is_whole_in_a_pipe(run_cli, tmp_path: Path) -> None:
+    """The same through a real command whose stdout is a pipe: the summary names a deep path whole."""
+    deep = tmp_path.joinpath(*(f"level{i}" for i in range(12)))
+    deep.mkdir(parents=True)
+    profile = deep / "arm2.toml"
+    profile.write_text((REPO / "config" / "profiles" / "arm2.toml").read_text())
+    proc = run_cli("profile", "validate", str(profile), env={"COLUMNS": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 1 and proc.stdout.startswith(f"ok: {profile}: ")

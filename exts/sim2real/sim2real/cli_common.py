@@ -22,9 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr)
+    """Where a command prints (``progress.text_console``: whole lines when not on a terminal)."""
+    return progress.text_console(stderr)
 
 
 def reporter(mode: str) -> progress.Reporter:

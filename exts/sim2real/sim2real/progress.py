@@ -18,6 +18,7 @@ job runner and the web panel read:
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -29,6 +30,24 @@ from .fsutil import to_jsonable
 PROTOCOL_VERSION = 1
 Mode = Literal["rich", "json", "none"]
 MODES: tuple[str, ...] = ("rich", "json", "none")
+
+
+# the width tables are laid out at when output goes to a pipe or a file: wide enough for any summary
+# row, so a table keeps its natural width instead of rich's 80-column guess for a non-terminal
+_UNWRAPPED_WIDTH = 4096
+
+
+def text_console(stderr: bool = False) -> Any:
+    """The rich console a command prints its summaries (stdout) or progress (stderr) on. On a terminal,
+    rich's own width and word wrapping. On a pipe or a file (a CI log, ``| grep``, a UI reading lines)
+    rich would wrap every line at 80 columns, splitting paths and phrases a reader copies or greps:
+    there lines are whole and tables take their natural width, unless ``COLUMNS`` asks for a width."""
+    from rich.console import Console
+
+    out = Console(stderr=stderr)
+    if out.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        return out
+    return Console(stderr=stderr, soft_wrap=True, width=_UNWRAPPED_WIDTH)
 
 
 class Task:
@@ -178,10 +197,9 @@ class RichReporter(Reporter):
     mode: Mode = "rich"
 
     def __init__(self, console: Any = None) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.console = console or Console(stderr=True)
+        self.console = console or text_console(stderr=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
